@@ -1,0 +1,53 @@
+# QuotaWatch: the two commands are `make run` and `make test`; both set up what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+QW := $(BIN)/quotawatch
+
+.PHONY: setup run test lint bench screenshots db-up db-down clean help
+
+help:
+	@echo "make run    - start QuotaWatch on the embedded default (database, demo data, scheduler, dashboard)"
+	@echo "make test   - run the whole test suite against a real TimescaleDB and headless Chromium"
+	@echo "make setup  - install what is missing (system packages, TimescaleDB, virtualenv)"
+	@echo "make lint   - ruff"
+	@echo "make bench  - run the benchmarks in bench/"
+
+# System packages (PostgreSQL + TimescaleDB, Chromium) and the virtualenv; quick when present.
+setup: $(STAMP)
+	@bash .ci/install-system.sh >/dev/null
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "[setup] python venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "WARNING: Location" || true
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "WARNING: Location" || true
+	@$(BIN)/python -c "import quota, ingest, dashboard, psycopg, pandas, dash, apscheduler" || { \
+	  echo "[setup] the Python dependencies did not install; see the pip output above"; exit 1; }
+	@touch $(STAMP)
+
+run: setup
+	@$(BIN)/python -m quota.run
+
+test: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . || true
+
+bench: setup
+	@$(BIN)/python bench/ingest.py
+	@$(BIN)/python bench/evaluate.py
+	@$(BIN)/python bench/dashboard.py
+
+db-up: setup
+	@$(QW) db up
+
+db-down:
+	@$(QW) db down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""QuotaWatch dashboard: a Plotly Dash app for regulators, analysts and building managers."""

@@ -1,0 +1,158 @@
+"""Shared fixtures: a real TimescaleDB for every test that needs one.
+
+The server is the embedded cluster under QUOTAWATCH_HOME (created and started here if
+needed) or the server of QUOTAWATCH_DATABASE_URL. A template database is created and
+migrated once per session; each test that asks for ``db`` gets its own database cloned from
+it and dropped afterwards. The `make run` database is never touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from quota import db as qdb
+from quota import migrations
+from quota.cluster import Cluster
+from quota.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+_counter = itertools.count()
+
+
+def settings_for_database(base: Settings, dbname: str, **overrides: Any) -> Settings:
+    """Settings that point at database ``dbname`` on the same server as ``base``."""
+    if base.database_url:
+        return dataclasses.replace(
+            base, database_url=qdb.conninfo(base, dbname), database_name=dbname, **overrides
+        )
+    return dataclasses.replace(base, database_name=dbname, **overrides)
+
+
+@dataclass
+class TestDatabase:
+    """One cloned, migrated database for one test."""
+
+    name: str
+    settings: Settings
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        return qdb.connect(self.settings, **kwargs)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a `quotawatch` subprocess that should use this database."""
+        env = dict(os.environ)
+        env["QUOTAWATCH_HOME"] = str(self.settings.home)
+        env["QUOTAWATCH_TIMEZONE"] = self.settings.timezone_name
+        if self.settings.database_url:
+            env["QUOTAWATCH_DATABASE_URL"] = self.settings.database_url
+        else:
+            env.pop("QUOTAWATCH_DATABASE_URL", None)
+            env["QUOTAWATCH_DATABASE_NAME"] = self.name
+        env.update(extra)
+        return env
+
+    def cli(
+        self, *args: str, input_text: str | None = None, check: bool = False, **extra_env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `quotawatch ARGS` in a subprocess against this database."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "quota.cli", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**extra_env),
+            input=input_text,
+            cwd=ROOT,
+            check=False,
+            timeout=600,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"quotawatch {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    def query(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def scalar(self, query: str, params: Any = None) -> Any:
+        rows = self.query(query, params)
+        return next(iter(rows[0].values())) if rows else None
+
+
+@pytest.fixture(scope="session")
+def server_settings() -> Settings:
+    """Settings of the test server (embedded cluster started if needed)."""
+    settings = load_settings()
+    if settings.is_embedded:
+        cluster = Cluster.from_settings(settings)
+        cluster.init()
+        cluster.start()
+    return settings
+
+
+def _admin(settings: Settings) -> psycopg.Connection[Any]:
+    return qdb.connect(settings, "postgres", autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def template_db(server_settings: Settings) -> Iterator[str]:
+    """A migrated template database, created once per test session."""
+    name = f"qwtest_tmpl_{os.getpid()}"
+    with _admin(server_settings) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with qdb.connect(settings_for_database(server_settings, name), autocommit=True) as conn:
+        migrations.migrate(conn)
+    yield name
+    with _admin(server_settings) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def db(server_settings: Settings, template_db: str, tmp_path: Path) -> Iterator[TestDatabase]:
+    """A fresh migrated database for this test, dropped afterwards."""
+    name = f"qwtest_{os.getpid()}_{next(_counter)}"
+    with _admin(server_settings) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
+        )
+    settings = settings_for_database(server_settings, name)
+    try:
+        yield TestDatabase(name=name, settings=settings)
+    finally:
+        with _admin(server_settings) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def empty_db(server_settings: Settings) -> Iterator[TestDatabase]:
+    """An empty, unmigrated database (for migration tests), dropped afterwards."""
+    name = f"qwtest_{os.getpid()}_{next(_counter)}_empty"
+    with _admin(server_settings) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield TestDatabase(name=name, settings=settings_for_database(server_settings, name))
+    finally:
+        with _admin(server_settings) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
