@@ -13,7 +13,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from quota.cli_common import UserError
 from quota.settings import SettingsError, load_settings
+
+__all__ = ["UserError", "build_parser", "main"]
 
 COMMAND_MODULES = (
     "quota.cli_db",
@@ -35,10 +38,6 @@ regulators, analysts and building managers.
 Configuration comes from the environment (QUOTAWATCH_DATABASE_URL, QUOTAWATCH_HOME,
 QUOTAWATCH_TIMEZONE) and an optional quotawatch.toml; see the README.
 """
-
-
-class UserError(Exception):
-    """An error caused by input or state the user can fix; printed without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:

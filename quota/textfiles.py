@@ -34,9 +34,12 @@ def decode(data: bytes, name: str = "file") -> tuple[str, str]:
     """(text, encoding): UTF-8 (BOM optional) first, then GB18030 (a superset of GBK)."""
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8"
+        return text, encoding
     raise FileFormatError(f"{name}: not UTF-8 or GB18030 text")
 
 

@@ -1,0 +1,82 @@
+"""`quotawatch db up|status|down` on a cluster of its own: idempotent, and reachable by the
+server user even when the home folder is private (as pytest's temp folders are)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from quota.cluster import Cluster
+from quota.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def qw(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUOTAWATCH_")}
+    env["QUOTAWATCH_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "quota.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def private_home(tmp_path: Path):
+    home = tmp_path / "a-private-home"
+    yield home
+    cluster = Cluster.from_settings(load_settings({"QUOTAWATCH_HOME": str(home)}))
+    cluster.stop()
+    if cluster.base != cluster.home:
+        shutil.rmtree(cluster.base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_up_status_down_are_idempotent(private_home: Path) -> None:
+    status = json.loads(qw(private_home, "db", "status", "--json").stdout)
+    assert status["is_up"] is False and "db up" in status["error"]
+
+    first = qw(private_home, "db", "up", "--json")
+    assert first.returncode == 0, first.stderr
+    up = json.loads(first.stdout)
+    assert up["is_up"] is True
+    assert {"created cluster", "started server"} <= set(up["actions"])
+    assert up["timescaledb_version"]
+    assert up["migrations_pending"] == []
+    assert len(up["socket_dir"]) < 100
+
+    again = json.loads(qw(private_home, "db", "up", "--json").stdout)
+    assert again["is_up"] is True and again["actions"] == []
+
+    status = qw(private_home, "db", "status")
+    assert "state:    up" in status.stdout and "TimescaleDB" in status.stdout
+
+    down = json.loads(qw(private_home, "db", "down", "--json").stdout)
+    assert down["is_up"] is False and down["actions"] == ["stopped server"]
+    assert json.loads(qw(private_home, "db", "down", "--json").stdout)["actions"] == []
+
+    restarted = json.loads(qw(private_home, "db", "up", "--json").stdout)
+    assert restarted["is_up"] is True and restarted["actions"] == ["started server"]
+
+
+def test_external_server_is_only_checked_and_migrated(db, tmp_path: Path) -> None:
+    from quota import db as qdb
+
+    url = qdb.conninfo(db.settings)
+    proc = db.cli(
+        "db", "up", "--json", QUOTAWATCH_DATABASE_URL=url, QUOTAWATCH_HOME=str(tmp_path / "unused")
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["mode"] == "external" and result["is_up"] is True
+    assert result["actions"] == []
+    assert not (tmp_path / "unused" / "pg").exists()
