@@ -13,6 +13,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,12 @@ def template_db(server_settings: Settings) -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with qdb.connect(settings_for_database(server_settings, name), autocommit=True) as conn:
         migrations.migrate(conn)
+    with _admin(server_settings) as conn:
+        # No session may be connected to a template while it is cloned; TimescaleDB's
+        # background scheduler would otherwise connect to it at any moment.
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
     yield name
     with _admin(server_settings) as conn:
         conn.execute(
@@ -123,16 +130,32 @@ def template_db(server_settings: Settings) -> Iterator[str]:
         )
 
 
+def _clone(settings: Settings, template: str, name: str) -> None:
+    """CREATE DATABASE name TEMPLATE template, clearing sessions left on the template."""
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(template)
+    )
+    with _admin(settings) as conn:
+        for attempt in range(20):
+            try:
+                conn.execute(create)
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (template,),
+                )
+                time.sleep(0.1)
+
+
 @pytest.fixture
 def db(server_settings: Settings, template_db: str, tmp_path: Path) -> Iterator[TestDatabase]:
     """A fresh migrated database for this test, dropped afterwards."""
     name = f"qwtest_{os.getpid()}_{next(_counter)}"
-    with _admin(server_settings) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
+    _clone(server_settings, template_db, name)
     settings = settings_for_database(server_settings, name)
     try:
         yield TestDatabase(name=name, settings=settings)
