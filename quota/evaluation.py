@@ -1,0 +1,138 @@
+"""Run an evaluation against the database: load inputs (SQL on rollups), evaluate (pure),
+store the run and its rows (history is kept: every run is a new ``evaluation_run``).
+
+Takes a connection and never commits; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from quota import calendar, engine, queries
+from quota.rules import EvaluationRules
+from quota.settings import Settings
+
+JSON_FIELDS = engine.RESULT_COLUMNS
+
+
+@dataclass
+class EvaluationOutcome:
+    """One evaluation: its id (None when not stored), dates, rows and parameter labels."""
+
+    year: int
+    as_of: date
+    results: pd.DataFrame
+    unverified: list[str]
+    evaluation_id: int | None = None
+    computed_at: datetime | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def status_counts(self) -> dict[str, int]:
+        counts = self.results["status"].value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``quotawatch evaluate --json``."""
+        return {
+            "year": self.year,
+            "as_of": self.as_of.isoformat(),
+            "evaluation_id": self.evaluation_id,
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "unverified_parameters": self.unverified,
+            "status_counts": self.status_counts(),
+            "buildings": result_records(self.results),
+        }
+
+
+def result_records(results: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts: the issue's fields first, then ``profile_source`` etc."""
+    columns = [*JSON_FIELDS, "profile_source", "quota_source", "previous_utilization"]
+    data = results.loc[:, columns].astype(object)
+    data = data.where(pd.notna(data), None)
+    return data.to_dict(orient="records")
+
+
+def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as_of: date,
+                now: datetime | None = None) -> engine.EvaluationInputs:
+    """Read registry, meter counts, rollup aggregates and quotas for one evaluation."""
+    cutoffs = engine.as_of_cutoffs(year, as_of)
+    current, previous = queries.rollup_aggregates(conn, cutoffs)
+    return engine.EvaluationInputs(
+        year=year,
+        as_of=as_of,
+        buildings=queries.buildings(conn),
+        meters=queries.meter_counts(conn),
+        current=current,
+        previous=previous,
+        quotas=queries.quotas(conn, [year, year - 1]),
+        timezone_name=settings.timezone_name,
+        now=now,
+    )
+
+
+def _details_json(results: pd.DataFrame, unverified: list[str]) -> pd.Series:
+    prev = results["previous_utilization"].astype("float64").round(6)
+    unverified_text = json.dumps(unverified, ensure_ascii=False)
+    return (
+        '{"profile_source": "' + results["profile_source"].astype(str) + '"'
+        + ', "quota_source": ' + results["quota_source"].map(
+            lambda s: json.dumps(s) if isinstance(s, str) else "null")
+        + ', "previous_utilization": '
+        + prev.map(lambda v: "null" if not np.isfinite(v) else repr(float(v)))
+        + ', "unverified": ' + unverified_text + "}"
+    )
+
+
+def store(conn: psycopg.Connection[Any], settings: Settings, outcome: EvaluationOutcome,
+          parameters: dict[str, Any]) -> int:
+    """Insert the run and COPY its rows; sets ``outcome.evaluation_id``/``computed_at``."""
+    building_count = int(outcome.results["building_id"].nunique())
+    evaluation_id, computed_at = queries.insert_run(conn, {
+        "year": outcome.year, "as_of": outcome.as_of, "timezone": settings.timezone_name,
+        "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
+        "building_count": building_count,
+    })
+    rows = outcome.results.copy()
+    rows["evaluation_id"] = evaluation_id
+    rows["details"] = _details_json(rows, outcome.unverified)
+    queries.copy_results(conn, rows)
+    outcome.evaluation_id = evaluation_id
+    outcome.computed_at = computed_at
+    return evaluation_id
+
+
+def run_evaluation(
+    conn: psycopg.Connection[Any], settings: Settings, year: int,
+    as_of: date | None = None, *, save: bool = True, now: datetime | None = None,
+    trigger: str = "cli", extra_parameters: dict[str, Any] | None = None,
+) -> EvaluationOutcome:
+    """Evaluate every building for ``year`` as of ``as_of`` (default: today, local, clamped
+    to the year) and, with ``save``, store the run. Raises ``calendar.CalendarError`` for an
+    as-of date outside the year."""
+    import time
+
+    tz = settings.tz
+    now = now or datetime.now(tz)
+    as_of = calendar.resolve_as_of(year, as_of, calendar.local_today(tz, now))
+    rules = EvaluationRules.from_rules(settings.rules)
+    t0 = time.perf_counter()
+    inputs = load_inputs(conn, settings, year, as_of, now=now)
+    t1 = time.perf_counter()
+    results = engine.evaluate(inputs, rules)
+    t2 = time.perf_counter()
+    outcome = EvaluationOutcome(year=year, as_of=as_of, results=results,
+                                unverified=rules.unverified(settings.rules))
+    if save:
+        parameters = {"trigger": trigger, "rules": rules.to_dict(),
+                      "unverified": outcome.unverified, **(extra_parameters or {})}
+        store(conn, settings, outcome, parameters)
+    t3 = time.perf_counter()
+    outcome.timings_s = {"load": t1 - t0, "evaluate": t2 - t1, "store": t3 - t2}
+    return outcome

@@ -1,0 +1,290 @@
+"""SQL of the quota engine: parameterised query constants and thin functions that return
+DataFrames. Evaluation inputs come from the registry, ``quota_effective`` and the daily
+rollups (``building_daily``) only — never from the raw ``reading`` table.
+
+Functions take a connection and never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+BUILDINGS = """
+SELECT building_id, name, district, building_type, floor_area_m2, public_use_share,
+       commissioned_year, operating_hours_per_year, area_per_person_m2
+  FROM building
+ ORDER BY building_id
+"""
+
+METER_COUNTS = """
+SELECT building_id, energy_type, count(*)::int AS meter_count
+  FROM meter
+ GROUP BY building_id, energy_type
+"""
+
+# One pass over the rollups of the previous year and the year to date, aggregated per
+# building and carrier. Previous-year "to date" stops at the same calendar date.
+ROLLUP_AGGREGATES = """
+SELECT building_id, energy_type,
+       sum(energy_kwh)    FILTER (WHERE day >= %(year_start)s)           AS energy_kwh,
+       sum(covered_hours) FILTER (WHERE day >= %(year_start)s)           AS covered_hours,
+       min(day)           FILTER (WHERE day >= %(year_start)s)           AS first_day,
+       sum(energy_kwh)    FILTER (WHERE day <= %(previous_cutoff)s)      AS to_date_kwh,
+       sum(energy_kwh)    FILTER (WHERE day < %(year_start)s)            AS full_kwh,
+       count(*)           FILTER (WHERE day < %(year_start)s)::int       AS day_count
+  FROM building_daily
+ WHERE day >= %(previous_start)s AND day <= %(as_of)s
+ GROUP BY building_id, energy_type
+"""
+
+QUOTAS = """
+SELECT building_id, year, basis, limit_value, source
+  FROM quota_effective
+ WHERE year = ANY(%(years)s)
+"""
+
+ANNUAL_TOTALS = """
+SELECT building_id, energy_type, extract(year FROM day)::int AS year,
+       sum(energy_kwh) AS energy_kwh, count(*)::int AS day_count
+  FROM building_daily
+ WHERE day >= %(start)s AND day < %(end)s
+ GROUP BY building_id, energy_type, extract(year FROM day)
+"""
+
+INSERT_RUN = """
+INSERT INTO evaluation_run (year, as_of, timezone, parameters, building_count)
+VALUES (%(year)s, %(as_of)s, %(timezone)s, %(parameters)s, %(building_count)s)
+RETURNING evaluation_id, computed_at
+"""
+
+RESULT_TABLE_COLUMNS = (
+    "evaluation_id", "building_id", "basis", "status", "energy_kwh", "energy_kgce", "quota",
+    "expected_share", "utilization", "projected", "completeness", "excess", "eui_kwh_per_m2",
+    "co2_kg", "details",
+)
+
+LATEST_EVALUATION = """
+SELECT evaluation_id
+  FROM evaluation_run
+ WHERE year = %(year)s
+ ORDER BY computed_at DESC, evaluation_id DESC
+ LIMIT 1
+"""
+
+EVALUATION_RUN = """
+SELECT evaluation_id, year, as_of, computed_at, timezone, parameters, building_count
+  FROM evaluation_run WHERE evaluation_id = %(evaluation_id)s
+"""
+
+EVALUATION_RESULTS = """
+SELECT r.building_id, b.name, b.district, b.building_type, b.floor_area_m2, r.basis,
+       r.status, r.energy_kwh, r.energy_kgce, r.quota, r.expected_share, r.utilization,
+       r.projected, r.completeness, r.excess, r.eui_kwh_per_m2, r.co2_kg, r.details
+  FROM evaluation_result r
+  JOIN building b USING (building_id)
+ WHERE r.evaluation_id = %(evaluation_id)s
+ ORDER BY r.building_id, r.basis
+"""
+
+BUILDING_DAILY_ONE = """
+SELECT day, energy_type, energy_kwh
+  FROM building_daily
+ WHERE building_id = %(building_id)s AND day >= %(start)s AND day <= %(end)s
+"""
+
+BUILDING_TYPE_OF = "SELECT building_type FROM building WHERE building_id = %(building_id)s"
+
+# Same-type citywide daily profile over the peers whose year has enough days with data.
+TYPE_DAILY_PROFILE = """
+WITH peers AS (
+    SELECT d.building_id
+      FROM building_daily d
+      JOIN building b USING (building_id)
+     WHERE b.building_type = %(building_type)s AND d.energy_type = 'electricity'
+       AND d.day >= %(start)s AND d.day <= %(end)s
+     GROUP BY d.building_id
+    HAVING count(*) >= %(min_days)s
+)
+SELECT d.day, d.energy_type, sum(d.energy_kwh) AS energy_kwh,
+       (SELECT count(*) FROM peers)::int AS peer_count
+  FROM building_daily d
+  JOIN peers USING (building_id)
+ WHERE d.day >= %(start)s AND d.day <= %(end)s
+ GROUP BY d.day, d.energy_type
+"""
+
+# Night (22:00-06:00 local) and weekend base load vs occupied weekday hours (08:00-18:00),
+# for the retrofit export only, over a short window and a list of candidate buildings.
+BASE_LOAD = """
+SELECT m.building_id,
+       avg(r.energy_kwh * 60.0 / m.interval_minutes) FILTER (
+           WHERE extract(isodow FROM r.reading_at AT TIME ZONE %(tz)s) >= 6
+              OR extract(hour FROM r.reading_at AT TIME ZONE %(tz)s) >= 22
+              OR extract(hour FROM r.reading_at AT TIME ZONE %(tz)s) < 6) AS base_kw,
+       avg(r.energy_kwh * 60.0 / m.interval_minutes) FILTER (
+           WHERE extract(isodow FROM r.reading_at AT TIME ZONE %(tz)s) < 6
+             AND extract(hour FROM r.reading_at AT TIME ZONE %(tz)s) BETWEEN 8 AND 17)
+           AS occupied_kw
+  FROM reading r
+  JOIN meter m USING (meter_key)
+ WHERE m.building_id = ANY(%(building_ids)s)
+   AND m.energy_type = 'electricity' AND m.reading_kind = 'interval'
+   AND m.interval_minutes <= 60
+   AND r.reading_at >= %(start_at)s AND r.reading_at < %(end_at)s
+   AND r.energy_kwh IS NOT NULL
+ GROUP BY m.building_id
+"""
+
+UPSERT_PROPOSED_QUOTA = """
+INSERT INTO quota (building_id, year, basis, limit_value, source, method, explanation)
+VALUES (%(building_id)s, %(year)s, %(basis)s, %(limit_value)s, 'proposed', %(method)s,
+        %(explanation)s)
+ON CONFLICT (building_id, year, basis, source) DO UPDATE
+   SET limit_value = EXCLUDED.limit_value, method = EXCLUDED.method,
+       explanation = EXCLUDED.explanation, updated_at = now()
+"""
+
+IMPORTED_QUOTAS = """
+SELECT building_id, basis, limit_value FROM quota
+ WHERE year = %(year)s AND source = 'imported'
+"""
+
+
+def frame(conn: psycopg.Connection[Any], query: str, params: Any = None,
+          columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Run ``query`` and return its rows as a DataFrame (column names from the cursor)."""
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        names = [d.name for d in cur.description] if cur.description else list(columns or ())
+        rows = cur.fetchall()
+    return pd.DataFrame.from_records(rows, columns=names)
+
+
+def buildings(conn: psycopg.Connection[Any]) -> pd.DataFrame:
+    """The registry, one row per building."""
+    return frame(conn, BUILDINGS)
+
+
+def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:
+    """Registered meters per building and energy type."""
+    return frame(conn, METER_COUNTS)
+
+
+def rollup_aggregates(conn: psycopg.Connection[Any], cutoffs: dict[str, date]
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current, previous) aggregates per building and energy type (see ``quota.engine``)."""
+    data = frame(conn, ROLLUP_AGGREGATES, cutoffs)
+    current = data.loc[data["energy_kwh"].notna(),
+                       ["building_id", "energy_type", "energy_kwh", "covered_hours",
+                        "first_day"]].reset_index(drop=True)
+    previous = data.loc[data["full_kwh"].notna(),
+                        ["building_id", "energy_type", "to_date_kwh", "full_kwh",
+                         "day_count"]].reset_index(drop=True)
+    for col in ("energy_kwh", "covered_hours"):
+        current[col] = current[col].astype("float64")
+    previous["to_date_kwh"] = previous["to_date_kwh"].fillna(0.0).astype("float64")
+    previous["full_kwh"] = previous["full_kwh"].astype("float64")
+    return current, previous
+
+
+def quotas(conn: psycopg.Connection[Any], years: list[int]) -> pd.DataFrame:
+    """Quotas in force (imported wins over proposed) for ``years``."""
+    data = frame(conn, QUOTAS, {"years": years})
+    if data.empty:
+        return pd.DataFrame(columns=["building_id", "year", "basis", "limit_value", "source"])
+    data["limit_value"] = data["limit_value"].astype("float64")
+    return data
+
+
+def annual_totals(conn: psycopg.Connection[Any], first_year: int, last_year: int
+                  ) -> pd.DataFrame:
+    """Per building, energy type and local year: energy [kWh] and days with data."""
+    return frame(conn, ANNUAL_TOTALS,
+                 {"start": date(first_year, 1, 1), "end": date(last_year + 1, 1, 1)})
+
+
+def latest_evaluation_id(conn: psycopg.Connection[Any], year: int) -> int | None:
+    """The id of the most recently computed evaluation run of ``year`` (None if none)."""
+    with conn.cursor() as cur:
+        row = cur.execute(LATEST_EVALUATION, {"year": year}).fetchone()
+    if row is None:
+        return None
+    return int(row["evaluation_id"] if isinstance(row, dict) else row[0])
+
+
+def evaluation_run(conn: psycopg.Connection[Any], evaluation_id: int) -> dict[str, Any] | None:
+    """The run record (year, as_of, computed_at, timezone, parameters, building_count)."""
+    data = frame(conn, EVALUATION_RUN, {"evaluation_id": evaluation_id})
+    return None if data.empty else data.iloc[0].to_dict()
+
+
+def evaluation_results(conn: psycopg.Connection[Any], evaluation_id: int) -> pd.DataFrame:
+    """Stored results of one run, with the building's name, district, type and area."""
+    return frame(conn, EVALUATION_RESULTS, {"evaluation_id": evaluation_id})
+
+
+def insert_run(conn: psycopg.Connection[Any], params: dict[str, Any]) -> tuple[int, Any]:
+    """Insert an evaluation run; returns (evaluation_id, computed_at)."""
+    with conn.cursor() as cur:
+        row = cur.execute(INSERT_RUN, params).fetchone()
+    assert row is not None
+    return int(row["evaluation_id"]), row["computed_at"]
+
+
+def copy_results(conn: psycopg.Connection[Any], rows: pd.DataFrame) -> int:
+    """COPY result rows (columns :data:`RESULT_TABLE_COLUMNS`) into ``evaluation_result``."""
+    buffer = io.StringIO()
+    rows.loc[:, list(RESULT_TABLE_COLUMNS)].to_csv(buffer, header=False, index=False,
+                                                    na_rep="", float_format="%.17g")
+    columns = ", ".join(RESULT_TABLE_COLUMNS)
+    with conn.cursor() as cur, cur.copy(
+        f"COPY evaluation_result ({columns}) FROM STDIN (FORMAT csv)"
+    ) as copy:
+        copy.write(buffer.getvalue())
+    return len(rows)
+
+
+def building_daily_one(conn: psycopg.Connection[Any], building_id: str, start: date, end: date
+                       ) -> pd.DataFrame:
+    """One building's daily rollup rows (day, energy_type, energy_kwh) in [start, end]."""
+    return frame(conn, BUILDING_DAILY_ONE, {"building_id": building_id, "start": start,
+                                            "end": end})
+
+
+def building_type_of(conn: psycopg.Connection[Any], building_id: str) -> str | None:
+    with conn.cursor() as cur:
+        row = cur.execute(BUILDING_TYPE_OF, {"building_id": building_id}).fetchone()
+    if row is None:
+        return None
+    return str(row["building_type"] if isinstance(row, dict) else row[0])
+
+
+def type_daily_profile(conn: psycopg.Connection[Any], building_type: str, start: date,
+                       end: date, min_days: int) -> pd.DataFrame:
+    """Same-type daily sums (day, energy_type, energy_kwh, peer_count) over complete peers."""
+    return frame(conn, TYPE_DAILY_PROFILE, {"building_type": building_type, "start": start,
+                                            "end": end, "min_days": min_days})
+
+
+def base_load(conn: psycopg.Connection[Any], building_ids: list[str], start_at: Any,
+              end_at: Any, tz_name: str) -> pd.DataFrame:
+    """Mean power [kW] at night/weekends (base_kw) and in occupied weekday hours
+    (occupied_kw) per building, from interval electricity readings in [start_at, end_at)."""
+    return frame(conn, BASE_LOAD, {"building_ids": building_ids, "start_at": start_at,
+                                   "end_at": end_at, "tz": tz_name})
+
+
+def imported_quotas(conn: psycopg.Connection[Any], year: int) -> pd.DataFrame:
+    return frame(conn, IMPORTED_QUOTAS, {"year": year})
+
+
+def upsert_proposed(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> int:
+    """Store proposals as ``source='proposed'`` quotas (imported quotas keep winning)."""
+    with conn.cursor() as cur:
+        cur.executemany(UPSERT_PROPOSED_QUOTA, rows)
+    return len(rows)
