@@ -13,6 +13,8 @@ Sources, later ones winning:
    ``QUOTAWATCH_TIMEZONE``      IANA zone of the quota calendar; default ``Asia/Shanghai``
    ``QUOTAWATCH_DATABASE_NAME`` database name on the embedded cluster; default ``quotawatch``
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
+   ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 200,000)
+   ``QUOTAWATCH_INGEST_TEST_PAUSE``  seconds the loader sleeps after each batch (tests only)
 
 Every other module receives a :class:`Settings` object (``get_settings()``) and never looks at
 ``os.environ`` itself.
@@ -69,6 +71,8 @@ class Settings:
     config_path: Path | None = None
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
+    ingest_batch_rows: int = 200_000
+    ingest_test_pause_seconds: float = 0.0
     rules: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -135,6 +139,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "secret_key": general.get("secret_key"),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
+        "ingest_batch_rows": int(general.get("ingest_batch_rows", 200_000)),
         "rules": rules,
     }
     env_map = {
@@ -146,6 +151,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     for var, name in env_map.items():
         if env.get(var):
             values[name] = env[var]
+    if env.get("QUOTAWATCH_INGEST_BATCH_ROWS"):
+        values["ingest_batch_rows"] = int(env["QUOTAWATCH_INGEST_BATCH_ROWS"])
+    if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
+        values["ingest_test_pause_seconds"] = float(env["QUOTAWATCH_INGEST_TEST_PAUSE"])
     values.update(overrides)
     if values.get("home") is not None:
         values["home"] = Path(values["home"]).resolve()

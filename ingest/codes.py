@@ -1,0 +1,48 @@
+"""Stable reason codes for quarantined rows and flags for suspicious-but-possible data.
+
+Each code has a human description; quarantine rows store the code in ``reason_code`` and the
+dotted form (``reading.negative_value``) with the data reproducing the decision in
+``details``. Codes are part of the interface (the dashboard groups by them): never rename one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MALFORMED_ROW: Final = "malformed_row"
+UNKNOWN_METER: Final = "unknown_meter"
+BAD_TIMESTAMP: Final = "bad_timestamp"
+FUTURE_TIMESTAMP: Final = "future_timestamp"
+BAD_VALUE: Final = "bad_value"
+NEGATIVE_VALUE: Final = "negative_value"
+BAD_UNIT: Final = "bad_unit"
+CONFLICTING_DUPLICATE: Final = "conflicting_duplicate"
+REGISTER_DECREASE: Final = "register_decrease"
+ABOVE_REGISTER_MAX: Final = "above_register_max"
+
+# Checked in this order: a row gets the first code that applies.
+REASONS: Final[dict[str, str]] = {
+    MALFORMED_ROW: "the row does not have the header's fields (missing or extra fields)",
+    UNKNOWN_METER: "the meter_id is not in the meter registry",
+    BAD_TIMESTAMP: "the timestamp is not a supported format, or is a local time that does not "
+    "exist or is ambiguous in the quota time zone",
+    BAD_VALUE: "the value is not a finite number",
+    NEGATIVE_VALUE: "the value is negative",
+    BAD_UNIT: "the unit is unknown or not valid for the meter's energy type",
+    FUTURE_TIMESTAMP: "the timestamp lies in the future",
+    ABOVE_REGISTER_MAX: "a cumulative register reading is at or above the meter's register maximum",
+    CONFLICTING_DUPLICATE: "the same meter and time is already stored (or earlier in the file) "
+    "with a different value",
+    REGISTER_DECREASE: "a cumulative register decreased and the register maximum does not "
+    "explain it as a rollover (the next reading starts a new baseline)",
+}
+
+# Bits of ``reading.flags``: kept and flagged, never rejected.
+FLAG_ZERO_RUN: Final = 1
+FLAG_SPIKE: Final = 2
+FLAG_CODES: Final[dict[int, str]] = {FLAG_ZERO_RUN: "zero_run", FLAG_SPIKE: "spike"}
+
+
+def dotted(code: str) -> str:
+    """The dotted form of a reason code (``reading.negative_value``)."""
+    return f"reading.{code}"

@@ -1,0 +1,222 @@
+"""Parsing reading files (pure): text lines → raw batches of fields with line numbers.
+
+A readings file is long-format CSV with a header: ``meter_id,timestamp,value[,unit]`` (any
+column order; a few aliases accepted). Encoding (UTF-8 with or without BOM, GB18030) and
+gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) is detected
+from the header. Semicolon files may use a decimal comma in the value column.
+
+Rows are split with pandas' C parser in batches (fast path) and, when a batch has something
+that parser cannot line up with the physical lines (extra fields, stray quotes), line by line
+with :mod:`csv` (same rules, slower). Blank lines are skipped and not counted.
+
+Row rules: a row whose meter_id, timestamp or value field is empty, or that has more
+non-empty fields than the header, is ``malformed_row``; the optional unit may be missing or
+empty (then the meter's unit applies); one trailing empty field is tolerated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quota.textfiles import FileFormatError, normalise_header, sniff_delimiter
+
+REQUIRED_COLUMNS = ("meter_id", "timestamp", "value")
+OPTIONAL_COLUMNS = ("unit",)
+HEADER_ALIASES = {
+    "meter": "meter_id",
+    "meter_code": "meter_id",
+    "meterid": "meter_id",
+    "time": "timestamp",
+    "ts": "timestamp",
+    "datetime": "timestamp",
+    "reading_at": "timestamp",
+    "reading": "value",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the columns are in a file: delimiter, field count and column positions."""
+
+    delimiter: str
+    n_fields: int
+    positions: dict[str, int]
+
+    @property
+    def has_unit(self) -> bool:
+        return "unit" in self.positions
+
+
+@dataclass
+class RawBatch:
+    """A batch of data rows as text fields (one array element per row).
+
+    ``line_numbers`` are 1-based physical line numbers (the header is line 1); ``raw`` the
+    line text as read; ``malformed`` marks rows that fail the field-count rules and
+    ``malformed_message`` says why (``""`` for good rows).
+    """
+
+    line_numbers: np.ndarray
+    raw: list[str]
+    meter_id: np.ndarray
+    timestamp: np.ndarray
+    value: np.ndarray
+    unit: np.ndarray
+    malformed_message: np.ndarray
+    delimiter: str = ","
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def malformed(self) -> np.ndarray:
+        return self.malformed_message != ""
+
+
+def parse_header(line: str) -> Layout:
+    """The layout of a file from its header line; raises ``FileFormatError`` when a required
+    column is missing or a column is not one QuotaWatch knows."""
+    delimiter = sniff_delimiter(line)
+    names = normalise_header(next(csv.reader([line], delimiter=delimiter)))
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        canonical = HEADER_ALIASES.get(name, name)
+        if canonical not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            raise FileFormatError(
+                f"unknown column {name!r} in the header; expected "
+                "meter_id,timestamp,value[,unit]"
+            )
+        if canonical in positions:
+            raise FileFormatError(f"column {canonical!r} appears twice in the header")
+        positions[canonical] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    if missing:
+        raise FileFormatError(
+            f"the header lacks {', '.join(missing)}; expected meter_id,timestamp,value[,unit]"
+        )
+    return Layout(delimiter=delimiter, n_fields=len(names), positions=positions)
+
+
+def _malformed_messages(fields: dict[str, np.ndarray], extra: np.ndarray) -> np.ndarray:
+    """Per row: why it is malformed, or ``""``."""
+    messages = np.full(len(extra), "", dtype=object)
+    too_many = extra != ""
+    messages[too_many] = "more fields than the header"
+    for name in reversed(REQUIRED_COLUMNS):
+        empty = fields[name] == ""
+        messages[empty & ~too_many] = f"missing {name}"
+    return messages
+
+
+def _columns(frame_values: list[np.ndarray], layout: Layout) -> dict[str, np.ndarray]:
+    columns: dict[str, np.ndarray] = {}
+    for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+        if name in layout.positions:
+            columns[name] = frame_values[layout.positions[name]]
+    return columns
+
+
+def _strip(values: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(values, sort=False)
+    stripped = np.array([u.strip() for u in uniques], dtype=object)
+    return stripped[codes] if len(stripped) else values.astype(object)
+
+
+def _split_fast(lines: list[str], layout: Layout) -> list[np.ndarray] | None:
+    """Fields with pandas' C parser, or None when it cannot line the rows up."""
+    width = layout.n_fields + 1
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines)),
+            sep=layout.delimiter,
+            header=None,
+            names=list(range(width)),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(frame) != len(lines):
+        return None
+    return [frame[i].to_numpy(dtype=object) for i in range(width)]
+
+
+def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
+    """Fields with the csv module, one physical line at a time."""
+    width = layout.n_fields + 1
+    out = [np.full(len(lines), "", dtype=object) for _ in range(width)]
+    for row, line in enumerate(lines):
+        fields = next(csv.reader([line], delimiter=layout.delimiter), [])
+        for i, text in enumerate(fields[: layout.n_fields]):
+            out[i][row] = text
+        rest = "".join(f.strip() for f in fields[layout.n_fields :])
+        out[layout.n_fields][row] = rest
+    return out
+
+
+def split_lines(numbered: list[tuple[int, str]], layout: Layout) -> RawBatch:
+    """A :class:`RawBatch` from ``(line number, line text)`` pairs (no line endings)."""
+    lines = [text for _, text in numbered]
+    values = _split_fast(lines, layout) if lines else None
+    if values is None:
+        values = _split_slow(lines, layout)
+    columns = {k: _strip(v) for k, v in _columns(values, layout).items()}
+    extra = _strip(values[layout.n_fields])
+    empty = np.full(len(lines), "", dtype=object)
+    value = columns["value"]
+    if layout.delimiter == ";" and len(value):
+        value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
+    return RawBatch(
+        line_numbers=np.fromiter((n for n, _ in numbered), dtype=np.int64, count=len(numbered)),
+        raw=lines,
+        meter_id=columns["meter_id"],
+        timestamp=columns["timestamp"],
+        value=value,
+        unit=columns.get("unit", empty),
+        malformed_message=_malformed_messages(columns, extra),
+        delimiter=layout.delimiter,
+    )
+
+
+def numbered_lines(stream: Iterable[str], start: int = 2) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the non-blank lines of ``stream``, line endings removed."""
+    for number, line in enumerate(stream, start=start):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield number, text
+
+
+def iter_batches(
+    stream: Iterable[str], batch_rows: int
+) -> Iterator[tuple[Layout, RawBatch]]:
+    """Read the header from ``stream`` and yield its data rows in batches of ``batch_rows``."""
+    iterator = iter(stream)
+    header = ""
+    for line in iterator:
+        header = line.rstrip("\r\n")
+        break
+    if not header.strip():
+        raise FileFormatError("the file is empty or has no header row")
+    layout = parse_header(header)
+    chunk: list[tuple[int, str]] = []
+    for item in numbered_lines(iterator):
+        chunk.append(item)
+        if len(chunk) >= batch_rows:
+            yield layout, split_lines(chunk, layout)
+            chunk = []
+    if chunk:
+        yield layout, split_lines(chunk, layout)
+
+
+def parse_text(text: str, batch_rows: int = 100_000) -> list[RawBatch]:
+    """All batches of an in-memory file text (for tests and small inputs)."""
+    return [batch for _, batch in iter_batches(io.StringIO(text, newline=""), batch_rows)]
