@@ -110,6 +110,7 @@ def _admin(settings: Settings) -> psycopg.Connection[Any]:
 def template_db(server_settings: Settings) -> Iterator[str]:
     """A migrated template database, created once per test session."""
     name = f"qwtest_tmpl_{os.getpid()}"
+    _drop_leftovers(server_settings)
     with _admin(server_settings) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -128,6 +129,26 @@ def template_db(server_settings: Settings) -> Iterator[str]:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def _drop_leftovers(settings: Settings) -> None:
+    """Drop test databases left by test sessions that were killed (their pid is gone)."""
+    with _admin(settings) as conn:
+        names = [
+            r["datname"]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'qwtest\\_%'"
+            ).fetchall()
+        ]
+        for name in names:
+            parts = name.split("_")
+            pid_text = parts[2] if parts[1] == "tmpl" and len(parts) > 2 else parts[1]
+            pid = int(pid_text) if pid_text.isdigit() else None
+            if pid is None or pid == os.getpid() or Path(f"/proc/{pid}").exists():
+                continue
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def _clone(settings: Settings, template: str, name: str) -> None:
