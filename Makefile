@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QW := $(BIN)/quotawatch
 
-.PHONY: setup run test lint bench screenshots db-up db-down clean help
+.PHONY: setup system run test lint bench screenshots db-up db-down clean help
 
 help:
 	@echo "make run    - start QuotaWatch on the embedded default (database, demo data, scheduler, dashboard)"
@@ -16,14 +16,18 @@ help:
 	@echo "make bench  - run the benchmarks in bench/"
 
 # System packages (PostgreSQL + TimescaleDB, Chromium) and the virtualenv; quick when present.
-setup: $(STAMP)
-	@bash .ci/install-system.sh >/dev/null
+setup: system $(STAMP)
 
-$(STAMP): pyproject.toml
+system:
+	@PYTHON=$(PYTHON) bash .ci/install-system.sh >/dev/null
+
+$(STAMP): pyproject.toml | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "[setup] python venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "WARNING: Location" || true
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "WARNING: Location" || true
+	@echo "[setup] installing QuotaWatch and its Python dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --disable-pip-version-check -U pip > $(VENV)/install.log 2>&1 || true
+	@$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' >> $(VENV)/install.log 2>&1 || { \
+	  tail -30 $(VENV)/install.log; echo "[setup] pip install failed (full log: $(VENV)/install.log)"; exit 1; }
 	@$(BIN)/python -c "import quota, ingest, dashboard, psycopg, pandas, dash, apscheduler" || { \
 	  echo "[setup] the Python dependencies did not install; see the pip output above"; exit 1; }
 	@touch $(STAMP)

@@ -84,6 +84,15 @@ SRC
   fi
 fi
 
+# --- Python with venv (Debian splits venv/ensurepip into python3-venv) -------------------
+PY=${PYTHON:-python3}
+if ! command -v "$PY" >/dev/null 2>&1; then apt_install python3 python3-venv; fi
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || die "$PY is older than Python 3.11; install Python >= 3.11 or run make with PYTHON=/path/to/python3.11"
+if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  apt_install python3-venv
+fi
+
 # --- Browser for the dashboard tests ------------------------------------------------------
 if [ "${QUOTAWATCH_SKIP_BROWSER:-0}" != 1 ]; then
   apt_install chromium chromium-driver
