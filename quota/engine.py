@@ -34,7 +34,7 @@ RESULT_COLUMNS = (
 )
 DETAIL_COLUMNS = (
     "profile_source", "quota_source", "previous_utilization", "building_type",
-    "floor_area_m2", "energy_all_kwh",
+    "floor_area_m2", "energy_all_kwh", "electricity_eui_kwh_per_m2",
 )
 
 BUILDING_COLUMNS = ("building_id", "building_type", "floor_area_m2", "public_use_share",
@@ -180,6 +180,13 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
             source = pd.Series("year_end", index=index, dtype=object)
         share_by_basis[basis] = (share, source)
 
+    # Annualised electricity intensity (for retrofit screening, whatever the basis).
+    elec_share = share_by_basis["electricity_kwh"][0]
+    electricity_eui = eui_kwh_per_m2(
+        electricity_kwh if is_year_end
+        else (electricity_kwh / elec_share).where(elec_share >= rules.min_expected_share),
+        b["floor_area_m2"])
+
     # --- rows: one per building and basis with a quota ----------------------------------
     q = inputs.quotas
     q_now = q[q["year"] == year]
@@ -260,6 +267,7 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
         "building_type": b["building_type"].reindex(bid).to_numpy(),
         "floor_area_m2": area_s,
         "energy_all_kwh": all_kwh.reindex(bid).to_numpy(),
+        "electricity_eui_kwh_per_m2": electricity_eui.reindex(bid).to_numpy(),
     })
     return result.sort_values(["building_id", "basis"], ignore_index=True)
 

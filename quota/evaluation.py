@@ -79,6 +79,7 @@ def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as
 
 def _details_json(results: pd.DataFrame, unverified: list[str]) -> pd.Series:
     prev = results["previous_utilization"].astype("float64").round(6)
+    eui = results["electricity_eui_kwh_per_m2"].astype("float64")
     unverified_text = json.dumps(unverified, ensure_ascii=False)
     return (
         '{"profile_source": "' + results["profile_source"].astype(str) + '"'
@@ -86,6 +87,8 @@ def _details_json(results: pd.DataFrame, unverified: list[str]) -> pd.Series:
             lambda s: json.dumps(s) if isinstance(s, str) else "null")
         + ', "previous_utilization": '
         + prev.map(lambda v: "null" if not np.isfinite(v) else repr(float(v)))
+        + ', "electricity_eui_kwh_per_m2": '
+        + eui.map(lambda v: "null" if not np.isfinite(v) else repr(float(v)))
         + ', "unverified": ' + unverified_text + "}"
     )
 
