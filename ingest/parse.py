@@ -89,8 +89,7 @@ def parse_header(line: str) -> Layout:
         canonical = HEADER_ALIASES.get(name, name)
         if canonical not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
             raise FileFormatError(
-                f"unknown column {name!r} in the header; expected "
-                "meter_id,timestamp,value[,unit]"
+                f"unknown column {name!r} in the header; expected meter_id,timestamp,value[,unit]"
             )
         if canonical in positions:
             raise FileFormatError(f"column {canonical!r} appears twice in the header")
@@ -195,9 +194,7 @@ def numbered_lines(stream: Iterable[str], start: int = 2) -> Iterator[tuple[int,
             yield number, text
 
 
-def iter_batches(
-    stream: Iterable[str], batch_rows: int
-) -> Iterator[tuple[Layout, RawBatch]]:
+def iter_batches(stream: Iterable[str], batch_rows: int) -> Iterator[tuple[Layout, RawBatch]]:
     """Read the header from ``stream`` and yield its data rows in batches of ``batch_rows``."""
     iterator = iter(stream)
     header = ""

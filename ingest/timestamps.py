@@ -55,7 +55,9 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
         # Either repeated (ambiguous) or skipped (non-existent): tell which.
         round_trip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
         if round_trip != naive:
-            raise TimestampError(f"local time {naive.isoformat(sep=' ')} does not exist in {tz.key}")
+            raise TimestampError(
+                f"local time {naive.isoformat(sep=' ')} does not exist in {tz.key}"
+            )
         raise TimestampError(f"local time {naive.isoformat(sep=' ')} is ambiguous in {tz.key}")
     return first
 

@@ -148,6 +148,7 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_file_idx ON quarantine (file_id);
 CREATE INDEX quarantine_reason_idx ON quarantine (reason_code, created_at);
+CREATE INDEX quarantine_meter_idx ON quarantine (meter_id, reason_code);
 
 -- ------------------------------------------------------------------------------------------
 -- Readings: one hypertable, a reading of a meter at a time exists once.
@@ -168,6 +169,10 @@ CREATE TABLE reading (
     -- Bit flags for suspicious-but-possible data (1 = zero run, 2 = spike).
     flags       smallint NOT NULL DEFAULT 0,
     file_id     bigint NOT NULL,
+    -- Cumulative meters: instant of the previous stored reading that energy_kwh counts from
+    -- (the span (since_at, reading_at] is allocated to local days in proportion to time);
+    -- NULL for interval meters and for baseline readings.
+    since_at    timestamptz,
     PRIMARY KEY (meter_key, reading_at)
 );
 SELECT create_hypertable('reading', 'reading_at', chunk_time_interval => interval '7 days');

@@ -1,0 +1,151 @@
+"""`quotawatch ingest`, `quotawatch rollups rebuild` and `quotawatch scheduler`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from quota.cli_common import add_json_flag, emit, format_table
+from quota.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ingest = sub.add_parser(
+        "ingest",
+        help="load meter reading files (exactly once; bad rows quarantined with a reason)",
+        description=(
+            "Load reading files (.csv or .csv.gz; folders give their files) in the long format "
+            "meter_id,timestamp,value[,unit]. Each file is loaded in one transaction: an "
+            "identical file already loaded is skipped, rows already stored count as "
+            "duplicates, rejected rows go to the quarantine with their reason, and the daily "
+            "rollups are updated. Exit status 1 when a file could not be used at all."
+        ),
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument(
+        "--corrections",
+        action="store_true",
+        help="the files are deliberate corrections: replace stored values (previous ones "
+        "are kept in the audit table reading_correction)",
+    )
+    add_json_flag(ingest)
+    ingest.set_defaults(func=run_ingest)
+
+    rollups = sub.add_parser(
+        "rollups",
+        help="rebuild the daily rollups from the stored readings",
+        description="Recompute meter_daily and building_daily from readings.",
+    )
+    actions = rollups.add_subparsers(dest="rollups_command", metavar="ACTION", required=True)
+    rebuild = actions.add_parser(
+        "rebuild",
+        help="recompute the rollups of a range of local days (default: all readings)",
+        description="Recompute meter_daily and building_daily for local days FROM..TO "
+        "(inclusive, in the quota time zone); without options, the whole span of readings.",
+    )
+    rebuild.add_argument("--from", dest="day_from", type=date.fromisoformat, metavar="DATE")
+    rebuild.add_argument("--to", dest="day_to", type=date.fromisoformat, metavar="DATE")
+    add_json_flag(rebuild)
+    rebuild.set_defaults(func=run_rollups)
+
+    scheduler = sub.add_parser(
+        "scheduler",
+        help="run the scheduled jobs (inbox loading, nightly evaluation) in this process",
+        description=(
+            "Run QuotaWatch's job scheduler: every N minutes load the new files of the inbox "
+            "(moved to archive/ when loaded, rejected/ when unusable), and each night run the "
+            "quota evaluation. Only one scheduler runs jobs at a time (database advisory "
+            "lock); a second one exits with status 3. SIGTERM or Ctrl-C stops it cleanly."
+        ),
+    )
+    scheduler.add_argument(
+        "--once", action="store_true", help="run the inbox job once now and exit"
+    )
+    scheduler.add_argument(
+        "--inbox-interval-minutes",
+        type=float,
+        metavar="N",
+        help="minutes between inbox runs (default from settings: inbox_interval_minutes)",
+    )
+    add_json_flag(scheduler)
+    scheduler.set_defaults(func=run_scheduler)
+
+
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.loader import ingest_paths
+    from quota.cli import UserError
+    from quota.cli_common import Progress
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
+    total = sum(
+        f.stat().st_size
+        for p in args.paths
+        for f in ([p] if p.is_file() else [x for x in p.iterdir() if x.is_file()])
+    )
+    with Progress("ingest (bytes)", total=total or None) as progress:
+        summary = ingest_paths(
+            settings, args.paths, trigger="cli", corrections=args.corrections, progress=progress
+        )
+    data = summary.to_dict()
+    rows = [
+        {
+            "file": f["file"],
+            "status": f["status"],
+            "read": f["rows_read"],
+            "loaded": f["rows_loaded"],
+            "duplicate": f["rows_duplicate"],
+            "quarantined": f["rows_quarantined"],
+            "note": f["error"] or "",
+        }
+        for f in data["files"]
+    ]
+    lines = [
+        format_table(
+            rows, ["file", "status", "read", "loaded", "duplicate", "quarantined", "note"]
+        ),
+        "",
+        f"rows read {data['rows_read']:,}: loaded {data['rows_loaded']:,}, duplicate "
+        f"{data['rows_duplicate']:,}, quarantined {data['rows_quarantined']:,}",
+    ]
+    if data["quarantine_by_reason"]:
+        lines.append(
+            "quarantined by reason: "
+            + ", ".join(f"{k} {v:,}" for k, v in data["quarantine_by_reason"].items())
+        )
+    emit(args, data, "\n".join(lines))
+    return 1 if any(f["status"] in ("rejected", "failed") for f in data["files"]) else 0
+
+
+def run_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.rollups import rebuild
+    from quota.cli import UserError
+    from quota.db import transaction
+
+    if args.day_from and args.day_to and args.day_from > args.day_to:
+        raise UserError("--from must not be after --to")
+    with transaction(settings) as conn:
+        result = rebuild(conn, settings.tz, args.day_from, args.day_to)
+    emit(
+        args,
+        result,
+        f"rollups rebuilt for {result['meters']} meters, local days "
+        f"{result['day_from']}..{result['day_to']}: {result['meter_daily_rows']:,} meter-days",
+    )
+    return 0
+
+
+def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from ingest import jobs, scheduler
+
+    if args.inbox_interval_minutes:
+        settings = dataclasses.replace(settings, inbox_interval_minutes=args.inbox_interval_minutes)
+    if args.once:
+        counts = jobs.run_inbox_job(settings)
+        emit(args, counts, "inbox: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return 0
+    return scheduler.run(settings)

@@ -1,0 +1,782 @@
+"""Loading reading files exactly once: one database transaction per file.
+
+Per file: hash it (an identical file already recorded is skipped), then in one transaction
+
+1. take the ingest advisory lock (loads are serialised, so rows checked as new stay new),
+2. record the file in ``ingest_file`` (its sha256 is unique: a concurrent load of the same
+   file waits, then skips),
+3. per batch of ``settings.ingest_batch_rows`` rows (memory stays bounded for any size):
+   parse and validate (pure), classify duplicates within the batch, test whether any stored
+   reading of the batch's meters lies in its time range — if none (new data, the common
+   case) COPY the rows straight into ``reading`` in primary-key order; otherwise probe the
+   stored rows through a temporary table, count identical ones as duplicates, quarantine
+   different ones (``conflicting_duplicate``) or, for a corrections file, replace them and
+   keep the previous values in ``reading_correction``; cumulative meters are merged into
+   their stored sequence (:mod:`ingest.cumulative`); quarantined rows are COPYed with their
+   line, raw text and reason; flags are set (:mod:`ingest.flags`),
+4. recompute the daily rollups of the touched (meter, local day) ranges,
+5. record the counts and commit.
+
+A process killed at any point leaves nothing of the file (the transaction rolls back) and a
+re-run loads it whole. An unusable file (undecodable, no header, unknown columns) is recorded
+as ``rejected`` with the reason.
+
+Accounting per file: rows_read = rows_loaded + rows_duplicate + rows_quarantined (corrected
+rows count as loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from ingest import codes, copybin, cumulative, queries, rollups
+from ingest.flags import compute_flags, parameters
+from ingest.parse import RawBatch, iter_batches
+from ingest.timestamps import to_datetime, to_epoch_us
+from ingest.validate import MeterInfo, Registry, validate_batch
+from quota import db as qdb
+from quota.settings import Settings
+from quota.textfiles import FileFormatError, open_text
+
+READING_SUFFIXES = (".csv", ".csv.gz")
+TRIGGERS = ("cli", "scheduler", "test")
+
+
+class ProgressLike(Protocol):
+    def update(self, advance: int = 1, note: str = "") -> None: ...
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    path: Path
+    status: str  # loaded | skipped | rejected | failed
+    file_id: int | None = None
+    sha256: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    rows_corrected: int = 0
+    quarantine_by_reason: Counter[str] = field(default_factory=Counter)
+    flags: Counter[str] = field(default_factory=Counter)
+    affected: dict[int, set[str]] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path.name,
+            "path": str(self.path),
+            "status": self.status,
+            "file_id": self.file_id,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_duplicate": self.rows_duplicate,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_corrected": self.rows_corrected,
+            "quarantine_by_reason": dict(sorted(self.quarantine_by_reason.items())),
+            "flags": dict(sorted(self.flags.items())),
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class IngestSummary:
+    """Totals of one ingest run over its files."""
+
+    run_id: int | None
+    files: list[FileResult] = field(default_factory=list)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return self._sum("rows_read")
+
+    @property
+    def rows_loaded(self) -> int:
+        return self._sum("rows_loaded")
+
+    @property
+    def rows_duplicate(self) -> int:
+        return self._sum("rows_duplicate")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self._sum("rows_quarantined")
+
+    @property
+    def quarantine_by_reason(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.quarantine_by_reason)
+        return dict(sorted(total.items()))
+
+    @property
+    def affected(self) -> dict[int, set[str]]:
+        """{local year: building ids whose rollups changed}."""
+        out: dict[int, set[str]] = {}
+        for f in self.files:
+            for year, buildings in f.affected.items():
+                out.setdefault(year, set()).update(buildings)
+        return out
+
+    @property
+    def outcome(self) -> str:
+        bad = [f for f in self.files if f.status in ("failed", "rejected")]
+        if not bad:
+            return "succeeded"
+        return "failed" if len(bad) == len(self.files) else "partial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "outcome": self.outcome,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_duplicate": self.rows_duplicate,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_corrected": self._sum("rows_corrected"),
+            "quarantine_by_reason": self.quarantine_by_reason,
+            "files": [f.to_dict() for f in self.files],
+            "affected": {str(y): sorted(b) for y, b in sorted(self.affected.items())},
+        }
+
+
+def find_reading_files(paths: Iterable[Path]) -> list[Path]:
+    """The reading files among ``paths`` (folders give their ``*.csv``/``*.csv.gz``, sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_reading_file(p)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return found
+
+
+def _is_reading_file(path: Path) -> bool:
+    return path.name.lower().endswith(READING_SUFFIXES)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes as stored (a gzip file is hashed compressed)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_registry(conn: psycopg.Connection[Any], settings: Settings) -> Registry:
+    """The meter registry as the validator needs it."""
+    meters = {
+        row["meter_id"]: MeterInfo(
+            meter_key=row["meter_key"],
+            meter_id=row["meter_id"],
+            building_id=row["building_id"],
+            energy_type=row["energy_type"],
+            unit=row["unit"],
+            reading_kind=row["reading_kind"],
+            multiplier=row["multiplier"],
+            register_max=row["register_max"],
+            interval_minutes=row["interval_minutes"],
+        )
+        for row in conn.execute(queries.METERS).fetchall()
+    }
+    gas = float(settings.rules.get("units", {}).get("natural_gas_kwh_per_m3", 9.97))
+    return Registry(meters=meters, natural_gas_kwh_per_m3=gas)
+
+
+def ingest_paths(
+    settings: Settings,
+    paths: Sequence[Path | str],
+    *,
+    trigger: str = "cli",
+    corrections: bool = False,
+    progress: ProgressLike | None = None,
+) -> IngestSummary:
+    """Load reading files (or folders of them), each in its own transaction.
+
+    ``corrections=True`` loads correction files: rows for stored readings replace them (the
+    previous values go to ``reading_correction``). Returns the run's :class:`IngestSummary`.
+    """
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}")
+    files = find_reading_files(Path(p) for p in paths)
+    with qdb.connect(settings, autocommit=True) as conn:
+        run_id = conn.execute(queries.START_RUN, (trigger,)).fetchone()["run_id"]
+        summary = IngestSummary(run_id=run_id)
+        error: str | None = None
+        try:
+            for path in files:
+                summary.files.append(
+                    load_file(
+                        conn, settings, path, run_id, corrections=corrections, progress=progress
+                    )
+                )
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            conn.execute(
+                queries.FINISH_RUN,
+                {
+                    "run_id": run_id,
+                    "outcome": "failed" if error else summary.outcome,
+                    "files_seen": len(summary.files),
+                    "rows_read": summary.rows_read,
+                    "rows_loaded": summary.rows_loaded,
+                    "rows_duplicate": summary.rows_duplicate,
+                    "rows_quarantined": summary.rows_quarantined,
+                    "error": error or _first_error(summary),
+                },
+            )
+    return summary
+
+
+def _first_error(summary: IngestSummary) -> str | None:
+    return next((f"{f.path.name}: {f.error}" for f in summary.files if f.error), None)
+
+
+def load_file(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    path: Path,
+    run_id: int | None,
+    *,
+    corrections: bool = False,
+    progress: ProgressLike | None = None,
+) -> FileResult:
+    """Load one file in one transaction on ``conn`` (an autocommit connection)."""
+    started = time.monotonic()
+    kind = "corrections" if corrections else "readings"
+    result = FileResult(path=path, status="loaded", sha256=file_sha256(path))
+    record = {
+        "run_id": run_id,
+        "file_name": path.name,
+        "path": str(path.resolve()),
+        "sha256": result.sha256,
+        "size_bytes": path.stat().st_size,
+        "kind": kind,
+    }
+    try:
+        with conn.transaction():
+            conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+            row = conn.execute(queries.CLAIM_FILE, record).fetchone()
+            if row is None:
+                existing = conn.execute(queries.EXISTING_FILE, (result.sha256, kind)).fetchone()
+                result.status = "skipped"
+                result.file_id = existing["file_id"] if existing else None
+                result.error = None
+                return result
+            result.file_id = row["file_id"]
+            loader = _FileLoader(conn, settings, result, corrections, progress)
+            try:
+                loader.run(path)
+            except (FileFormatError, UnicodeDecodeError) as exc:
+                raise _UnusableFileError(str(exc)) from exc
+            conn.execute(queries.FINISH_FILE, _file_counts(result))
+    except _UnusableFileError as exc:
+        result = _record_rejected(conn, record, result, str(exc))
+    except psycopg.Error as exc:
+        result.status = "failed"
+        result.error = f"database error: {exc}"
+        result.rows_loaded = result.rows_duplicate = result.rows_quarantined = 0
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class _UnusableFileError(Exception):
+    """The file as a whole cannot be read (recorded as rejected)."""
+
+
+def _record_rejected(
+    conn: psycopg.Connection[Any], record: dict[str, Any], result: FileResult, reason: str
+) -> FileResult:
+    rejected = FileResult(path=result.path, status="rejected", sha256=result.sha256, error=reason)
+    with conn.transaction():
+        row = conn.execute(queries.CLAIM_FILE, record).fetchone()
+        if row is not None:
+            rejected.file_id = row["file_id"]
+            conn.execute(queries.FINISH_FILE, _file_counts(rejected))
+    return rejected
+
+
+def _file_counts(result: FileResult) -> dict[str, Any]:
+    return {
+        "file_id": result.file_id,
+        "status": "loaded" if result.status == "loaded" else "rejected",
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_duplicate": result.rows_duplicate,
+        "rows_quarantined": result.rows_quarantined,
+        "error": result.error,
+    }
+
+
+def _utc(epoch_us: int) -> datetime:
+    return to_datetime(epoch_us)
+
+
+class _FileLoader:
+    """The per-batch work of one file inside its transaction."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        settings: Settings,
+        result: FileResult,
+        corrections: bool,
+        progress: ProgressLike | None,
+    ):
+        self.conn = conn
+        self.settings = settings
+        self.result = result
+        self.corrections = corrections
+        self.progress = progress
+        self.tz = settings.tz
+        self.registry = load_registry(conn, settings)
+        self.meters_by_key = self.registry.by_key()
+        self.flag_params = parameters(settings.rules)
+        self.touched: rollups.Touched = {}
+        self.now_us = to_epoch_us(datetime.now(UTC))
+        self.file_id = int(result.file_id or 0)
+        self._probe_ready = False
+        n = max(self.meters_by_key, default=0) + 1
+        self.interval_minutes_by_key = np.full(n, 60, dtype=np.int64)
+        for key, meter in self.meters_by_key.items():
+            self.interval_minutes_by_key[key] = meter.interval_minutes or 60
+
+    # -- the file ---------------------------------------------------------------------------
+    def run(self, path: Path) -> None:
+        stream, _encoding = open_text(path)
+        raw_file = stream.buffer
+        position = getattr(raw_file, "fileobj", raw_file)
+        last = 0
+        with stream:
+            for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
+                self.load_batch(batch)
+                if self.progress is not None:
+                    now = position.tell()
+                    self.progress.update(max(now - last, 0), note=path.name)
+                    last = now
+                if self.settings.ingest_test_pause_seconds > 0:
+                    print_pause = f"ingest: batch done ({self.result.rows_read} rows), pausing"
+                    _announce(print_pause)
+                    time.sleep(self.settings.ingest_test_pause_seconds)
+        self.result.affected = rollups.refresh(self.conn, self.tz, self.touched)
+
+    # -- one batch --------------------------------------------------------------------------
+    def load_batch(self, batch: RawBatch) -> None:
+        self.result.rows_read += len(batch)
+        good, rejects = validate_batch(batch, self.registry, self.tz, self.now_us)
+        quarantine: list[pd.DataFrame] = [rejects]
+        good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
+        good = good.reset_index(drop=True)
+        good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
+
+        good, in_batch = self._split_in_batch_duplicates(good)
+        quarantine.append(in_batch)
+        good, stored = self._split_stored(good)
+        quarantine.append(stored)
+
+        interval = good[~good["is_cumulative"].to_numpy()]
+        cumul = good[good["is_cumulative"].to_numpy()]
+        self._store_interval(interval)
+        quarantine.append(self._store_cumulative(cumul))
+        self._write_quarantine(batch, pd.concat(quarantine, ignore_index=True))
+
+    def _split_in_batch_duplicates(self, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Rows repeating an earlier row of the batch: identical → duplicate, different →
+        conflicting_duplicate (the first row of the file wins)."""
+        keys = good["meter_key"].to_numpy()
+        times = good["reading_at_us"].to_numpy()
+        if len(good) < 2:
+            return good, _empty_rejects()
+        repeat = np.zeros(len(good), dtype=bool)
+        repeat[1:] = (keys[1:] == keys[:-1]) & (times[1:] == times[:-1])
+        if not repeat.any():
+            return good, _empty_rejects()
+        first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(good))))
+        reg = good["register_kwh"].to_numpy()
+        same = np.isclose(reg, reg[first], rtol=1e-9, atol=1e-12)
+        duplicate = repeat & same
+        conflict = repeat & ~same
+        self.result.rows_duplicate += int(duplicate.sum())
+        rejects = pd.DataFrame(
+            {
+                "row": good["row"].to_numpy()[conflict],
+                "reason_code": codes.CONFLICTING_DUPLICATE,
+                "message": [
+                    f"line {ln} has the same meter and time with a different value"
+                    for ln in good["line_number"].to_numpy()[first[conflict]]
+                ],
+                "meter_id": None,
+                "details": [
+                    {
+                        "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
+                        "kept_line": int(ln),
+                        "kept_value": float(v),
+                    }
+                    for ln, v in zip(
+                        good["line_number"].to_numpy()[first[conflict]],
+                        good["value"].to_numpy()[first[conflict]],
+                        strict=True,
+                    )
+                ],
+            }
+        )
+        return good[~repeat].reset_index(drop=True), rejects
+
+    def _split_stored(self, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Remove rows already stored: identical → duplicate; different → quarantined, or
+        marked ``replace`` in a corrections file. Adds the boolean column ``replace``."""
+        good["replace"] = False
+        if good.empty:
+            return good, _empty_rejects()
+        times = good["reading_at_us"].to_numpy()
+        lo, hi = _utc(int(times.min())), _utc(int(times.max()))
+        keys = np.unique(good["meter_key"].to_numpy()).tolist()
+        present = self.conn.execute(
+            queries.ANY_STORED_IN_RANGE, {"keys": keys, "lo": lo, "hi": hi}
+        ).fetchone()["present"]
+        if not present:
+            return good, _empty_rejects()
+        if not self._probe_ready:
+            self.conn.execute(queries.CREATE_PROBE)
+            self._probe_ready = True
+        self.conn.execute(queries.TRUNCATE_PROBE)
+        data = copybin.payload(
+            [
+                copybin.Column("int4", np.arange(len(good), dtype=np.int64)),
+                copybin.Column("int4", good["meter_key"].to_numpy()),
+                copybin.Column("timestamptz", times),
+            ]
+        )
+        with self.conn.cursor().copy(queries.COPY_PROBE) as copy:
+            copy.write(data)
+        matches = self.conn.execute(queries.PROBE_MATCHES, {"lo": lo, "hi": hi}).fetchall()
+        if not matches:
+            return good, _empty_rejects()
+        idx = np.array([m["idx"] for m in matches], dtype=np.int64)
+        stored_kwh = np.array(
+            [
+                m["value"]
+                * self.registry.factor(
+                    self.meters_by_key[int(good.at[int(i), "meter_key"])], m["unit"]
+                )
+                for i, m in zip(idx, matches, strict=True)
+            ],
+            dtype=np.float64,
+        )
+        same = np.isclose(good["register_kwh"].to_numpy()[idx], stored_kwh, rtol=1e-9, atol=1e-12)
+        drop = np.zeros(len(good), dtype=bool)
+        drop[idx[same]] = True
+        self.result.rows_duplicate += int(same.sum())
+        differing = idx[~same]
+        if self.corrections:
+            good.loc[differing, "replace"] = True
+            return good[~drop].reset_index(drop=True), _empty_rejects()
+        drop[differing] = True
+        by_idx = {int(i): m for i, m in zip(idx, matches, strict=True)}
+        rejects = pd.DataFrame(
+            {
+                "row": good["row"].to_numpy()[differing],
+                "reason_code": codes.CONFLICTING_DUPLICATE,
+                "message": "the same meter and time is stored with a different value",
+                "meter_id": None,
+                "details": [
+                    {
+                        "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
+                        "stored_value": by_idx[int(i)]["value"],
+                        "stored_unit": by_idx[int(i)]["unit"],
+                        "stored_file_id": by_idx[int(i)]["file_id"],
+                    }
+                    for i in differing
+                ],
+            }
+        )
+        return good[~drop].reset_index(drop=True), rejects
+
+    # -- interval meters ----------------------------------------------------------------------
+    def _store_interval(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
+            return
+        keys = rows["meter_key"].to_numpy().astype(np.int64)
+        times = rows["reading_at_us"].to_numpy()
+        energy = rows["register_kwh"].to_numpy() * rows["multiplier"].to_numpy()
+        replace = rows["replace"].to_numpy()
+        minutes = self.interval_minutes_by_key[keys]
+        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
+        fresh = ~replace
+        if fresh.any():
+            data = copybin.payload(
+                [
+                    copybin.Column("int4", keys[fresh]),
+                    copybin.Column("timestamptz", times[fresh]),
+                    copybin.Column("float8", rows["value"].to_numpy()[fresh]),
+                    copybin.Column("text", rows["unit"].to_numpy()[fresh]),
+                    copybin.Column("float8", energy[fresh]),
+                    copybin.Column("int2", flags[fresh]),
+                    copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
+                ]
+            )
+            with self.conn.cursor().copy(queries.COPY_INTERVAL_READINGS) as copy:
+                copy.write(data)
+        for i in np.flatnonzero(replace):
+            self._correct(
+                int(keys[i]),
+                int(times[i]),
+                float(rows["value"].iat[i]),
+                str(rows["unit"].iat[i]),
+                float(energy[i]),
+                None,
+            )
+        self.result.rows_loaded += len(rows)
+        self._write_flags(records)
+        rollups.merge_touched(self.touched, keys, times, times)
+
+    def _correct(
+        self,
+        meter_key: int,
+        at_us: int,
+        value: float,
+        unit: str,
+        energy_kwh: float | None,
+        since_us: int | None,
+    ) -> None:
+        self.conn.execute(
+            queries.CORRECT_READING,
+            {
+                "meter_key": meter_key,
+                "reading_at": _utc(at_us),
+                "value": value,
+                "unit": unit,
+                "energy_kwh": energy_kwh,
+                "since_at": None if since_us is None else _utc(since_us),
+                "file_id": self.file_id,
+            },
+        )
+        self.result.rows_corrected += 1
+
+    def _write_flags(self, records: list[Any]) -> None:
+        if not records:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                queries.INSERT_FLAG,
+                [
+                    (
+                        r.meter_key,
+                        r.flag_code,
+                        _utc(r.start_us),
+                        _utc(r.end_us),
+                        json.dumps(r.details),
+                        self.file_id,
+                    )
+                    for r in records
+                ],
+            )
+        self.result.flags.update(r.flag_code for r in records)
+
+    # -- cumulative meters ----------------------------------------------------------------------
+    def _store_cumulative(self, rows: pd.DataFrame) -> pd.DataFrame:
+        if rows.empty:
+            return _empty_rejects()
+        stats = rows.groupby("meter_key")["reading_at_us"].agg(["min", "max"])
+        keys = [int(k) for k in stats.index]
+        neighbours = self.conn.execute(
+            queries.CUMULATIVE_NEIGHBOURS,
+            {
+                "keys": keys,
+                "los": [_utc(int(v)) for v in stats["min"]],
+                "his": [_utc(int(v)) for v in stats["max"]],
+            },
+        ).fetchall()
+        decreases = {
+            r["meter_id"]: to_epoch_us(r["reading_at"])
+            for r in self.conn.execute(
+                queries.LAST_REGISTER_DECREASE,
+                ([self.meters_by_key[k].meter_id for k in keys],),
+            ).fetchall()
+            if r["reading_at"] is not None
+        }
+        stored_by_key: dict[int, list[cumulative.Register]] = {k: [] for k in keys}
+        for r in neighbours:
+            meter = self.meters_by_key[r["meter_key"]]
+            stored_by_key[r["meter_key"]].append(
+                cumulative.Register(
+                    at_us=to_epoch_us(r["reading_at"]),
+                    register_kwh=r["value"] * self.registry.factor(meter, r["unit"]),
+                    energy_kwh=r["energy_kwh"],
+                    since_us=None if r["since_at"] is None else to_epoch_us(r["since_at"]),
+                )
+            )
+        accepted_rows: list[tuple[int, float | None, int | None]] = []
+        quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
+        lo_hi: list[tuple[int, int, int]] = []
+        for key, group in rows.groupby("meter_key", sort=True):
+            meter = self.meters_by_key[int(key)]
+            new = [
+                cumulative.Register(
+                    at_us=int(at),
+                    register_kwh=float(reg),
+                    row=int(pos),
+                    replaces_stored=bool(rep),
+                )
+                for pos, at, reg, rep in zip(
+                    group.index,
+                    group["reading_at_us"],
+                    group["register_kwh"],
+                    group["replace"],
+                    strict=True,
+                )
+            ]
+            modulus = (
+                meter.register_max * self.registry.factor(meter, meter.unit)
+                if meter.register_max
+                else None
+            )
+            outcome = cumulative.walk(
+                stored_by_key[int(key)],
+                new,
+                meter.multiplier,
+                modulus,
+                decreases.get(meter.meter_id),
+            )
+            accepted_rows.extend(outcome.accepted)
+            quarantined.extend(outcome.quarantined)
+            for at_us, energy, since in outcome.updates:
+                self.conn.execute(
+                    queries.UPDATE_READING_ENERGY,
+                    (energy, None if since is None else _utc(since), int(key), _utc(at_us)),
+                )
+                lo_hi.append((int(key), since if since is not None else at_us, at_us))
+        self._insert_cumulative(rows, accepted_rows, lo_hi)
+        if lo_hi:
+            arr = np.array(lo_hi, dtype=np.int64)
+            rollups.merge_touched(self.touched, arr[:, 0], arr[:, 1], arr[:, 2])
+        return pd.DataFrame(
+            {
+                "row": [int(rows.at[q[0], "row"]) for q in quarantined],
+                "reason_code": [q[1] for q in quarantined],
+                "message": [q[2] for q in quarantined],
+                "meter_id": None,
+                "details": [
+                    {
+                        "code": codes.dotted(q[1]),
+                        "reading_at": _utc(int(rows.at[q[0], "reading_at_us"])).isoformat(),
+                        **{
+                            k: (_utc(v).isoformat() if k.endswith("_at_us") else v)
+                            for k, v in q[3].items()
+                        },
+                    }
+                    for q in quarantined
+                ],
+            },
+            columns=["row", "reason_code", "message", "meter_id", "details"],
+        )
+
+    def _insert_cumulative(
+        self,
+        rows: pd.DataFrame,
+        accepted: list[tuple[int, float | None, int | None]],
+        lo_hi: list[tuple[int, int, int]],
+    ) -> None:
+        if not accepted:
+            return
+        positions = np.array([a[0] for a in accepted], dtype=np.int64)
+        energy = np.array([np.nan if a[1] is None else a[1] for a in accepted])
+        since = np.array([0 if a[2] is None else a[2] for a in accepted], dtype=np.int64)
+        sub = rows.loc[positions]
+        keys = sub["meter_key"].to_numpy().astype(np.int64)
+        times = sub["reading_at_us"].to_numpy()
+        replace = sub["replace"].to_numpy()
+        fresh = ~replace
+        if fresh.any():
+            data = copybin.payload(
+                [
+                    copybin.Column("int4", keys[fresh]),
+                    copybin.Column("timestamptz", times[fresh]),
+                    copybin.Column("float8", sub["value"].to_numpy()[fresh]),
+                    copybin.Column("text", sub["unit"].to_numpy()[fresh]),
+                    copybin.Column("float8", energy[fresh], np.isnan(energy[fresh])),
+                    copybin.Column("int2", np.zeros(int(fresh.sum()), dtype=np.int64)),
+                    copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
+                    copybin.Column("timestamptz", since[fresh], np.isnan(energy[fresh])),
+                ]
+            )
+            with self.conn.cursor().copy(queries.COPY_CUMULATIVE_READINGS) as copy:
+                copy.write(data)
+        for i in np.flatnonzero(replace):
+            self._correct(
+                int(keys[i]),
+                int(times[i]),
+                float(sub["value"].iat[i]),
+                str(sub["unit"].iat[i]),
+                None if np.isnan(energy[i]) else float(energy[i]),
+                None if np.isnan(energy[i]) else int(since[i]),
+            )
+        self.result.rows_loaded += len(accepted)
+        spans_lo = np.where(np.isnan(energy), times, since)
+        lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
+
+    # -- quarantine ---------------------------------------------------------------------------
+    def _write_quarantine(self, batch: RawBatch, rejects: pd.DataFrame) -> None:
+        if rejects.empty:
+            return
+        rows = rejects["row"].to_numpy().astype(np.int64)
+        self.result.rows_quarantined += len(rows)
+        self.result.quarantine_by_reason.update(rejects["reason_code"].tolist())
+        with self.conn.cursor().copy(queries.COPY_QUARANTINE) as copy:
+            for row, code, message, details in zip(
+                rows.tolist(),
+                rejects["reason_code"],
+                rejects["message"],
+                rejects["details"],
+                strict=True,
+            ):
+                info = dict(details) if details else {"code": codes.dotted(code)}
+                info.setdefault("code", codes.dotted(code))
+                copy.write_row(
+                    (
+                        self.file_id,
+                        int(batch.line_numbers[row]),
+                        batch.raw[row].replace("\x00", ""),
+                        code,
+                        message,
+                        batch.meter_id[row] or None,
+                        json.dumps(info, ensure_ascii=False),
+                    )
+                )
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame(columns=["row", "reason_code", "message", "meter_id", "details"])
+
+
+def _announce(text: str) -> None:
+    """A line on stderr (used by the test pause hook so a test knows when to kill)."""
+    import sys
+
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,251 @@
+"""SQL of the ingest package: parameterised constants, nothing else."""
+
+from __future__ import annotations
+
+# Advisory lock keys: one ingest transaction at a time (the loader relies on it to skip
+# ON CONFLICT for rows it has checked), one scheduler process at a time.
+INGEST_LOCK_KEY = 0x5157_494E_4753  # "QWINGS"
+SCHEDULER_LOCK_KEY = 0x5157_5343_4844  # "QWSCHD"
+
+LOCK_INGEST = "SELECT pg_advisory_xact_lock(%s)"
+TRY_LOCK_SCHEDULER = "SELECT pg_try_advisory_lock(%s) AS locked"
+UNLOCK_SCHEDULER = "SELECT pg_advisory_unlock(%s)"
+
+METERS = """
+SELECT meter_key, meter_id, building_id, energy_type, unit, reading_kind, multiplier,
+       register_max, interval_minutes
+  FROM meter
+"""
+
+START_RUN = "INSERT INTO ingest_run (trigger) VALUES (%s) RETURNING run_id"
+FINISH_RUN = """
+UPDATE ingest_run
+   SET finished_at = now(), outcome = %(outcome)s, files_seen = %(files_seen)s,
+       rows_read = %(rows_read)s, rows_loaded = %(rows_loaded)s,
+       rows_duplicate = %(rows_duplicate)s, rows_quarantined = %(rows_quarantined)s,
+       error = %(error)s
+ WHERE run_id = %(run_id)s
+"""
+
+CLAIM_FILE = """
+INSERT INTO ingest_file (run_id, file_name, path, sha256, size_bytes, kind, status)
+VALUES (%(run_id)s, %(file_name)s, %(path)s, %(sha256)s, %(size_bytes)s, %(kind)s, 'loaded')
+ON CONFLICT (sha256, kind) DO NOTHING
+RETURNING file_id
+"""
+EXISTING_FILE = """
+SELECT file_id, status, file_name, loaded_at, error FROM ingest_file
+ WHERE sha256 = %s AND kind = %s
+"""
+FINISH_FILE = """
+UPDATE ingest_file
+   SET status = %(status)s, rows_read = %(rows_read)s, rows_loaded = %(rows_loaded)s,
+       rows_duplicate = %(rows_duplicate)s, rows_quarantined = %(rows_quarantined)s,
+       error = %(error)s, loaded_at = now()
+ WHERE file_id = %(file_id)s
+"""
+
+# Does any stored reading of these meters fall in [lo, hi]? (the new-data fast path test)
+ANY_STORED_IN_RANGE = """
+SELECT EXISTS (
+    SELECT 1 FROM reading
+     WHERE meter_key = ANY(%(keys)s) AND reading_at BETWEEN %(lo)s AND %(hi)s
+) AS present
+"""
+
+CREATE_PROBE = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_probe (
+    idx        integer NOT NULL,
+    meter_key  integer NOT NULL,
+    reading_at timestamptz NOT NULL
+) ON COMMIT DROP
+"""
+TRUNCATE_PROBE = "TRUNCATE ingest_probe"
+COPY_PROBE = "COPY ingest_probe (idx, meter_key, reading_at) FROM STDIN (FORMAT BINARY)"
+PROBE_MATCHES = """
+SELECT p.idx, r.value, r.unit, r.energy_kwh, r.file_id
+  FROM ingest_probe p
+  JOIN reading r ON r.meter_key = p.meter_key AND r.reading_at = p.reading_at
+ WHERE r.reading_at BETWEEN %(lo)s AND %(hi)s
+"""
+
+COPY_INTERVAL_READINGS = """
+COPY reading (meter_key, reading_at, value, unit, energy_kwh, flags, file_id)
+FROM STDIN (FORMAT BINARY)
+"""
+COPY_CUMULATIVE_READINGS = """
+COPY reading (meter_key, reading_at, value, unit, energy_kwh, flags, file_id, since_at)
+FROM STDIN (FORMAT BINARY)
+"""
+
+# Stored neighbours of new cumulative readings: the last before, all within, the first after.
+CUMULATIVE_NEIGHBOURS = """
+SELECT b.meter_key, r.reading_at, r.value, r.unit, r.energy_kwh, r.since_at
+  FROM unnest(%(keys)s::integer[], %(los)s::timestamptz[], %(his)s::timestamptz[])
+       AS b(meter_key, lo, hi)
+  CROSS JOIN LATERAL (
+      (SELECT reading_at, value, unit, energy_kwh, since_at FROM reading
+        WHERE meter_key = b.meter_key AND reading_at < b.lo
+        ORDER BY reading_at DESC LIMIT 1)
+      UNION ALL
+      (SELECT reading_at, value, unit, energy_kwh, since_at FROM reading
+        WHERE meter_key = b.meter_key AND reading_at BETWEEN b.lo AND b.hi)
+      UNION ALL
+      (SELECT reading_at, value, unit, energy_kwh, since_at FROM reading
+        WHERE meter_key = b.meter_key AND reading_at > b.hi
+        ORDER BY reading_at LIMIT 1)
+  ) r
+"""
+LAST_REGISTER_DECREASE = """
+SELECT meter_id, max((details->>'reading_at')::timestamptz) AS reading_at
+  FROM quarantine
+ WHERE reason_code = 'register_decrease' AND meter_id = ANY(%s)
+ GROUP BY meter_id
+"""
+UPDATE_READING_ENERGY = """
+UPDATE reading SET energy_kwh = %s, since_at = %s
+ WHERE meter_key = %s AND reading_at = %s
+"""
+CORRECT_READING = """
+WITH old AS (
+    SELECT value, energy_kwh, file_id FROM reading
+     WHERE meter_key = %(meter_key)s AND reading_at = %(reading_at)s
+), upd AS (
+    UPDATE reading
+       SET value = %(value)s, unit = %(unit)s, energy_kwh = %(energy_kwh)s,
+           since_at = %(since_at)s, file_id = %(file_id)s
+     WHERE meter_key = %(meter_key)s AND reading_at = %(reading_at)s
+)
+INSERT INTO reading_correction (meter_key, reading_at, previous_value, previous_energy_kwh,
+                                previous_file_id, new_value, new_energy_kwh, file_id)
+SELECT %(meter_key)s, %(reading_at)s, old.value, old.energy_kwh, old.file_id,
+       %(value)s, %(energy_kwh)s, %(file_id)s
+  FROM old
+"""
+
+COPY_QUARANTINE = """
+COPY quarantine (file_id, line_number, raw_row, reason_code, message, meter_id, details)
+FROM STDIN
+"""
+INSERT_FLAG = """
+INSERT INTO reading_flag (meter_key, flag_code, start_at, end_at, details, file_id)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
+# ------------------------------------------------------------------------------------------
+# Rollups
+# ------------------------------------------------------------------------------------------
+CREATE_TOUCHED = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_touched (
+    meter_key integer PRIMARY KEY,
+    day_lo    date NOT NULL,
+    day_hi    date NOT NULL
+)
+"""
+TRUNCATE_TOUCHED = "TRUNCATE ingest_touched"
+COPY_TOUCHED = "COPY ingest_touched (meter_key, day_lo, day_hi) FROM STDIN"
+
+DELETE_METER_DAILY = """
+DELETE FROM meter_daily md USING ingest_touched t
+ WHERE md.meter_key = t.meter_key AND md.day BETWEEN t.day_lo AND t.day_hi
+"""
+INSERT_METER_DAILY_INTERVAL = """
+INSERT INTO meter_daily (meter_key, day, energy_kwh, reading_count, covered_hours)
+SELECT r.meter_key, (r.reading_at AT TIME ZONE %(tz)s)::date AS day,
+       coalesce(sum(r.energy_kwh), 0), count(*),
+       least(count(*) * coalesce(m.interval_minutes, 60) / 60.0, 25)
+  FROM ingest_touched t
+  JOIN meter m ON m.meter_key = t.meter_key AND m.reading_kind = 'interval'
+  JOIN reading r ON r.meter_key = t.meter_key
+   AND r.reading_at >= (t.day_lo::timestamp AT TIME ZONE %(tz)s)
+   AND r.reading_at < ((t.day_hi + 1)::timestamp AT TIME ZONE %(tz)s)
+ WHERE r.reading_at >= (%(lo)s::timestamp AT TIME ZONE %(tz)s)
+   AND r.reading_at < (%(hi)s::timestamp AT TIME ZONE %(tz)s)
+ GROUP BY r.meter_key, day, m.interval_minutes
+"""
+# Spans (since_at, reading_at] split over local days in proportion to time. Readings up to
+# the first one at or after the range end are included: its span may reach into the range.
+INSERT_METER_DAILY_CUMULATIVE = """
+WITH t AS (
+    SELECT t.meter_key, t.day_lo, t.day_hi,
+           (t.day_lo::timestamp AT TIME ZONE %(tz)s) AS lo_at,
+           ((t.day_hi + 1)::timestamp AT TIME ZONE %(tz)s) AS hi_at
+      FROM ingest_touched t
+      JOIN meter m ON m.meter_key = t.meter_key AND m.reading_kind = 'cumulative'
+), w AS (
+    SELECT t.meter_key, t.day_lo, t.day_hi, r.reading_at, r.since_at, r.energy_kwh
+      FROM t
+      CROSS JOIN LATERAL (
+          SELECT coalesce(min(r2.reading_at), 'infinity'::timestamptz) AS next_at
+            FROM reading r2 WHERE r2.meter_key = t.meter_key AND r2.reading_at >= t.hi_at
+      ) nx
+      JOIN reading r ON r.meter_key = t.meter_key
+       AND r.reading_at >= t.lo_at AND r.reading_at <= nx.next_at
+), pieces AS (
+    SELECT w.meter_key, w.day_lo, w.day_hi, d.day,
+           w.energy_kwh * extract(epoch FROM d.e - d.s)::float8
+               / extract(epoch FROM w.reading_at - w.since_at)::float8 AS energy_kwh,
+           0 AS reading_count,
+           extract(epoch FROM d.e - d.s)::float8 / 3600.0 AS covered_hours
+      FROM w
+      CROSS JOIN LATERAL (
+          SELECT g::date AS day,
+                 greatest(w.since_at, g AT TIME ZONE %(tz)s) AS s,
+                 least(w.reading_at, (g + interval '1 day') AT TIME ZONE %(tz)s) AS e
+            FROM generate_series((w.since_at AT TIME ZONE %(tz)s)::date::timestamp,
+                                 (w.reading_at AT TIME ZONE %(tz)s)::date::timestamp,
+                                 interval '1 day') AS g
+      ) d
+     WHERE w.since_at IS NOT NULL AND w.energy_kwh IS NOT NULL AND d.e > d.s
+    UNION ALL
+    SELECT w.meter_key, w.day_lo, w.day_hi, (w.reading_at AT TIME ZONE %(tz)s)::date,
+           0, 1, 0
+      FROM w
+)
+INSERT INTO meter_daily (meter_key, day, energy_kwh, reading_count, covered_hours)
+SELECT meter_key, day, sum(energy_kwh), sum(reading_count), least(sum(covered_hours), 25)
+  FROM pieces
+ WHERE day BETWEEN day_lo AND day_hi
+ GROUP BY meter_key, day
+"""
+DELETE_BUILDING_DAILY = """
+DELETE FROM building_daily bd
+ USING (SELECT m.building_id, m.energy_type, min(t.day_lo) AS day_lo, max(t.day_hi) AS day_hi
+          FROM ingest_touched t JOIN meter m ON m.meter_key = t.meter_key
+         GROUP BY m.building_id, m.energy_type) tb
+ WHERE bd.building_id = tb.building_id AND bd.energy_type = tb.energy_type
+   AND bd.day BETWEEN tb.day_lo AND tb.day_hi
+"""
+INSERT_BUILDING_DAILY = """
+WITH tb AS (
+    SELECT m.building_id, m.energy_type, min(t.day_lo) AS day_lo, max(t.day_hi) AS day_hi
+      FROM ingest_touched t JOIN meter m ON m.meter_key = t.meter_key
+     GROUP BY m.building_id, m.energy_type
+), nm AS (
+    SELECT building_id, energy_type, count(*) AS meters
+      FROM meter GROUP BY building_id, energy_type
+)
+INSERT INTO building_daily (building_id, energy_type, day, energy_kwh, reading_count,
+                            covered_hours, meter_count)
+SELECT tb.building_id, tb.energy_type, md.day, sum(md.energy_kwh), sum(md.reading_count),
+       sum(md.covered_hours) / nm.meters, count(*)
+  FROM tb
+  JOIN nm ON nm.building_id = tb.building_id AND nm.energy_type = tb.energy_type
+  JOIN meter m ON m.building_id = tb.building_id AND m.energy_type = tb.energy_type
+  JOIN meter_daily md ON md.meter_key = m.meter_key AND md.day BETWEEN tb.day_lo AND tb.day_hi
+ GROUP BY tb.building_id, tb.energy_type, md.day, nm.meters
+"""
+BUILDINGS_OF_METERS = "SELECT meter_key, building_id FROM meter WHERE meter_key = ANY(%s)"
+READING_BOUNDS = "SELECT min(reading_at) AS first_at, max(reading_at) AS last_at FROM reading"
+ALL_METER_KEYS = "SELECT meter_key FROM meter ORDER BY meter_key"
+
+# ------------------------------------------------------------------------------------------
+# Jobs
+# ------------------------------------------------------------------------------------------
+START_JOB = """
+INSERT INTO job_run (job_id, hostname, pid) VALUES (%s, %s, %s) RETURNING job_run_id
+"""
+FINISH_JOB = """
+UPDATE job_run SET finished_at = now(), outcome = %s, counts = %s, error = %s
+ WHERE job_run_id = %s
+"""
