@@ -1,0 +1,57 @@
+"""Small layout helpers shared by the pages (no data access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+
+def control(label: str, component: Any) -> html.Div:
+    """A labelled filter control."""
+    return html.Div([html.Label(label), component], className="qw-control")
+
+
+def card(label: str, value: str, sub: str = "", card_id: str | None = None) -> html.Div:
+    """A headline figure."""
+    children = [html.Div(value, className="qw-value"), html.Div(label, className="qw-label")]
+    if sub:
+        children.append(html.Div(sub, className="qw-sub"))
+    kwargs = {"id": card_id} if card_id else {}
+    return html.Div(children, className="qw-card", **kwargs)
+
+
+def empty_state(message: str, element_id: str | None = None) -> html.Div:
+    """A visible explanation of why there is nothing to show."""
+    kwargs = {"id": element_id} if element_id else {}
+    return html.Div(message, className="qw-empty", **kwargs)
+
+
+def grid(grid_id: str, height: str = "460px", row_id: str | None = None) -> dag.AgGrid:
+    """A sortable, filterable ag-grid; columns and rows come from a callback."""
+    options: dict[str, Any] = {"animateRows": False, "enableCellTextSelection": True}
+    kwargs: dict[str, Any] = {}
+    if row_id:
+        kwargs["getRowId"] = f"params.data.{row_id}"
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=[],
+        rowData=[],
+        defaultColDef={"sortable": True, "filter": True, "resizable": True},
+        dashGridOptions=options,
+        style={"height": height, "width": "100%"},
+        className="ag-theme-alpine",
+        **kwargs,
+    )
+
+
+def graph(graph_id: str) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, config={"displaylogo": False, "responsive": True})
+
+
+def number_text(value: float | None, digits: int = 0) -> str:
+    """A number with thousands separators ("–" when missing)."""
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.{digits}f}"

@@ -1,0 +1,72 @@
+"""Every Dash component id of the dashboard, in one place.
+
+Callbacks and layouts import these names instead of repeating string literals, so a renamed
+component cannot silently break a callback.
+"""
+
+from __future__ import annotations
+
+# Shell (every page)
+LANG_STORE = "lang-store"
+LANG_TOGGLE = "lang-toggle"
+NAV = "nav"
+NAV_CITY = "nav-city"
+NAV_RETROFIT = "nav-retrofit"
+NAV_QUALITY = "nav-quality"
+NAV_LOGOUT = "nav-logout"
+WHOAMI = "whoami"
+APP_TITLE = "app-title"
+
+# City compliance page
+CITY_YEAR = "city-year"
+CITY_AS_OF = "city-as-of"
+CITY_BASIS = "city-basis"
+CITY_DISTRICT = "city-district"
+CITY_TYPE = "city-type"
+CITY_SIZE = "city-size"
+CITY_HEADLINE = "city-headline"
+CITY_EMPTY = "city-empty"
+CITY_BY_DISTRICT = "city-by-district"
+CITY_BY_TYPE = "city-by-type"
+CITY_UTILIZATION = "city-utilization"
+CITY_GRID = "city-grid"
+
+# Building page
+BUILDING_ID_STORE = "building-id-store"
+BUILDING_YEAR = "building-year"
+BUILDING_BASIS = "building-basis"
+BUILDING_HEADER = "building-header"
+BUILDING_CUMULATIVE = "building-cumulative"
+BUILDING_MONTHLY = "building-monthly"
+BUILDING_MONTH = "building-month"
+BUILDING_HEATMAP = "building-heatmap"
+BUILDING_METERS = "building-meters"
+BUILDING_HISTORY = "building-history"
+BUILDING_PEERS = "building-peers"
+BUILDING_NOTE = "building-note"
+
+# Retrofit candidates page
+RETRO_YEAR = "retro-year"
+RETRO_DISTRICT = "retro-district"
+RETRO_TYPE = "retro-type"
+RETRO_MIN_AREA = "retro-min-area"
+RETRO_TRIGGER = "retro-trigger"
+RETRO_TOTALS = "retro-totals"
+RETRO_GRID = "retro-grid"
+RETRO_CSV = "retro-csv"
+RETRO_XLSX = "retro-xlsx"
+RETRO_DOWNLOAD = "retro-download"
+RETRO_NOTE = "retro-note"
+
+# Data quality page
+DQ_INGEST_GRID = "dq-ingest-grid"
+DQ_JOB_GRID = "dq-job-grid"
+DQ_QUARANTINE_GRID = "dq-quarantine-grid"
+DQ_QUARANTINE_CHART = "dq-quarantine-chart"
+DQ_REASON = "dq-reason"
+DQ_QUARANTINE_CSV = "dq-quarantine-csv"
+DQ_QUARANTINE_XLSX = "dq-quarantine-xlsx"
+DQ_DOWNLOAD = "dq-download"
+DQ_STALE_GRID = "dq-stale-grid"
+DQ_STALE_DAYS = "dq-stale-days"
+DQ_BODY = "dq-body"

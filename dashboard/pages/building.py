@@ -1,0 +1,222 @@
+"""One building: cumulative use against the quota trajectory with the year-end projection,
+monthly use this year vs last year, an hour-of-day × day heat map for a chosen month, its
+meters, its status history and its position among peers of its type.
+
+A building the viewer may not see gives the same empty state as an unknown one, and every
+callback re-checks access (a crafted request naming another building gets 403)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import unquote
+
+import dash
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from dashboard import components as ui
+from dashboard import figures, frames, ids, queries, tables
+from dashboard.services import Services, current_viewer
+from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+
+BASES = ("electricity_kwh", "energy_kgce")
+
+
+def layout(
+    services: Services, building_id: str | None = None, lang: str | None = None, **_query: Any
+) -> html.Div:
+    lang = normalise_lang(lang)
+    viewer = current_viewer()
+    building_id = unquote(building_id or "")
+    try:
+        with services.connection() as conn:
+            info = queries.building_info(conn, viewer, building_id)
+            years = queries.evaluation_years(conn)
+    except queries.AccessDeniedError:
+        return html.Div([
+            ui.empty_state(t("empty_building", lang), ids.BUILDING_NOTE),
+            dcc.Link(t("back_to_city", lang), href="/"),
+        ])
+    this_year = datetime.now(services.settings.tz).year
+    year_values = sorted(set(years) | {this_year}, reverse=True)
+    default_year = years[0] if years else this_year
+    type_name = info["type_en"] if lang == "en" else info["type_zh"]
+    return html.Div(
+        [
+            dcc.Store(id=ids.BUILDING_ID_STORE, data=building_id),
+            html.H2(t("building_header", lang, name=info["name"], id=building_id)),
+            html.P(t("building_facts", lang, district=info["district"], type=type_name,
+                     area=ui.number_text(info["floor_area_m2"]))),
+            html.Div(
+                [
+                    ui.control(t("year", lang), dcc.Dropdown(
+                        id=ids.BUILDING_YEAR, clearable=False, value=default_year,
+                        options=[{"label": str(y), "value": y} for y in year_values])),
+                    ui.control(t("basis", lang), dcc.RadioItems(
+                        id=ids.BUILDING_BASIS, value="electricity_kwh", inline=True,
+                        options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES])),
+                ],
+                className="qw-controls",
+            ),
+            html.Div(id=ids.BUILDING_HEADER),
+            html.Div(ui.graph(ids.BUILDING_CUMULATIVE), className="qw-panel"),
+            html.Div(
+                [
+                    html.Div(ui.graph(ids.BUILDING_MONTHLY), className="qw-panel"),
+                    html.Div(ui.graph(ids.BUILDING_HISTORY), className="qw-panel"),
+                ],
+                className="qw-row",
+            ),
+            html.Div(
+                [
+                    ui.control(t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH,
+                                                              clearable=False)),
+                    ui.graph(ids.BUILDING_HEATMAP),
+                ],
+                className="qw-panel",
+            ),
+            html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
+            html.Div([html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
+                     className="qw-panel"),
+        ]
+    )
+
+
+def _pct_text(value: Any) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.1f} %"
+
+
+def building_view(
+    services: Services, building_id: str, year: int, basis: str, lang: str | None
+) -> tuple[Any, ...]:
+    """Everything the building page shows for one year and basis (main callback body)."""
+    lang = normalise_lang(lang)
+    basis = basis if basis in BASES else "electricity_kwh"
+    unit = UNIT_BY_BASIS[basis]
+    settings = services.settings
+    viewer = current_viewer()
+    year = int(year)
+    today = datetime.now(settings.tz).date()
+    year_end = min(date(year + 1, 1, 1), max(today, date(year, 1, 1)))
+    with services.connection() as conn:
+        evaluation_id = queries.resolve_evaluation_id(conn, year)
+        result = (
+            queries.building_result(conn, viewer, building_id, evaluation_id, basis)
+            if evaluation_id is not None else None
+        )
+        daily = queries.building_daily(conn, viewer, building_id, date(year - 1, 1, 1),
+                                       date(year + 1, 1, 1))
+        share = queries.trajectory_share(conn, viewer, settings, building_id, year)
+        history = queries.building_history(conn, viewer, building_id, basis)
+        peers = (
+            queries.peer_stats(conn, viewer, building_id, evaluation_id)
+            if evaluation_id is not None else {}
+        )
+        meters = queries.building_meters(conn, viewer, building_id, date(year, 1, 1), year_end)
+
+    factors = frames.kgce_per_kwh(settings.rules)
+    per_day = frames.daily_in_basis(daily, basis, factors)
+    this_year = per_day[[d.year == year for d in per_day.index]] if not per_day.empty else per_day
+    last_year = (
+        per_day[[d.year == year - 1 for d in per_day.index]] if not per_day.empty else per_day
+    )
+    quota = result["quota"] if result else None
+    trajectory = (
+        frames.trajectory_values(share, quota) if share is not None and quota else None
+    )
+    no_daily = t("empty_no_daily", lang, year=year)
+    cumulative = figures.cumulative_figure(
+        frames.cumulative(this_year), trajectory, quota,
+        result["projected"] if result else None, year, unit, lang, no_daily)
+    monthly = figures.monthly_figure(
+        frames.monthly_totals(this_year), frames.monthly_totals(last_year), year, unit, lang,
+        no_daily)
+    history_fig = figures.history_figure(history, lang, t("empty_no_history", lang))
+    peer_fig = figures.peers_figure(
+        peers, lang, t("empty_no_peers", lang,
+                       min=settings.rules.get("data", {}).get("min_peer_count", 5)))
+    meter_columns, meter_rows = tables.meters_grid(meters, date(year, 1, 1), year_end, lang)
+
+    header: list[Any] = []
+    if result:
+        header.append(html.P(t(
+            "building_status_line", lang, year=year, status=status_label(result["status"], lang),
+            util=_pct_text(result["utilization"]),
+            projected=f"{ui.number_text(result['projected'])} {unit}")))
+        details = result.get("details") or {}
+        if isinstance(details, dict) and details.get("unverified"):
+            header.append(html.P(t("unverified", lang), className="qw-note"))
+    else:
+        header.append(ui.empty_state(t("empty_no_evaluation", lang, year=year)))
+    if trajectory is None:
+        header.append(html.P(t("empty_no_trajectory", lang), className="qw-note"))
+    if peers.get("peer_count") and peers.get("percent_rank") is not None:
+        header.append(html.P(t("peer_percentile", lang,
+                               pct=round(float(peers["percent_rank"]) * 100),
+                               count=peers["peer_count"])))
+    if meters.empty:
+        header.append(html.P(t("empty_no_meters", lang), className="qw-note"))
+    return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
+
+
+def month_options(year: int, today: date) -> tuple[list[dict[str, str]], str]:
+    """Month choices of ``year`` (value = first day, ISO) and the default (this month in
+    the current year, else December)."""
+    values = [date(year, m, 1) for m in range(1, 13)]
+    default = date(year, today.month, 1) if year == today.year else date(year, 12, 1)
+    return ([{"label": v.strftime("%Y-%m"), "value": v.isoformat()} for v in values],
+            default.isoformat())
+
+
+def heatmap_view(services: Services, building_id: str, month: str | None,
+                 lang: str | None) -> Any:
+    lang = normalise_lang(lang)
+    month_start = date.fromisoformat(month) if month else date.today().replace(day=1)
+    with services.connection() as conn:
+        hourly = queries.building_hourly(conn, current_viewer(), services.settings,
+                                         building_id, month_start)
+    label = month_start.strftime("%Y-%m")
+    return figures.heatmap_figure(frames.heatmap_matrix(hourly), label, lang,
+                                  t("empty_no_readings_month", lang, month=label))
+
+
+def register(app: dash.Dash, services: Services) -> None:
+    dash.register_page(
+        __name__, path_template="/building/<building_id>", name="building",
+        title="QuotaWatch", layout=partial(layout, services),
+    )
+
+    @app.callback(
+        Output(ids.BUILDING_HEADER, "children"),
+        Output(ids.BUILDING_CUMULATIVE, "figure"),
+        Output(ids.BUILDING_MONTHLY, "figure"),
+        Output(ids.BUILDING_HISTORY, "figure"),
+        Output(ids.BUILDING_PEERS, "figure"),
+        Output(ids.BUILDING_METERS, "columnDefs"),
+        Output(ids.BUILDING_METERS, "rowData"),
+        Input(ids.BUILDING_ID_STORE, "data"),
+        Input(ids.BUILDING_YEAR, "value"),
+        Input(ids.BUILDING_BASIS, "value"),
+        Input(ids.LANG_STORE, "data"),
+    )
+    def update_building(building_id, year, basis, lang):  # type: ignore[no-untyped-def]
+        return building_view(services, building_id, year, basis, lang)
+
+    @app.callback(
+        Output(ids.BUILDING_MONTH, "options"),
+        Output(ids.BUILDING_MONTH, "value"),
+        Input(ids.BUILDING_YEAR, "value"),
+    )
+    def update_months(year):  # type: ignore[no-untyped-def]
+        return month_options(int(year), datetime.now(services.settings.tz).date())
+
+    @app.callback(
+        Output(ids.BUILDING_HEATMAP, "figure"),
+        Input(ids.BUILDING_ID_STORE, "data"),
+        Input(ids.BUILDING_MONTH, "value"),
+        Input(ids.LANG_STORE, "data"),
+    )
+    def update_heatmap(building_id, month, lang):  # type: ignore[no-untyped-def]
+        return heatmap_view(services, building_id, month, lang)

@@ -1,0 +1,184 @@
+"""City compliance: headline figures, status by district and type, utilization distribution
+and the table of buildings, for one evaluation run (year and as-of), scoped to the viewer."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from dashboard import components as ui
+from dashboard import figures, frames, ids, queries, tables
+from dashboard.services import Services, current_viewer
+from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+
+BASES = ("electricity_kwh", "energy_kgce")
+SIZES = ("small", "ordinary", "large")
+
+
+def layout(services: Services, lang: str | None = None, **_query: Any) -> html.Div:
+    lang = normalise_lang(lang)
+    viewer = current_viewer()
+    with services.connection() as conn:
+        years = queries.evaluation_years(conn)
+        options = queries.filter_options(conn, viewer)
+    if not viewer.sees_all and not viewer.building_ids:
+        return html.Div(ui.empty_state(t("empty_no_buildings_visible", lang), ids.CITY_EMPTY))
+    if not years:
+        return html.Div(ui.empty_state(t("empty_no_years", lang), ids.CITY_EMPTY))
+    type_options = [
+        {"label": name_en if lang == "en" else name_zh, "value": code}
+        for code, name_zh, name_en in options["types"]
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    ui.control(t("year", lang), dcc.Dropdown(
+                        id=ids.CITY_YEAR, options=[{"label": str(y), "value": y} for y in years],
+                        value=years[0], clearable=False)),
+                    ui.control(t("as_of", lang), dcc.Dropdown(id=ids.CITY_AS_OF,
+                                                              clearable=False)),
+                    ui.control(t("basis", lang), dcc.RadioItems(
+                        id=ids.CITY_BASIS, value="electricity_kwh", inline=True,
+                        options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES])),
+                    ui.control(t("district", lang), dcc.Dropdown(
+                        id=ids.CITY_DISTRICT, multi=True, placeholder=t("all", lang),
+                        options=[{"label": d, "value": d} for d in options["districts"]])),
+                    ui.control(t("building_type", lang), dcc.Dropdown(
+                        id=ids.CITY_TYPE, multi=True, placeholder=t("all", lang),
+                        options=type_options)),
+                    ui.control(t("size_class", lang), dcc.Dropdown(
+                        id=ids.CITY_SIZE, multi=True, placeholder=t("all", lang),
+                        options=[{"label": t(f"size_{s}", lang), "value": s} for s in SIZES])),
+                ],
+                className="qw-controls",
+            ),
+            html.Div(id=ids.CITY_EMPTY),
+            html.Div(id=ids.CITY_HEADLINE, className="qw-cards"),
+            html.Div(
+                [
+                    html.Div(ui.graph(ids.CITY_BY_DISTRICT), className="qw-panel"),
+                    html.Div(ui.graph(ids.CITY_BY_TYPE), className="qw-panel"),
+                ],
+                className="qw-row",
+            ),
+            html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
+            html.Div(ui.grid(ids.CITY_GRID, "520px", row_id="building_id"),
+                     className="qw-panel"),
+        ]
+    )
+
+
+def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.Div]:
+    """The headline figures as cards (pure)."""
+    unit = UNIT_BY_BASIS[basis]
+    share = summary["share_within"]
+    counts = summary["counts"]
+    cards = [
+        ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
+        ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
+        ui.card(t("kpi_share_within", lang),
+                "–" if share != share else f"{share * 100:.1f} %"),
+    ]
+    for tier in ("over", "over_20", "over_20_repeat"):
+        cards.append(ui.card(
+            status_label(tier, lang), ui.number_text(counts.get(tier, 0)),
+            t("kpi_excess", lang,
+              value=f"{ui.number_text(summary['excess_by_tier'][tier])} {unit}"),
+        ))
+    cards.append(ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))))
+    cards.append(ui.card(t("kpi_insufficient", lang),
+                         ui.number_text(counts.get("insufficient_data", 0))))
+    return cards
+
+
+def city_view(
+    services: Services,
+    year: int | None,
+    as_of: str | None,
+    basis: str,
+    districts: list[str] | None,
+    types: list[str] | None,
+    sizes: list[str] | None,
+    lang: str | None,
+) -> tuple[Any, ...]:
+    """Everything the city page shows for one selection (the body of the main callback)."""
+    lang = normalise_lang(lang)
+    basis = basis if basis in BASES else "electricity_kwh"
+    viewer = current_viewer()
+    with services.connection() as conn:
+        evaluation_id = (
+            queries.resolve_evaluation_id(conn, int(year), as_of) if year is not None else None
+        )
+        results = (
+            queries.city_results(conn, viewer, services.settings, evaluation_id, basis,
+                                 districts, types, sizes)
+            if evaluation_id is not None else None
+        )
+    if results is None or results.empty:
+        message = (
+            t("empty_no_evaluation", lang, year=year) if evaluation_id is None
+            else t("empty_filters", lang)
+        )
+        empty = figures.empty_figure(message)
+        return (ui.empty_state(message), [], empty, empty, empty, [], [])
+    type_col = "type_en" if lang == "en" else "type_zh"
+    summary = frames.headline(results)
+    by_district = figures.status_bars(
+        frames.status_counts(results, "district"), t("chart_by_district", lang), lang,
+        t("empty_filters", lang))
+    by_type = figures.status_bars(
+        frames.status_counts(results, type_col), t("chart_by_type", lang), lang,
+        t("empty_filters", lang))
+    no_util = (
+        t("empty_no_quota_year", lang, year=year)
+        if results["utilization"].isna().all() else t("empty_filters", lang)
+    )
+    tiers = services.settings.rules.get("tiers", {})
+    utilization = figures.utilization_histogram(
+        results, lang, no_util,
+        (float(tiers.get("over_ratio", 1.0)), float(tiers.get("over_20_ratio", 1.2))))
+    columns, rows = tables.city_grid(results, basis, lang)
+    return (None, headline_cards(summary, basis, lang), by_district, by_type, utilization,
+            columns, rows)
+
+
+def register(app: dash.Dash, services: Services) -> None:
+    dash.register_page(
+        __name__, path="/", name="city", title="QuotaWatch", layout=partial(layout, services)
+    )
+
+    @app.callback(
+        Output(ids.CITY_AS_OF, "options"),
+        Output(ids.CITY_AS_OF, "value"),
+        Input(ids.CITY_YEAR, "value"),
+    )
+    def as_of_options(year: int | None) -> tuple[list[dict[str, str]], str | None]:
+        if year is None:
+            return [], None
+        with services.connection() as conn:
+            dates = queries.as_of_dates(conn, int(year))
+        values = [d.isoformat() for d in dates]
+        return [{"label": v, "value": v} for v in values], (values[0] if values else None)
+
+    @app.callback(
+        Output(ids.CITY_EMPTY, "children"),
+        Output(ids.CITY_HEADLINE, "children"),
+        Output(ids.CITY_BY_DISTRICT, "figure"),
+        Output(ids.CITY_BY_TYPE, "figure"),
+        Output(ids.CITY_UTILIZATION, "figure"),
+        Output(ids.CITY_GRID, "columnDefs"),
+        Output(ids.CITY_GRID, "rowData"),
+        Input(ids.CITY_YEAR, "value"),
+        Input(ids.CITY_AS_OF, "value"),
+        Input(ids.CITY_BASIS, "value"),
+        Input(ids.CITY_DISTRICT, "value"),
+        Input(ids.CITY_TYPE, "value"),
+        Input(ids.CITY_SIZE, "value"),
+        Input(ids.LANG_STORE, "data"),
+    )
+    def update_city(year, as_of, basis, districts, types, sizes, lang):  # type: ignore[no-untyped-def]
+        return city_view(services, year, as_of, basis, districts, types, sizes, lang)

@@ -1,0 +1,267 @@
+"""Pure table builders: DataFrame in, ag-grid column definitions and row dicts out, and the
+file exports of exactly those rows and columns. No database, no Dash.
+
+Row values are already rounded and localised as shown, so an export of the same rows and
+columns is what the viewer sees on screen.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from dashboard.palette import STATUS_COLOURS, STATUS_TEXT_COLOURS
+from dashboard.texts import UNIT_BY_BASIS, status_label, t
+
+Column = dict[str, Any]
+Row = dict[str, Any]
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+
+
+def _num(value: Any, digits: int = 0) -> float | int | None:
+    """A number rounded for display (None for missing)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(number) or math.isinf(number):
+        return None
+    return round(number) if digits == 0 else round(number, digits)
+
+
+def _pct(ratio: Any, digits: int = 1) -> float | None:
+    value = _num(ratio, 6)
+    return None if value is None else round(value * 100.0, digits)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def markdown_link(label: str, href: str) -> str:
+    """A markdown link whose label cannot break the markup."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", label)
+    return f"[{escaped}]({href})"
+
+
+def number_column(field: str, header: str, width: int = 130) -> Column:
+    return {
+        "field": field,
+        "headerName": header,
+        "filter": "agNumberColumnFilter",
+        "type": "rightAligned",
+        "minWidth": width,
+    }
+
+
+def text_column(field: str, header: str, width: int = 130) -> Column:
+    return {"field": field, "headerName": header, "filter": "agTextColumnFilter",
+            "minWidth": width}
+
+
+def status_column(header: str) -> Column:
+    """The status column: localised text on the status colour (rows carry ``status_code``)."""
+    conditions = [
+        {
+            "condition": f"params.data.status_code === '{code}'",
+            "style": {"backgroundColor": colour, "color": STATUS_TEXT_COLOURS[code]},
+        }
+        for code, colour in STATUS_COLOURS.items()
+    ]
+    column = text_column("status", header, 150)
+    column["cellStyle"] = {"styleConditions": conditions}
+    return column
+
+
+def type_name(row: pd.Series | dict[str, Any], lang: str) -> str:
+    return str(row["type_en"] if lang == "en" else row["type_zh"])
+
+
+def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column], list[Row]]:
+    """Columns and rows of the city page's building table (one row per building).
+
+    The building name links to its page; energies are in the basis's unit.
+    """
+    unit = UNIT_BY_BASIS[basis]
+    columns = [
+        {**text_column("building", t("col_building", lang), 220), "cellRenderer": "markdown",
+         "pinned": "left"},
+        text_column("building_id", t("col_building_id", lang), 120),
+        text_column("district", t("col_district", lang), 110),
+        text_column("type", t("col_type", lang), 130),
+        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
+        status_column(t("col_status", lang)),
+        number_column("utilization_pct", t("col_utilization_pct", lang)),
+        number_column("energy", t("col_energy", lang, unit=unit), 150),
+        number_column("quota", t("col_quota", lang, unit=unit), 150),
+        number_column("projected", t("col_projected", lang, unit=unit), 160),
+        number_column("excess", t("col_excess", lang, unit=unit), 140),
+        number_column("eui_kwh_per_m2", t("col_eui", lang), 150),
+    ]
+    rows: list[Row] = []
+    for rec in results.to_dict("records"):
+        rows.append(
+            {
+                "building": markdown_link(str(rec["name"]), f"/building/{rec['building_id']}"),
+                "building_id": rec["building_id"],
+                "district": rec["district"],
+                "type": type_name(rec, lang),
+                "floor_area_m2": _num(rec["floor_area_m2"]),
+                "status_code": rec["status"],
+                "status": status_label(rec["status"], lang),
+                "utilization_pct": _pct(rec["utilization"]),
+                "energy": _num(rec["energy"]),
+                "quota": _num(rec["quota"]),
+                "projected": _num(rec["projected"]),
+                "excess": _num(rec["excess"]),
+                "eui_kwh_per_m2": _num(rec["eui_kwh_per_m2"], 1),
+            }
+        )
+    return columns, rows
+
+
+def trigger_labels(codes: Iterable[str], lang: str) -> str:
+    """Localised, comma-separated trigger names (unknown codes shown as they are)."""
+    from dashboard.texts import TEXTS
+
+    names = [t(f"trigger_{c}", lang) if f"trigger_{c}" in TEXTS else c for c in codes]
+    return ", " .join(names) if lang == "en" else "、".join(names)
+
+
+def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[Row]]:
+    """Columns and rows of the ranked retrofit list."""
+    columns = [
+        number_column("rank", t("col_rank", lang), 80),
+        text_column("building_id", t("col_building_id", lang), 120),
+        text_column("name", t("col_name", lang), 180),
+        text_column("district", t("col_district", lang), 100),
+        text_column("type", t("col_type", lang), 120),
+        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
+        status_column(t("col_status", lang)),
+        number_column("utilization_pct", t("col_utilization_pct", lang)),
+        number_column("eui_kwh_per_m2", t("col_eui", lang), 140),
+        number_column("peer_median_eui", t("col_peer_median_eui", lang), 150),
+        number_column("savings_kwh", t("col_savings_kwh", lang), 160),
+        number_column("savings_kgce", t("col_savings_kgce", lang), 160),
+        number_column("savings_tco2", t("col_savings_tco2", lang), 150),
+        number_column("savings_cny", t("col_savings_cny", lang), 150),
+        text_column("triggers", t("col_triggers", lang), 220),
+    ]
+    rows = [
+        {
+            "rank": int(rec["rank"]),
+            "building_id": rec["building_id"],
+            "name": rec["name"],
+            "district": rec["district"],
+            "type": type_name(rec, lang),
+            "floor_area_m2": _num(rec["floor_area_m2"]),
+            "status_code": rec["status"],
+            "status": status_label(rec["status"], lang),
+            "utilization_pct": _pct(rec["utilization"]),
+            "eui_kwh_per_m2": _num(rec["eui_kwh_per_m2"], 1),
+            "peer_median_eui": _num(rec["peer_median_eui"], 1),
+            "savings_kwh": _num(rec["savings_kwh"]),
+            "savings_kgce": _num(rec["savings_kgce"]),
+            "savings_tco2": _num(rec["savings_tco2"], 2),
+            "savings_cny": _num(rec["savings_cny"]),
+            "triggers": trigger_labels(rec["triggers"], lang),
+        }
+        for rec in ranked.to_dict("records")
+    ]
+    return columns, rows
+
+
+def meters_grid(meters: pd.DataFrame, start: date, end: date,
+                lang: str) -> tuple[list[Column], list[Row]]:
+    """A building's meters with data completeness over local days [start, end) [%] and
+    their last day with data."""
+    from dashboard.frames import completeness_share
+
+    columns = [
+        text_column("meter_id", t("col_meter_id", lang), 140),
+        text_column("energy_type", t("col_energy_type", lang), 110),
+        text_column("unit", t("col_unit", lang), 80),
+        number_column("completeness_pct", t("col_completeness_pct", lang), 150),
+        text_column("last_day", t("col_last_day", lang), 140),
+    ]
+    rows = [
+        {
+            "meter_id": rec["meter_id"],
+            "energy_type": t(f"energy_{rec['energy_type']}", lang),
+            "unit": rec["unit"],
+            "completeness_pct": _pct(completeness_share(rec["covered_hours"] or 0, start, end)),
+            "last_day": _text(rec["last_day"]) or t("never", lang),
+        }
+        for rec in meters.to_dict("records")
+    ]
+    return columns, rows
+
+
+def simple_grid(frame: pd.DataFrame, fields: Sequence[tuple[str, str, str]],
+                lang: str) -> tuple[list[Column], list[Row]]:
+    """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``.
+    Times are shown as local ``YYYY-MM-DD HH:MM``."""
+    columns = [
+        number_column(name, t(key, lang)) if kind == "number" else text_column(name, t(key, lang))
+        for name, key, kind in fields
+    ]
+    rows = []
+    for rec in frame.to_dict("records"):
+        row: Row = {}
+        for name, _key, kind in fields:
+            row[name] = _num(rec.get(name)) if kind == "number" else _text(rec.get(name))
+        rows.append(row)
+    return columns, rows
+
+
+# ------------------------------------------------------------------------------------------
+# Exports: exactly the rows and columns on screen
+# ------------------------------------------------------------------------------------------
+def visible_rows(rows: Sequence[Row], shown: Sequence[Row] | None, key: str) -> list[Row]:
+    """The server's ``rows`` restricted to and ordered like the rows the grid shows
+    (``shown``, the grid's filtered and sorted ``virtualRowData``), matched on ``key``.
+
+    Only the keys come from the browser; the values exported are the server's own, so a
+    crafted request cannot add rows the viewer may not see. ``shown`` None means all rows.
+    """
+    if shown is None:
+        return list(rows)
+    by_key = {row[key]: row for row in rows}
+    return [by_key[item[key]] for item in shown if isinstance(item, dict)
+            and item.get(key) in by_key]
+
+
+def export_frame(columns: Sequence[Column], rows: Sequence[Row]) -> pd.DataFrame:
+    """The table as a DataFrame with the on-screen headers, in column order."""
+    data = {
+        col["headerName"]: [row.get(col["field"]) for row in rows] for col in columns
+    }
+    return pd.DataFrame(data, columns=[col["headerName"] for col in columns])
+
+
+def to_csv_bytes(table: pd.DataFrame) -> bytes:
+    """CSV in UTF-8 with a byte-order mark (opens with Chinese intact in Excel)."""
+    return table.to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "QuotaWatch") -> bytes:
+    """An XLSX workbook with one sheet holding the table."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name=sheet_name[:31])
+    return buffer.getvalue()

@@ -1,0 +1,274 @@
+"""Every user-visible word of the dashboard in Simplified Chinese and English.
+
+``t(key, lang)`` looks a text up; Chinese (``zh``) is the default language. Status names,
+units, axis titles, empty-state messages and column headers all live here, so a page never
+shows a literal string of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("zh", "en")
+DEFAULT_LANG: Final = "zh"
+
+# key: (zh, en)
+TEXTS: Final[dict[str, tuple[str, str]]] = {
+    # shell
+    "app_title": ("公共建筑能耗限额监管", "QuotaWatch — public-building energy quotas"),
+    "nav_city": ("全市达标情况", "City compliance"),
+    "nav_retrofit": ("改造候选", "Retrofit candidates"),
+    "nav_quality": ("数据质量", "Data quality"),
+    "logout": ("退出登录", "Log out"),
+    "switch_language": ("English", "中文"),
+    "signed_in_as": ("当前用户：{user}（{role}）", "Signed in as {user} ({role})"),
+    "role_regulator": ("监管人员", "regulator"),
+    "role_analyst": ("分析人员", "analyst"),
+    "role_manager": ("建筑管理者", "building manager"),
+    "not_found": ("页面不存在", "Page not found"),
+    "back_to_city": ("返回全市页面", "Back to the city page"),
+    "forbidden_page": ("您的角色无权查看此页面。", "Your role may not view this page."),
+    "loading": ("加载中…", "Loading…"),
+    # selectors
+    "year": ("年份", "Year"),
+    "as_of": ("截至日期", "As of"),
+    "basis": ("考核口径", "Basis"),
+    "district": ("区", "District"),
+    "building_type": ("建筑类型", "Building type"),
+    "size_class": ("规模", "Size class"),
+    "all": ("全部", "All"),
+    "month": ("月份", "Month"),
+    "min_area": ("最小建筑面积（m²）", "Minimum floor area (m²)"),
+    "trigger": ("触发条件", "Trigger"),
+    "basis_electricity_kwh": ("电耗（kWh）", "Electricity (kWh)"),
+    "basis_energy_kgce": ("综合能耗（kgce）", "Total energy (kgce)"),
+    "size_small": ("3,000 m² 以下", "below 3,000 m²"),
+    "size_ordinary": ("一般公共建筑", "ordinary (3,000–20,000 m²)"),
+    "size_large": ("大型公共建筑（> 20,000 m²）", "large (> 20,000 m²)"),
+    # statuses
+    "status_no_quota": ("无限额", "No quota"),
+    "status_out_of_scope": ("不在管理范围", "Out of scope"),
+    "status_insufficient_data": ("数据不足", "Insufficient data"),
+    "status_within": ("限额内", "Within quota"),
+    "status_at_risk": ("有超限风险", "At risk"),
+    "status_over": ("超限额", "Over quota"),
+    "status_over_20": ("超限额 20% 以上", "Over quota by > 20 %"),
+    "status_over_20_repeat": ("连续两年超 20%", "> 20 % over, two years running"),
+    "status": ("状态", "Status"),
+    # headline
+    "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
+    "kpi_floor_area": ("建筑面积", "Floor area"),
+    "kpi_share_within": ("限额内比例", "Share within quota"),
+    "kpi_at_risk": ("有超限风险", "At risk"),
+    "kpi_insufficient": ("数据不足", "Insufficient data"),
+    "kpi_over_count": ("{tier}：{count} 栋", "{tier}: {count} buildings"),
+    "kpi_excess": ("超出 {value}", "excess {value}"),
+    # charts
+    "chart_by_district": ("各区状态分布", "Status by district"),
+    "chart_by_type": ("各类型状态分布", "Status by building type"),
+    "chart_utilization": ("限额使用率分布", "Distribution of quota utilization"),
+    "axis_buildings": ("建筑数（栋）", "Buildings (count)"),
+    "axis_utilization_pct": ("限额使用率（%）", "Quota utilization (%)"),
+    "axis_date": ("日期", "Date"),
+    "axis_month": ("月份", "Month"),
+    "axis_day": ("日期", "Day"),
+    "axis_hour": ("小时（当地时间）", "Hour of day (local time)"),
+    "axis_energy": ("能耗（{unit}）", "Energy ({unit})"),
+    "axis_eui": ("单位面积能耗（kWh/m²）", "Energy-use intensity (kWh/m²)"),
+    "chart_cumulative": ("本年累计用能与限额轨迹", "Cumulative use this year vs quota trajectory"),
+    "series_actual": ("实际累计", "Actual cumulative"),
+    "series_trajectory": (
+        "限额轨迹（预期占比 × 限额）", "Quota trajectory (expected share × quota)"
+    ),
+    "series_quota": ("年度限额", "Annual quota"),
+    "series_projection": ("年末预测", "Year-end projection"),
+    "chart_monthly": ("月度用能：今年与去年", "Monthly use: this year vs last year"),
+    "chart_heatmap": ("逐时用电热力图（{month}）", "Hour-of-day electricity use ({month})"),
+    "chart_history": ("历次评估状态", "Status history"),
+    "chart_peers": ("同类型建筑中的位置", "Position among peers of the same type"),
+    "peer_range": ("同类 P10–P90", "Peers P10–P90"),
+    "peer_iqr": ("同类 P25–P75", "Peers P25–P75"),
+    "peer_median": ("同类中位数", "Peer median"),
+    "this_building": ("本建筑", "This building"),
+    "peer_percentile": (
+        "单位面积能耗位于同类 {count} 栋建筑的第 {pct} 百分位",
+        "EUI at the {pct}th percentile of {count} peers of its type",
+    ),
+    "axis_as_of": ("评估截至日期", "Evaluation as of"),
+    "colorbar_kwh": ("kWh", "kWh"),
+    # building page
+    "building_header": ("{name}（{id}）", "{name} ({id})"),
+    "building_facts": (
+        "{district} · {type} · 建筑面积 {area} m²",
+        "{district} · {type} · floor area {area} m²",
+    ),
+    "building_status_line": (
+        "{year} 年状态：{status}，使用率 {util}，年末预测 {projected}",
+        "{year} status: {status}, utilization {util}, year-end projection {projected}",
+    ),
+    "meters": ("计量表", "Meters"),
+    "col_meter_id": ("表号", "Meter"),
+    "col_energy_type": ("能源类型", "Energy type"),
+    "col_unit": ("单位", "Unit"),
+    "col_completeness_pct": ("数据完整率（%）", "Data completeness (%)"),
+    "col_last_day": ("最近读数日期", "Last reading (day)"),
+    "energy_electricity": ("电", "Electricity"),
+    "energy_natural_gas": ("天然气", "Natural gas"),
+    "energy_district_heat": ("热力", "District heat"),
+    # tables
+    "col_building": ("建筑", "Building"),
+    "col_building_id": ("建筑编号", "Building ID"),
+    "col_name": ("名称", "Name"),
+    "col_district": ("区", "District"),
+    "col_type": ("类型", "Type"),
+    "col_floor_area_m2": ("建筑面积（m²）", "Floor area (m²)"),
+    "col_status": ("状态", "Status"),
+    "col_utilization_pct": ("使用率（%）", "Utilization (%)"),
+    "col_energy": ("累计用能（{unit}）", "Use to date ({unit})"),
+    "col_quota": ("限额（{unit}）", "Quota ({unit})"),
+    "col_projected": ("年末预测（{unit}）", "Year-end projection ({unit})"),
+    "col_excess": ("超出量（{unit}）", "Excess ({unit})"),
+    "col_eui": ("单位面积能耗（kWh/m²）", "EUI (kWh/m²)"),
+    "col_peer_median_eui": ("同类中位数（kWh/m²）", "Peer median EUI (kWh/m²)"),
+    "col_savings_kwh": ("节能潜力（kWh/年）", "Savings potential (kWh/a)"),
+    "col_savings_kgce": ("节能潜力（kgce/年）", "Savings potential (kgce/a)"),
+    "col_savings_tco2": ("减排潜力（tCO₂/年）", "CO₂ savings (tCO₂/a)"),
+    "col_savings_cny": ("节约费用（元/年）", "Cost savings (CNY/a)"),
+    "col_triggers": ("触发条件", "Triggers"),
+    "col_rank": ("排名", "Rank"),
+    # retrofit
+    "trigger_over_20": ("超限额 20% 以上", "> 120 % of quota"),
+    "trigger_over_20_repeat": ("连续两年超 20%", "> 120 % two years running"),
+    "trigger_above_constraint": ("高于约束值", "EUI above constraint value"),
+    "trigger_worst_share": ("同类最差 5%", "worst 5 % of its type"),
+    "trigger_base_load": ("夜间/周末基础负荷高", "high night/weekend base load"),
+    "trigger_peer_gap": ("高于同类中位数", "EUI above peer median"),
+    "retro_totals": (
+        "{count} 栋候选建筑，节能潜力合计 {kwh} kWh/年（{kgce} kgce，{tco2} tCO₂，{cny} 元）",
+        "{count} candidates, total savings potential {kwh} kWh/a ({kgce} kgce, {tco2} tCO₂, "
+        "CNY {cny})",
+    ),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "download_xlsx": ("下载 XLSX", "Download XLSX"),
+    "export_analyst_only": ("仅分析人员可导出。", "Only analysts may export."),
+    "retro_source_engine": ("排序来自限额引擎。", "Ranking from the quota engine."),
+    "retro_source_dashboard": (
+        "节能潜力 = max(0, EUI − 同类中位数 EUI) × 建筑面积（电耗口径）。",
+        "Savings potential = max(0, EUI − peer median EUI of the type) × floor area "
+        "(electricity basis).",
+    ),
+    # data quality
+    "dq_ingest_runs": ("最近的导入批次", "Recent ingest runs"),
+    "dq_job_runs": ("最近的任务运行", "Recent job runs"),
+    "dq_quarantine": ("按原因统计的隔离记录", "Quarantined rows by reason"),
+    "dq_stale": ("数据陈旧或缺失的计量表", "Meters with stale or missing data"),
+    "dq_stale_days": ("多少天无数据视为陈旧", "Days without data counted as stale"),
+    "dq_reason": ("原因", "Reason"),
+    "col_run_id": ("批次", "Run"),
+    "col_trigger": ("触发方式", "Trigger"),
+    "col_started_at": ("开始时间", "Started"),
+    "col_finished_at": ("结束时间", "Finished"),
+    "col_outcome": ("结果", "Outcome"),
+    "col_files": ("文件数", "Files"),
+    "col_rows_read": ("读取行数", "Rows read"),
+    "col_rows_loaded": ("入库行数", "Rows loaded"),
+    "col_rows_duplicate": ("重复行数", "Duplicate rows"),
+    "col_rows_quarantined": ("隔离行数", "Quarantined rows"),
+    "col_job_id": ("任务", "Job"),
+    "col_error": ("错误", "Error"),
+    "col_reason_code": ("原因代码", "Reason code"),
+    "col_rows": ("行数", "Rows"),
+    "col_last_seen_at": ("最近一次", "Last seen"),
+    "col_quarantine_id": ("编号", "ID"),
+    "col_file_name": ("文件", "File"),
+    "col_line_number": ("行号", "Line"),
+    "col_raw_row": ("原始内容", "Raw row"),
+    "col_message": ("说明", "Message"),
+    "col_days_stale": ("无数据天数", "Days without data"),
+    "never": ("从未", "never"),
+    # empty states
+    "empty_no_evaluation": (
+        "{year} 年尚无评估结果：请先导入限额并运行评估（quotawatch evaluate）。",
+        "No evaluation for {year} yet: import quotas and run the evaluation "
+        "(quotawatch evaluate).",
+    ),
+    "empty_no_years": (
+        "尚无任何评估结果：请导入建筑、限额和读数后运行评估。",
+        "No evaluation results yet: import buildings, quotas and readings, then evaluate.",
+    ),
+    "empty_no_buildings_visible": (
+        "您名下没有分配建筑，请联系管理员。",
+        "No buildings are assigned to you; ask an administrator.",
+    ),
+    "empty_filters": ("没有符合筛选条件的建筑。", "No buildings match the filters."),
+    "empty_no_quota_year": (
+        "{year} 年未导入限额，无法计算使用率。",
+        "No quota imported for {year}, so there is no utilization to show.",
+    ),
+    "empty_no_daily": (
+        "{year} 年没有日用能数据（尚未导入读数）。",
+        "No daily energy data for {year} (no readings loaded yet).",
+    ),
+    "empty_no_readings_month": (
+        "{month} 没有电表读数。",
+        "No electricity readings in {month}.",
+    ),
+    "empty_no_meters": ("该建筑没有登记计量表。", "No meters are registered for this building."),
+    "empty_no_history": ("该建筑尚无评估记录。", "No evaluations of this building yet."),
+    "empty_no_peers": (
+        "同类型建筑不足 {min} 栋或缺少单位面积能耗，无法比较。",
+        "Fewer than {min} peers of this type with an EUI, so no comparison.",
+    ),
+    "empty_no_trajectory": (
+        "无限额或无预期用能曲线，只显示实际累计。",
+        "No quota or expected-share curve, so only the actual cumulative use is shown.",
+    ),
+    "empty_building": (
+        "没有该建筑，或该建筑未分配给您。",
+        "No such building, or it is not assigned to you.",
+    ),
+    "empty_no_candidates": (
+        "{year} 年没有符合条件的改造候选建筑。",
+        "No retrofit candidates match for {year}.",
+    ),
+    "empty_no_ingest": ("尚未导入任何文件。", "No files ingested yet."),
+    "empty_no_jobs": ("调度任务尚未运行。", "No scheduler jobs have run yet."),
+    "empty_no_quarantine": ("没有隔离记录。", "No quarantined rows."),
+    "empty_no_stale": ("所有计量表数据都是最新的。", "Every meter has recent data."),
+    "unverified": ("（参数未经核实）", "(unverified parameters)"),
+    # login
+    "login_title": ("登录", "Sign in"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login_button": ("登录", "Sign in"),
+    "login_failed": ("用户名或密码错误。", "Wrong username or password."),
+    "login_locked": (
+        "登录失败次数过多，请 {seconds} 秒后再试。",
+        "Too many failed sign-ins; try again in {seconds} s.",
+    ),
+}
+
+UNIT_BY_BASIS: Final = {"electricity_kwh": "kWh", "energy_kgce": "kgce"}
+
+
+def t(key: str, lang: str | None = None, **values: object) -> str:
+    """The text ``key`` in ``lang`` (``zh`` or ``en``; anything else means Chinese), with
+    ``{placeholders}`` filled from ``values``. An unknown key raises ``KeyError``."""
+    zh, en = TEXTS[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def normalise_lang(lang: object) -> str:
+    """``en`` or ``zh``; the stored preference may be missing or garbage."""
+    return "en" if lang == "en" else DEFAULT_LANG
+
+
+def status_label(status: str, lang: str | None) -> str:
+    """Localised name of an evaluation status (``within``, ``over_20``, ...)."""
+    return t(f"status_{status}", lang)
+
+
+def role_label(role: str, lang: str | None) -> str:
+    """Localised name of a user role."""
+    return t(f"role_{role}", lang)

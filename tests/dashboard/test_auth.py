@@ -1,0 +1,184 @@
+"""Sign-in, the guard on every request, throttling, and manager isolation at the HTTP level
+(Flask test client against the real database)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from qw_dashboard_support import PASSWORD, callback_payload, signed_in
+
+from dashboard import ids
+from dashboard.auth import resolve_secret_key, safe_next
+from dashboard.users import LoginPolicy, authenticate, lock_duration_s
+
+
+def test_pages_and_callbacks_require_login(app: Any) -> None:
+    client = app.server.test_client()
+    page = client.get("/building/B1")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login?next=/building/B1")
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-dependencies").status_code == 401
+    payload = callback_payload([(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")],
+                               [(ids.CITY_YEAR, "value", 2025)])
+    response = client.post("/_dash-update-component", json=payload)
+    assert response.status_code == 401
+    assert b"2025-06-30" not in response.data
+
+
+def test_login_then_logout(app: Any) -> None:
+    client = app.server.test_client()
+    form = client.get("/login?next=/retrofit")
+    assert form.status_code == 200
+    assert "用户名" in form.get_data(as_text=True)
+    wrong = client.post("/login", data={"username": "reg", "password": "nope-nope"})
+    assert wrong.status_code == 401
+    ok = client.post("/login", data={"username": "reg", "password": PASSWORD,
+                                     "next": "/retrofit"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/retrofit"
+    assert client.get("/_dash-layout").status_code == 200
+    client.get("/logout")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_removed_user_loses_session(app: Any, city: Any) -> None:
+    client = signed_in(app, "reg")
+    assert client.get("/_dash-layout").status_code == 200
+    city.query("DELETE FROM app_user WHERE username = 'reg' RETURNING username")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [("/building/B1", "/building/B1"), ("//evil.example", "/"), ("https://x.y/", "/"),
+     (None, "/"), ("/\\evil", "/")],
+)
+def test_safe_next_stays_on_site(target: str | None, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+def test_lock_duration_doubles_and_caps() -> None:
+    policy = LoginPolicy(max_failures=3, lock_base_s=10, lock_max_s=35, failure_delay_s=0)
+    assert [lock_duration_s(n, policy) for n in range(1, 7)] == [0, 0, 10, 20, 35, 35]
+
+
+def test_failed_logins_lock_the_account(city: Any) -> None:
+    policy = LoginPolicy(max_failures=2, lock_base_s=60, lock_max_s=600, failure_delay_s=0)
+    now = datetime(2025, 7, 1, tzinfo=UTC)
+    with city.connect() as conn:
+        assert not authenticate(conn, "ana", "wrong-1", now, policy).ok
+        second = authenticate(conn, "ana", "wrong-2", now, policy)
+        assert not second.ok and second.locked_for_s == 60
+        # Locked: even the right password is refused until the lock ends.
+        locked = authenticate(conn, "ana", PASSWORD, now + timedelta(seconds=30), policy)
+        assert not locked.ok and locked.locked_for_s == pytest.approx(30)
+        later = authenticate(conn, "ana", PASSWORD, now + timedelta(seconds=61), policy)
+        assert later.ok and later.viewer is not None and later.viewer.role == "analyst"
+        row = conn.execute(
+            "SELECT failed_logins, locked_until, last_login_at FROM app_user "
+            "WHERE username = 'ana'").fetchone()
+    assert row["failed_logins"] == 0 and row["locked_until"] is None
+    assert row["last_login_at"] is not None
+
+
+def test_locked_login_page_says_so(app: Any, city: Any) -> None:
+    city.query("UPDATE app_user SET locked_until = now() + interval '5 minutes' "
+               "WHERE username = 'mgr' RETURNING username")
+    client = app.server.test_client()
+    response = client.post("/login", data={"username": "mgr", "password": PASSWORD})
+    assert response.status_code == 401
+    assert "try again in" in response.get_data(as_text=True)
+
+
+def test_secret_key_generated_once_with_private_mode(tmp_path: Any, city: Any) -> None:
+    import dataclasses
+
+    settings = dataclasses.replace(city.settings, home=tmp_path, secret_key=None)
+    first = resolve_secret_key(settings)
+    assert len(first) == 64 and resolve_secret_key(settings) == first
+    mode = stat.S_IMODE((tmp_path / "dashboard_secret_key").stat().st_mode)
+    assert mode == 0o600
+    assert resolve_secret_key(dataclasses.replace(settings, secret_key="given")) == "given"
+
+
+def _building_payload(building_id: str) -> dict[str, Any]:
+    outputs = [(ids.BUILDING_HEADER, "children"), (ids.BUILDING_CUMULATIVE, "figure"),
+               (ids.BUILDING_MONTHLY, "figure"), (ids.BUILDING_HISTORY, "figure"),
+               (ids.BUILDING_PEERS, "figure"), (ids.BUILDING_METERS, "columnDefs"),
+               (ids.BUILDING_METERS, "rowData")]
+    inputs = [(ids.BUILDING_ID_STORE, "data", building_id), (ids.BUILDING_YEAR, "value", 2025),
+              (ids.BUILDING_BASIS, "value", "electricity_kwh"), (ids.LANG_STORE, "data", "en")]
+    return callback_payload(outputs, inputs)
+
+
+def test_manager_crafted_callback_for_other_building_is_refused(app: Any) -> None:
+    client = signed_in(app, "mgr")
+    own = client.post("/_dash-update-component", json=_building_payload("B1"))
+    assert own.status_code == 200
+    assert "M1" in own.get_data(as_text=True)
+    other = client.post("/_dash-update-component", json=_building_payload("B3"))
+    assert other.status_code == 403
+    assert "M3" not in other.get_data(as_text=True)
+    heat = callback_payload([(ids.BUILDING_HEATMAP, "figure")],
+                            [(ids.BUILDING_ID_STORE, "data", "B3"),
+                             (ids.BUILDING_MONTH, "value", "2025-06-01"),
+                             (ids.LANG_STORE, "data", "zh")])
+    assert client.post("/_dash-update-component", json=heat).status_code == 403
+
+
+def test_manager_url_of_other_building_is_refused(app: Any) -> None:
+    client = signed_in(app, "mgr")
+    assert client.get("/building/B3").status_code == 403
+    assert client.get("/building/B1").status_code == 200
+    # The page router, asked directly for the other building, renders no data of it.
+    router = callback_payload(
+        [("_pages_content", "children"), ("_pages_store", "data")],
+        [("_pages_location", "pathname", "/building/B3"), ("_pages_location", "search", ""),
+         (ids.LANG_STORE, "data", "en")],
+    )
+    response = client.post("/_dash-update-component", json=router)
+    text = response.get_data(as_text=True)
+    assert "三号办公楼" not in text and "M3" not in text
+    assert response.status_code == 403 or "not assigned to you" in text
+
+
+def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
+    client = signed_in(app, "mgr")
+    outputs = [(ids.CITY_EMPTY, "children"), (ids.CITY_HEADLINE, "children"),
+               (ids.CITY_BY_DISTRICT, "figure"), (ids.CITY_BY_TYPE, "figure"),
+               (ids.CITY_UTILIZATION, "figure"), (ids.CITY_GRID, "columnDefs"),
+               (ids.CITY_GRID, "rowData")]
+    inputs = [(ids.CITY_YEAR, "value", 2025), (ids.CITY_AS_OF, "value", "2025-06-30"),
+              (ids.CITY_BASIS, "value", "electricity_kwh"), (ids.CITY_DISTRICT, "value", None),
+              (ids.CITY_TYPE, "value", None), (ids.CITY_SIZE, "value", None),
+              (ids.LANG_STORE, "data", "en")]
+    response = client.post("/_dash-update-component", json=callback_payload(outputs, inputs))
+    assert response.status_code == 200
+    rows = json.loads(response.data)["response"][ids.CITY_GRID]["rowData"]
+    assert [r["building_id"] for r in rows] == ["B1"]
+    for other in ("B2", "B3", "B4", "B5", "B6"):
+        assert f'"{other}"' not in response.get_data(as_text=True)
+
+
+def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:
+    client = signed_in(app, "mgr")
+    payload = callback_payload(
+        [(ids.RETRO_TOTALS, "children"), (ids.RETRO_GRID, "columnDefs"),
+         (ids.RETRO_GRID, "rowData"), (ids.RETRO_NOTE, "children")],
+        [(ids.RETRO_YEAR, "value", 2025), (ids.RETRO_DISTRICT, "value", None),
+         (ids.RETRO_TYPE, "value", None), (ids.RETRO_MIN_AREA, "value", 0),
+         (ids.RETRO_TRIGGER, "value", None), (ids.LANG_STORE, "data", "en")])
+    assert client.post("/_dash-update-component", json=payload).status_code == 403
+    regulator = signed_in(app, "reg")
+    download = callback_payload(
+        [(ids.RETRO_DOWNLOAD, "data")],
+        [(ids.RETRO_CSV, "n_clicks", 1), (ids.RETRO_XLSX, "n_clicks", 0)],
+        [(ids.RETRO_YEAR, "value", 2025), (ids.RETRO_DISTRICT, "value", None),
+         (ids.RETRO_TYPE, "value", None), (ids.RETRO_MIN_AREA, "value", 0),
+         (ids.RETRO_TRIGGER, "value", None), (ids.LANG_STORE, "data", "en"),
+         (ids.RETRO_GRID, "virtualRowData", None)])
+    assert regulator.post("/_dash-update-component", json=download).status_code == 403
