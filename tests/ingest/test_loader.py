@@ -11,9 +11,9 @@ from ingest.loader import ingest_paths
 
 def _check_accounting(summary: Any) -> None:
     data = summary.to_dict()
-    assert data["rows_read"] == data["rows_loaded"] + data["rows_duplicate"] + data[
-        "rows_quarantined"
-    ]
+    assert (
+        data["rows_read"] == data["rows_loaded"] + data["rows_duplicate"] + data["rows_quarantined"]
+    )
     assert sum(data["quarantine_by_reason"].values()) == data["rows_quarantined"]
     for f in data["files"]:
         assert f["rows_read"] == f["rows_loaded"] + f["rows_duplicate"] + f["rows_quarantined"]

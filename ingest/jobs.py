@@ -1,0 +1,149 @@
+"""The scheduled jobs: module-level functions with plain arguments, each run recorded in
+``job_run`` (start, end, outcome, counts) for the dashboard's data page.
+
+- ``inbox``: load every reading file in the inbox (catch-up after downtime comes from the
+  data: whatever is still in the inbox is loaded), move it to ``archive/`` when loaded (or
+  already loaded before) and to ``rejected/`` when unusable, with ``<name>.reason.txt``
+  saying why. A file younger than ``settle_seconds`` is left for the next run (it may still
+  be being written). After a load that touches the current local year, the quota engine
+  re-evaluates the affected buildings.
+- ``nightly_evaluation``: the quota engine's nightly evaluation.
+
+The quota engine is optional at import time: when ``quota.evaluation_job`` is missing the
+evaluation step is recorded as skipped with a note.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ingest import queries
+from ingest.loader import READING_SUFFIXES, ingest_paths
+from quota import db as qdb
+from quota.settings import Settings
+
+INBOX_JOB_ID = "inbox"
+NIGHTLY_JOB_ID = "nightly_evaluation"
+SETTLE_SECONDS = 10.0
+
+
+@contextmanager
+def recorded(settings: Settings, job_id: str) -> Iterator[dict[str, Any]]:
+    """Record one run of ``job_id`` in ``job_run``; the body fills the yielded dict with
+    counts and may set ``outcome`` (default ``succeeded``) and ``note``."""
+    with qdb.connect(settings, autocommit=True) as conn:
+        run_id = conn.execute(
+            queries.START_JOB, (job_id, socket.gethostname(), os.getpid())
+        ).fetchone()["job_run_id"]
+        counts: dict[str, Any] = {}
+        try:
+            yield counts
+        except Exception as exc:
+            conn.execute(
+                queries.FINISH_JOB,
+                ("failed", Jsonb(counts), f"{type(exc).__name__}: {exc}", run_id),
+            )
+            raise
+        outcome = counts.pop("outcome", "succeeded")
+        note = counts.pop("note", None)
+        conn.execute(queries.FINISH_JOB, (outcome, Jsonb(counts), note, run_id))
+
+
+def inbox_files(inbox: Path, settle_seconds: float) -> list[Path]:
+    """Reading files directly in ``inbox`` older than ``settle_seconds``, oldest first."""
+    if not inbox.is_dir():
+        return []
+    now = time.time()
+    files = [
+        p
+        for p in inbox.iterdir()
+        if p.is_file()
+        and p.name.lower().endswith(READING_SUFFIXES)
+        and now - p.stat().st_mtime >= settle_seconds
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        target = folder / f"{stamp}_{path.name}"
+    shutil.move(str(path), target)
+    return target
+
+
+def run_inbox_job(settings: Settings, settle_seconds: float = SETTLE_SECONDS) -> dict[str, Any]:
+    """Load the inbox's files once; returns the counts recorded in ``job_run``."""
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    with recorded(settings, INBOX_JOB_ID) as counts:
+        files = inbox_files(inbox, settle_seconds)
+        counts.update(
+            files_seen=len(files), files_loaded=0, files_skipped=0, files_rejected=0, files_failed=0
+        )
+        if not files:
+            return dict(counts)
+        summary = ingest_paths(settings, files, trigger="scheduler")
+        for result in summary.files:
+            if result.status in ("loaded", "skipped"):
+                _move(result.path, inbox / "archive")
+            elif result.status == "rejected":
+                moved = _move(result.path, inbox / "rejected")
+                moved.with_name(moved.name + ".reason.txt").write_text(
+                    f"{result.error}\n", encoding="utf-8"
+                )
+            counts[f"files_{result.status}"] += 1
+        counts.update(
+            run_id=summary.run_id,
+            rows_read=summary.rows_read,
+            rows_loaded=summary.rows_loaded,
+            rows_duplicate=summary.rows_duplicate,
+            rows_quarantined=summary.rows_quarantined,
+            quarantine_by_reason=summary.quarantine_by_reason,
+        )
+        year = datetime.now(settings.tz).year
+        if year in summary.affected:
+            counts["reevaluated_buildings"] = len(summary.affected[year])
+            note = _call_engine(
+                lambda module: module.reevaluate(settings, sorted(summary.affected[year]), year)
+            )
+            if note:
+                counts["note"] = note
+        if counts["files_failed"]:
+            counts["outcome"] = "failed"
+            counts["note"] = "; ".join(
+                f"{r.path.name}: {r.error}" for r in summary.files if r.status == "failed"
+            )
+        return dict(counts)
+
+
+def run_nightly_job(settings: Settings) -> dict[str, Any]:
+    """The nightly quota evaluation (skipped with a note when the engine is not installed)."""
+    with recorded(settings, NIGHTLY_JOB_ID) as counts:
+        note = _call_engine(lambda module: counts.update(module.run_nightly(settings) or {}))
+        if note:
+            counts["outcome"] = "skipped"
+            counts["note"] = note
+        return dict(counts)
+
+
+def _call_engine(call: Callable[[Any], Any]) -> str | None:
+    """Run ``call(quota.evaluation_job)``; a note when the module is not available."""
+    try:
+        from quota import evaluation_job
+    except ImportError as exc:
+        return f"quota evaluation not available ({exc})"
+    call(evaluation_job)
+    return None

@@ -1,0 +1,181 @@
+"""Pure parts of ingest, tested on in-memory strings and tiny arrays (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from ingest import codes
+from ingest.cumulative import Register, register_use_kwh, walk
+from ingest.flags import DEFAULTS, compute_flags
+from ingest.parse import parse_header, parse_text
+from ingest.timestamps import TimestampError, parse_timestamp, to_epoch_us
+from ingest.validate import MeterInfo, Registry, validate_batch
+from quota.textfiles import FileFormatError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def us(*args: int, tz: ZoneInfo = UTC) -> int:  # type: ignore[assignment]
+    return to_epoch_us(datetime(*args, tzinfo=tz))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-01 08:00", us(2024, 1, 1, 0)),
+        ("2024-01-01T08:00:00", us(2024, 1, 1, 0)),
+        ("2024-01-01T08:00:00.5", us(2024, 1, 1, 0) + 500_000),
+        ("2024-01-01 00:00+00:00", us(2024, 1, 1, 0)),
+        ("2024-01-01T00:00:00Z", us(2024, 1, 1, 0)),
+        ("2024-01-01T09:00:00+0900", us(2024, 1, 1, 0)),
+        ("2023-12-31T19:00:00-05", us(2024, 1, 1, 0)),
+        ("2024/1/1 8:00", us(2024, 1, 1, 0)),
+        ("2024/01/01 08:00:30", us(2024, 1, 1, 0) + 30_000_000),
+    ],
+)
+def test_timestamp_forms_offsets_and_local_time(text: str, expected: int) -> None:
+    assert parse_timestamp(text, SHANGHAI) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2024-03-31 02:30", "does not exist"),  # skipped hour in Berlin
+        ("2024-10-27 02:30", "ambiguous"),  # repeated hour in Berlin
+        ("01.03.2024 10:00", "not an ISO 8601"),
+        ("2024-02-30 10:00", "day is out of range"),
+        ("2024-01-01 10:00+25:00", "out of range"),
+    ],
+)
+def test_bad_timestamps_are_rejected_not_guessed(text: str, why: str) -> None:
+    with pytest.raises(TimestampError, match=why):
+        parse_timestamp(text, BERLIN)
+
+
+def test_dst_local_time_with_offset_is_fine() -> None:
+    assert parse_timestamp("2024-10-27 02:30+01:00", BERLIN) == us(2024, 10, 27, 1, 30)
+
+
+def test_header_aliases_order_and_errors() -> None:
+    layout = parse_header("Value;Time;Meter")
+    assert layout.delimiter == ";"
+    assert layout.positions == {"value": 0, "timestamp": 1, "meter_id": 2}
+    with pytest.raises(FileFormatError, match="lacks value"):
+        parse_header("meter_id,timestamp")
+    with pytest.raises(FileFormatError, match="unknown column"):
+        parse_header("meter_id,timestamp,value,quality")
+
+
+def test_rows_line_numbers_blank_lines_and_malformed() -> None:
+    text = (
+        "meter_id,timestamp,value\nE1,2024-01-01 00:00,1\n\n"
+        '"E,2",2024-01-01 01:00,2\nE1,x\nE1,a,1,2,3\n'
+    )
+    [batch] = parse_text(text)
+    assert batch.line_numbers.tolist() == [2, 4, 5, 6]
+    assert batch.meter_id.tolist() == ["E1", "E,2", "E1", "E1"]
+    assert batch.malformed_message.tolist() == [
+        "",
+        "",
+        "missing value",
+        "more fields than the header",
+    ]
+    assert batch.raw[1] == '"E,2",2024-01-01 01:00,2'
+
+
+def test_semicolon_file_decimal_comma() -> None:
+    [batch] = parse_text("meter_id;timestamp;value\nE1;2024-01-01 00:00;1,25\n")
+    assert batch.value.tolist() == ["1.25"]
+
+
+REGISTRY = Registry(
+    {
+        "E1": MeterInfo(1, "E1", "B1", "electricity", "kWh", multiplier=40.0),
+        "G1": MeterInfo(2, "G1", "B1", "natural_gas", "m3", "cumulative", 1.0, 1000.0),
+    },
+    natural_gas_kwh_per_m3=10.0,
+)
+
+
+def test_validation_reasons_in_order_and_units() -> None:
+    text = (
+        "meter_id,timestamp,value,unit\n"
+        "E1,2024-01-01 00:00,1,MWh\n"
+        "G1,2024-01-01 00:00,12.5,m³\n"
+        "X9,bad,bad,bad\n"  # unknown meter wins over everything after it
+        "E1,bad,-1,\n"  # bad timestamp before value checks
+        "E1,2024-01-01 01:00,-1,m3\n"  # negative before unit
+        "E1,2024-01-01 01:00,1,furlong\n"
+        "G1,2024-01-01 02:00,1000,\n"  # at the register maximum
+    )
+    [batch] = parse_text(text)
+    now = us(2025, 1, 1)
+    good, rejects = validate_batch(batch, REGISTRY, SHANGHAI, now)
+    assert good["unit"].tolist() == ["MWh", "m3"]
+    assert good["kwh_per_unit"].tolist() == [1000.0, 10.0]
+    assert good["multiplier"].tolist() == [40.0, 1.0]
+    assert rejects["reason_code"].tolist() == [
+        codes.UNKNOWN_METER,
+        codes.BAD_TIMESTAMP,
+        codes.NEGATIVE_VALUE,
+        codes.BAD_UNIT,
+        codes.ABOVE_REGISTER_MAX,
+    ]
+
+
+def test_register_use_rollover_only_when_explained() -> None:
+    assert register_use_kwh(10.0, 15.0, None) == 5.0
+    assert register_use_kwh(990.0, 5.0, 1000.0) == 15.0  # wrap past 1000
+    assert register_use_kwh(990.0, 5.0, None) is None  # no register maximum
+    assert register_use_kwh(300.0, 200.0, 1000.0) is None  # wrap would mean 900 used
+
+
+def test_walk_decrease_quarantines_and_next_reading_is_baseline() -> None:
+    stored = [Register(at_us=0, register_kwh=100.0, energy_kwh=None)]
+    new = [
+        Register(10, 110.0, row=0),
+        Register(20, 50.0, row=1),  # decrease
+        Register(30, 60.0, row=2),  # new baseline
+        Register(40, 70.0, row=3),
+    ]
+    result = walk(stored, new, multiplier=2.0, modulus_kwh=None)
+    assert [q[0] for q in result.quarantined] == [1]
+    assert result.quarantined[0][1] == codes.REGISTER_DECREASE
+    assert result.accepted == [(0, 20.0, 0), (2, None, None), (3, 20.0, 30)]
+
+
+def test_walk_inserting_between_stored_readings_updates_the_next() -> None:
+    stored = [Register(0, 100.0), Register(20, 130.0, energy_kwh=30.0, since_us=0)]
+    result = walk(stored, [Register(10, 110.0, row=0)], multiplier=1.0, modulus_kwh=None)
+    assert result.accepted == [(0, 10.0, 0)]
+    assert result.updates == [(20, 20.0, 10)]
+    too_high = walk(stored, [Register(10, 140.0, row=0)], multiplier=1.0, modulus_kwh=None)
+    assert too_high.accepted == []
+    assert too_high.quarantined[0][1] == codes.REGISTER_DECREASE
+
+
+def test_walk_remembers_an_earlier_quarantined_decrease() -> None:
+    stored = [Register(0, 100.0)]
+    result = walk(stored, [Register(20, 150.0, row=0)], 1.0, None, last_decrease_us=10)
+    assert result.accepted == [(0, None, None)]
+
+
+def test_flags_zero_run_and_spike() -> None:
+    n = 72
+    keys = np.ones(n, dtype=np.int64)
+    times = np.arange(n, dtype=np.int64) * 3_600_000_000
+    energy = np.full(n, 2.0)
+    energy[10:36] = 0.0  # 26 hours of zeros
+    energy[40] = 500.0
+    minutes = np.full(n, 60)
+    flags, records = compute_flags(keys, times, energy, minutes, dict(DEFAULTS))
+    assert (flags[10:36] & codes.FLAG_ZERO_RUN).all()
+    assert not (flags[:10] & codes.FLAG_ZERO_RUN).any()
+    assert flags[40] & codes.FLAG_SPIKE
+    assert [r.flag_code for r in records] == ["zero_run", "spike"]
+    assert records[0].end_us - records[0].start_us == 26 * 3_600_000_000
