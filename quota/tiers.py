@@ -15,7 +15,8 @@ thresholds from ``[tiers]`` and ``[data]`` in the rules):
 8. ``within``.
 
 "Above" is strict: exactly 100 % is ``within`` and exactly 120 % is ``over``. Ratios within a
-relative 1e-9 of a threshold count as equal to it (so 3.6 / 3 is exactly 120 %).
+relative 1e-9 of a threshold count as equal to it (1.356 kWh / 1.13 kWh is 120 %, although
+the floating-point quotient is 1.2000000000000002).
 """
 
 from __future__ import annotations
