@@ -212,6 +212,27 @@ def building_daily(
     return frame(conn, BUILDING_DAILY, params)
 
 
+LAST_DATA_DAY = f"""
+SELECT max(d.day) AS last_day
+  FROM building_daily d JOIN building b USING (building_id)
+ WHERE d.building_id = %(building_id)s AND {SCOPE}
+   AND d.day >= %(start)s AND d.day < %(end)s
+"""
+
+
+def last_data_day(
+    conn: psycopg.Connection[Any], viewer: Viewer, building_id: str, year: int
+) -> date | None:
+    """The last local day of ``year`` with energy data for the building, or None."""
+    building_info(conn, viewer, building_id)
+    row = conn.execute(
+        LAST_DATA_DAY,
+        {**scope_params(viewer), "building_id": building_id,
+         "start": date(year, 1, 1), "end": date(year + 1, 1, 1)},
+    ).fetchone()
+    return row["last_day"] if row else None
+
+
 BUILDING_RESULT = f"""
 SELECT r.status, r.basis, r.energy_kwh, r.energy_kgce, r.quota, r.expected_share,
        r.utilization, r.projected, r.completeness, r.excess, r.eui_kwh_per_m2, r.details

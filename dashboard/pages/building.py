@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import dash
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import components as ui
 from dashboard import figures, frames, ids, queries, tables
@@ -161,11 +161,18 @@ def building_view(
     return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
 
 
-def month_options(year: int, today: date) -> tuple[list[dict[str, str]], str]:
-    """Month choices of ``year`` (value = first day, ISO) and the default (this month in
-    the current year, else December)."""
+def month_options(
+    year: int, today: date, last_day: date | None = None
+) -> tuple[list[dict[str, str]], str]:
+    """Month choices of ``year`` (value = first day, ISO) and the default: the month of the
+    last day with data, else this month in the current year, else December."""
     values = [date(year, m, 1) for m in range(1, 13)]
-    default = date(year, today.month, 1) if year == today.year else date(year, 12, 1)
+    if last_day is not None and last_day.year == year:
+        default = last_day.replace(day=1)
+    elif year == today.year:
+        default = date(year, today.month, 1)
+    else:
+        default = date(year, 12, 1)
     return ([{"label": v.strftime("%Y-%m"), "value": v.isoformat()} for v in values],
             default.isoformat())
 
@@ -208,9 +215,12 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.BUILDING_MONTH, "options"),
         Output(ids.BUILDING_MONTH, "value"),
         Input(ids.BUILDING_YEAR, "value"),
+        State(ids.BUILDING_ID_STORE, "data"),
     )
-    def update_months(year):  # type: ignore[no-untyped-def]
-        return month_options(int(year), datetime.now(services.settings.tz).date())
+    def update_months(year, building_id):  # type: ignore[no-untyped-def]
+        with services.connection() as conn:
+            last_day = queries.last_data_day(conn, current_viewer(), building_id, int(year))
+        return month_options(int(year), datetime.now(services.settings.tz).date(), last_day)
 
     @app.callback(
         Output(ids.BUILDING_HEATMAP, "figure"),

@@ -1,0 +1,97 @@
+"""The dashboard in headless Chromium (dash[testing]): sign in as each role, every page
+renders with a clean browser console, the language switch sticks, a download parses with the
+rows shown."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from qw_dashboard_support import PASSWORD
+from selenium.webdriver.common.by import By
+
+from dashboard import ids
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sign_in(dash_duo: Any, app: Any, username: str, path: str = "/") -> None:
+    """Start the app, sign in through the login form and wait for the Dash page."""
+    port = _free_port()
+    dash_duo.start_server(app, navigate=False, port=port)
+    base = f"http://localhost:{port}"
+    dash_duo.driver.get(f"{base}/login?next={path}")
+    dash_duo.find_element("#username").send_keys(username)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo._url = base  # noqa: SLF001 - dash.testing keeps the base address here
+    dash_duo.wait_for_element(dash_duo.dash_entry_locator, timeout=15)
+
+
+def grid_ids(dash_duo: Any, grid_id: str, column: str = "building_id") -> list[str]:
+    cells = dash_duo.driver.find_elements(
+        By.CSS_SELECTOR, f"#{grid_id} .ag-center-cols-container [col-id='{column}']")
+    return [c.text for c in cells]
+
+
+@pytest.mark.parametrize(("username", "expected"), [
+    ("reg", {"B1", "B2", "B3", "B4", "B5", "B6"}),
+    ("mgr", {"B1"}),
+])
+def test_city_page_per_role(dash_duo: Any, app: Any, username: str, expected: set[str]) -> None:
+    sign_in(dash_duo, app, username)
+    dash_duo.wait_for_element(f"#{ids.CITY_GRID} .ag-row", timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.WHOAMI}", username, timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.CITY_HEADLINE}", "参评建筑", timeout=10)
+    assert set(grid_ids(dash_duo, ids.CITY_GRID)) == expected
+    assert dash_duo.get_logs() == []
+
+
+def test_building_page_and_language_switch(dash_duo: Any, app: Any) -> None:
+    sign_in(dash_duo, app, "mgr", "/building/B1")
+    dash_duo.wait_for_contains_text(f"#{ids.BUILDING_HEADER}", "超限额", timeout=15)
+    dash_duo.wait_for_element(f"#{ids.BUILDING_METERS} .ag-row", timeout=10)
+    dash_duo.wait_for_element(f"#{ids.BUILDING_HEATMAP} .heatmaplayer", timeout=10)
+    dash_duo.find_element(f"#{ids.LANG_TOGGLE}").click()
+    dash_duo.wait_for_text_to_equal(f"#{ids.NAV_CITY}", "City compliance", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.BUILDING_HEADER}", "Over quota", timeout=10)
+    # Remembered across a reload (local storage).
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_text_to_equal(f"#{ids.NAV_CITY}", "City compliance", timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.BUILDING_HEADER}", "Over quota", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_analyst_downloads_retrofit_list_as_shown(dash_duo: Any, app: Any) -> None:
+    sign_in(dash_duo, app, "ana", "/retrofit")
+    dash_duo.wait_for_element(f"#{ids.RETRO_GRID} .ag-row", timeout=15)
+    shown = grid_ids(dash_duo, ids.RETRO_GRID)
+    assert shown
+    dash_duo.find_element(f"#{ids.RETRO_CSV}").click()
+    target = Path(dash_duo.download_path) / "retrofit_candidates_2025.csv"
+    deadline = time.monotonic() + 15
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
+    table = pd.read_csv(target, encoding="utf-8-sig", dtype=str)
+    assert table["建筑编号"].tolist() == shown
+    assert dash_duo.get_logs() == []
+
+
+def test_quality_page_for_regulator(dash_duo: Any, app: Any) -> None:
+    sign_in(dash_duo, app, "reg", "/quality")
+    dash_duo.wait_for_element(f"#{ids.DQ_INGEST_GRID} .ag-row", timeout=15)
+    dash_duo.wait_for_element(f"#{ids.DQ_QUARANTINE_GRID} .ag-row", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.DQ_STALE_GRID}", "M1", timeout=10)
+    assert dash_duo.get_logs() == []
