@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 KWH_PER_GJ = 1e9 / 3.6e6
@@ -126,84 +125,49 @@ def status_counts(results: pd.DataFrame, by: str) -> pd.DataFrame:
     return results.groupby([by, "status"]).size().unstack("status", fill_value=0)
 
 
-def _triggers_from_details(details: object) -> list[str]:
-    if isinstance(details, dict):
-        found = details.get("triggers") or []
-        if isinstance(found, list | tuple):
-            return [str(x) for x in found]
-    return []
+RETROFIT_TRIGGERS = ("over_20", "over_20_repeat", "worst_of_type", "above_constraint")
 
 
-def rank_retrofit(
-    inputs: pd.DataFrame,
+def retrofit_list(
+    registry: pd.DataFrame,
+    results: pd.DataFrame,
     rules: Mapping[str, Any],
+    districts: Iterable[str] = (),
+    types: Iterable[str] = (),
+    min_area_m2: float = 0.0,
     triggers_wanted: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The ranked retrofit list from electricity-basis results with peer statistics.
+    """The quota engine's ranked retrofit list (``quota.retrofit``: savings potential =
+    max(0, corrected EUI − target EUI) × floor area, triggers, rank by savings) with the
+    registry's display fields and the dashboard's filters applied.
 
-    Savings potential [kWh/a] = max(0, EUI − peer median EUI of the type) × floor area
-    (DOMAIN §6, target = peer median), when the type has at least ``data.min_peer_count``
-    peers; reported also in kgce (``conversion``), tCO₂ (``emissions``) and CNY
-    (``retrofit.tariff_cny_per_kwh``). A building is a candidate when it has a trigger:
-    ``over_20``/``over_20_repeat`` status, EUI above the GB/T 51161 constraint value of its
-    type, EUI in the worst ``retrofit.worst_share`` of its type, or a trigger the quota engine
-    stored in ``details.triggers`` (e.g. ``base_load``). Sorted by savings, then
-    utilization; ``rank`` starts at 1.
+    ``rank`` stays the city-wide rank. Filters: districts, building types, minimum floor
+    area [m²], and any of ``triggers_wanted`` (names of the engine's boolean trigger
+    columns). The base-load trigger needs raw readings and is left to
+    ``quotawatch export retrofit``; here it is always False.
     """
-    columns = [
-        "rank", "building_id", "name", "district", "building_type", "type_zh", "type_en",
-        "floor_area_m2", "status", "utilization", "eui_kwh_per_m2", "peer_median_eui",
-        "savings_kwh", "savings_kgce", "savings_tco2", "savings_cny", "triggers",
-    ]
-    if inputs.empty:
-        return pd.DataFrame(columns=columns)
-    min_peers = int(rules.get("data", {}).get("min_peer_count", 5))
-    constraints = {
-        name: float(values["constraint_kwh_per_m2"])
-        for name, values in rules.get("standards", {}).get("gb51161", {}).get("types", {}).items()
-        if isinstance(values, dict) and "constraint_kwh_per_m2" in values
-    }
-    kgce = kgce_per_kwh(rules)["electricity"]
-    kgco2 = float(rules.get("emissions", {}).get("electricity_kgco2_per_kwh", 0.6776))
-    tariff = float(rules.get("retrofit", {}).get("tariff_cny_per_kwh", 0.8))
+    from quota import retrofit
 
-    data = inputs.copy()
-    eui = pd.to_numeric(data["eui_kwh_per_m2"], errors="coerce").astype(float)
-    median = pd.to_numeric(data["peer_median_eui"], errors="coerce").astype(float)
-    p95 = pd.to_numeric(data["peer_p95_eui"], errors="coerce").astype(float)
-    enough = pd.to_numeric(data["peer_count"], errors="coerce").fillna(0) >= min_peers
-    area = data["floor_area_m2"].astype(float)
-    savings = (eui - median).clip(lower=0) * area
-    data["savings_kwh"] = savings.where(enough)
-    data["savings_kgce"] = data["savings_kwh"] * kgce
-    data["savings_tco2"] = data["savings_kwh"] * kgco2 / 1000.0
-    data["savings_cny"] = data["savings_kwh"] * tariff
-    data["peer_median_eui"] = median.where(enough)
-
-    constraint = data["building_type"].map(constraints).astype(float)
-    triggers: list[list[str]] = []
-    for i in range(len(data)):
-        found: list[str] = []
-        status = data["status"].iat[i]
-        if status in ("over_20", "over_20_repeat"):
-            found.append(status)
-        if not np.isnan(constraint.iat[i]) and eui.iat[i] > constraint.iat[i]:
-            found.append("above_constraint")
-        if enough.iat[i] and not np.isnan(p95.iat[i]) and eui.iat[i] >= p95.iat[i]:
-            found.append("worst_share")
-        for extra in _triggers_from_details(data["details"].iat[i] if "details" in data else None):
-            if extra not in found:
-                found.append(extra)
-        triggers.append(found)
-    data["triggers"] = triggers
-    data = data[data["triggers"].map(bool)]
-    wanted = set(triggers_wanted)
+    if registry.empty or results.empty:
+        return pd.DataFrame(columns=[*retrofit.CANDIDATE_COLUMNS, "name", "district",
+                                     "type_zh", "type_en", "utilization"])
+    engine_rules = retrofit.RetrofitRules.from_rules(rules)
+    screened = retrofit.screen(registry, results, engine_rules, rules)
+    ranked = retrofit.rank(screened)
+    names = registry.set_index("building_id")
+    for column in ("name", "district", "type_zh", "type_en"):
+        ranked[column] = ranked["building_id"].map(names[column])
+    electricity = results[results["basis"] == "electricity_kwh"].set_index("building_id")
+    ranked["utilization"] = ranked["building_id"].map(electricity["utilization"])
+    keep = pd.Series(True, index=ranked.index)
+    district_set, type_set, wanted = set(districts), set(types), list(triggers_wanted)
+    if district_set:
+        keep &= ranked["district"].isin(district_set)
+    if type_set:
+        keep &= ranked["building_type"].isin(type_set)
+    if min_area_m2:
+        keep &= ranked["floor_area_m2"].astype(float) >= float(min_area_m2)
+    wanted = [w for w in wanted if w in ranked.columns]
     if wanted:
-        data = data[data["triggers"].map(lambda found: bool(wanted.intersection(found)))]
-    data = data.sort_values(
-        ["savings_kwh", "utilization", "building_id"],
-        ascending=[False, False, True],
-        na_position="last",
-    ).reset_index(drop=True)
-    data["rank"] = range(1, len(data) + 1)
-    return data[columns]
+        keep &= ranked[wanted].any(axis=1)
+    return ranked[keep].reset_index(drop=True)

@@ -434,59 +434,41 @@ def trajectory_share(
 # ------------------------------------------------------------------------------------------
 # Retrofit candidates
 # ------------------------------------------------------------------------------------------
-RETROFIT_INPUTS = f"""
-WITH run AS (
-    SELECT r.building_id, r.status, r.utilization, r.eui_kwh_per_m2, r.energy_kwh,
-           r.details, b.building_type
-      FROM evaluation_result r JOIN building b USING (building_id)
-     WHERE r.evaluation_id = %(evaluation_id)s AND r.basis = 'electricity_kwh'
-), peer AS (
-    SELECT building_type,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY eui_kwh_per_m2) AS peer_median_eui,
-           percentile_cont(%(worst_quantile)s) WITHIN GROUP (ORDER BY eui_kwh_per_m2)
-               AS peer_p95_eui,
-           count(eui_kwh_per_m2) AS peer_count
-      FROM run WHERE eui_kwh_per_m2 IS NOT NULL
-     GROUP BY building_type
-)
+RETROFIT_REGISTRY = """
 SELECT b.building_id, b.name, b.district, b.building_type, t.name_zh AS type_zh,
-       t.name_en AS type_en, b.floor_area_m2, run.status, run.utilization,
-       run.eui_kwh_per_m2, run.energy_kwh, peer.peer_median_eui, peer.peer_p95_eui,
-       peer.peer_count, run.details
-  FROM run
-  JOIN building b USING (building_id)
-  JOIN building_type t ON t.building_type = b.building_type
-  LEFT JOIN peer ON peer.building_type = run.building_type
- WHERE {SCOPE}
-   AND (%(districts)s::text[] IS NULL OR b.district = ANY(%(districts)s::text[]))
-   AND (%(types)s::text[] IS NULL OR b.building_type = ANY(%(types)s::text[]))
-   AND b.floor_area_m2 >= %(min_area_m2)s
+       t.name_en AS type_en, b.floor_area_m2, b.operating_hours_per_year, b.area_per_person_m2
+  FROM building b JOIN building_type t USING (building_type)
+ WHERE b.building_id IN (SELECT building_id FROM evaluation_result
+                          WHERE evaluation_id = %(evaluation_id)s)
+"""
+RETROFIT_RESULTS = """
+SELECT r.building_id, r.basis, r.status, r.utilization,
+       coalesce((r.details->>'electricity_eui_kwh_per_m2')::double precision,
+                CASE WHEN r.basis = 'electricity_kwh' THEN r.eui_kwh_per_m2 END)
+           AS electricity_eui_kwh_per_m2
+  FROM evaluation_result r
+ WHERE r.evaluation_id = %(evaluation_id)s
 """
 
 
 def retrofit_inputs(
-    conn: psycopg.Connection[Any],
-    viewer: Viewer,
-    evaluation_id: int,
-    districts: list[str] | None = None,
-    types: list[str] | None = None,
-    min_area_m2: float = 0.0,
-    worst_share: float = 0.05,
-) -> pd.DataFrame:
-    """Electricity-basis results of a run with the peer median EUI and the EUI at the
-    (1 − ``worst_share``) quantile (column ``peer_p95_eui``) of each building's type
-    [kWh/m²], computed over the whole run."""
-    if not viewer.may_view_retrofit:
+    conn: psycopg.Connection[Any], viewer: Viewer, evaluation_id: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(registry, results) of one run for the quota engine's retrofit screening.
+
+    Peers are the whole city, so only viewers who see every building (regulators and
+    analysts) may ask; registry rows carry name, district and type names for display.
+    """
+    if not viewer.may_view_retrofit or not viewer.sees_all:
         raise AccessDeniedError("retrofit")
-    params = {
-        **scope_params(viewer),
-        "evaluation_id": evaluation_id,
-        "districts": districts or None,
-        "types": types or None,
-        "min_area_m2": float(min_area_m2 or 0.0),
-        "worst_quantile": 1.0 - float(worst_share),
-    }
-    return frame(conn, RETROFIT_INPUTS, params)
+    params = {"evaluation_id": evaluation_id}
+    registry = frame(conn, RETROFIT_REGISTRY, params)
+    results = frame(conn, RETROFIT_RESULTS, params)
+    for column in ("floor_area_m2", "operating_hours_per_year", "area_per_person_m2"):
+        registry[column] = pd.to_numeric(registry[column], errors="coerce").astype("float64")
+    results["electricity_eui_kwh_per_m2"] = pd.to_numeric(
+        results["electricity_eui_kwh_per_m2"], errors="coerce").astype("float64")
+    return registry, results
 
 
 # ------------------------------------------------------------------------------------------

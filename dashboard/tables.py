@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -135,16 +135,16 @@ def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column
     return columns, rows
 
 
-def trigger_labels(codes: Iterable[str], lang: str) -> str:
-    """Localised, comma-separated trigger names (unknown codes shown as they are)."""
-    from dashboard.texts import TEXTS
+def trigger_labels(flags: dict[str, Any], lang: str) -> str:
+    """Localised, separated names of the triggers that hold in a row of the engine's list."""
+    from dashboard.frames import RETROFIT_TRIGGERS
 
-    names = [t(f"trigger_{c}", lang) if f"trigger_{c}" in TEXTS else c for c in codes]
-    return ", " .join(names) if lang == "en" else "、".join(names)
+    names = [t(f"trigger_{code}", lang) for code in RETROFIT_TRIGGERS if bool(flags.get(code))]
+    return ", ".join(names) if lang == "en" else "、".join(names)
 
 
 def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[Row]]:
-    """Columns and rows of the ranked retrofit list."""
+    """Columns and rows of the ranked retrofit list (from :func:`frames.retrofit_list`)."""
     columns = [
         number_column("rank", t("col_rank", lang), 80),
         text_column("building_id", t("col_building_id", lang), 120),
@@ -155,7 +155,8 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         status_column(t("col_status", lang)),
         number_column("utilization_pct", t("col_utilization_pct", lang)),
         number_column("eui_kwh_per_m2", t("col_eui", lang), 140),
-        number_column("peer_median_eui", t("col_peer_median_eui", lang), 150),
+        number_column("corrected_eui", t("col_corrected_eui", lang), 150),
+        number_column("target_eui", t("col_target_eui", lang), 150),
         number_column("savings_kwh", t("col_savings_kwh", lang), 160),
         number_column("savings_kgce", t("col_savings_kgce", lang), 160),
         number_column("savings_tco2", t("col_savings_tco2", lang), 150),
@@ -174,12 +175,13 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
             "status": status_label(rec["status"], lang),
             "utilization_pct": _pct(rec["utilization"]),
             "eui_kwh_per_m2": _num(rec["eui_kwh_per_m2"], 1),
-            "peer_median_eui": _num(rec["peer_median_eui"], 1),
-            "savings_kwh": _num(rec["savings_kwh"]),
-            "savings_kgce": _num(rec["savings_kgce"]),
-            "savings_tco2": _num(rec["savings_tco2"], 2),
-            "savings_cny": _num(rec["savings_cny"]),
-            "triggers": trigger_labels(rec["triggers"], lang),
+            "corrected_eui": _num(rec["corrected_eui_kwh_per_m2"], 1),
+            "target_eui": _num(rec["target_eui_kwh_per_m2"], 1),
+            "savings_kwh": _num(rec["savings_kwh_per_year"]),
+            "savings_kgce": _num(rec["savings_kgce_per_year"]),
+            "savings_tco2": _num(rec["savings_tco2_per_year"], 2),
+            "savings_cny": _num(rec["savings_cny_per_year"]),
+            "triggers": trigger_labels(rec, lang),
         }
         for rec in ranked.to_dict("records")
     ]

@@ -129,7 +129,8 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "col_projected": ("年末预测（{unit}）", "Year-end projection ({unit})"),
     "col_excess": ("超出量（{unit}）", "Excess ({unit})"),
     "col_eui": ("单位面积能耗（kWh/m²）", "EUI (kWh/m²)"),
-    "col_peer_median_eui": ("同类中位数（kWh/m²）", "Peer median EUI (kWh/m²)"),
+    "col_corrected_eui": ("修正后能耗（kWh/m²）", "Corrected EUI (kWh/m²)"),
+    "col_target_eui": ("目标能耗（kWh/m²）", "Target EUI (kWh/m²)"),
     "col_savings_kwh": ("节能潜力（kWh/年）", "Savings potential (kWh/a)"),
     "col_savings_kgce": ("节能潜力（kgce/年）", "Savings potential (kgce/a)"),
     "col_savings_tco2": ("减排潜力（tCO₂/年）", "CO₂ savings (tCO₂/a)"),
@@ -140,9 +141,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "trigger_over_20": ("超限额 20% 以上", "> 120 % of quota"),
     "trigger_over_20_repeat": ("连续两年超 20%", "> 120 % two years running"),
     "trigger_above_constraint": ("高于约束值", "EUI above constraint value"),
-    "trigger_worst_share": ("同类最差 5%", "worst 5 % of its type"),
-    "trigger_base_load": ("夜间/周末基础负荷高", "high night/weekend base load"),
-    "trigger_peer_gap": ("高于同类中位数", "EUI above peer median"),
+    "trigger_worst_of_type": ("同类最差 5%", "worst 5 % of its type"),
     "retro_totals": (
         "{count} 栋候选建筑，节能潜力合计 {kwh} kWh/年（{kgce} kgce，{tco2} tCO₂，{cny} 元）",
         "{count} candidates, total savings potential {kwh} kWh/a ({kgce} kgce, {tco2} tCO₂, "
@@ -151,11 +150,12 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "download_csv": ("下载 CSV", "Download CSV"),
     "download_xlsx": ("下载 XLSX", "Download XLSX"),
     "export_analyst_only": ("仅分析人员可导出。", "Only analysts may export."),
-    "retro_source_engine": ("排序来自限额引擎。", "Ranking from the quota engine."),
-    "retro_source_dashboard": (
-        "节能潜力 = max(0, EUI − 同类中位数 EUI) × 建筑面积（电耗口径）。",
-        "Savings potential = max(0, EUI − peer median EUI of the type) × floor area "
-        "(electricity basis).",
+    "retro_source_engine": (
+        "来自限额引擎：节能潜力 = max(0, 修正后 EUI − 目标 EUI（同类中位数）) × 建筑面积；"
+        "排名为全市排名。夜间/周末基础负荷触发条件见 quotawatch export retrofit。",
+        "From the quota engine: savings potential = max(0, corrected EUI − target EUI "
+        "(peer median of the type)) × floor area; the rank is city-wide. The night/weekend "
+        "base-load trigger is in `quotawatch export retrofit`.",
     ),
     # data quality
     "dq_ingest_runs": ("最近的导入批次", "Recent ingest runs"),

@@ -17,8 +17,6 @@ from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang, t
 from dashboard.users import Viewer
 
-TRIGGERS = ("over_20", "over_20_repeat", "above_constraint", "worst_share", "base_load")
-
 
 def layout(services: Services, lang: str | None = None, **_query: Any) -> html.Div:
     lang = normalise_lang(lang)
@@ -57,7 +55,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     ui.control(t("trigger", lang), dcc.Dropdown(
                         id=ids.RETRO_TRIGGER, multi=True, placeholder=t("all", lang),
                         options=[{"label": t(f"trigger_{c}", lang), "value": c}
-                                 for c in TRIGGERS])),
+                                 for c in frames.RETROFIT_TRIGGERS])),
                     *downloads,
                 ],
                 className="qw-controls",
@@ -79,18 +77,16 @@ def ranked_candidates(
     min_area_m2: float | None,
     triggers: list[str] | None,
 ) -> pd.DataFrame | None:
-    """The ranked list for the filters, or None when ``year`` has no evaluation."""
+    """The engine's ranked list for the filters, or None when ``year`` has no evaluation."""
     if year is None:
         return None
-    rules = services.settings.rules
     with services.connection() as conn:
         evaluation_id = queries.resolve_evaluation_id(conn, int(year))
         if evaluation_id is None:
             return None
-        inputs = queries.retrofit_inputs(
-            conn, viewer, evaluation_id, districts, types, float(min_area_m2 or 0),
-            float(rules.get("retrofit", {}).get("worst_share", 0.05)))
-    return frames.rank_retrofit(inputs, rules, triggers or ())
+        registry, results = queries.retrofit_inputs(conn, viewer, evaluation_id)
+    return frames.retrofit_list(registry, results, services.settings.rules, districts or (),
+                                types or (), float(min_area_m2 or 0), triggers or ())
 
 
 def retrofit_view(services: Services, year, districts, types, min_area, triggers,  # type: ignore[no-untyped-def]
@@ -103,15 +99,16 @@ def retrofit_view(services: Services, year, districts, types, min_area, triggers
     if ranked is None:
         return (ui.empty_state(t("empty_no_evaluation", lang, year=year)), [], [], "")
     columns, rows = tables.retrofit_grid(ranked, lang)
-    note = t("retro_source_dashboard", lang)
+    note = t("retro_source_engine", lang)
     if ranked.empty:
         return (ui.empty_state(t("empty_no_candidates", lang, year=year)), columns, rows, note)
-    totals = ranked[["savings_kwh", "savings_kgce", "savings_tco2", "savings_cny"]].sum()
+    totals = ranked[["savings_kwh_per_year", "savings_kgce_per_year", "savings_tco2_per_year",
+                     "savings_cny_per_year"]].astype(float).sum()
     text = t("retro_totals", lang, count=len(ranked),
-             kwh=ui.number_text(totals["savings_kwh"]),
-             kgce=ui.number_text(totals["savings_kgce"]),
-             tco2=ui.number_text(totals["savings_tco2"], 1),
-             cny=ui.number_text(totals["savings_cny"]))
+             kwh=ui.number_text(totals["savings_kwh_per_year"]),
+             kgce=ui.number_text(totals["savings_kgce_per_year"]),
+             tco2=ui.number_text(totals["savings_tco2_per_year"], 1),
+             cny=ui.number_text(totals["savings_cny_per_year"]))
     return (html.Div(ui.card(t("nav_retrofit", lang), text)), columns, rows, note)
 
 
