@@ -80,3 +80,183 @@ def test_rerun_is_idempotent_and_overlap_adds_only_new(registered, write_file):
     assert s3.quarantine_by_reason == {"conflicting_duplicate": 1}
     assert registered.scalar("SELECT count(*) FROM reading") == 3
     assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "text"),
+    [
+        ("bom.csv", "utf-8-sig", "meter_id,timestamp,value\nE1,2024-03-01 00:00,1\n"),
+        ("gbk.csv", "gbk", "meter_id,timestamp,value,unit\nE1,2024-03-01 00:00,1,度\n"),
+        ("semi.csv.gz", "utf-8", "meter_id;timestamp;value\nE1;2024-03-01 00:00;1,0\n"),
+        ("crlf.csv", "utf-8", "meter_id,timestamp,value\r\nE1,2024-03-01 00:00,1\r\n"),
+    ],
+)
+def test_encodings_delimiters_and_gzip(registered, write_file, name, encoding, text):
+    summary = ingest_paths(registered.settings, [write_file(text, name, encoding)], trigger="test")
+    assert (summary.rows_read, summary.rows_loaded) == (1, 1)
+    assert registered.scalar("SELECT energy_kwh FROM reading") == 1.0
+
+
+def test_unusable_file_is_recorded_as_rejected(registered, write_file):
+    path = write_file("meter,when,amount\nE1,2024-03-01 00:00,1\n", "odd.csv")
+    summary = ingest_paths(registered.settings, [path], trigger="test")
+    assert summary.files[0].status == "rejected"
+    assert "unknown column" in summary.files[0].error
+    row = registered.query("SELECT status, error FROM ingest_file")[0]
+    assert row["status"] == "rejected"
+
+
+def test_offsets_and_local_time_name_the_same_instant(registered, write_file):
+    text = (
+        "meter_id,timestamp,value\n"
+        "E1,2024-03-01 08:00,1\n"  # local (Asia/Shanghai)
+        "E1,2024-03-01T00:00:00Z,1\n"  # the same instant: duplicate
+        "E1,2024-03-01T01:00:00+00:00,2\n"  # 09:00 local
+    )
+    summary = ingest_paths(registered.settings, [write_file(text)], trigger="test")
+    assert (summary.rows_loaded, summary.rows_duplicate) == (2, 1)
+    times = registered.query(
+        "SELECT to_char(reading_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS t "
+        "FROM reading ORDER BY reading_at"
+    )
+    assert [t["t"] for t in times] == ["08:00", "09:00"]
+
+
+def test_interval_start_convention_across_a_year_boundary(registered, write_file):
+    text = (
+        "meter_id,timestamp,value\n"
+        "E2,2023-12-31 23:00,1\n"  # interval 23:00-24:00 belongs to 2023
+        "E2,2024-01-01 00:00,2\n"  # interval 00:00-01:00 belongs to 2024
+    )
+    summary = ingest_paths(registered.settings, [write_file(text)], trigger="test")
+    assert set(summary.affected) == {2023, 2024}
+    days = registered.query("SELECT day::text, energy_kwh FROM meter_daily ORDER BY day")
+    # multiplier 40 applied
+    assert [(d["day"], d["energy_kwh"]) for d in days] == [
+        ("2023-12-31", 40.0),
+        ("2024-01-01", 80.0),
+    ]
+    b = registered.query("SELECT day::text, energy_kwh, meter_count FROM building_daily")
+    assert {r["day"]: r["energy_kwh"] for r in b} == {"2023-12-31": 40.0, "2024-01-01": 80.0}
+
+
+def test_cumulative_allocation_across_midnight_and_new_year(registered, write_file):
+    # C1: electricity register, multiplier 2. 18:00 → 06:00 over New Year: 12 h, 6 each side.
+    text = (
+        "meter_id,timestamp,value\n"
+        "C1,2023-12-31 18:00,1000\n"
+        "C1,2024-01-01 06:00,1120\n"  # 120 kWh register × 2 = 240 kWh over 12 h
+        "C1,2024-01-02 12:00,1180\n"  # 60 × 2 = 120 kWh over 30 h: 18 h on 1 Jan, 12 h on 2 Jan
+    )
+    ingest_paths(registered.settings, [write_file(text)], trigger="test")
+    days = {
+        r["day"]: r
+        for r in registered.query(
+            "SELECT day::text AS day, energy_kwh, reading_count, covered_hours FROM meter_daily"
+        )
+    }
+    assert days["2023-12-31"]["energy_kwh"] == pytest.approx(120.0)
+    assert days["2024-01-01"]["energy_kwh"] == pytest.approx(120.0 + 72.0)
+    assert days["2024-01-02"]["energy_kwh"] == pytest.approx(48.0)
+    assert days["2024-01-01"]["covered_hours"] == pytest.approx(24.0)
+    assert days["2023-12-31"]["reading_count"] == 1
+    total = registered.scalar("SELECT sum(energy_kwh) FROM meter_daily")
+    assert total == pytest.approx(360.0)
+
+
+def test_cumulative_previous_reading_from_an_earlier_file(registered, write_file):
+    a = write_file("meter_id,timestamp,value\nG1,2024-03-01 00:00,100\n", "a.csv")
+    b = write_file("meter_id,timestamp,value\nG1,2024-03-02 00:00,110.5\n", "b.csv")
+    ingest_paths(registered.settings, [a], trigger="test")
+    ingest_paths(registered.settings, [b], trigger="test")
+    gas = registered.settings.rules["units"]["natural_gas_kwh_per_m3"]
+    assert registered.scalar(
+        "SELECT energy_kwh FROM meter_daily WHERE day = '2024-03-01'"
+    ) == pytest.approx(10.5 * gas)
+
+
+def test_rollover_with_register_maximum_and_decrease_without(registered, write_file):
+    text = (
+        "meter_id,timestamp,value\n"
+        "H1,2024-03-01 00:00,990\n"
+        "H1,2024-03-01 12:00,4\n"  # H1 wraps at 1000 GJ: 14 GJ used
+        "G1,2024-03-01 00:00,990\n"
+        "G1,2024-03-01 12:00,4\n"  # G1 has no register maximum: quarantined
+        "G1,2024-03-01 18:00,10\n"  # next reading: a new baseline, no use counted
+        "G1,2024-03-01 20:00,12\n"  # 2 m3 used
+    )
+    summary = ingest_paths(registered.settings, [write_file(text)], trigger="test")
+    assert summary.quarantine_by_reason == {"register_decrease": 1}
+    energy = {
+        r["meter_id"]: r["energy_kwh"]
+        for r in registered.query(
+            "SELECT m.meter_id, sum(d.energy_kwh) AS energy_kwh FROM meter_daily d "
+            "JOIN meter m USING (meter_key) GROUP BY m.meter_id"
+        )
+    }
+    gas = registered.settings.rules["units"]["natural_gas_kwh_per_m3"]
+    assert energy["H1"] == pytest.approx(14 * 1e9 / 3.6e6)
+    assert energy["G1"] == pytest.approx(2 * gas)
+
+
+def test_duplicates_within_a_file_and_across_files(registered, write_file):
+    a = write_file(
+        "meter_id,timestamp,value\nE1,2024-03-01 00:00,1\nE1,2024-03-01 00:00,1.0\n", "a.csv"
+    )
+    b = write_file(
+        "meter_id,timestamp,value,unit\nE1,2024-03-01 00:00,0.001,MWh\nE1,2024-03-01 01:00,4,kWh\n",
+        "b.csv",
+    )
+    summary = ingest_paths(registered.settings, [a, b], trigger="test")
+    _check_accounting(summary)
+    assert [(f.rows_loaded, f.rows_duplicate) for f in summary.files] == [(1, 1), (1, 1)]
+
+
+def test_corrections_replace_values_and_keep_an_audit(registered, write_file):
+    ingest_paths(
+        registered.settings,
+        [write_file("meter_id,timestamp,value\nE1,2024-03-01 00:00,1\nE1,2024-03-01 01:00,2\n")],
+        trigger="test",
+    )
+    fix = write_file(
+        "meter_id,timestamp,value\nE1,2024-03-01 00:00,5\nE1,2024-03-01 01:00,2\n", "fix.csv"
+    )
+    summary = ingest_paths(registered.settings, [fix], trigger="test", corrections=True)
+    _check_accounting(summary)
+    assert (summary.rows_loaded, summary.rows_duplicate) == (1, 1)
+    audit = registered.query("SELECT previous_value, new_value FROM reading_correction")
+    assert audit == [{"previous_value": 1.0, "new_value": 5.0}]
+    assert registered.scalar("SELECT energy_kwh FROM meter_daily") == pytest.approx(7.0)
+
+
+def test_flags_are_kept_not_rejected(registered, write_file):
+    lines = ["meter_id,timestamp,value"]
+    for hour in range(72):
+        value = 0 if 10 <= hour < 40 else (900 if hour == 50 else 3)
+        lines.append(f"E1,2024-03-{1 + hour // 24:02d} {hour % 24:02d}:00,{value}")
+    summary = ingest_paths(registered.settings, [write_file("\n".join(lines))], trigger="test")
+    assert summary.rows_loaded == 72
+    assert summary.files[0].flags == {"zero_run": 1, "spike": 1}
+    assert registered.scalar("SELECT count(*) FROM reading WHERE flags & 1 = 1") == 30
+    assert registered.scalar("SELECT count(*) FROM reading_flag") == 2
+
+
+def test_rollups_rebuild_matches_incremental(registered, write_file):
+    text = "meter_id,timestamp,value\n" + "".join(
+        f"E1,2024-03-0{1 + h // 24} {h % 24:02d}:00,{h}\nC1,2024-03-0{1 + h // 24} "
+        f"{h % 24:02d}:30,{h * 10}\n"
+        for h in range(0, 72, 5)
+    )
+    ingest_paths(registered.settings, [write_file(text)], trigger="test")
+    query = "SELECT meter_key, day, energy_kwh, reading_count, covered_hours FROM meter_daily"
+    before = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
+    b_before = registered.query("SELECT * FROM building_daily ORDER BY energy_type, day")
+    with registered.connect() as conn:
+        conn.execute("DELETE FROM meter_daily")
+        conn.execute("DELETE FROM building_daily")
+        conn.commit()
+    proc = registered.cli("rollups", "rebuild", "--json")
+    assert proc.returncode == 0, proc.stderr
+    after = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
+    assert after == before
+    assert registered.query("SELECT * FROM building_daily ORDER BY energy_type, day") == b_before
