@@ -13,6 +13,8 @@ Sources, later ones winning:
    ``QUOTAWATCH_TIMEZONE``      IANA zone of the quota calendar; default ``Asia/Shanghai``
    ``QUOTAWATCH_DATABASE_NAME`` database name on the embedded cluster; default ``quotawatch``
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
+   ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
+                                ``$QUOTAWATCH_HOME/inbox``
    ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 200,000)
    ``QUOTAWATCH_INGEST_TEST_PAUSE``  seconds the loader sleeps after each batch (tests only)
 
@@ -71,6 +73,7 @@ class Settings:
     config_path: Path | None = None
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
+    inbox_path: Path | None = None
     ingest_batch_rows: int = 200_000
     ingest_test_pause_seconds: float = 0.0
     rules: dict[str, Any] = field(default_factory=dict)
@@ -88,7 +91,7 @@ class Settings:
     @property
     def inbox_dir(self) -> Path:
         """Folder the meter gateways drop reading files into."""
-        return self.home / "inbox"
+        return self.inbox_path or self.home / "inbox"
 
     @property
     def cluster_dir(self) -> Path:
@@ -151,6 +154,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     for var, name in env_map.items():
         if env.get(var):
             values[name] = env[var]
+    if general.get("inbox_dir"):
+        values["inbox_path"] = Path(general["inbox_dir"]).expanduser()
+    if env.get("QUOTAWATCH_INBOX"):
+        values["inbox_path"] = Path(env["QUOTAWATCH_INBOX"]).expanduser()
     if env.get("QUOTAWATCH_INGEST_BATCH_ROWS"):
         values["ingest_batch_rows"] = int(env["QUOTAWATCH_INGEST_BATCH_ROWS"])
     if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
