@@ -127,16 +127,13 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     )
 
     # --- completeness: covered meter-hours ÷ (registered meters × elapsed hours) ---------
-    first_day = (
-        cur.groupby("building_id")["first_day"].min().reindex(index)
-        if not cur.empty else pd.Series(pd.NaT, index=index, dtype=object)
-    )
     commissioned_this_year = b["commissioned_year"].astype("Float64").eq(year).fillna(False)
-    start_day = pd.Series(
-        np.where(commissioned_this_year.to_numpy(dtype=bool) & first_day.notna().to_numpy(),
-                 first_day.to_numpy(dtype=object), None),
-        index=index, dtype=object,
-    )
+    start_day = pd.Series(None, index=index, dtype=object)
+    if not cur.empty and commissioned_this_year.any():
+        first_day = pd.to_datetime(cur["first_day"]).groupby(cur["building_id"]).min()
+        new_ids = index[commissioned_this_year.to_numpy(dtype=bool)]
+        for bid, day in first_day.reindex(new_ids).dropna().items():
+            start_day[bid] = day.date()
     hours = _expected_hours(year, as_of, tz, start_day, inputs.now)
     meters = _pivot(inputs.meters, "meter_count", index)
     elec_meters = meters.get("electricity", pd.Series(0.0, index=index))
