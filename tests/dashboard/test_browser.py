@@ -34,7 +34,7 @@ def sign_in(dash_duo: Any, app: Any, username: str, path: str = "/") -> None:
     dash_duo.find_element("#username").send_keys(username)
     dash_duo.find_element("#password").send_keys(PASSWORD)
     dash_duo.find_element("#login-submit").click()
-    dash_duo._url = base  # noqa: SLF001 - dash.testing keeps the base address here
+    dash_duo._url = base
     dash_duo.wait_for_element(dash_duo.dash_entry_locator, timeout=15)
 
 

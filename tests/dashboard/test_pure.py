@@ -1,0 +1,157 @@
+"""Pure builders of the dashboard: texts, frames, figures, tables (no database)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from dashboard import figures, frames, tables
+from dashboard.palette import STATUS_COLOURS, STATUS_ORDER
+from dashboard.texts import TEXTS, normalise_lang, status_label, t
+
+
+def test_every_text_has_both_languages_and_same_placeholders() -> None:
+    import string
+
+    for key, (zh, en) in TEXTS.items():
+        assert zh and en, key
+        fields = {f for _, f, _, _ in string.Formatter().parse(zh) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(en) if f}, key
+
+
+def test_every_status_has_label_and_colour() -> None:
+    for status in STATUS_ORDER:
+        assert status in STATUS_COLOURS
+        assert status_label(status, "zh") != status_label(status, "en")
+    assert len(set(STATUS_COLOURS.values())) == len(STATUS_COLOURS)
+
+
+@pytest.mark.parametrize(("stored", "expected"), [("en", "en"), ("zh", "zh"), (None, "zh"),
+                                                  ("fr", "zh")])
+def test_language_defaults_to_chinese(stored: object, expected: str) -> None:
+    assert normalise_lang(stored) == expected
+    assert t("nav_city", None) == "全市达标情况"
+
+
+def _results() -> pd.DataFrame:
+    return pd.DataFrame({
+        "building_id": ["A", "B", "C", "D"],
+        "name": ["甲", "乙", "丙 [x]", "丁"],
+        "district": ["东城", "东城", "西城", "西城"],
+        "type_zh": ["办公", "办公", "商场", "商场"],
+        "type_en": ["Office", "Office", "Mall", "Mall"],
+        "floor_area_m2": [1000.0, 2000.0, 3000.0, 4000.0],
+        "status": ["within", "over", "over_20", "insufficient_data"],
+        "energy": [50.0, 110.0, 130.0, None],
+        "quota": [100.0, 100.0, 100.0, 100.0],
+        "utilization": [0.5, 1.1, 1.3, None],
+        "projected": [90.0, 200.0, 260.0, None],
+        "excess": [None, 10.0, 30.0, None],
+        "eui_kwh_per_m2": [50.0, 55.5, 43.33, None],
+    })
+
+
+def test_headline_counts_and_share() -> None:
+    summary = frames.headline(_results())
+    assert summary["evaluated"] == 4
+    assert summary["floor_area_m2"] == 10000.0
+    assert summary["judged"] == 3
+    assert summary["share_within"] == pytest.approx(1 / 3)
+    assert summary["excess_by_tier"] == {"over": 10.0, "over_20": 30.0, "over_20_repeat": 0.0}
+
+
+def test_daily_in_basis_converts_to_kgce() -> None:
+    daily = pd.DataFrame({
+        "day": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 2)],
+        "energy_type": ["electricity", "natural_gas", "electricity"],
+        "energy_kwh": [100.0, 997.0, 50.0],
+    })
+    rules = {"conversion": {"electricity_kgce_per_kwh": 0.1229, "natural_gas_kgce_per_m3": 1.2143},
+             "units": {"natural_gas_kwh_per_m3": 9.97}}
+    factors = frames.kgce_per_kwh(rules)
+    electricity = frames.daily_in_basis(daily, "electricity_kwh", factors)
+    assert electricity.tolist() == [100.0, 50.0]
+    kgce = frames.daily_in_basis(daily, "energy_kgce", factors)
+    assert kgce.iloc[0] == pytest.approx(100 * 0.1229 + 100 * 1.2143)
+    assert frames.cumulative(electricity).tolist() == [100.0, 150.0]
+    assert frames.monthly_totals(electricity).to_dict() == {1: 150.0}
+
+
+def test_heatmap_matrix_and_completeness() -> None:
+    hourly = pd.DataFrame({"day": [date(2025, 6, 1)] * 2, "hour": [0, 23],
+                           "energy_kwh": [1.0, 2.0]})
+    matrix = frames.heatmap_matrix(hourly)
+    assert matrix.shape == (24, 1)
+    assert matrix.loc[23].iloc[0] == 2.0 and pd.isna(matrix.loc[5].iloc[0])
+    assert frames.completeness_share(36.0, date(2025, 1, 1), date(2025, 1, 3)) == 0.75
+
+
+def test_city_grid_links_rounds_and_localises() -> None:
+    columns, rows = tables.city_grid(_results(), "electricity_kwh", "en")
+    assert [c["field"] for c in columns][:2] == ["building", "building_id"]
+    assert "kWh" in columns[7]["headerName"]
+    assert rows[2]["building"] == r"[丙 \[x\]](/building/C)"
+    assert rows[1]["status"] == "Over quota" and rows[1]["utilization_pct"] == 110.0
+    assert rows[3]["utilization_pct"] is None
+    _, rows_zh = tables.city_grid(_results(), "electricity_kwh", "zh")
+    assert rows_zh[0]["status"] == "限额内" and rows_zh[0]["type"] == "办公"
+
+
+def test_export_is_exactly_the_rows_shown() -> None:
+    columns, rows = tables.city_grid(_results(), "electricity_kwh", "zh")
+    shown = [{"building_id": "C"}, {"building_id": "A"}, {"building_id": "NOT-MINE"}]
+    visible = tables.visible_rows(rows, shown, "building_id")
+    table = tables.export_frame(columns, visible)
+    assert table.columns.tolist() == [c["headerName"] for c in columns]
+    assert table["建筑编号"].tolist() == ["C", "A"]
+    csv = tables.to_csv_bytes(table)
+    assert csv.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
+    assert back["建筑编号"].tolist() == ["C", "A"]
+    xlsx = pd.read_excel(io.BytesIO(tables.to_xlsx_bytes(table)))
+    assert xlsx["建筑编号"].tolist() == ["C", "A"]
+    assert tables.visible_rows(rows, None, "building_id") == rows
+
+
+def test_figures_have_units_and_status_colours() -> None:
+    results = _results()
+    hist = figures.utilization_histogram(results, "en", "empty")
+    assert hist.layout.xaxis.title.text == "Quota utilization (%)"
+    colours = {trace.name: trace.marker.color for trace in hist.data}
+    assert colours["Over quota"] == STATUS_COLOURS["over"]
+    bars = figures.status_bars(frames.status_counts(results, "district"), "x", "zh", "empty")
+    assert bars.layout.xaxis.title.text == "建筑数（栋）"
+    assert {trace.marker.color for trace in bars.data} <= set(STATUS_COLOURS.values())
+
+
+def test_empty_inputs_explain_themselves() -> None:
+    empty = figures.utilization_histogram(_results().iloc[0:0], "en",
+                                          "No quota imported for 2025")
+    assert empty.layout.annotations[0].text == "No quota imported for 2025"
+    assert not empty.data
+
+
+def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
+    days = pd.date_range("2025-01-01", "2025-12-31").date
+    share = pd.Series([(i + 1) / len(days) for i in range(len(days))], index=days)
+    actual = pd.Series([10.0, 25.0], index=[date(2025, 1, 1), date(2025, 1, 2)])
+    fig = figures.cumulative_figure(actual, frames.trajectory_values(share, 1000.0), 1000.0,
+                                    3000.0, 2025, "kWh", "en", "empty")
+    names = [trace.name for trace in fig.data]
+    assert names == ["Quota trajectory (expected share × quota)", "Annual quota",
+                     "Actual cumulative", "Year-end projection"]
+    assert fig.data[0].y[-1] == pytest.approx(1000.0)
+    assert fig.data[3].y[-1] == 3000.0
+    assert fig.layout.yaxis.title.text == "Energy (kWh)"
+
+
+def test_peers_figure_needs_statistics() -> None:
+    assert figures.peers_figure({}, "en", "too few").layout.annotations[0].text == "too few"
+    stats = {"p10": 10.0, "p25": 20.0, "p50": 30.0, "p75": 40.0, "p90": 50.0,
+             "eui_kwh_per_m2": 45.0}
+    fig = figures.peers_figure(stats, "en", "too few")
+    assert fig.data[-1].x[0] == 45.0
+    assert fig.layout.xaxis.title.text == "Energy-use intensity (kWh/m²)"
