@@ -18,6 +18,7 @@ from quota.demo import (
     building_daily_fuel,
     building_electricity_kwh,
     generate,
+    quotas_frame,
     readings_text,
 )
 from quota.demo_city import DISTRICT_NAMES, MIN_AREA_M2, TYPE_PROFILES
@@ -166,7 +167,7 @@ def test_heat_and_gas_for_heating_come_in_winter(city_2025) -> None:
     assert len(heat_buildings) and len(gas_heated)
     for row in heat_buildings.itertuples(index=False):
         _, heat_gj = building_daily_fuel(city_2025, row, 2025)
-        assert np.isnan(heat_gj[july]).all() and (heat_gj[january] > 0).all()
+        assert (heat_gj[july] == 0).all() and (heat_gj[january] > 0).all()
     for row in gas_heated.itertuples(index=False):
         gas_m3, _ = building_daily_fuel(city_2025, row, 2025)
         assert gas_m3[january].sum() > 3 * gas_m3[july].sum()
@@ -279,3 +280,20 @@ def test_gateway_window_continues_the_history(small_city) -> None:
     assert len(sent) == 24
     for stamp, value in sent.items():
         assert history[stamp] == pytest.approx(value)
+
+
+def test_last_year_a_minority_is_over_its_published_quota_and_some_far_over() -> None:
+    spec = DemoSpec(buildings=60, years=2, seed=2024, today=date(2026, 11, 25))
+    city = build_city(spec)
+    quotas = quotas_frame(city)
+    limits = quotas[quotas["basis"] == "electricity_kwh"].set_index(["building_id", "year"])
+    ratios = []
+    for b in city.buildings.itertuples(index=False):
+        if (b.building_id, 2025) in limits.index:
+            use_kwh = np.nansum(building_electricity_kwh(city, b, 2025))
+            ratios.append(use_kwh / limits.loc[(b.building_id, 2025), "limit"])
+    ratios = np.array(ratios)
+    assert len(ratios) >= 50  # mixed-use and new buildings have no quota
+    assert 0.02 <= (ratios > 1.0).mean() <= 0.3
+    repeat = (city.buildings["model_role"] == "repeat").sum()
+    assert (ratios > 1.2).sum() == repeat >= 2
