@@ -358,6 +358,7 @@ class _FileLoader:
         self.meters_by_key = self.registry.by_key()
         self.flag_params = parameters(settings.rules)
         self.touched: rollups.Touched = {}
+        self.increments: list[pd.DataFrame] = []
         self.now_us = to_epoch_us(datetime.now(UTC))
         self.file_id = int(result.file_id or 0)
         self._probe_ready = False
@@ -383,7 +384,9 @@ class _FileLoader:
                     print_pause = f"ingest: batch done ({self.result.rows_read} rows), pausing"
                     _announce(print_pause)
                     time.sleep(self.settings.ingest_test_pause_seconds)
-        self.result.affected = rollups.refresh(self.conn, self.tz, self.touched)
+        self.result.affected = rollups.refresh(
+            self.conn, self.tz, self.touched, rollups.combine_increments(self.increments)
+        )
 
     # -- one batch --------------------------------------------------------------------------
     def load_batch(self, batch: RawBatch) -> None:
@@ -553,7 +556,14 @@ class _FileLoader:
             )
         self.result.rows_loaded += len(rows)
         self._write_flags(records)
-        rollups.merge_touched(self.touched, keys, times, times)
+        if fresh.any():
+            self.increments.append(
+                rollups.daily_increments(
+                    keys[fresh], times[fresh], energy[fresh], minutes[fresh], self.tz
+                )
+            )
+        if replace.any():
+            rollups.merge_touched(self.touched, keys[replace], times[replace], times[replace])
 
     def _correct(
         self,

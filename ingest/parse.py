@@ -9,8 +9,9 @@ Rows are split with pandas' C parser in batches (fast path) and, when a batch ha
 that parser cannot line up with the physical lines (extra fields, stray quotes), line by line
 with :mod:`csv` (same rules, slower). Blank lines are skipped and not counted.
 
-Row rules: a row whose meter_id, timestamp or value field is empty, or that has more
-non-empty fields than the header, is ``malformed_row``; the optional unit may be missing or
+Row rules: a row whose meter_id, timestamp or value field is empty (a whitespace-only
+timestamp or value is a bad timestamp or value instead), or that has more non-empty fields
+than the header, is ``malformed_row``; the optional unit may be missing or
 empty (then the meter's unit applies); one trailing empty field is tolerated.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -127,12 +129,13 @@ def _strip(values: np.ndarray) -> np.ndarray:
     return stripped[codes] if len(stripped) else values.astype(object)
 
 
-def _split_fast(lines: list[str], layout: Layout) -> list[np.ndarray] | None:
-    """Fields with pandas' C parser, or None when it cannot line the rows up."""
+def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | None:
+    """Fields with pandas' C parser, or None when it cannot line the rows up with the
+    ``n_lines`` physical lines (a stray quote, more than one extra field)."""
     width = layout.n_fields + 1
     try:
         frame = pd.read_csv(
-            io.StringIO("\n".join(lines)),
+            io.StringIO(text),
             sep=layout.delimiter,
             header=None,
             names=list(range(width)),
@@ -144,7 +147,7 @@ def _split_fast(lines: list[str], layout: Layout) -> list[np.ndarray] | None:
         )
     except (pd.errors.ParserError, ValueError):
         return None
-    if len(frame) != len(lines):
+    if len(frame) != n_lines:
         return None
     return [frame[i].to_numpy(dtype=object) for i in range(width)]
 
@@ -162,56 +165,69 @@ def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
     return out
 
 
-def split_lines(numbered: list[tuple[int, str]], layout: Layout) -> RawBatch:
-    """A :class:`RawBatch` from ``(line number, line text)`` pairs (no line endings)."""
-    lines = [text for _, text in numbered]
-    values = _split_fast(lines, layout) if lines else None
+def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> RawBatch:
+    """A :class:`RawBatch` from consecutive physical ``lines`` (line endings kept or not),
+    the first being line ``first_line_number``; blank lines are dropped."""
+    stripped = [line.rstrip("\r\n") for line in lines]
+    values = _split_fast("\n".join(stripped), len(stripped), layout) if stripped else None
     if values is None:
-        values = _split_slow(lines, layout)
-    columns = {k: _strip(v) for k, v in _columns(values, layout).items()}
-    extra = _strip(values[layout.n_fields])
-    empty = np.full(len(lines), "", dtype=object)
-    value = columns["value"]
+        values = _split_slow(stripped, layout)
+    columns = _columns(values, layout)
+    extra = values[layout.n_fields]
+    if len(extra) and (extra != "").any():
+        extra = _strip(extra)
+    numbers = np.arange(first_line_number, first_line_number + len(stripped), dtype=np.int64)
+    # Blank (or whitespace-only) lines come back as rows of empty fields: not rows at all.
+    rest_empty = np.ones(len(stripped), dtype=bool)
+    for column in values[1:]:
+        rest_empty &= column == ""
+    blank = rest_empty & (values[0] == "")
+    for row in np.flatnonzero(rest_empty & ~blank):
+        blank[row] = not stripped[row].strip()
+    keep = np.flatnonzero(~blank) if blank.any() else None
+
+    def take(array: np.ndarray) -> np.ndarray:
+        return array if keep is None else array[keep]
+
+    meter_id = _strip(take(columns["meter_id"]))
+    timestamp = take(columns["timestamp"])
+    value = take(columns["value"])
+    unit = (
+        _strip(take(columns["unit"])) if "unit" in columns else np.full(len(meter_id), "", object)
+    )
+    fields = {"meter_id": meter_id, "timestamp": timestamp, "value": value}
     if layout.delimiter == ";" and len(value):
         value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
+    raw = stripped if keep is None else [stripped[i] for i in keep]
     return RawBatch(
-        line_numbers=np.fromiter((n for n, _ in numbered), dtype=np.int64, count=len(numbered)),
-        raw=lines,
-        meter_id=columns["meter_id"],
-        timestamp=columns["timestamp"],
+        line_numbers=take(numbers),
+        raw=raw,
+        meter_id=meter_id,
+        timestamp=timestamp,
         value=value,
-        unit=columns.get("unit", empty),
-        malformed_message=_malformed_messages(columns, extra),
+        unit=unit,
+        malformed_message=_malformed_messages(fields, take(extra)),
         delimiter=layout.delimiter,
     )
 
 
-def numbered_lines(stream: Iterable[str], start: int = 2) -> Iterator[tuple[int, str]]:
-    """(line number, text) of the non-blank lines of ``stream``, line endings removed."""
-    for number, line in enumerate(stream, start=start):
-        text = line.rstrip("\r\n")
-        if text.strip():
-            yield number, text
-
-
 def iter_batches(stream: Iterable[str], batch_rows: int) -> Iterator[tuple[Layout, RawBatch]]:
-    """Read the header from ``stream`` and yield its data rows in batches of ``batch_rows``."""
+    """Read the header from ``stream`` and yield its data rows in batches of about
+    ``batch_rows`` physical lines."""
     iterator = iter(stream)
-    header = ""
-    for line in iterator:
-        header = line.rstrip("\r\n")
-        break
+    header = next(iterator, "").rstrip("\r\n")
     if not header.strip():
         raise FileFormatError("the file is empty or has no header row")
     layout = parse_header(header)
-    chunk: list[tuple[int, str]] = []
-    for item in numbered_lines(iterator):
-        chunk.append(item)
-        if len(chunk) >= batch_rows:
-            yield layout, split_lines(chunk, layout)
-            chunk = []
-    if chunk:
-        yield layout, split_lines(chunk, layout)
+    line_number = 2
+    while True:
+        lines = list(itertools.islice(iterator, batch_rows))
+        if not lines:
+            return
+        batch = split_lines(lines, line_number, layout)
+        line_number += len(lines)
+        if len(batch):
+            yield layout, batch
 
 
 def parse_text(text: str, batch_rows: int = 100_000) -> list[RawBatch]:

@@ -145,6 +145,29 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_touched (
 TRUNCATE_TOUCHED = "TRUNCATE ingest_touched"
 COPY_TOUCHED = "COPY ingest_touched (meter_key, day_lo, day_hi) FROM STDIN"
 
+CREATE_INCREMENT = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_increment (
+    meter_key     integer NOT NULL,
+    day           date NOT NULL,
+    energy_kwh    double precision NOT NULL,
+    reading_count integer NOT NULL,
+    covered_hours double precision NOT NULL
+)
+"""
+TRUNCATE_INCREMENT = "TRUNCATE ingest_increment"
+COPY_INCREMENT = """
+COPY ingest_increment (meter_key, day, energy_kwh, reading_count, covered_hours) FROM STDIN
+"""
+# New interval readings only add to their meter-days (they were not stored before).
+APPLY_INCREMENT = """
+INSERT INTO meter_daily AS md (meter_key, day, energy_kwh, reading_count, covered_hours)
+SELECT meter_key, day, energy_kwh, reading_count, least(covered_hours, 25) FROM ingest_increment
+ON CONFLICT (meter_key, day) DO UPDATE
+   SET energy_kwh = md.energy_kwh + EXCLUDED.energy_kwh,
+       reading_count = md.reading_count + EXCLUDED.reading_count,
+       covered_hours = least(md.covered_hours + EXCLUDED.covered_hours, 25)
+"""
+
 DELETE_METER_DAILY = """
 DELETE FROM meter_daily md USING ingest_touched t
  WHERE md.meter_key = t.meter_key AND md.day BETWEEN t.day_lo AND t.day_hi

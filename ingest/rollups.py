@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import psycopg
 
 from ingest import queries
@@ -62,38 +63,140 @@ def local_day_ranges(touched: Touched, tz: Any) -> list[tuple[int, date, date]]:
     ]
 
 
-def _refresh_ranges(
-    conn: psycopg.Connection[Any], tz_name: str, ranges: list[tuple[int, date, date]]
-) -> int:
-    """Recompute both rollups for ``ranges``; returns the meter_daily rows written."""
-    if not ranges:
-        return 0
+def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, date]]) -> None:
     conn.execute(queries.CREATE_TOUCHED)
     conn.execute(queries.TRUNCATE_TOUCHED)
     with conn.cursor().copy(queries.COPY_TOUCHED) as copy:
         for row in ranges:
             copy.write_row(row)
-    lo_day = min(r[1] for r in ranges)
-    hi_day = max(r[2] for r in ranges)
-    params = {
-        "tz": tz_name,
-        "lo": datetime.combine(lo_day - timedelta(days=2), datetime.min.time()),
-        "hi": datetime.combine(hi_day + timedelta(days=2), datetime.min.time()),
-    }
-    conn.execute(queries.DELETE_METER_DAILY)
-    written = conn.execute(queries.INSERT_METER_DAILY_INTERVAL, params).rowcount
-    written += conn.execute(queries.INSERT_METER_DAILY_CUMULATIVE, params).rowcount
-    conn.execute(queries.DELETE_BUILDING_DAILY)
-    conn.execute(queries.INSERT_BUILDING_DAILY)
-    return max(written, 0)
 
 
-def refresh(conn: psycopg.Connection[Any], tz: Any, touched: Touched) -> dict[int, set[str]]:
-    """Recompute the rollups of the local days ``touched`` covers; returns the affected
-    buildings by local year ({year: {building_id}})."""
+def _refresh_ranges(
+    conn: psycopg.Connection[Any],
+    tz_name: str,
+    ranges: list[tuple[int, date, date]],
+    increments: pd.DataFrame | None = None,
+) -> int:
+    """Recompute meter rollups for ``ranges``, add ``increments`` (new interval readings
+    per meter and day: columns meter_key, day, energy_kwh, reading_count, covered_hours),
+    then recompute the building rollups of everything touched. Returns meter-days written."""
+    written = 0
+    building_ranges = list(ranges)
+    if increments is not None and not increments.empty:
+        conn.execute(queries.CREATE_INCREMENT)
+        conn.execute(queries.TRUNCATE_INCREMENT)
+        with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
+            for row in increments.itertuples(index=False):
+                copy.write_row(
+                    (
+                        int(row.meter_key),
+                        row.day,
+                        float(row.energy_kwh),
+                        int(row.reading_count),
+                        float(row.covered_hours),
+                    )
+                )
+        written += max(conn.execute(queries.APPLY_INCREMENT).rowcount, 0)
+        spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
+        building_ranges += [
+            (int(k), lo, hi)
+            for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
+        ]
+    if ranges:
+        _copy_ranges(conn, ranges)
+        lo_day = min(r[1] for r in ranges)
+        hi_day = max(r[2] for r in ranges)
+        params = {
+            "tz": tz_name,
+            "lo": datetime.combine(lo_day - timedelta(days=2), datetime.min.time()),
+            "hi": datetime.combine(hi_day + timedelta(days=2), datetime.min.time()),
+        }
+        conn.execute(queries.DELETE_METER_DAILY)
+        written += max(conn.execute(queries.INSERT_METER_DAILY_INTERVAL, params).rowcount, 0)
+        written += max(conn.execute(queries.INSERT_METER_DAILY_CUMULATIVE, params).rowcount, 0)
+    if building_ranges:
+        _copy_ranges(conn, _merge_ranges(building_ranges))
+        conn.execute(queries.DELETE_BUILDING_DAILY)
+        conn.execute(queries.INSERT_BUILDING_DAILY)
+    return written
+
+
+def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date, date]]:
+    merged: dict[int, tuple[date, date]] = {}
+    for key, lo, hi in ranges:
+        old = merged.get(key)
+        merged[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
+    return [(k, lo, hi) for k, (lo, hi) in sorted(merged.items())]
+
+
+def refresh(
+    conn: psycopg.Connection[Any],
+    tz: Any,
+    touched: Touched,
+    increments: pd.DataFrame | None = None,
+) -> dict[int, set[str]]:
+    """Bring the rollups up to date after a load: recompute the local days ``touched``
+    covers from readings and add ``increments`` (see :func:`_refresh_ranges`). A meter in
+    both is recomputed over both ranges. Returns the affected buildings by local year."""
     ranges = local_day_ranges(touched, tz)
-    _refresh_ranges(conn, tz.key, ranges)
-    return affected_by_year(conn, ranges)
+    if increments is not None and not increments.empty and ranges:
+        recomputed = {r[0] for r in ranges}
+        overlap = increments["meter_key"].isin(recomputed).to_numpy()
+        if overlap.any():
+            extra = increments[overlap].groupby("meter_key")["day"].agg(["min", "max"])
+            ranges = _merge_ranges(
+                ranges
+                + [
+                    (int(k), lo, hi)
+                    for k, lo, hi in zip(extra.index, extra["min"], extra["max"], strict=True)
+                ]
+            )
+            increments = increments[~overlap]
+    _refresh_ranges(conn, tz.key, ranges, increments)
+    all_ranges = list(ranges)
+    if increments is not None and not increments.empty:
+        spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
+        all_ranges += [
+            (int(k), lo, hi)
+            for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
+        ]
+    return affected_by_year(conn, _merge_ranges(all_ranges))
+
+
+def daily_increments(
+    meter_key: np.ndarray,
+    reading_at_us: np.ndarray,
+    energy_kwh: np.ndarray,
+    interval_minutes: np.ndarray,
+    tz: Any,
+) -> pd.DataFrame:
+    """New interval readings summed per meter and local day of their interval start
+    (columns meter_key, day, energy_kwh [kWh], reading_count, covered_hours [h])."""
+    codes, uniques = pd.factorize(reading_at_us, sort=False)
+    days_u = np.array(
+        [datetime.fromtimestamp(int(u) / 1e6, tz).date().toordinal() for u in uniques],
+        dtype=np.int64,
+    )
+    frame = pd.DataFrame(
+        {
+            "meter_key": meter_key,
+            "day": days_u[codes] if len(codes) else np.zeros(0, dtype=np.int64),
+            "energy_kwh": energy_kwh,
+            "reading_count": 1,
+            "covered_hours": interval_minutes / 60.0,
+        }
+    )
+    return frame.groupby(["meter_key", "day"], as_index=False, sort=False).sum()
+
+
+def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """Sum per-batch increments; ``day`` turned from ordinals into dates."""
+    if not parts:
+        return None
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
+    frame["day"] = [date.fromordinal(int(d)) for d in frame["day"]]
+    return frame
 
 
 def affected_by_year(
@@ -123,5 +226,5 @@ def rebuild(
     last = day_to or bounds["last_at"].astimezone(tz).date()
     keys = [row["meter_key"] for row in conn.execute(queries.ALL_METER_KEYS).fetchall()]
     ranges = [(key, first, last) for key in keys]
-    written = _refresh_ranges(conn, tz.key, ranges)
+    written = _refresh_ranges(conn, tz.key, ranges) if ranges else 0
     return {"day_from": first, "day_to": last, "meter_daily_rows": written, "meters": len(keys)}

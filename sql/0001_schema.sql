@@ -152,12 +152,17 @@ CREATE INDEX quarantine_meter_idx ON quarantine (meter_id, reason_code);
 
 -- ------------------------------------------------------------------------------------------
 -- Readings: one hypertable, a reading of a meter at a time exists once.
--- Key (meter_key, reading_at) as the primary key. Chunk interval 7 days: at city scale
--- (~30,000 meters, hourly) a chunk holds ~5 M rows whose index fits in memory, and a local
--- day or month touches few chunks. See docs/design.md for the measurements.
+-- Key (meter_key, reading_at) as the primary key: every per-meter question (the previous
+-- register reading, a building's heat map, the loader's "anything stored in this range?"
+-- test) is an index range scan; (reading_at, meter_key) loads ~15 % faster but would need a
+-- second index for those. Chunk interval 7 days: at city scale (~30,000 meters, hourly) a
+-- chunk holds ~5 M rows whose index fits in memory, and a local day or month touches few
+-- chunks. No foreign key to meter: a per-row RI check made COPY 3.4x slower (measured, see
+-- docs/ingest.md); the loader only writes keys it resolved from the registry in the same
+-- transaction, and the trigger below keeps a meter with readings from being deleted.
 -- ------------------------------------------------------------------------------------------
 CREATE TABLE reading (
-    meter_key   integer NOT NULL REFERENCES meter (meter_key),
+    meter_key   integer NOT NULL,
     -- Interval meters: start of the interval. Cumulative meters: instant of the register read.
     reading_at  timestamptz NOT NULL,
     -- Value as sent, in `unit` (register value for cumulative meters).
@@ -176,6 +181,17 @@ CREATE TABLE reading (
     PRIMARY KEY (meter_key, reading_at)
 );
 SELECT create_hypertable('reading', 'reading_at', chunk_time_interval => interval '7 days');
+
+CREATE FUNCTION meter_keep_readings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM reading WHERE meter_key = OLD.meter_key) THEN
+        RAISE EXCEPTION 'meter % has readings and cannot be deleted', OLD.meter_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER meter_keep_readings BEFORE DELETE ON meter
+    FOR EACH ROW EXECUTE FUNCTION meter_keep_readings();
 
 CREATE TABLE reading_correction (
     correction_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

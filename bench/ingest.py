@@ -1,0 +1,197 @@
+"""Ingest benchmark: `quotawatch ingest` against raw COPY of the same rows, in one run.
+
+Generates a realistic readings file (default 5,000,000 rows: 1,000 meters, hourly, in
+time order as gateways export it), creates a scratch database on the configured server,
+then measures
+
+(a) raw ``COPY`` of the file into an unindexed plain table (the baseline),
+(b) ``quotawatch ingest FILE`` into the empty, migrated database (a subprocess, so its peak
+    memory is measured), and prints rows/s for each and the ratio b/a;
+(c) re-ingesting the same file (skipped by its checksum) and the same rows under another
+    name and compression (every row a duplicate: the conflict path).
+
+The last line is the headline: ``ingest/copy ratio: R``. Usage:
+
+    .venv/bin/python bench/ingest.py [--rows N] [--meters M] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from quota import db as qdb  # noqa: E402
+from quota import migrations  # noqa: E402
+from quota.settings import load_settings  # noqa: E402
+
+
+def generate(path: Path, rows: int, meters: int, start: datetime) -> int:
+    """Write ``rows`` hourly readings of ``meters`` meters, hour by hour; returns the rows."""
+    rng = np.random.default_rng(7)
+    ids = [f"BM{m:06d}" for m in range(meters)]
+    base = rng.uniform(5, 80, meters)
+    hours = -(-rows // meters)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write("meter_id,timestamp,value\n")
+        for hour in range(hours):
+            stamp = (start + timedelta(hours=hour)).strftime("%Y-%m-%d %H:%M:%S")
+            local_hour = (start + timedelta(hours=hour)).hour
+            shape = 0.6 + 0.8 * (8 <= local_hour < 20)
+            values = np.round(base * shape * rng.uniform(0.85, 1.15, meters), 3)
+            take = min(meters, rows - written)
+            out.write("".join(f"{ids[i]},{stamp},{values[i]}\n" for i in range(take)))
+            written += take
+    return written
+
+
+def setup_database(settings, name: str, meters: int) -> None:
+    with qdb.connect(settings, "postgres", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    bench = _settings_for(settings, name)
+    with qdb.connect(bench, autocommit=True) as conn:
+        migrations.migrate(conn)
+        buildings = max(meters // 3, 1)
+        with conn.cursor().copy(
+            "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
+        ) as copy:
+            for b in range(buildings):
+                copy.write_row((f"BB{b:05d}", f"Bench {b}", "Bench", "office_commercial", 20000))
+        with conn.cursor().copy(
+            "COPY meter (meter_id, building_id, energy_type, unit, interval_minutes) FROM STDIN"
+        ) as copy:
+            for m in range(meters):
+                copy.write_row((f"BM{m:06d}", f"BB{m % buildings:05d}", "electricity", "kWh", 60))
+        conn.execute("CREATE TABLE raw_copy (meter_id text, reading_at timestamptz, value float8)")
+
+
+def _settings_for(settings, name: str):
+    import dataclasses
+
+    if settings.database_url:
+        return dataclasses.replace(
+            settings, database_url=qdb.conninfo(settings, name), database_name=name
+        )
+    return dataclasses.replace(settings, database_name=name)
+
+
+def raw_copy(settings, path: Path) -> float:
+    with qdb.connect(settings) as conn:
+        conn.execute(sql.SQL("SET TIME ZONE {}").format(sql.Literal(settings.timezone_name)))
+        started = time.perf_counter()
+        with (
+            conn.cursor().copy(
+                "COPY raw_copy (meter_id, reading_at, value) FROM STDIN (FORMAT csv, HEADER true)"
+            ) as copy,
+            path.open("rb") as handle,
+        ):
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def run_ingest(settings, path: Path) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of `quotawatch ingest --json PATH`."""
+    env = dict(os.environ)
+    env["QUOTAWATCH_DATABASE_NAME"] = settings.database_name
+    env["QUOTAWATCH_TIMEZONE"] = settings.timezone_name
+    if settings.database_url:
+        env["QUOTAWATCH_DATABASE_URL"] = settings.database_url
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quota.cli", "ingest", "--json", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate()
+    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, None):
+        raise SystemExit(f"ingest failed: {err.decode()}")
+    peak_kb = usage.ru_maxrss if usage else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kb / 1024, out.decode()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--meters", type=int, default=1_000)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    settings = load_settings()
+    name = f"qwbench_ingest_{os.getpid()}"
+    workdir = Path(tempfile.mkdtemp(prefix="qwbench_"))
+    path = workdir / "readings.csv"
+    try:
+        started = time.perf_counter()
+        rows = generate(path, args.rows, args.meters, datetime(2025, 1, 1))
+        size_mb = path.stat().st_size / 1e6
+        print(
+            f"file: {rows:,} rows, {args.meters:,} meters, hourly, {size_mb:,.0f} MB "
+            f"(generated in {time.perf_counter() - started:.1f} s)"
+        )
+        setup_database(settings, name, args.meters)
+        bench = _settings_for(settings, name)
+
+        copy_s = raw_copy(bench, path)
+        copy_rate = rows / copy_s
+        print(
+            f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  {copy_rate:>12,.0f} rows/s"
+        )
+
+        ingest_s, peak_mb, _ = run_ingest(bench, path)
+        ingest_rate = rows / ingest_s
+        print(
+            f"(b) quotawatch ingest into an empty database: {ingest_s:6.2f} s  "
+            f"{ingest_rate:>12,.0f} rows/s  (peak memory {peak_mb:,.0f} MB)"
+        )
+
+        again_s, again_mb, _ = run_ingest(bench, path)
+        print(
+            f"(c) re-ingest of the same file (skipped by checksum): {again_s:6.2f} s  "
+            f"(peak memory {again_mb:,.0f} MB)"
+        )
+
+        dup_path = workdir / "readings-again.csv.gz"
+        with path.open("rb") as src, gzip.open(dup_path, "wb", compresslevel=1) as dst:
+            shutil.copyfileobj(src, dst)
+        dup_s, dup_mb, _ = run_ingest(bench, dup_path)
+        print(
+            f"(d) the same rows in another file (all duplicates): {dup_s:6.2f} s  "
+            f"{rows / dup_s:>12,.0f} rows/s  (peak memory {dup_mb:,.0f} MB)"
+        )
+        print(f"ingest/copy ratio: {ingest_rate / copy_rate:.2f}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            with qdb.connect(settings, "postgres", autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
