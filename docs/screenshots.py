@@ -1,0 +1,167 @@
+"""Screenshots of the dashboard's main pages for the README, taken in headless Chromium.
+
+    .venv/bin/python -m quota.run --once          # the demo city in the make-run database
+    .venv/bin/python docs/screenshots.py          # writes docs/img/*.png
+
+Without ``--url`` the script starts ``quotawatch serve`` on a free local port against the
+configured database (the make-run database by default) and stops it afterwards; with
+``--url`` it uses a dashboard that is already running (for example the one of ``make run``).
+It signs in as a demo user (``analyst`` by default, who sees every page) and saves:
+
+    docs/img/city.png      City compliance
+    docs/img/building.png  one building (the first over its quota, else the first listed)
+    docs/img/retrofit.png  Retrofit candidates
+    docs/img/quality.png   Data quality
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (installed by ``make setup``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PAGES = (("city", "/"), ("building", None), ("retrofit", "/retrofit"), ("quality", "/quality"))
+
+BUILDING_SQL = """
+SELECT r.building_id
+  FROM evaluation_result r
+ WHERE r.evaluation_id = (SELECT max(evaluation_id) FROM evaluation_run
+                           WHERE year = (SELECT max(year) FROM evaluation_run))
+   AND r.basis = 'electricity_kwh'
+ ORDER BY (r.status LIKE 'over%%') DESC, r.utilization DESC NULLS LAST, r.building_id
+ LIMIT 1
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_dashboard(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quota.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the dashboard did not start (see its messages above)")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("the dashboard did not start listening within 60 s")
+
+
+def pick_building() -> str | None:
+    from quota.db import connect
+    from quota.settings import load_settings
+
+    with connect(load_settings()) as conn:
+        row = conn.execute(BUILDING_SQL).fetchone()
+    return row["building_id"] if row else None
+
+
+def browser(width: int, height: int) -> webdriver.Chrome:
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def settle(driver: webdriver.Chrome, timeout_s: float = 30.0) -> None:
+    """Wait until Dash has finished its callbacks and the charts are drawn."""
+    WebDriverWait(driver, timeout_s).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && "
+            "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
+            "!document.querySelector('._dash-loading');"
+        )
+    )
+    time.sleep(2.0)  # let Plotly finish its transitions
+
+
+def sign_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
+    driver.get(base_url + "/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(expected_conditions.url_changes(base_url + "/login"))
+
+
+def capture(driver: webdriver.Chrome, url: str, path: Path, width: int) -> None:
+    driver.get(url)
+    settle(driver)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(int(height) + 40, 800), 3000))
+    settle(driver, 10)
+    driver.save_screenshot(str(path))
+    sys.stdout.write(f"wrote {path}\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Screenshots of the dashboard's main pages.")
+    parser.add_argument("--url", help="a running dashboard (default: start one)")
+    parser.add_argument("--username", default="analyst")
+    parser.add_argument("--password", default="demo-analyst")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument("--width", type=int, default=1400)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = None
+    base_url = args.url.rstrip("/") if args.url else None
+    if base_url is None:
+        port = free_port()
+        server = start_dashboard(port)
+        base_url = f"http://127.0.0.1:{port}"
+    driver = browser(args.width, 1000)
+    try:
+        sign_in(driver, base_url, args.username, args.password)
+        building = pick_building()
+        for name, path in PAGES:
+            if path is None:
+                if building is None:
+                    sys.stdout.write("no evaluated building: skipping the building page\n")
+                    continue
+                path = f"/building/{building}"
+            capture(driver, base_url + path, args.out / f"{name}.png", args.width)
+    finally:
+        driver.quit()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
