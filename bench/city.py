@@ -72,22 +72,33 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def run_child(name: str, args: list[str], env: dict[str, str], rows_key: str | None) -> Stage:
-    """Run `quotawatch ARGS`, measuring its wall time and peak memory (wait4 rusage)."""
-    with tempfile.TemporaryFile() as out:
+    """Run `quotawatch ARGS`, measuring its wall time and peak resident memory.
+
+    The peak comes from GNU time (``/usr/bin/time -f %M``) when present: the rusage of a
+    child forked from this (large) process would report at least this process's size.
+    """
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak_file:
+        wrapper = [str(gnu_time), "-f", "%M", "-o", peak_file.name] if gnu_time.exists() else []
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "quota.cli", *args], stdout=out, env=env, cwd=PROJECT_ROOT
+            [*wrapper, sys.executable, "-m", "quota.cli", *args],
+            stdout=out,
+            env=env,
+            cwd=PROJECT_ROOT,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read().decode("utf-8")
+        reported = peak_file.read().strip().splitlines()
     if proc.returncode != 0:
         raise SystemExit(f"{name}: quotawatch {' '.join(args)} failed (exit {proc.returncode})")
+    peak_kb = int(reported[-1]) if reported and reported[-1].isdigit() else usage.ru_maxrss
     data = json.loads(text) if text.strip() else {}
     rows = int(data[rows_key]) if rows_key and rows_key in data else None
-    return Stage(name, seconds, rows, usage.ru_maxrss / 1024)
+    return Stage(name, seconds, rows, peak_kb / 1024)
 
 
 def timed_ms(func: Callable[[], Any], repeat: int) -> list[float]:
