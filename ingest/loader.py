@@ -27,8 +27,11 @@ rows count as loaded).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -51,6 +54,7 @@ from quota.settings import Settings
 from quota.textfiles import FileFormatError, open_text
 
 READING_SUFFIXES = (".csv", ".csv.gz")
+_DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")
 
 
@@ -369,34 +373,65 @@ class _FileLoader:
 
     # -- the file ---------------------------------------------------------------------------
     def run(self, path: Path) -> None:
+        """Load the file: a reader thread parses and validates batch N+1 (pure Python and
+        pandas) while this thread writes batch N (mostly waiting on the server), so the two
+        cores work at once. At most two parsed batches wait in between (memory bound)."""
         stream, _encoding = open_text(path)
         raw_file = stream.buffer
         position = getattr(raw_file, "fileobj", raw_file)
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=self._read, args=(stream, handoff, stop), name="ingest-reader", daemon=True
+        )
         last = 0
         with stream:
-            for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
-                self.load_batch(batch)
-                if self.progress is not None:
-                    now = position.tell()
-                    self.progress.update(max(now - last, 0), note=path.name)
-                    last = now
-                if self.settings.ingest_test_pause_seconds > 0:
-                    print_pause = f"ingest: batch done ({self.result.rows_read} rows), pausing"
-                    _announce(print_pause)
-                    time.sleep(self.settings.ingest_test_pause_seconds)
+            reader.start()
+            try:
+                while True:
+                    item = handoff.get()
+                    if item is _DONE:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    self.load_batch(*item)
+                    if self.progress is not None:
+                        now = position.tell()
+                        self.progress.update(max(now - last, 0), note=path.name)
+                        last = now
+                    if self.settings.ingest_test_pause_seconds > 0:
+                        _announce(f"ingest: batch done ({self.result.rows_read} rows), pausing")
+                        time.sleep(self.settings.ingest_test_pause_seconds)
+            finally:
+                stop.set()
+                while reader.is_alive():
+                    with contextlib.suppress(queue.Empty):
+                        handoff.get(timeout=0.05)
+                reader.join()
         self.result.affected = rollups.refresh(
             self.conn, self.tz, self.touched, rollups.combine_increments(self.increments)
         )
 
-    # -- one batch --------------------------------------------------------------------------
-    def load_batch(self, batch: RawBatch) -> None:
-        self.result.rows_read += len(batch)
-        good, rejects = validate_batch(batch, self.registry, self.tz, self.now_us)
-        quarantine: list[pd.DataFrame] = [rejects]
-        good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
-        good = good.reset_index(drop=True)
-        good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
+    def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
+        """Reader thread: parse and validate batches (no database access here)."""
+        try:
+            for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
+                if stop.is_set():
+                    return
+                good, rejects = validate_batch(batch, self.registry, self.tz, self.now_us)
+                good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
+                good = good.reset_index(drop=True)
+                good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
+                handoff.put((batch, good, rejects))
+            handoff.put(_DONE)
+        except BaseException as exc:  # handed to the loading thread, which re-raises it
+            handoff.put(exc)
 
+    # -- one batch --------------------------------------------------------------------------
+    def load_batch(self, batch: RawBatch, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
+        """Store one validated batch: duplicates, new readings, quarantine, flags."""
+        self.result.rows_read += len(batch)
+        quarantine: list[pd.DataFrame] = [rejects]
         good, in_batch = self._split_in_batch_duplicates(good)
         quarantine.append(in_batch)
         good, stored = self._split_stored(good)
