@@ -229,10 +229,10 @@ def ensure_users(settings: Settings, steps: Steps) -> list[dict[str, Any]]:
     logins = []
     year = datetime.now(settings.tz).year
     for username, role, password, scope in DEMO_USERS:
-        buildings = manager_buildings(settings, year) if role == "manager" else []
         if username in existing:
-            buildings = existing[username].get("buildings") or buildings
+            buildings = list(existing[username].get("building_ids") or [])
         else:
+            buildings = manager_buildings(settings, year) if role == "manager" else []
             extra = [a for b in buildings for a in ("--building", b)]
             code, _, error = quotawatch(
                 "users",

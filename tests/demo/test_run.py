@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +88,69 @@ def test_run_once_loads_the_demo_city_then_reuses_it(db, tmp_path: Path) -> None
     later = send_next(demo_dir, inbox, now)
     assert later is not None and later.end - later.start == timedelta(hours=1)
     assert send_next(demo_dir, inbox, now) is None
+
+    # The living demo: scheduler and dashboard supervised, the gateway feeding the inbox;
+    # SIGTERM stops everything cleanly.
+    _run_live_and_stop(db, demo_dir, inbox)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "quota.run",
+            "--demo-dir",
+            str(demo_dir),
+            "--port",
+            str(port),
+            "--inbox-minutes",
+            "0.1",
+            "--gateway-minutes",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=db.env(QUOTAWATCH_INBOX=str(inbox)),
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        loaded = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            loaded = db.scalar(
+                "SELECT count(*) FROM ingest_file WHERE file_name LIKE 'gateway-%%' "
+                "AND status = 'loaded' AND run_id IN "
+                "(SELECT run_id FROM ingest_run WHERE trigger = 'scheduler')"
+            )
+            if loaded:
+                break
+            time.sleep(2)
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert loaded >= 1  # the scheduler ingested a file the gateway dropped
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the dashboard listens
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    assert "QuotaWatch is running." in output
+    assert f"http://127.0.0.1:{port}/" in output
+    assert "[run] stopped" in output
+    assert "stopped unexpectedly" not in output
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
 def test_next_window_catches_up_a_day_at_a_time_and_stops_at_the_last_full_hour() -> None:
