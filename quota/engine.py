@@ -280,3 +280,26 @@ def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:
         "previous_cutoff": calendar.same_date_previous_year(as_of),
         "previous_end": calendar.year_end(year - 1),
     }
+
+
+def month_split(cutoff: date) -> tuple[date, date]:
+    """(months_end, days_start) for "1 January .. cutoff" read as whole months before
+    ``months_end`` plus the days ``days_start .. cutoff``. A cutoff on a month's last day is a
+    whole month: ``days_start`` is then the day after ``cutoff`` (no day is read)."""
+    next_day = cutoff + timedelta(days=1)
+    if next_day.day == 1:
+        return next_day, next_day
+    month_start = cutoff.replace(day=1)
+    return month_start, month_start
+
+
+def rollup_ranges(year: int, as_of: date) -> dict[str, date]:
+    """:func:`as_of_cutoffs` plus the month/day split of the year to date and of the previous
+    year through the same calendar date (parameters of ``queries.ROLLUP_AGGREGATES``)."""
+    ranges = as_of_cutoffs(year, as_of)
+    months_end, days_start = month_split(as_of)
+    previous_months_end, previous_days_start = month_split(ranges["previous_cutoff"])
+    ranges.update(months_end=months_end, days_start=days_start,
+                  previous_months_end=previous_months_end,
+                  previous_days_start=previous_days_start)
+    return ranges

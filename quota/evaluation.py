@@ -62,8 +62,7 @@ def result_records(results: pd.DataFrame) -> list[dict[str, Any]]:
 def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as_of: date,
                 now: datetime | None = None) -> engine.EvaluationInputs:
     """Read registry, meter counts, rollup aggregates and quotas for one evaluation."""
-    cutoffs = engine.as_of_cutoffs(year, as_of)
-    current, previous = queries.rollup_aggregates(conn, cutoffs)
+    current, previous = queries.rollup_aggregates(conn, engine.rollup_ranges(year, as_of))
     return engine.EvaluationInputs(
         year=year,
         as_of=as_of,
