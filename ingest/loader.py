@@ -28,6 +28,7 @@ rows count as loaded).
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import queue
@@ -43,6 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from ingest import codes, copybin, cumulative, queries, rollups
 from ingest.flags import compute_flags, parameters
@@ -567,7 +569,8 @@ class _FileLoader:
         flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
         fresh = ~replace
         if fresh.any():
-            data = copybin.payload(
+            self._copy_readings(
+                queries.INTERVAL_COLUMNS,
                 [
                     copybin.Column("int4", keys[fresh]),
                     copybin.Column("timestamptz", times[fresh]),
@@ -576,10 +579,8 @@ class _FileLoader:
                     copybin.Column("float8", energy[fresh]),
                     copybin.Column("int2", flags[fresh]),
                     copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
-                ]
+                ],
             )
-            with self.conn.cursor().copy(queries.COPY_INTERVAL_READINGS) as copy:
-                copy.write(data)
         for i in np.flatnonzero(replace):
             self._correct(
                 int(keys[i]),
@@ -758,7 +759,8 @@ class _FileLoader:
         replace = sub["replace"].to_numpy()
         fresh = ~replace
         if fresh.any():
-            data = copybin.payload(
+            self._copy_readings(
+                queries.CUMULATIVE_COLUMNS,
                 [
                     copybin.Column("int4", keys[fresh]),
                     copybin.Column("timestamptz", times[fresh]),
@@ -768,10 +770,8 @@ class _FileLoader:
                     copybin.Column("int2", np.zeros(int(fresh.sum()), dtype=np.int64)),
                     copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
                     copybin.Column("timestamptz", since[fresh], np.isnan(energy[fresh])),
-                ]
+                ],
             )
-            with self.conn.cursor().copy(queries.COPY_CUMULATIVE_READINGS) as copy:
-                copy.write(data)
         for i in np.flatnonzero(replace):
             self._correct(
                 int(keys[i]),
@@ -784,6 +784,44 @@ class _FileLoader:
         self.result.rows_loaded += len(accepted)
         spans_lo = np.where(np.isnan(energy), times, since)
         lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
+
+    # -- writing readings -----------------------------------------------------------------------
+    def _copy_readings(self, column_names: str, columns: list[copybin.Column]) -> None:
+        """COPY new readings (``columns[1]`` is reading_at) chunk by chunk, straight into
+        each chunk table: that skips the hypertable's per-row chunk routing (measured 1.4-1.8x
+        faster). A row whose chunk does not exist yet goes through the hypertable, which
+        creates the chunk; the rest of that chunk's rows follow directly."""
+        times = columns[1].values
+        remaining = np.ones(len(times), dtype=bool)
+        bounds = {"lo": _utc(int(times.min())), "hi": _utc(int(times.max()))}
+        while remaining.any():
+            for chunk in self.conn.execute(queries.CHUNKS_IN_RANGE, bounds).fetchall():
+                start, end = to_epoch_us(chunk["range_start"]), to_epoch_us(chunk["range_end"])
+                take = remaining & (times >= start) & (times < end)
+                if take.any():
+                    self._copy_into(chunk["chunk"], column_names, columns, take)
+                    remaining &= ~take
+            if remaining.any():
+                first = np.zeros(len(times), dtype=bool)
+                first[np.flatnonzero(remaining)[0]] = True
+                self._copy_into("reading", column_names, columns, first)
+                remaining &= ~first
+
+    def _copy_into(
+        self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
+    ) -> None:
+        data = copybin.payload(
+            [
+                copybin.Column(c.kind, c.values[take], None if c.null is None else c.null[take])
+                for c in columns
+            ]
+        )
+        statement = sql.SQL(queries.COPY_READINGS).format(
+            table=sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table)),
+            columns=sql.SQL(column_names),
+        )
+        with self.conn.cursor().copy(statement) as copy:
+            copy.write(data)
 
     # -- quarantine ---------------------------------------------------------------------------
     def _write_quarantine(self, batch: RawBatch, rejects: pd.DataFrame) -> None:
@@ -806,13 +844,19 @@ class _FileLoader:
                     (
                         self.file_id,
                         int(batch.line_numbers[row]),
-                        batch.raw[row].replace("\x00", ""),
+                        batch.raw_text(row).replace("\x00", ""),
                         code,
                         message,
                         batch.meter_id[row] or None,
                         json.dumps(info, ensure_ascii=False),
                     )
                 )
+
+
+def _split_name(name: str) -> list[str]:
+    """``schema.table`` (as format('%I.%I') writes it) into its unquoted parts."""
+    parts = next(csv.reader([name], delimiter=".", quotechar='"'))
+    return [p for p in parts if p]
 
 
 def _empty_rejects() -> pd.DataFrame:

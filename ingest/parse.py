@@ -22,6 +22,7 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,8 +61,9 @@ class RawBatch:
     """A batch of data rows as text fields (one array element per row).
 
     ``line_numbers`` are 1-based physical line numbers (the header is line 1); ``raw`` the
-    line text as read; ``malformed`` marks rows that fail the field-count rules and
-    ``malformed_message`` says why (``""`` for good rows).
+    line text as read (line ending included); ``value`` holds numbers when the whole
+    batch's values parsed as plain numbers, else text; ``malformed`` marks rows that fail
+    the field-count rules and ``malformed_message`` says why (``""`` for good rows).
     """
 
     line_numbers: np.ndarray
@@ -75,6 +77,15 @@ class RawBatch:
 
     def __len__(self) -> int:
         return len(self.raw)
+
+    def raw_text(self, row: int) -> str:
+        """Row ``row`` as it was in the file, without its line ending."""
+        return self.raw[row].rstrip("\r\n")
+
+    def value_text(self, row: int) -> str:
+        """The value field of row ``row`` as text."""
+        value = self.value[row]
+        return repr(float(value)) if isinstance(value, float) else str(value)
 
     @property
     def malformed(self) -> np.ndarray:
@@ -110,7 +121,7 @@ def _malformed_messages(fields: dict[str, np.ndarray], extra: np.ndarray) -> np.
     too_many = extra != ""
     messages[too_many] = "more fields than the header"
     for name in reversed(REQUIRED_COLUMNS):
-        empty = fields[name] == ""
+        empty = _is_empty(fields[name])
         messages[empty & ~too_many] = f"missing {name}"
     return messages
 
@@ -131,25 +142,43 @@ def _strip(values: np.ndarray) -> np.ndarray:
 
 def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | None:
     """Fields with pandas' C parser, or None when it cannot line the rows up with the
-    ``n_lines`` physical lines (a stray quote, more than one extra field)."""
+    ``n_lines`` physical lines (a stray quote, more than one extra field).
+
+    First try with the value column parsed as numbers by the C parser (with a decimal comma
+    in semicolon files); any value that is not a plain number (empty, text, padded with
+    spaces) makes that fail, and the column is read as text instead."""
     width = layout.n_fields + 1
+    value_index = layout.positions["value"]
+    common: dict[str, Any] = {
+        "sep": layout.delimiter,
+        "header": None,
+        "names": list(range(width)),
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+        "engine": "c",
+    }
+    frame = None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
-            sep=layout.delimiter,
-            header=None,
-            names=list(range(width)),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
+            dtype={i: (np.float64 if i == value_index else str) for i in range(width)},
+            decimal="," if layout.delimiter == ";" else ".",
+            **common,
         )
-    except (pd.errors.ParserError, ValueError):
-        return None
+    except (pd.errors.ParserError, ValueError, TypeError):
+        frame = None
+    if frame is None:
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, **common)
+        except (pd.errors.ParserError, ValueError):
+            return None
     if len(frame) != n_lines:
         return None
-    return [frame[i].to_numpy(dtype=object) for i in range(width)]
+    return [
+        frame[i].to_numpy(dtype=np.float64 if frame[i].dtype.kind == "f" else object)
+        for i in range(width)
+    ]
 
 
 def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
@@ -166,24 +195,27 @@ def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
 
 
 def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> RawBatch:
-    """A :class:`RawBatch` from consecutive physical ``lines`` (line endings kept or not),
-    the first being line ``first_line_number``; blank lines are dropped."""
-    stripped = [line.rstrip("\r\n") for line in lines]
-    values = _split_fast("\n".join(stripped), len(stripped), layout) if stripped else None
+    """A :class:`RawBatch` from consecutive physical ``lines`` as read from the file (each
+    ending in its newline, except perhaps the file's last), the first being line
+    ``first_line_number``; blank lines are dropped."""
+    text = "".join(lines)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        text += "\n"  # the last line of a file without a final newline
+    values = _split_fast(text, len(lines), layout) if lines else None
     if values is None:
-        values = _split_slow(stripped, layout)
+        values = _split_slow([line.rstrip("\r\n") for line in lines], layout)
     columns = _columns(values, layout)
     extra = values[layout.n_fields]
     if len(extra) and (extra != "").any():
         extra = _strip(extra)
-    numbers = np.arange(first_line_number, first_line_number + len(stripped), dtype=np.int64)
+    numbers = np.arange(first_line_number, first_line_number + len(lines), dtype=np.int64)
     # Blank (or whitespace-only) lines come back as rows of empty fields: not rows at all.
-    rest_empty = np.ones(len(stripped), dtype=bool)
+    rest_empty = np.ones(len(lines), dtype=bool)
     for column in values[1:]:
-        rest_empty &= column == ""
-    blank = rest_empty & (values[0] == "")
+        rest_empty &= _is_empty(column)
+    blank = rest_empty & _is_empty(values[0])
     for row in np.flatnonzero(rest_empty & ~blank):
-        blank[row] = not stripped[row].strip()
+        blank[row] = not lines[row].strip()
     keep = np.flatnonzero(~blank) if blank.any() else None
 
     def take(array: np.ndarray) -> np.ndarray:
@@ -196,12 +228,11 @@ def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> Raw
         _strip(take(columns["unit"])) if "unit" in columns else np.full(len(meter_id), "", object)
     )
     fields = {"meter_id": meter_id, "timestamp": timestamp, "value": value}
-    if layout.delimiter == ";" and len(value):
+    if value.dtype == object and layout.delimiter == ";" and len(value):
         value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
-    raw = stripped if keep is None else [stripped[i] for i in keep]
     return RawBatch(
         line_numbers=take(numbers),
-        raw=raw,
+        raw=lines if keep is None else [lines[i] for i in keep],
         meter_id=meter_id,
         timestamp=timestamp,
         value=value,
@@ -209,6 +240,12 @@ def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> Raw
         malformed_message=_malformed_messages(fields, take(extra)),
         delimiter=layout.delimiter,
     )
+
+
+def _is_empty(column: np.ndarray) -> np.ndarray:
+    if column.dtype.kind == "f":
+        return np.zeros(len(column), dtype=bool)
+    return column == ""
 
 
 def iter_batches(stream: Iterable[str], batch_rows: int) -> Iterator[tuple[Layout, RawBatch]]:

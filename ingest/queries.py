@@ -69,13 +69,17 @@ SELECT p.idx, r.value, r.unit, r.energy_kwh, r.file_id
  WHERE r.reading_at BETWEEN %(lo)s AND %(hi)s
 """
 
-COPY_INTERVAL_READINGS = """
-COPY reading (meter_key, reading_at, value, unit, energy_kwh, flags, file_id)
-FROM STDIN (FORMAT BINARY)
-"""
-COPY_CUMULATIVE_READINGS = """
-COPY reading (meter_key, reading_at, value, unit, energy_kwh, flags, file_id, since_at)
-FROM STDIN (FORMAT BINARY)
+INTERVAL_COLUMNS = "meter_key, reading_at, value, unit, energy_kwh, flags, file_id"
+CUMULATIVE_COLUMNS = INTERVAL_COLUMNS + ", since_at"
+# COPY into the hypertable (routes rows to chunks, creating missing ones) or, faster, into
+# one chunk table directly (a plain table with the chunk's index and range CHECK).
+COPY_READINGS = "COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+CHUNKS_IN_RANGE = """
+SELECT format('%%I.%%I', chunk_schema, chunk_name) AS chunk, range_start, range_end
+  FROM timescaledb_information.chunks
+ WHERE format('%%I.%%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
+   AND range_end > %(lo)s AND range_start <= %(hi)s
+ ORDER BY range_start
 """
 
 # Stored neighbours of new cumulative readings: the last before, all within, the first after.

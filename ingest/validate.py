@@ -104,10 +104,14 @@ def validate_batch(
     n = len(batch)
     reason = np.full(n, "", dtype=object)
     message = np.full(n, "", dtype=object)
+    pending = np.ones(n, dtype=bool)
     details: list[dict[str, Any] | None] = [None] * n
 
     def reject(mask: np.ndarray, code: str, texts: np.ndarray | str) -> None:
-        take = mask & (reason == "")
+        take = mask & pending
+        if not take.any():
+            return
+        pending[take] = False
         reason[take] = code
         message[take] = texts[take] if isinstance(texts, np.ndarray) else texts
 
@@ -125,7 +129,7 @@ def validate_batch(
     reading_at_us, ts_errors = _timestamps(batch.timestamp, tz)
     reject(ts_errors != "", codes.BAD_TIMESTAMP, ts_errors)
 
-    values = parse_values(batch.value)
+    values = batch.value if batch.value.dtype.kind == "f" else parse_values(batch.value)
     finite = np.isfinite(values)
     reject(~finite, codes.BAD_VALUE, "value is not a finite number")
     with np.errstate(invalid="ignore"):
@@ -173,14 +177,14 @@ def validate_batch(
             )
         reject(over, codes.ABOVE_REGISTER_MAX, "register reading is at or above register_max")
 
-    bad = reason != ""
+    bad = ~pending
     rows = np.flatnonzero(bad)
     for r in rows:
         details[r] = {
             "code": codes.dotted(str(reason[r])),
             "meter_id": batch.meter_id[r],
             "timestamp": batch.timestamp[r],
-            "value": batch.value[r],
+            "value": batch.value_text(r),
             "unit": batch.unit[r],
         }
     rejects = pd.DataFrame(

@@ -85,12 +85,14 @@ def test_rows_line_numbers_blank_lines_and_malformed() -> None:
         "missing value",
         "more fields than the header",
     ]
-    assert batch.raw[1] == '"E,2",2024-01-01 01:00,2'
+    assert batch.raw_text(1) == '"E,2",2024-01-01 01:00,2'
 
 
 def test_semicolon_file_decimal_comma() -> None:
     [batch] = parse_text("meter_id;timestamp;value\nE1;2024-01-01 00:00;1,25\n")
-    assert batch.value.tolist() == ["1.25"]
+    assert batch.value.tolist() == [1.25]
+    [batch] = parse_text("meter_id;timestamp;value\nE1;2024-01-01 00:00;1,25\nE1;x;?\n")
+    assert batch.value.tolist() == ["1.25", "?"]
 
 
 REGISTRY = Registry(
