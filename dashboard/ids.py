@@ -30,6 +30,7 @@ CITY_BY_DISTRICT = "city-by-district"
 CITY_BY_TYPE = "city-by-type"
 CITY_UTILIZATION = "city-utilization"
 CITY_GRID = "city-grid"
+CITY_SELECTION = "city-selection"  # the selection the grid's row requests are answered for
 
 # Building page
 BUILDING_ID_STORE = "building-id-store"

@@ -60,6 +60,7 @@ SELECT evaluation_id FROM evaluation_run
  ORDER BY as_of DESC, computed_at DESC, evaluation_id DESC
  LIMIT 1
 """
+NEWEST_RUN = "SELECT max(evaluation_id) AS newest FROM evaluation_run"
 RUN_INFO = "SELECT evaluation_id, year, as_of, computed_at, parameters FROM evaluation_run " \
            "WHERE evaluation_id = %(evaluation_id)s"
 
@@ -80,6 +81,13 @@ def resolve_evaluation_id(
     """The latest run of ``year`` (as of ``as_of`` when given), or None."""
     row = conn.execute(RESOLVE_RUN, {"year": year, "as_of": as_of or None}).fetchone()
     return None if row is None else int(row["evaluation_id"])
+
+
+def newest_evaluation_id(conn: psycopg.Connection[Any]) -> int | None:
+    """The id of the most recent evaluation run of any year (the generation of cached page
+    data: a new run invalidates it), or None without runs."""
+    row = conn.execute(NEWEST_RUN).fetchone()
+    return None if row is None or row["newest"] is None else int(row["newest"])
 
 
 def run_info(conn: psycopg.Connection[Any], evaluation_id: int) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from dashboard.cache import PageCache
 from dashboard.users import LoginPolicy, Viewer
 from quota.settings import Settings
 
@@ -25,6 +26,7 @@ class Services:
     settings: Settings
     pool: ConnectionPool
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+    cache: PageCache = field(default_factory=PageCache)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -3,14 +3,19 @@ and the table of buildings, for one evaluation run (year and as-of), scoped to t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc, html
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import components as ui
 from dashboard import figures, frames, ids, queries, tables
+from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 
@@ -66,7 +71,8 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 className="qw-row",
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
-            html.Div(ui.grid(ids.CITY_GRID, "520px", row_id="building_id"),
+            dcc.Store(id=ids.CITY_SELECTION),
+            html.Div(ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
                      className="qw-panel"),
         ]
     )
@@ -95,36 +101,67 @@ def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.
     return cards
 
 
-def city_view(
-    services: Services,
-    year: int | None,
-    as_of: str | None,
-    basis: str,
-    districts: list[str] | None,
-    types: list[str] | None,
-    sizes: list[str] | None,
-    lang: str | None,
-) -> tuple[Any, ...]:
-    """Everything the city page shows for one selection (the body of the main callback)."""
-    lang = normalise_lang(lang)
-    basis = basis if basis in BASES else "electricity_kwh"
-    viewer = current_viewer()
-    with services.connection() as conn:
-        evaluation_id = (
-            queries.resolve_evaluation_id(conn, int(year), as_of) if year is not None else None
-        )
-        results = (
-            queries.city_results(conn, viewer, services.settings, evaluation_id, basis,
-                                 districts, types, sizes)
-            if evaluation_id is not None else None
-        )
+@dataclass(frozen=True)
+class CityPage:
+    """Everything the city page shows for one selection and viewer, computed once (and
+    cached until a new evaluation run): the outputs of the main callback and every row of
+    the building table, which the grid then fetches block by block."""
+
+    empty: Any
+    headline: list[Any]
+    by_district: figures.Figure
+    by_type: figures.Figure
+    utilization: figures.Figure
+    columns: list[tables.Column]
+    rows: list[tables.Row]
+
+
+def selection(
+    year: Any, as_of: Any, basis: Any, districts: Any, types: Any, sizes: Any
+) -> dict[str, Any]:
+    """The page's filter values, normalised (JSON-safe; it also travels to the browser as
+    the grid's selection, and is re-validated when it comes back)."""
+
+    def names(values: Any) -> list[str]:
+        return sorted({str(v) for v in values}) if isinstance(values, list) else []
+
+    try:
+        year_value = int(year) if year is not None else None
+    except (TypeError, ValueError):
+        year_value = None
+    try:
+        as_of_value = date.fromisoformat(str(as_of)).isoformat() if as_of else None
+    except ValueError:
+        as_of_value = None
+    return {
+        "year": year_value,
+        "as_of": as_of_value,
+        "basis": basis if basis in BASES else "electricity_kwh",
+        "districts": names(districts),
+        "types": names(types),
+        "sizes": [s for s in names(sizes) if s in SIZES],
+    }
+
+
+def compute_city_page(
+    conn: Any, services: Services, viewer: Any, chosen: dict[str, Any],
+    evaluation_id: int | None, lang: str,
+) -> CityPage:
+    """Query the run for the viewer and build the page (the uncached path)."""
+    year, basis = chosen["year"], chosen["basis"]
+    results = (
+        queries.city_results(conn, viewer, services.settings, evaluation_id, basis,
+                             chosen["districts"], chosen["types"], chosen["sizes"])
+        if evaluation_id is not None else None
+    )
     if results is None or results.empty:
         message = (
             t("empty_no_evaluation", lang, year=year) if evaluation_id is None
             else t("empty_filters", lang)
         )
         empty = figures.empty_figure(message)
-        return (ui.empty_state(message), [], empty, empty, empty, [], [])
+        columns, _ = tables.city_grid(pd.DataFrame(), basis, lang)
+        return CityPage(ui.empty_state(message), [], empty, empty, empty, columns, [])
     type_col = "type_en" if lang == "en" else "type_zh"
     summary = frames.headline(results)
     by_district = figures.status_bars(
@@ -142,8 +179,71 @@ def city_view(
         results, lang, no_util,
         (float(tiers.get("over_ratio", 1.0)), float(tiers.get("over_20_ratio", 1.2))))
     columns, rows = tables.city_grid(results, basis, lang)
-    return (None, headline_cards(summary, basis, lang), by_district, by_type, utilization,
-            columns, rows)
+    return CityPage(None, headline_cards(summary, basis, lang), by_district, by_type,
+                    utilization, columns, rows)
+
+
+def city_page(services: Services, chosen: dict[str, Any], lang: str | None) -> CityPage:
+    """The city page for the signed-in viewer and a normalised selection, from the cache
+    when the same viewer scope asked for the same selection of the same run before."""
+    lang = normalise_lang(lang)
+    viewer = current_viewer()
+    with services.connection() as conn:
+        generation = queries.newest_evaluation_id(conn)
+        year = chosen["year"]
+        evaluation_id = (
+            queries.resolve_evaluation_id(conn, year, chosen["as_of"])
+            if year is not None else None
+        )
+        key = ("city", scope_key(viewer), year, evaluation_id, chosen["basis"],
+               tuple(chosen["districts"]), tuple(chosen["types"]), tuple(chosen["sizes"]), lang)
+        return services.cache.get_or_compute(
+            generation, key,
+            lambda: compute_city_page(conn, services, viewer, chosen, evaluation_id, lang))
+
+
+def city_view(
+    services: Services,
+    year: int | None,
+    as_of: str | None,
+    basis: str,
+    districts: list[str] | None,
+    types: list[str] | None,
+    sizes: list[str] | None,
+    lang: str | None,
+) -> tuple[Any, ...]:
+    """The outputs of the main callback: empty state, headline cards, the three charts, the
+    table's columns, and the selection the table's rows are then requested for."""
+    chosen = selection(year, as_of, basis, districts, types, sizes)
+    page = city_page(services, chosen, lang)
+    return (page.empty, page.headline, page.by_district, page.by_type, page.utilization,
+            page.columns, {**chosen, "lang": normalise_lang(lang)})
+
+
+def city_rows(services: Services, request: Any, chosen: Any) -> dict[str, Any]:
+    """One block of the building table for the grid's row request (server-side filter,
+    sort and paging over the cached rows of the selection)."""
+    if not isinstance(chosen, dict):
+        return {"rowData": [], "rowCount": 0}
+    normalised = selection(chosen.get("year"), chosen.get("as_of"), chosen.get("basis"),
+                           chosen.get("districts"), chosen.get("types"), chosen.get("sizes"))
+    page = city_page(services, normalised, chosen.get("lang"))
+    return tables.grid_page(page.rows, request, ROW_ALIASES)
+
+
+# The building link column is filtered and sorted on the plain name.
+ROW_ALIASES = {"building": "name"}
+
+PURGE_GRID_JS = """
+function(chosen, gridId) {
+    if (chosen && window.dash_ag_grid) {
+        window.dash_ag_grid.getApiAsync(gridId).then(function(api) {
+            api.purgeInfiniteCache();
+        });
+    }
+    return window.dash_clientside.no_update;
+}
+"""
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -171,7 +271,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.CITY_BY_TYPE, "figure"),
         Output(ids.CITY_UTILIZATION, "figure"),
         Output(ids.CITY_GRID, "columnDefs"),
-        Output(ids.CITY_GRID, "rowData"),
+        Output(ids.CITY_SELECTION, "data"),
         Input(ids.CITY_YEAR, "value"),
         Input(ids.CITY_AS_OF, "value"),
         Input(ids.CITY_BASIS, "value"),
@@ -182,3 +282,22 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_city(year, as_of, basis, districts, types, sizes, lang):  # type: ignore[no-untyped-def]
         return city_view(services, year, as_of, basis, districts, types, sizes, lang)
+
+    @app.callback(
+        Output(ids.CITY_GRID, "getRowsResponse"),
+        Input(ids.CITY_GRID, "getRowsRequest"),
+        State(ids.CITY_SELECTION, "data"),
+        prevent_initial_call=True,
+    )
+    def update_city_rows(request, chosen):  # type: ignore[no-untyped-def]
+        if not chosen:
+            raise PreventUpdate  # the selection is not known yet; the grid asks again
+        return city_rows(services, request, chosen)
+
+    # A new selection empties the grid's block cache, so it asks for its rows again.
+    app.clientside_callback(
+        PURGE_GRID_JS,
+        Input(ids.CITY_SELECTION, "data"),
+        State(ids.CITY_GRID, "id"),
+        prevent_initial_call=True,
+    )

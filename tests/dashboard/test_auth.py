@@ -151,17 +151,61 @@ def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
     outputs = [(ids.CITY_EMPTY, "children"), (ids.CITY_HEADLINE, "children"),
                (ids.CITY_BY_DISTRICT, "figure"), (ids.CITY_BY_TYPE, "figure"),
                (ids.CITY_UTILIZATION, "figure"), (ids.CITY_GRID, "columnDefs"),
-               (ids.CITY_GRID, "rowData")]
+               (ids.CITY_SELECTION, "data")]
     inputs = [(ids.CITY_YEAR, "value", 2025), (ids.CITY_AS_OF, "value", "2025-06-30"),
               (ids.CITY_BASIS, "value", "electricity_kwh"), (ids.CITY_DISTRICT, "value", None),
               (ids.CITY_TYPE, "value", None), (ids.CITY_SIZE, "value", None),
               (ids.LANG_STORE, "data", "en")]
     response = client.post("/_dash-update-component", json=callback_payload(outputs, inputs))
     assert response.status_code == 200
-    rows = json.loads(response.data)["response"][ids.CITY_GRID]["rowData"]
-    assert [r["building_id"] for r in rows] == ["B1"]
-    for other in ("B2", "B3", "B4", "B5", "B6"):
-        assert f'"{other}"' not in response.get_data(as_text=True)
+    chosen = json.loads(response.data)["response"][ids.CITY_SELECTION]["data"]
+    # The grid then asks for its rows block by block (infinite row model).
+    request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+    rows_payload = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
+                                    [(ids.CITY_GRID, "getRowsRequest", request)],
+                                    [(ids.CITY_SELECTION, "data", chosen)])
+    rows_response = client.post("/_dash-update-component", json=rows_payload)
+    assert rows_response.status_code == 200
+    block = json.loads(rows_response.data)["response"][ids.CITY_GRID]["getRowsResponse"]
+    assert [r["building_id"] for r in block["rowData"]] == ["B1"] and block["rowCount"] == 1
+    # A crafted selection naming other districts and types still yields only B1.
+    crafted = {**chosen, "districts": ["东城区", "西城区"], "types": ["mall"], "lang": "zh"}
+    for selection in (crafted, {**chosen, "types": []}):
+        body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
+                                [(ids.CITY_GRID, "getRowsRequest", request)],
+                                [(ids.CITY_SELECTION, "data", selection)])
+        text = client.post("/_dash-update-component", json=body).get_data(as_text=True)
+        for other in ("B2", "B3", "B4", "B5", "B6"):
+            assert f'"{other}"' not in text
+    for text in (response.get_data(as_text=True), rows_response.get_data(as_text=True)):
+        for other in ("B2", "B3", "B4", "B5", "B6"):
+            assert f'"{other}"' not in text
+
+
+def test_city_rows_are_filtered_sorted_and_paged_on_the_server(app: Any) -> None:
+    client = signed_in(app, "reg")
+    chosen = {"year": 2025, "as_of": "2025-06-30", "basis": "electricity_kwh",
+              "districts": [], "types": [], "sizes": [], "lang": "en"}
+
+    def block(request: dict[str, Any]) -> dict[str, Any]:
+        body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
+                                [(ids.CITY_GRID, "getRowsRequest", request)],
+                                [(ids.CITY_SELECTION, "data", chosen)])
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 200
+        return json.loads(response.data)["response"][ids.CITY_GRID]["getRowsResponse"]
+
+    everything = block({"startRow": 0, "endRow": 100})
+    assert [r["building_id"] for r in everything["rowData"]] == ["B1", "B4", "B3", "B2", "B6",
+                                                                  "B5"]
+    west = block({"startRow": 0, "endRow": 100,
+                  "filterModel": {"district": {"filterType": "text", "type": "equals",
+                                               "filter": "西城区"}},
+                  "sortModel": [{"colId": "floor_area_m2", "sort": "desc"}]})
+    assert [r["building_id"] for r in west["rowData"]] == ["B5", "B4", "B3"]
+    second = block({"startRow": 2, "endRow": 4,
+                    "sortModel": [{"colId": "building", "sort": "asc"}]})
+    assert second["rowCount"] == 6 and len(second["rowData"]) == 2
 
 
 def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:

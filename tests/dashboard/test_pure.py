@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import figures, frames, tables
@@ -116,20 +117,32 @@ def test_export_is_exactly_the_rows_shown() -> None:
     assert tables.visible_rows(rows, None, "building_id") == rows
 
 
+def checked(figure: dict) -> go.Figure:
+    """The builder's plain dict through plotly's validation (raises on a bad property)."""
+    assert set(figure) == {"data", "layout"}
+    return go.Figure(figure)
+
+
 def test_figures_have_units_and_status_colours() -> None:
     results = _results()
-    hist = figures.utilization_histogram(results, "en", "empty")
+    hist = checked(figures.utilization_histogram(results, "en", "empty"))
     assert hist.layout.xaxis.title.text == "Quota utilization (%)"
     colours = {trace.name: trace.marker.color for trace in hist.data}
     assert colours["Over quota"] == STATUS_COLOURS["over"]
-    bars = figures.status_bars(frames.status_counts(results, "district"), "x", "zh", "empty")
+    # Binned on the server: every building with a utilization is counted once, in its bin.
+    assert sum(sum(trace.y) for trace in hist.data) == 3
+    over_20 = next(t for t in hist.data if t.name == status_label("over_20", "en"))
+    assert [x for x, y in zip(over_20.x, over_20.y, strict=True) if y] == [132.5]
+    assert [shape.x0 for shape in hist.layout.shapes] == [100.0, 120.0]
+    bars = checked(figures.status_bars(frames.status_counts(results, "district"), "x", "zh",
+                                       "empty"))
     assert bars.layout.xaxis.title.text == "建筑数（栋）"
     assert {trace.marker.color for trace in bars.data} <= set(STATUS_COLOURS.values())
 
 
 def test_empty_inputs_explain_themselves() -> None:
-    empty = figures.utilization_histogram(_results().iloc[0:0], "en",
-                                          "No quota imported for 2025")
+    empty = checked(figures.utilization_histogram(_results().iloc[0:0], "en",
+                                                  "No quota imported for 2025"))
     assert empty.layout.annotations[0].text == "No quota imported for 2025"
     assert not empty.data
 
@@ -138,8 +151,8 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
     days = pd.date_range("2025-01-01", "2025-12-31").date
     share = pd.Series([(i + 1) / len(days) for i in range(len(days))], index=days)
     actual = pd.Series([10.0, 25.0], index=[date(2025, 1, 1), date(2025, 1, 2)])
-    fig = figures.cumulative_figure(actual, frames.trajectory_values(share, 1000.0), 1000.0,
-                                    3000.0, 2025, "kWh", "en", "empty")
+    fig = checked(figures.cumulative_figure(actual, frames.trajectory_values(share, 1000.0),
+                                            1000.0, 3000.0, 2025, "kWh", "en", "empty"))
     names = [trace.name for trace in fig.data]
     assert names == ["Quota trajectory (expected share × quota)", "Annual quota",
                      "Actual cumulative", "Year-end projection"]
@@ -149,9 +162,31 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
 
 
 def test_peers_figure_needs_statistics() -> None:
-    assert figures.peers_figure({}, "en", "too few").layout.annotations[0].text == "too few"
+    empty = checked(figures.peers_figure({}, "en", "too few"))
+    assert empty.layout.annotations[0].text == "too few"
     stats = {"p10": 10.0, "p25": 20.0, "p50": 30.0, "p75": 40.0, "p90": 50.0,
              "eui_kwh_per_m2": 45.0}
-    fig = figures.peers_figure(stats, "en", "too few")
+    fig = checked(figures.peers_figure(stats, "en", "too few"))
     assert fig.data[-1].x[0] == 45.0
     assert fig.layout.xaxis.title.text == "Energy-use intensity (kWh/m²)"
+
+
+def test_every_builder_gives_a_valid_plotly_figure() -> None:
+    months = pd.Series({1: 10.0, 2: 12.5})
+    hourly = pd.DataFrame({"day": [date(2025, 6, 1), date(2025, 6, 2)], "hour": [0, 13],
+                           "energy_kwh": [1.0, 2.0]})
+    history = pd.DataFrame({"as_of": [date(2024, 12, 31), date(2025, 6, 30)],
+                            "status": ["within", "over"], "utilization": [0.9, 1.1]})
+    monthly = checked(figures.monthly_figure(months, pd.Series(dtype=float), 2025, "kWh",
+                                             "en", "empty"))
+    assert list(monthly.data[1].y[:3]) == [10.0, 12.5, None]
+    heat = checked(figures.heatmap_figure(frames.heatmap_matrix(hourly), "2025-06", "en",
+                                          "empty"))
+    assert heat.data[0].z[13][1] == 2.0 and heat.data[0].z[13][0] is None
+    hist = checked(figures.history_figure(history, "en", "empty"))
+    assert [trace.name for trace in hist.data[1:]] == [status_label("within", "en"),
+                                                       status_label("over", "en")]
+    assert list(hist.data[0].y) == pytest.approx([90.0, 110.0])
+    bars = checked(figures.bar_counts(["a", "b"], [3, 1], "t", "rows", "empty"))
+    assert list(bars.data[0].x) == [3, 1]
+    assert checked(figures.bar_counts([], [], "t", "rows", "none")).layout.annotations
