@@ -19,15 +19,25 @@ TRAILER = struct.pack(">h", -1)
 # PostgreSQL timestamps count microseconds from 2000-01-01 UTC.
 PG_EPOCH_OFFSET_US = 946_684_800_000_000
 
-_FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+_FIXED = {
+    "int2": ">i2",
+    "int4": ">i4",
+    "int8": ">i8",
+    "float8": ">f8",
+    "timestamptz": ">i8",
+    "date": ">i4",
+}
+# PostgreSQL dates count days from 2000-01-01 (proleptic Gregorian ordinal 730120).
+PG_EPOCH_ORDINAL = 730_120
 
 
 @dataclass(frozen=True)
 class Column:
     """One column of a payload: its PostgreSQL kind, values and optional NULL mask.
 
-    ``timestamptz`` values are microseconds since 1970-01-01 UTC; ``text`` values a numpy
-    object array of ``str``.
+    ``timestamptz`` values are microseconds since 1970-01-01 UTC; ``date`` values proleptic
+    Gregorian ordinals (``date.toordinal()``); ``text`` values a numpy object array of
+    ``str``.
     """
 
     kind: str
@@ -100,6 +110,8 @@ def _group_bytes(columns: list[Column], encoded: list[np.ndarray], rows: np.ndar
             out[name] = encoded[i][rows].astype(out.dtype[name])
         elif col.kind == "timestamptz":
             out[name] = col.values[rows] - PG_EPOCH_OFFSET_US
+        elif col.kind == "date":
+            out[name] = col.values[rows] - PG_EPOCH_ORDINAL
         else:
             out[name] = col.values[rows]
     return out.tobytes()

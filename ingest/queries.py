@@ -160,7 +160,8 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_increment (
 """
 TRUNCATE_INCREMENT = "TRUNCATE ingest_increment"
 COPY_INCREMENT = """
-COPY ingest_increment (meter_key, day, energy_kwh, reading_count, covered_hours) FROM STDIN
+COPY ingest_increment (meter_key, day, energy_kwh, reading_count, covered_hours)
+FROM STDIN (FORMAT BINARY)
 """
 # New interval readings only add to their meter-days (they were not stored before).
 APPLY_INCREMENT = """

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import queries
+from ingest import copybin, queries
 
 Touched = dict[int, tuple[int, int]]  # meter_key -> (first, last) instant [µs since epoch]
 
@@ -85,23 +85,19 @@ def _refresh_ranges(
     if increments is not None and not increments.empty:
         conn.execute(queries.CREATE_INCREMENT)
         conn.execute(queries.TRUNCATE_INCREMENT)
+        data = copybin.payload(
+            [
+                copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
+                copybin.Column("date", increments["day"].to_numpy(dtype=np.int64)),
+                copybin.Column("float8", increments["energy_kwh"].to_numpy(dtype=np.float64)),
+                copybin.Column("int4", increments["reading_count"].to_numpy(dtype=np.int64)),
+                copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
+            ]
+        )
         with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
-            for row in increments.itertuples(index=False):
-                copy.write_row(
-                    (
-                        int(row.meter_key),
-                        row.day,
-                        float(row.energy_kwh),
-                        int(row.reading_count),
-                        float(row.covered_hours),
-                    )
-                )
+            copy.write(data)
         written += max(conn.execute(queries.APPLY_INCREMENT).rowcount, 0)
-        spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
-        building_ranges += [
-            (int(k), lo, hi)
-            for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
-        ]
+        building_ranges += _spans(increments)
     if ranges:
         _copy_ranges(conn, ranges)
         lo_day = min(r[1] for r in ranges)
@@ -119,6 +115,15 @@ def _refresh_ranges(
         conn.execute(queries.DELETE_BUILDING_DAILY)
         conn.execute(queries.INSERT_BUILDING_DAILY)
     return written
+
+
+def _spans(increments: pd.DataFrame) -> list[tuple[int, date, date]]:
+    """(meter_key, first day, last day) of increments whose ``day`` is a date ordinal."""
+    spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
+    return [
+        (int(k), date.fromordinal(int(lo)), date.fromordinal(int(hi)))
+        for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
+    ]
 
 
 def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date, date]]:
@@ -143,23 +148,12 @@ def refresh(
         recomputed = {r[0] for r in ranges}
         overlap = increments["meter_key"].isin(recomputed).to_numpy()
         if overlap.any():
-            extra = increments[overlap].groupby("meter_key")["day"].agg(["min", "max"])
-            ranges = _merge_ranges(
-                ranges
-                + [
-                    (int(k), lo, hi)
-                    for k, lo, hi in zip(extra.index, extra["min"], extra["max"], strict=True)
-                ]
-            )
+            ranges = _merge_ranges(ranges + _spans(increments[overlap]))
             increments = increments[~overlap]
     _refresh_ranges(conn, tz.key, ranges, increments)
     all_ranges = list(ranges)
     if increments is not None and not increments.empty:
-        spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
-        all_ranges += [
-            (int(k), lo, hi)
-            for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
-        ]
+        all_ranges += _spans(increments)
     return affected_by_year(conn, _merge_ranges(all_ranges))
 
 
@@ -190,13 +184,11 @@ def daily_increments(
 
 
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """Sum per-batch increments; ``day`` turned from ordinals into dates."""
+    """Sum per-batch increments (``day`` stays a date ordinal)."""
     if not parts:
         return None
     frame = pd.concat(parts, ignore_index=True)
-    frame = frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
-    frame["day"] = [date.fromordinal(int(d)) for d in frame["day"]]
-    return frame
+    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
 def affected_by_year(

@@ -24,7 +24,7 @@ def _hourly_file(path: Path, meters: list[str], hours: int) -> int:
 def test_ingest_json_summary_and_exit_status(registered, write_file):
     good = write_file("meter_id,timestamp,value\nE1,2024-03-01 00:00,1\nE1,x,1\n", "good.csv")
     proc = registered.cli("ingest", "--json", str(good))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr + proc.stdout
     data = json.loads(proc.stdout)
     assert {"rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined"} <= set(data)
     assert (data["rows_read"], data["rows_loaded"], data["rows_quarantined"]) == (2, 1, 1)
