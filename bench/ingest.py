@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -117,20 +116,23 @@ def run_ingest(settings, path: Path) -> tuple[float, float, str]:
     if settings.database_url:
         env["QUOTAWATCH_DATABASE_URL"] = settings.database_url
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "quota.cli", "ingest", "--json", str(path)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = proc.communicate()
-    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
-    seconds = time.perf_counter() - started
-    if proc.returncode not in (0, None):
-        raise SystemExit(f"ingest failed: {err.decode()}")
-    peak_kb = usage.ru_maxrss if usage else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kb / 1024, out.decode()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "quota.cli", "ingest", "--json", str(path)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"ingest failed: {err.read().decode()}")
+        # ru_maxrss is in kilobytes on Linux.
+        return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def main() -> int:
@@ -158,7 +160,8 @@ def main() -> int:
         copy_s = raw_copy(bench, path)
         copy_rate = rows / copy_s
         print(
-            f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  {copy_rate:>12,.0f} rows/s"
+            f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  "
+            f"{copy_rate:>12,.0f} rows/s"
         )
 
         ingest_s, peak_mb, _ = run_ingest(bench, path)
