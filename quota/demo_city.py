@@ -222,7 +222,7 @@ BOILER_GAS_M3_PER_M2 = (7.0, 11.0)  # annual heating gas of a gas-heated buildin
 
 # Shares of buildings with an unusual year (see docs/demo.md).
 GROWER_SHARE = 0.12  # use up 12–30 % this year
-REPEAT_SHARE = 0.05  # up 25–35 % last year and 30–45 % this year
+REPEAT_SHARE = 0.05  # up 32–42 % last year and 30–45 % this year
 IMPROVER_SHARE = 0.08  # retrofitted: down 10–20 % this year
 WASTEFUL_BASE_SHARE = 0.10  # high night and weekend base load
 MIXED_USE_SHARE = 0.03  # public-use share below 50 %
@@ -392,18 +392,26 @@ def _uniform(rng: np.random.Generator, ranges: list[tuple[float, float]]) -> np.
     return lo + (hi - lo) * rng.random(len(ranges))
 
 
-def _assign_roles(n: int, rng: np.random.Generator, eligible: np.ndarray) -> np.ndarray:
-    """Trend role of each building: normal, grower, repeat, improver (only ``eligible``)."""
+def _assign_roles(
+    n: int, rng: np.random.Generator, eligible: np.ndarray, relative_eui: np.ndarray
+) -> np.ndarray:
+    """Trend role of each building: normal, grower, repeat, improver (only ``eligible``).
+
+    Repeat offenders are drawn first among the inefficient buildings (intensity above their
+    type's average), as in practice; the other roles at random.
+    """
     roles = np.full(n, "normal", dtype=object)
-    candidates = rng.permutation(np.flatnonzero(eligible))
-    counts = (
-        ("repeat", _role_count(n, REPEAT_SHARE)),
+    shuffled = rng.permutation(np.flatnonzero(eligible))
+    inefficient_first = shuffled[np.argsort(~(relative_eui[shuffled] > 1.05), kind="stable")]
+    repeat_count = _role_count(n, REPEAT_SHARE)
+    roles[inefficient_first[:repeat_count]] = "repeat"
+    rest = [i for i in shuffled if roles[i] == "normal"]
+    start = 0
+    for role, count in (
         ("grower", _role_count(n, GROWER_SHARE)),
         ("improver", _role_count(n, IMPROVER_SHARE)),
-    )
-    start = 0
-    for role, count in counts:
-        roles[candidates[start : start + count]] = role
+    ):
+        roles[rest[start : start + count]] = role
         start += count
     return roles
 
@@ -417,7 +425,7 @@ def year_multipliers(
     Buildings under a quota regime save: a city-wide drift of :data:`YEARLY_EFFICIENCY_GAIN`
     per year with ±2 % noise; this year, buildings above their type's average intensity
     (``relative_eui`` > 1, the ones the benchmark rule targets) have cut most of the gap.
-    On top come the roles: growers use 12–30 % more this year, repeat offenders 25–35 % more
+    On top come the roles: growers use 12–30 % more this year, repeat offenders 32–42 % more
     last year and 30–45 % more this year, improvers (retrofitted) 10–20 % less this year.
     """
     years = np.array(spec.data_years)
@@ -437,7 +445,7 @@ def year_multipliers(
     change_now[converging] = np.clip(target[converging], 0.75, 1.0)
     change_now[is_grower] = rng.uniform(1.12, 1.30, is_grower.sum())
     change_now[is_repeat] = rng.uniform(1.30, 1.45, is_repeat.sum())
-    change_before[is_repeat] = rng.uniform(1.25, 1.35, is_repeat.sum())
+    change_before[is_repeat] = rng.uniform(1.32, 1.42, is_repeat.sum())
     change_now[is_improver] *= rng.uniform(0.80, 0.90, is_improver.sum())
     multipliers[:, current] *= change_now[:, None]
     multipliers[:, previous] *= change_before[:, None]
@@ -505,8 +513,9 @@ def build_city(spec: DemoSpec) -> City:
     heat_gj = np.where(heating == "district_heat", rng.uniform(*DISTRICT_HEAT_GJ_PER_M2, n), 0.0)
 
     eligible = ~is_new & ~np.isin(np.arange(n), mixed)
-    roles = _assign_roles(n, rng, eligible)
-    multipliers = year_multipliers(spec, roles, relative_intensity(types, eui, areas), rng)
+    relative_eui = relative_intensity(types, eui, areas)
+    roles = _assign_roles(n, rng, eligible, relative_eui)
+    multipliers = year_multipliers(spec, roles, relative_eui, rng)
 
     district_rows = [DISTRICTS[i] for i in districts]
     buildings = pd.DataFrame(

@@ -109,10 +109,28 @@ def _step(steps: Steps, report: list[dict[str, Any]], name: str, *args: str, **k
     status = "done" if code == 0 else "failed"
     report.append({"step": name, "status": status, "seconds": round(seconds, 1), "result": data})
     if code != 0:
-        steps.say(f"{name}: FAILED (exit {code}): {error.splitlines()[-1] if error else ''}")
+        steps.say(f"{name}: FAILED (exit {code}): {_failure(data, error)}")
         return None
     steps.say(f"{name}: done in {seconds:.1f} s{_summary(data)}")
     return data
+
+
+def _failure(data: Any, error: str) -> str:
+    """The reason a command failed: its JSON's file errors when it printed any, else the
+    last line of its error output."""
+    if isinstance(data, dict):
+        errors = [
+            f"{Path(str(f.get('file') or f.get('path') or '')).name}: {f['error']}"
+            for f in data.get("files") or []
+            if isinstance(f, dict) and f.get("error")
+        ]
+        if errors:
+            return "; ".join(errors[:3]) + (
+                f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            )
+        if data.get("error"):
+            return str(data["error"]).splitlines()[0]
+    return error.splitlines()[-1] if error else ""
 
 
 def _summary(data: Any) -> str:
@@ -141,26 +159,50 @@ def _summary(data: Any) -> str:
     return ""
 
 
+LOADED_MARKER = "loaded.json"
+
+
 def load_city(settings: Settings, folder: Path, steps: Steps) -> dict[str, Any]:
-    """Load a generated demo city through the real commands; returns a report."""
+    """Load a generated demo city through the real commands; returns a report.
+
+    The registry imports and the ingest must succeed, else the load stops there (``ok`` is
+    false; running it again resumes: imports upsert, ingest skips files already loaded). A
+    failing proposal or evaluation is reported but does not stop the demo. On success a
+    ``loaded.json`` marker is written into ``folder``.
+    """
     from quota.demo import spec_from_manifest
 
     spec = spec_from_manifest(folder / "city.json")
     year = spec.current_year
     report: list[dict[str, Any]] = []
+
+    def failed() -> bool:
+        return any(r["status"] == "failed" for r in report)
+
     for kind in ("buildings", "meters", "quotas"):
+        if not failed():
+            _step(
+                steps,
+                report,
+                f"import {kind}",
+                "import",
+                kind,
+                str(folder / f"{kind}.csv"),
+                "--json",
+            )
+    if not failed():
         _step(
-            steps, report, f"import {kind}", "import", kind, str(folder / f"{kind}.csv"), "--json"
+            steps,
+            report,
+            "ingest readings",
+            "ingest",
+            str(folder / "readings"),
+            "--json",
+            show_progress=not steps.quiet,
         )
-    _step(
-        steps,
-        report,
-        "ingest readings",
-        "ingest",
-        str(folder / "readings"),
-        "--json",
-        show_progress=not steps.quiet,
-    )
+    if failed():
+        steps.say("the demo load stopped; run it again to resume (loaded files are skipped)")
+        return {"ok": False, "folder": str(folder), "steps": report}
     _step(
         steps,
         report,
@@ -179,8 +221,10 @@ def load_city(settings: Settings, folder: Path, steps: Steps) -> dict[str, Any]:
         _step(
             steps, report, f"evaluate {evaluated}", "evaluate", "--year", str(evaluated), "--json"
         )
-    ok = all(r["status"] != "failed" for r in report)
-    return {"ok": ok, "folder": str(folder), "steps": report}
+    (folder / LOADED_MARKER).write_text(
+        json.dumps({"loaded_at": datetime.now(settings.tz).isoformat()}) + "\n", "utf-8"
+    )
+    return {"ok": not failed(), "folder": str(folder), "steps": report}
 
 
 def building_count(settings: Settings) -> int:
@@ -448,6 +492,11 @@ def prepare(settings: Settings, args: argparse.Namespace, steps: Steps) -> tuple
         return demo_dir, False
     steps.say(f"database: up ({(data or {}).get('location', '')})")
     count = building_count(settings)
+    unfinished = (demo_dir / "city.json").is_file() and not (demo_dir / LOADED_MARKER).is_file()
+    if count and unfinished:
+        steps.say(f"the demo load into this database did not finish: resuming from {demo_dir}")
+        report = load_city(settings, demo_dir, steps)
+        return demo_dir, bool(report["ok"])
     if count:
         steps.say(f"database holds {count} buildings: reusing the data (no demo load)")
         return demo_dir, True
@@ -460,6 +509,7 @@ def prepare(settings: Settings, args: argparse.Namespace, steps: Steps) -> tuple
         timezone_name=settings.timezone_name,
     )
     (demo_dir / "gateway.json").unlink(missing_ok=True)
+    (demo_dir / LOADED_MARKER).unlink(missing_ok=True)
     result = generate(spec, demo_dir, settings.rules.get("conversion"))
     steps.say(
         f"demo city: {spec.buildings} buildings, {result.readings_rows:,} readings "
@@ -476,8 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = Steps()
     started = time.monotonic()
     demo_dir, ok = prepare(settings, args, steps)
-    if not ok and not building_count_safe(settings):
-        steps.say("setup failed; see the messages above")
+    if not ok and not (demo_dir / LOADED_MARKER).is_file():
+        steps.say("setup failed; see the messages above (`make run` again resumes)")
         return 1
     logins = ensure_users(settings, steps)
     steps.say(f"ready in {time.monotonic() - started:.0f} s")
@@ -486,13 +536,6 @@ def main(argv: list[str] | None = None) -> int:
             steps.say(f"login {login['username']} / {login['password']} ({login['scope']})")
         return 0 if ok else 1
     return supervise(settings, args, demo_dir, logins)
-
-
-def building_count_safe(settings: Settings) -> int:
-    try:
-        return building_count(settings)
-    except Exception:  # only deciding whether there is anything to show
-        return 0
 
 
 if __name__ == "__main__":
