@@ -68,35 +68,76 @@ class EvaluationInputs:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _pivot(frame: pd.DataFrame, value: str, index: pd.Index) -> pd.DataFrame:
-    """Per building, one column per energy type (missing → 0)."""
-    if frame.empty:
-        return pd.DataFrame(0.0, index=index, columns=["electricity"])
-    wide = frame.pivot_table(index="building_id", columns="energy_type", values=value,
-                             aggfunc="sum", fill_value=0.0)
-    return wide.reindex(index, fill_value=0.0).astype("float64")
+class _ByBuilding:
+    """Row positions of a per-(building, energy type) frame in the registry ``index``, to sum
+    its columns per building and energy type with ``numpy.bincount`` (no string grouping)."""
+
+    def __init__(self, frame: pd.DataFrame, index: pd.Index) -> None:
+        pos = index.get_indexer(frame["building_id"]) if not frame.empty else np.empty(0, int)
+        self.known = pos >= 0
+        self.pos = pos[self.known]
+        self.n = len(index)
+        self.energy_type = frame["energy_type"].to_numpy(dtype=object)[self.known]
+        self.types = sorted(set(self.energy_type))
+        self.frame = frame
+
+    def values(self, column: str) -> np.ndarray:
+        values = self.frame[column].to_numpy(dtype="float64", na_value=np.nan)[self.known]
+        return np.where(np.isnan(values), 0.0, values)
+
+    def total(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Σ ``values`` (aligned with the known rows) per building, optionally masked."""
+        if mask is None:
+            return np.bincount(self.pos, weights=values, minlength=self.n)
+        return np.bincount(self.pos[mask], weights=values[mask], minlength=self.n)
+
+    def wide(self, column: str) -> dict[str, np.ndarray]:
+        """Per energy type present: Σ ``column`` per building (missing → 0)."""
+        values = self.values(column)
+        return {t: self.total(values, self.energy_type == t) for t in self.types}
+
+    def converted(self, column: str, convert, factors) -> np.ndarray:
+        """Σ per building of ``convert(kWh, energy_type, factors)`` (kgce or kg CO₂)."""
+        if not self.types:
+            return np.zeros(self.n)
+        kwh = pd.Series(self.values(column))
+        out = convert(kwh, pd.Series(self.energy_type), factors).to_numpy(dtype="float64")
+        return self.total(np.where(np.isnan(out), 0.0, out))
 
 
-def _kgce_total(frame: pd.DataFrame, value: str, index: pd.Index, rules: EvaluationRules
-                ) -> pd.Series:
-    if frame.empty:
-        return pd.Series(0.0, index=index)
-    kgce = conversion.kgce_from_kwh(frame[value], frame["energy_type"], rules.factors)
-    return kgce.groupby(frame["building_id"]).sum().reindex(index, fill_value=0.0)
+def _sum_types(wide: dict[str, np.ndarray], n: int) -> np.ndarray:
+    return np.sum(list(wide.values()), axis=0) if wide else np.zeros(n)
 
 
-def _expected_hours(
-    year: int, as_of: date, tz: ZoneInfo, start_days: pd.Series, now: datetime | None
-) -> pd.Series:
-    """Elapsed hours per building from its start day through the end of ``as_of`` [h]."""
+def _expected_hours(year: int, as_of: date, tz: ZoneInfo, start_days: dict[int, date],
+                    n: int, now: datetime | None) -> np.ndarray:
+    """Elapsed hours per building from its start day (default 1 January; ``start_days`` by
+    building position) through the end of ``as_of`` [h]."""
+    out = np.full(n, calendar.elapsed_hours(year, as_of, tz, now=now))
     cache: dict[date, float] = {}
-    out = np.empty(len(start_days))
-    for i, day in enumerate(start_days.to_numpy()):
-        key = day if isinstance(day, date) else calendar.year_start(year)
-        if key not in cache:
-            cache[key] = calendar.elapsed_hours(year, as_of, tz, start_day=key, now=now)
-        out[i] = cache[key]
-    return pd.Series(out, index=start_days.index)
+    for pos, day in start_days.items():
+        if day not in cache:
+            cache[day] = calendar.elapsed_hours(year, as_of, tz, start_day=day, now=now)
+        out[pos] = cache[day]
+    return out
+
+
+def _first_days(cur: pd.DataFrame, index: pd.Index, new: np.ndarray) -> dict[int, date]:
+    """First local day with data per building position, for the buildings in ``new``."""
+    if cur.empty or not new.any():
+        return {}
+    rows = cur[cur["building_id"].isin(index[new])]
+    first = pd.to_datetime(rows["first_day"]).groupby(rows["building_id"]).min().dropna()
+    positions = index.get_indexer(first.index)
+    return {int(p): day.date() for p, day in zip(positions, first, strict=True)}
+
+
+def _sort_rank(values: np.ndarray) -> np.ndarray:
+    """Rank of each value in ascending (code point) order."""
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return rank
 
 
 def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
@@ -104,105 +145,114 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
 
     One row per building and basis with a quota in force; a building without any quota gets
     one ``no_quota`` row with basis ``electricity_kwh``. Columns: :data:`RESULT_COLUMNS` then
-    :data:`DETAIL_COLUMNS`.
+    :data:`DETAIL_COLUMNS`, sorted by building and basis.
+
+    Vectorised: buildings are addressed by their position in the registry and per-building
+    sums use ``numpy.bincount``; no Python loop runs per building.
     """
     year, as_of = inputs.year, inputs.as_of
     tz = ZoneInfo(inputs.timezone_name)
     is_year_end = as_of >= calendar.year_end(year)
     b = inputs.buildings.set_index("building_id")
     index = b.index
+    n = len(index)
     factors = rules.factors
+    zeros = np.zeros(n)
 
     # --- use to date --------------------------------------------------------------------
-    cur = inputs.current
-    cur_kwh = _pivot(cur, "energy_kwh", index)
-    cur_cov = _pivot(cur, "covered_hours", index)
-    electricity_kwh = cur_kwh.get("electricity", pd.Series(0.0, index=index))
-    all_kwh = cur_kwh.sum(axis=1)
-    kgce = _kgce_total(cur, "energy_kwh", index, rules)
-    co2 = (
-        conversion.co2_kg_from_kwh(cur["energy_kwh"], cur["energy_type"], factors)
-        .groupby(cur["building_id"]).sum().reindex(index, fill_value=0.0)
-        if not cur.empty else pd.Series(0.0, index=index)
-    )
+    cur = _ByBuilding(inputs.current, index)
+    cur_kwh = cur.wide("energy_kwh")
+    cur_cov = cur.wide("covered_hours")
+    electricity_kwh = cur_kwh.get("electricity", zeros)
+    all_kwh = _sum_types(cur_kwh, n)
+    kgce = cur.converted("energy_kwh", conversion.kgce_from_kwh, factors)
+    co2 = cur.converted("energy_kwh", conversion.co2_kg_from_kwh, factors)
 
     # --- completeness: covered meter-hours ÷ (registered meters × elapsed hours) ---------
     commissioned_this_year = b["commissioned_year"].astype("Float64").eq(year).fillna(False)
-    start_day = pd.Series(None, index=index, dtype=object)
-    if not cur.empty and commissioned_this_year.any():
-        first_day = pd.to_datetime(cur["first_day"]).groupby(cur["building_id"]).min()
-        new_ids = index[commissioned_this_year.to_numpy(dtype=bool)]
-        for bid, day in first_day.reindex(new_ids).dropna().items():
-            start_day[bid] = day.date()
-    hours = _expected_hours(year, as_of, tz, start_day, inputs.now)
-    meters = _pivot(inputs.meters, "meter_count", index)
-    elec_meters = meters.get("electricity", pd.Series(0.0, index=index))
-    expected_elec = elec_meters * hours
-    expected_all = meters.sum(axis=1) * hours
-    completeness_elec = (cur_cov.get("electricity", pd.Series(0.0, index=index))
-                         / expected_elec.where(expected_elec > 0)).clip(0, 1).fillna(0.0)
-    completeness_all = (cur_cov.sum(axis=1) / expected_all.where(expected_all > 0)
-                        ).clip(0, 1).fillna(0.0)
+    start_days = _first_days(inputs.current, index,
+                             commissioned_this_year.to_numpy(dtype=bool))
+    hours = _expected_hours(year, as_of, tz, start_days, n, inputs.now)
+    meters = _ByBuilding(inputs.meters, index).wide("meter_count")
+    expected_elec = meters.get("electricity", zeros) * hours
+    expected_all = _sum_types(meters, n) * hours
+    with np.errstate(divide="ignore", invalid="ignore"):
+        completeness_elec = np.nan_to_num(np.clip(
+            cur_cov.get("electricity", zeros) / np.where(expected_elec > 0, expected_elec,
+                                                         np.nan), 0, 1), nan=0.0)
+        completeness_all = np.nan_to_num(np.clip(
+            _sum_types(cur_cov, n) / np.where(expected_all > 0, expected_all, np.nan), 0, 1),
+            nan=0.0)
 
     # --- previous year: profile inputs and final use ------------------------------------
-    prev = inputs.previous
+    prev = _ByBuilding(inputs.previous, index)
     prev_days = calendar.days_in_year(year - 1)
-    prev_elec_to = _pivot(prev, "to_date_kwh", index).get("electricity",
-                                                           pd.Series(0.0, index=index))
-    prev_elec_full = _pivot(prev, "full_kwh", index).get("electricity",
-                                                          pd.Series(0.0, index=index))
-    day_share = _pivot(prev, "day_count", index) / prev_days
-    elec_complete = day_share.get("electricity", pd.Series(0.0, index=index)) >= (
-        rules.min_profile_year_completeness)
-    present = _pivot(prev, "full_kwh", index) > 0
-    all_complete = (day_share.where(present) >= rules.min_profile_year_completeness).where(
-        present).min(axis=1).fillna(0).astype(bool) & present.any(axis=1)
-    prev_kgce_to = _kgce_total(prev, "to_date_kwh", index, rules)
-    prev_kgce_full = _kgce_total(prev, "full_kwh", index, rules)
+    prev_elec_to = prev.wide("to_date_kwh").get("electricity", zeros)
+    prev_full = prev.wide("full_kwh")
+    prev_elec_full = prev_full.get("electricity", zeros)
+    day_share = {t: v / prev_days for t, v in prev.wide("day_count").items()}
+    threshold = rules.min_profile_year_completeness
+    elec_complete = day_share.get("electricity", zeros) >= threshold
+    # every carrier with previous-year use is complete (and there is at least one)
+    any_present = np.zeros(n, dtype=bool)
+    all_complete = np.ones(n, dtype=bool)
+    for t, full in prev_full.items():
+        present = full > 0
+        any_present |= present
+        all_complete &= ~present | (day_share[t] >= threshold)
+    all_complete &= any_present
+    prev_kgce_to = prev.converted("to_date_kwh", conversion.kgce_from_kwh, factors)
+    prev_kgce_full = prev.converted("full_kwh", conversion.kgce_from_kwh, factors)
 
-    share_by_basis: dict[str, tuple[pd.Series, pd.Series]] = {}
+    building_type = b["building_type"]
+    share_by_basis: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for basis, to_date, full, complete in (
         ("electricity_kwh", prev_elec_to, prev_elec_full, elec_complete),
         ("energy_kgce", prev_kgce_to, prev_kgce_full, all_complete),
     ):
-        own = profiles.share_to_date(to_date, full)
-        by_type = profiles.type_profile_shares(b["building_type"], to_date, full, complete)
-        type_share = b["building_type"].map(by_type["share"]).astype("float64")
-        type_peers = b["building_type"].map(by_type["peer_count"]).astype("float64")
+        to_date_s = pd.Series(to_date, index=index)
+        full_s = pd.Series(full, index=index)
+        complete_s = pd.Series(complete, index=index)
+        own = profiles.share_to_date(to_date_s, full_s)
+        by_type = profiles.type_profile_shares(building_type, to_date_s, full_s, complete_s)
+        type_share = building_type.map(by_type["share"]).astype("float64")
+        type_peers = building_type.map(by_type["peer_count"]).astype("float64")
         share, source = profiles.choose_expected_share(
-            own, complete, type_share, type_peers, calendar.elapsed_share(year, as_of),
+            own, complete_s, type_share, type_peers, calendar.elapsed_share(year, as_of),
             rules.min_peer_count)
         if is_year_end:
-            share = pd.Series(1.0, index=index)
-            source = pd.Series("year_end", index=index, dtype=object)
-        share_by_basis[basis] = (share, source)
+            share_by_basis[basis] = (np.ones(n), np.full(n, "year_end", dtype=object))
+        else:
+            share_by_basis[basis] = (share.to_numpy(dtype="float64"),
+                                     source.to_numpy(dtype=object))
 
     # Annualised electricity intensity (for retrofit screening, whatever the basis).
+    area = b["floor_area_m2"].to_numpy(dtype="float64", na_value=np.nan)
     elec_share = share_by_basis["electricity_kwh"][0]
-    electricity_eui = eui_kwh_per_m2(
-        electricity_kwh if is_year_end
-        else (electricity_kwh / elec_share).where(elec_share >= rules.min_expected_share),
-        b["floor_area_m2"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        electricity_eui = eui_kwh_per_m2(
+            pd.Series(electricity_kwh if is_year_end else np.where(
+                elec_share >= rules.min_expected_share, electricity_kwh / elec_share, np.nan)),
+            pd.Series(area)).to_numpy()
 
     # --- rows: one per building and basis with a quota ----------------------------------
     q = inputs.quotas
     q_now = q[q["year"] == year]
-    q_prev = q[q["year"] == year - 1].set_index(["building_id", "basis"])["limit_value"]
-    rows = q_now[["building_id", "basis", "limit_value", "source"]].rename(
-        columns={"limit_value": "quota", "source": "quota_source"})
-    rows = rows[rows["building_id"].isin(index)]
-    without = index.difference(rows["building_id"].unique())
-    rows = pd.concat(
-        [rows, pd.DataFrame({"building_id": without, "basis": DEFAULT_BASIS,
-                             "quota": np.nan, "quota_source": None})],
-        ignore_index=True,
-    )
-    bid = rows["building_id"]
-    is_elec = (rows["basis"] == "electricity_kwh").to_numpy()
+    q_pos = index.get_indexer(q_now["building_id"])
+    known = q_pos >= 0
+    without = np.setdiff1d(np.arange(n), q_pos[known])
+    rpos = np.concatenate([q_pos[known], without])
+    basis = np.concatenate([q_now["basis"].to_numpy(dtype=object)[known],
+                            np.full(len(without), DEFAULT_BASIS, dtype=object)])
+    quota = np.concatenate([q_now["limit_value"].to_numpy(dtype="float64",
+                                                          na_value=np.nan)[known],
+                            np.full(len(without), np.nan)])
+    quota_source = np.concatenate([q_now["source"].to_numpy(dtype=object)[known],
+                                   np.full(len(without), None, dtype=object)])
+    is_elec = basis == "electricity_kwh"
 
-    def pick(elec: pd.Series, other: pd.Series) -> pd.Series:
-        return pd.Series(np.where(is_elec, elec.reindex(bid).to_numpy(),
-                                  other.reindex(bid).to_numpy()), index=rows.index)
+    def pick(elec: np.ndarray, other: np.ndarray) -> pd.Series:
+        return pd.Series(np.where(is_elec, elec[rpos], other[rpos]))
 
     use = pick(electricity_kwh, kgce)
     share = pick(*(share_by_basis[k][0] for k in BASES))
@@ -210,33 +260,37 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     completeness = pick(completeness_elec, completeness_all)
     basis_kwh = pick(electricity_kwh, all_kwh)
     prev_final = pick(prev_elec_full, prev_kgce_full)
-    prev_quota = pd.Series(
-        q_prev.reindex(pd.MultiIndex.from_frame(rows[["building_id", "basis"]])).to_numpy(),
-        index=rows.index)
+
+    # last year's quota of the same building and basis
+    q_last = q[q["year"] == year - 1]
+    bases = pd.Index(sorted(set(basis) | set(q_last["basis"])))
+    last_pos = index.get_indexer(q_last["building_id"])
+    last_known = last_pos >= 0
+    lookup = np.full(n * len(bases), np.nan)
+    lookup[last_pos[last_known] * len(bases)
+           + bases.get_indexer(q_last["basis"])[last_known]] = q_last["limit_value"].to_numpy(
+        dtype="float64", na_value=np.nan)[last_known]
+    basis_code = bases.get_indexer(basis)
+    prev_quota = pd.Series(lookup[rpos * len(bases) + basis_code])
     prev_util = tiers.utilization(prev_final, prev_quota)
 
     projectable = share >= rules.min_expected_share
-    projected = (use / share).where(projectable)
-    if is_year_end:
-        projected = use.copy()
-    annual_kwh = (basis_kwh / share).where(projectable)
-    if is_year_end:
-        annual_kwh = basis_kwh.copy()
-    area = b["floor_area_m2"].reindex(bid).to_numpy()
-    area_s = pd.Series(area, index=rows.index, dtype="float64")
+    projected = use.copy() if is_year_end else (use / share).where(projectable)
+    annual_kwh = basis_kwh.copy() if is_year_end else (basis_kwh / share).where(projectable)
+    area_s = pd.Series(area[rpos], dtype="float64")
 
-    quota = rows["quota"].astype("float64")
-    util = tiers.utilization(use, quota)
+    quota_s = pd.Series(quota, dtype="float64")
+    util = tiers.utilization(use, quota_s)
     scope = tiers.in_scope(
         b["floor_area_m2"], b["public_use_share"],
         min_floor_area_m2=rules.min_floor_area_m2,
         min_public_use_share=rules.min_public_use_share,
-    )
+    ).to_numpy(dtype=bool)
     status = tiers.status(
-        in_scope=pd.Series(scope.reindex(bid).to_numpy(), index=rows.index),
-        has_quota=quota.notna(),
+        in_scope=pd.Series(scope[rpos]),
+        has_quota=quota_s.notna(),
         utilization_ratio=util,
-        projected_ratio=tiers.utilization(projected, quota),
+        projected_ratio=tiers.utilization(projected, quota_s),
         completeness=completeness,
         previous_utilization_ratio=prev_util,
         is_year_end=is_year_end,
@@ -245,28 +299,31 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
         min_completeness=rules.min_completeness,
     )
     result = pd.DataFrame({
-        "building_id": bid,
-        "basis": rows["basis"],
+        "building_id": index.to_numpy()[rpos],
+        "basis": basis,
         "status": status,
-        "energy_kwh": electricity_kwh.reindex(bid).to_numpy(),
-        "energy_kgce": kgce.reindex(bid).to_numpy(),
-        "quota": quota,
+        "energy_kwh": electricity_kwh[rpos],
+        "energy_kgce": kgce[rpos],
+        "quota": quota_s,
         "expected_share": share,
         "utilization": util,
         "projected": projected,
         "completeness": completeness,
-        "excess": tiers.excess(use, quota),
+        "excess": tiers.excess(use, quota_s),
         "eui_kwh_per_m2": eui_kwh_per_m2(annual_kwh, area_s),
-        "co2_kg": co2.reindex(bid).to_numpy(),
+        "co2_kg": co2[rpos],
         "profile_source": source,
-        "quota_source": rows["quota_source"],
+        "quota_source": quota_source,
         "previous_utilization": prev_util,
-        "building_type": b["building_type"].reindex(bid).to_numpy(),
+        "building_type": building_type.to_numpy()[rpos],
         "floor_area_m2": area_s,
-        "energy_all_kwh": all_kwh.reindex(bid).to_numpy(),
-        "electricity_eui_kwh_per_m2": electricity_eui.reindex(bid).to_numpy(),
+        "energy_all_kwh": all_kwh[rpos],
+        "electricity_eui_kwh_per_m2": electricity_eui[rpos],
     })
-    return result.sort_values(["building_id", "basis"], ignore_index=True)
+    building_rank = (np.arange(n) if index.is_monotonic_increasing
+                     else _sort_rank(index.to_numpy(dtype=object)))
+    order = np.lexsort((basis_code, building_rank[rpos]))
+    return result.take(order).reset_index(drop=True)
 
 
 def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:
@@ -282,24 +339,36 @@ def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:
     }
 
 
-def month_split(cutoff: date) -> tuple[date, date]:
-    """(months_end, days_start) for "1 January .. cutoff" read as whole months before
-    ``months_end`` plus the days ``days_start .. cutoff``. A cutoff on a month's last day is a
-    whole month: ``days_start`` is then the day after ``cutoff`` (no day is read)."""
-    next_day = cutoff + timedelta(days=1)
-    if next_day.day == 1:
-        return next_day, next_day
+def month_split(cutoff: date) -> dict[str, date | int]:
+    """How to read "1 January .. cutoff" from whole months plus the fewest daily rows.
+
+    Either the whole months before the cutoff's month plus its days through the cutoff
+    (``sign`` +1), or the whole months through the cutoff's month minus its days after the
+    cutoff (``sign`` -1), whichever reads fewer days; on a month's last day no day is read.
+    Returns ``months_end`` (first month not read), ``days_start``, ``days_end`` (inclusive;
+    empty when start > end) and ``sign``.
+    """
     month_start = cutoff.replace(day=1)
-    return month_start, month_start
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    days_after = (next_month - cutoff).days - 1
+    if cutoff.day <= days_after:
+        return {"months_end": month_start, "days_start": month_start, "days_end": cutoff,
+                "sign": 1}
+    return {"months_end": next_month, "days_start": cutoff + timedelta(days=1),
+            "days_end": next_month - timedelta(days=1), "sign": -1}
 
 
-def rollup_ranges(year: int, as_of: date) -> dict[str, date]:
-    """:func:`as_of_cutoffs` plus the month/day split of the year to date and of the previous
-    year through the same calendar date (parameters of ``queries.ROLLUP_AGGREGATES``)."""
-    ranges = as_of_cutoffs(year, as_of)
-    months_end, days_start = month_split(as_of)
-    previous_months_end, previous_days_start = month_split(ranges["previous_cutoff"])
-    ranges.update(months_end=months_end, days_start=days_start,
-                  previous_months_end=previous_months_end,
-                  previous_days_start=previous_days_start)
+def rollup_ranges(year: int, as_of: date) -> dict[str, date | int]:
+    """:func:`as_of_cutoffs` plus the :func:`month_split` of the year to date (``months_end``,
+    ``days_start``, ``days_end``, ``days_sign``) and of the previous year through the same
+    calendar date (the same keys prefixed ``previous_``): the parameters of
+    ``queries.ROLLUP_AGGREGATES``."""
+    ranges: dict[str, date | int] = dict(as_of_cutoffs(year, as_of))
+    current = month_split(as_of)
+    previous = month_split(calendar.same_date_previous_year(as_of))
+    for prefix, split in (("", current), ("previous_", previous)):
+        ranges[f"{prefix}months_end"] = split["months_end"]
+        ranges[f"{prefix}days_start"] = split["days_start"]
+        ranges[f"{prefix}days_end"] = split["days_end"]
+        ranges[f"{prefix}days_sign"] = split["sign"]
     return ranges

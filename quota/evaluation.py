@@ -7,11 +7,11 @@ Takes a connection and never commits; the caller owns the transaction.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import psycopg
 
@@ -76,20 +76,26 @@ def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as
     )
 
 
-def _details_json(results: pd.DataFrame, unverified: list[str]) -> pd.Series:
-    prev = results["previous_utilization"].astype("float64").round(6)
-    eui = results["electricity_eui_kwh_per_m2"].astype("float64")
-    unverified_text = json.dumps(unverified, ensure_ascii=False)
-    return (
-        '{"profile_source": "' + results["profile_source"].astype(str) + '"'
-        + ', "quota_source": ' + results["quota_source"].map(
-            lambda s: json.dumps(s) if isinstance(s, str) else "null")
-        + ', "previous_utilization": '
-        + prev.map(lambda v: "null" if not np.isfinite(v) else repr(float(v)))
-        + ', "electricity_eui_kwh_per_m2": '
-        + eui.map(lambda v: "null" if not np.isfinite(v) else repr(float(v)))
-        + ', "unverified": ' + unverified_text + "}"
-    )
+def _json_number(value: float) -> str:
+    return repr(value) if math.isfinite(value) else "null"
+
+
+def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
+    """The ``details`` document of every row (profile and quota source, previous-year
+    utilisation, electricity EUI, unverified parameter labels), one JSON text per row."""
+    prev = results["previous_utilization"].astype("float64").round(6).tolist()
+    eui = results["electricity_eui_kwh_per_m2"].astype("float64").tolist()
+    quota_sources = [json.dumps(s) if isinstance(s, str) else "null"
+                     for s in results["quota_source"].tolist()]
+    tail = ', "unverified": ' + json.dumps(unverified, ensure_ascii=False) + "}"
+    return [
+        f'{{"profile_source": "{source}", "quota_source": {quota_source}, '
+        f'"previous_utilization": {_json_number(p)}, '
+        f'"electricity_eui_kwh_per_m2": {_json_number(e)}{tail}'
+        for source, quota_source, p, e in zip(
+            results["profile_source"].astype(str).tolist(), quota_sources, prev, eui,
+            strict=True)
+    ]
 
 
 def store(conn: psycopg.Connection[Any], settings: Settings, outcome: EvaluationOutcome,
@@ -101,9 +107,8 @@ def store(conn: psycopg.Connection[Any], settings: Settings, outcome: Evaluation
         "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
         "building_count": building_count,
     })
-    rows = outcome.results.copy()
-    rows["evaluation_id"] = evaluation_id
-    rows["details"] = _details_json(rows, outcome.unverified)
+    rows = outcome.results.assign(evaluation_id=evaluation_id,
+                                  details=_details_json(outcome.results, outcome.unverified))
     queries.copy_results(conn, rows)
     outcome.evaluation_id = evaluation_id
     outcome.computed_at = computed_at

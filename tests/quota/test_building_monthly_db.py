@@ -152,12 +152,24 @@ def test_random_statements_keep_the_rollup_fresh_and_rebuild_agrees(two_building
         (r["building_id"], r["month"], r["day_count"]) for r in before]
 
 
-def test_month_split_reads_whole_months_and_the_partial_month_days():
-    assert month_split(date(2025, 3, 14)) == (date(2025, 3, 1), date(2025, 3, 1))
-    assert month_split(date(2025, 3, 31)) == (date(2025, 4, 1), date(2025, 4, 1))
-    assert month_split(date(2024, 2, 28)) == (date(2024, 2, 1), date(2024, 2, 1))  # leap
-    assert month_split(date(2025, 2, 28)) == (date(2025, 3, 1), date(2025, 3, 1))
-    assert month_split(date(2024, 12, 31)) == (date(2025, 1, 1), date(2025, 1, 1))
+def test_month_split_reads_the_fewest_days():
+    def split(cutoff):
+        parts = month_split(cutoff)
+        return parts["months_end"], parts["days_start"], parts["days_end"], parts["sign"]
+
+    # the 14th of a 31-day month: whole months before March plus 1..14 March
+    assert split(date(2025, 3, 14)) == (date(2025, 3, 1), date(2025, 3, 1),
+                                        date(2025, 3, 14), 1)
+    # the 20th: whole months through March minus 21..31 March
+    assert split(date(2025, 3, 20)) == (date(2025, 4, 1), date(2025, 3, 21),
+                                        date(2025, 3, 31), -1)
+    # a month end: whole months only (the day range is empty)
+    months_end, days_start, days_end, _ = split(date(2025, 3, 31))
+    assert months_end == date(2025, 4, 1) and days_start > days_end
+    assert split(date(2024, 2, 28)) == (date(2024, 3, 1), date(2024, 2, 29),
+                                        date(2024, 2, 29), -1)  # leap February
+    months_end, days_start, days_end, _ = split(date(2024, 12, 31))
+    assert months_end == date(2025, 1, 1) and days_start > days_end
     ranges = rollup_ranges(2024, date(2024, 2, 29))
     assert ranges["previous_cutoff"] == date(2023, 2, 28)
     assert (ranges["months_end"], ranges["previous_months_end"]) == (
@@ -167,7 +179,8 @@ def test_month_split_reads_whole_months_and_the_partial_month_days():
 @pytest.mark.parametrize("year", [2024, 2025])
 def test_monthly_aggregates_equal_the_daily_reference(db, year):
     """The evaluation's inputs from monthly + partial-month days equal a two-year daily
-    scan, on every kind of as-of date (month ends, mid-month, 29 February, 1 January)."""
+    scan, on every kind of as-of date (month ends, days added or subtracted, 29 February,
+    1 January, a building whose first data comes after the as-of date in the same month)."""
     rng = random.Random(year)
     with db.connect() as conn:
         for i in range(6):
@@ -175,7 +188,7 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
         rows = []
         for i in range(6):
             for kind in ("electricity", "natural_gas")[: 1 + i % 2]:
-                start = date(year, 2, 10) if i == 5 else date(year - 1, 1, 1)
+                start = date(year, 3, 25) if i == 5 else date(year - 1, 1, 1)
                 day = start
                 while day <= date(year, 12, 31):
                     if not (i == 3 and day.month == 7) and rng.random() > 0.05:
@@ -190,7 +203,8 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
                 copy.write_row((*row, 24, 1))
         conn.commit()
         as_of_days = [date(year, 1, 1), date(year, 1, 31), date(year, 2, 14),
-                      date(year, 2, 28), date(year, 3, 1), date(year, 7, 15),
+                      date(year, 2, 28), date(year, 3, 1), date(year, 3, 20),
+                      date(year, 3, 28), date(year, 7, 15), date(year, 7, 20),
                       date(year, 12, 30), date(year, 12, 31)]
         if year == 2024:
             as_of_days.append(date(2024, 2, 29))
