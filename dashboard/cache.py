@@ -28,10 +28,16 @@ def scope_key(viewer: Viewer) -> tuple[str, ...]:
     return tuple(sorted(viewer.building_ids))
 
 
+def _older(generation: Hashable, current: Hashable) -> bool:
+    """Whether ``generation`` is an evaluation id older than ``current``."""
+    return (isinstance(generation, int) and isinstance(current, int)
+            and generation < current)
+
+
 class PageCache:
     """Thread-safe LRU of at most ``max_entries`` values for one generation."""
 
-    def __init__(self, max_entries: int = 32) -> None:
+    def __init__(self, max_entries: int = 24) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._generation: Hashable = None
@@ -41,17 +47,27 @@ class PageCache:
         self.misses = 0
 
     def get_or_compute(self, generation: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key`` for ``generation``, computing (once) when missing."""
+        """The cached value of ``key`` for ``generation``, computing (once) when missing.
+
+        A newer generation empties the cache; a request still carrying an older one (it
+        started before the new run appeared) computes its value without storing it.
+        """
         with self._lock:
-            if generation != self._generation:
-                self._entries.clear()
-                self._key_locks.clear()
-                self._generation = generation
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return self._entries[key]  # type: ignore[no-any-return]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
+            if _older(generation, self._generation):
+                self.misses += 1
+                key_lock = None
+            else:
+                if generation != self._generation:
+                    self._entries.clear()
+                    self._key_locks.clear()
+                    self._generation = generation
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return self._entries[key]  # type: ignore[no-any-return]
+                key_lock = self._key_locks.setdefault(key, threading.Lock())
+        if key_lock is None:
+            return compute()
         with key_lock:
             with self._lock:
                 if generation == self._generation and key in self._entries:
@@ -62,12 +78,17 @@ class PageCache:
                 self.misses += 1
                 if generation == self._generation:
                     self._entries[key] = value
-                    self._entries.move_to_end(key)
                     while len(self._entries) > self.max_entries:
                         old, _ = self._entries.popitem(last=False)
                         self._key_locks.pop(old, None)
                 self._key_locks.pop(key, None)
             return value
+
+    @property
+    def generation(self) -> Hashable:
+        """The generation the cache holds now (set by the last lookup)."""
+        with self._lock:
+            return self._generation
 
     def clear(self) -> None:
         with self._lock:

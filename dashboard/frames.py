@@ -117,6 +117,23 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def filter_city(
+    results: pd.DataFrame,
+    districts: Iterable[str] = (),
+    types: Iterable[str] = (),
+    sizes: Iterable[str] = (),
+) -> pd.DataFrame:
+    """City results rows (from ``queries.city_results``) in the given districts, building
+    types and size classes; an empty filter means all. Order is kept."""
+    keep = pd.Series(True, index=results.index)
+    for column, wanted in (("district", districts), ("building_type", types),
+                           ("size_class", sizes)):
+        chosen = set(wanted)
+        if chosen and not results.empty:
+            keep &= results[column].isin(chosen)
+    return results if bool(keep.all()) else results[keep].reset_index(drop=True)
+
+
 def status_counts(results: pd.DataFrame, by: str) -> pd.DataFrame:
     """Buildings per (``by`` group, status): a table with groups as rows, statuses as
     columns (zeros filled)."""

@@ -136,7 +136,7 @@ SELECT b.building_id, b.name, b.district, b.building_type,
    AND (%(districts)s::text[] IS NULL OR b.district = ANY(%(districts)s::text[]))
    AND (%(types)s::text[] IS NULL OR b.building_type = ANY(%(types)s::text[]))
    AND (%(sizes)s::text[] IS NULL OR {SIZE_CLASS_SQL} = ANY(%(sizes)s::text[]))
- ORDER BY r.utilization DESC NULLS LAST, b.building_id
+ ORDER BY r.utilization DESC NULLS LAST, b.building_id COLLATE "C"
 """
 
 

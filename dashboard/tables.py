@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -105,15 +105,10 @@ def rounded_list(values: Any, digits: int = 0) -> list[float | int | None]:
     return [None if v != v else v for v in rounded]
 
 
-def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column], list[Row]]:
-    """Columns and rows of the city page's building table (one row per building).
-
-    The building name links to its page (rows also carry the plain ``name`` to sort and
-    filter on); energies are in the basis's unit. Built column by column: at 20,000
-    buildings per-cell Python calls were most of the city page's time.
-    """
+def city_columns(basis: str, lang: str) -> list[Column]:
+    """Column definitions of the city page's building table (energies in the basis's unit)."""
     unit = UNIT_BY_BASIS[basis]
-    columns = [
+    return [
         {**text_column("building", t("col_building", lang), 220), "cellRenderer": "markdown",
          "pinned": "left"},
         text_column("building_id", t("col_building_id", lang), 120),
@@ -128,18 +123,32 @@ def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column
         number_column("excess", t("col_excess", lang, unit=unit), 140),
         number_column("eui_kwh_per_m2", t("col_eui", lang), 150),
     ]
+
+
+Table = dict[str, list[Any]]
+
+
+def city_table(results: pd.DataFrame, lang: str) -> Table:
+    """The city table's values column by column (field → one value per building, rounded
+    and localised as shown), in the order of ``results``.
+
+    Kept as columns: at 20,000 buildings building a dict per row costs more than the SQL,
+    and a grid block needs only ~100 of them (:func:`city_row`, :func:`grid_page`).
+    """
     if results.empty:
-        return columns, []
-    ids = [str(v) for v in results["building_id"].tolist()]
-    names = [str(v) for v in results["name"].tolist()]
+        return {field: [] for field in CITY_TABLE_FIELDS}
     statuses = [str(v) for v in results["status"].tolist()]
     labels = {code: status_label(code, lang) for code in set(statuses)}
     type_field = "type_en" if lang == "en" else "type_zh"
     util = pd.to_numeric(results["utilization"], errors="coerce") * 100.0
-    values = {
+    return {
+        "name": [str(v) for v in results["name"].tolist()],
+        "building_id": [str(v) for v in results["building_id"].tolist()],
         "district": [str(v) for v in results["district"].tolist()],
         "type": [str(v) for v in results[type_field].tolist()],
         "floor_area_m2": rounded_list(results["floor_area_m2"]),
+        "status_code": statuses,
+        "status": [labels[code] for code in statuses],
         "utilization_pct": rounded_list(util.round(4), 1),
         "energy": rounded_list(results["energy"]),
         "quota": rounded_list(results["quota"]),
@@ -147,25 +156,28 @@ def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column
         "excess": rounded_list(results["excess"]),
         "eui_kwh_per_m2": rounded_list(results["eui_kwh_per_m2"], 1),
     }
-    rows: list[Row] = []
-    for i, (bid, name, status) in enumerate(zip(ids, names, statuses, strict=True)):
-        rows.append({
-            "building": markdown_link(name, f"/building/{bid}"),
-            "name": name,
-            "building_id": bid,
-            "district": values["district"][i],
-            "type": values["type"][i],
-            "floor_area_m2": values["floor_area_m2"][i],
-            "status_code": status,
-            "status": labels[status],
-            "utilization_pct": values["utilization_pct"][i],
-            "energy": values["energy"][i],
-            "quota": values["quota"][i],
-            "projected": values["projected"][i],
-            "excess": values["excess"][i],
-            "eui_kwh_per_m2": values["eui_kwh_per_m2"][i],
-        })
-    return columns, rows
+
+
+CITY_TABLE_FIELDS = ("name", "building_id", "district", "type", "floor_area_m2", "status_code",
+                     "status", "utilization_pct", "energy", "quota", "projected", "excess",
+                     "eui_kwh_per_m2")
+
+
+def city_row(table: Table, index: int) -> Row:
+    """Row ``index`` of a :func:`city_table` as the grid shows it: the name as a link to
+    the building's page, and the plain ``name`` to sort and filter on."""
+    row = {field: values[index] for field, values in table.items()}
+    row["building"] = markdown_link(row["name"], f"/building/{row['building_id']}")
+    return row
+
+
+def city_grid(results: pd.DataFrame, basis: str, lang: str) -> tuple[list[Column], list[Row]]:
+    """Columns and every row of the city page's building table (one row per building).
+
+    The building name links to its page; energies are in the basis's unit.
+    """
+    table = city_table(results, lang)
+    return city_columns(basis, lang), [city_row(table, i) for i in range(len(table["name"]))]
 
 
 # ------------------------------------------------------------------------------------------
@@ -227,48 +239,52 @@ def condition_matches(condition: dict[str, Any], cell: Any) -> bool:
 
 
 def grid_page(
-    rows: Sequence[Row],
+    table: Table,
     request: dict[str, Any] | None,
+    make_row: Callable[[Table, int], Row],
     aliases: dict[str, str] | None = None,
     max_rows: int = 1000,
 ) -> dict[str, Any]:
-    """One block of ``rows`` for ag-grid's infinite row model: the grid's column filters
-    (``filterModel``) and sort (``sortModel``) applied on the server, then rows
-    ``startRow``..``endRow`` (at most ``max_rows``).
+    """One block of a table for ag-grid's infinite row model: the grid's column filters
+    (``filterModel``) and sort (``sortModel``) applied on the server over the columns of
+    ``table``, then rows ``startRow``..``endRow`` (at most ``max_rows``) built with
+    ``make_row(table, index)``.
 
     ``aliases`` names the field to filter and sort on for a displayed column (the city
     table's building link is filtered and sorted by the plain name). Missing values sort
-    last in both directions. Returns ``{"rowData": [...], "rowCount": n}`` with ``n`` the
-    number of rows after filtering.
+    last in both directions; unknown columns are ignored. Returns
+    ``{"rowData": [...], "rowCount": n}`` with ``n`` the number of rows after filtering.
     """
     request = request if isinstance(request, dict) else {}
     aliases = aliases or {}
-    chosen: Sequence[Row] = rows
+    size = len(next(iter(table.values()), []))
+    chosen = list(range(size))
     filter_model = request.get("filterModel") or {}
     if isinstance(filter_model, dict):
         for column, condition in filter_model.items():
-            if not isinstance(condition, dict):
+            values = table.get(aliases.get(column, column))
+            if values is None or not isinstance(condition, dict):
                 continue
-            field = aliases.get(column, column)
-            chosen = [row for row in chosen if condition_matches(condition, row.get(field))]
+            chosen = [i for i in chosen if condition_matches(condition, values[i])]
     sort_model = request.get("sortModel") or []
-    if isinstance(sort_model, list) and sort_model:
-        ordered = list(chosen)
+    if isinstance(sort_model, list):
         for item in reversed([s for s in sort_model if isinstance(s, dict)]):
-            field = aliases.get(str(item.get("colId")), str(item.get("colId")))
-            descending = item.get("sort") == "desc"
-            present = [row for row in ordered if row.get(field) is not None]
-            absent = [row for row in ordered if row.get(field) is None]
-            present.sort(key=lambda row, f=field: row[f], reverse=descending)
-            ordered = present + absent
-        chosen = ordered
+            column = str(item.get("colId"))
+            values = table.get(aliases.get(column, column))
+            if values is None:
+                continue
+            present = [i for i in chosen if values[i] is not None]
+            absent = [i for i in chosen if values[i] is None]
+            present.sort(key=values.__getitem__, reverse=item.get("sort") == "desc")
+            chosen = present + absent
     try:
         start = max(int(request.get("startRow") or 0), 0)
         end = int(request.get("endRow") if request.get("endRow") is not None else start + 100)
     except (TypeError, ValueError):
         start, end = 0, 100
     end = min(max(end, start), start + max_rows)
-    return {"rowData": list(chosen[start:end]), "rowCount": len(chosen)}
+    return {"rowData": [make_row(table, i) for i in chosen[start:end]],
+            "rowCount": len(chosen)}
 
 
 def trigger_labels(flags: dict[str, Any], lang: str) -> str:

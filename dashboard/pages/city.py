@@ -104,8 +104,8 @@ def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.
 @dataclass(frozen=True)
 class CityPage:
     """Everything the city page shows for one selection and viewer, computed once (and
-    cached until a new evaluation run): the outputs of the main callback and every row of
-    the building table, which the grid then fetches block by block."""
+    cached until a new evaluation run): the outputs of the main callback and the building
+    table's values by column, from which the grid's blocks are built on request."""
 
     empty: Any
     headline: list[Any]
@@ -113,7 +113,7 @@ class CityPage:
     by_type: figures.Figure
     utilization: figures.Figure
     columns: list[tables.Column]
-    rows: list[tables.Row]
+    table: tables.Table
 
 
 def selection(
@@ -150,8 +150,8 @@ def compute_city_page(
     """Query the run for the viewer and build the page (the uncached path)."""
     year, basis = chosen["year"], chosen["basis"]
     results = (
-        queries.city_results(conn, viewer, services.settings, evaluation_id, basis,
-                             chosen["districts"], chosen["types"], chosen["sizes"])
+        frames.filter_city(run_results(conn, services, viewer, evaluation_id, basis),
+                           chosen["districts"], chosen["types"], chosen["sizes"])
         if evaluation_id is not None else None
     )
     if results is None or results.empty:
@@ -160,8 +160,8 @@ def compute_city_page(
             else t("empty_filters", lang)
         )
         empty = figures.empty_figure(message)
-        columns, _ = tables.city_grid(pd.DataFrame(), basis, lang)
-        return CityPage(ui.empty_state(message), [], empty, empty, empty, columns, [])
+        return CityPage(ui.empty_state(message), [], empty, empty, empty,
+                        tables.city_columns(basis, lang), tables.city_table(pd.DataFrame(), lang))
     type_col = "type_en" if lang == "en" else "type_zh"
     summary = frames.headline(results)
     by_district = figures.status_bars(
@@ -178,9 +178,21 @@ def compute_city_page(
     utilization = figures.utilization_histogram(
         results, lang, no_util,
         (float(tiers.get("over_ratio", 1.0)), float(tiers.get("over_20_ratio", 1.2))))
-    columns, rows = tables.city_grid(results, basis, lang)
     return CityPage(None, headline_cards(summary, basis, lang), by_district, by_type,
-                    utilization, columns, rows)
+                    utilization, tables.city_columns(basis, lang),
+                    tables.city_table(results, lang))
+
+
+def run_results(
+    conn: Any, services: Services, viewer: Any, evaluation_id: int, basis: str
+) -> pd.DataFrame:
+    """Every row of a run the viewer may see (scope applied in SQL), cached per viewer
+    scope, run and basis: changing the district, type or size filters filters these rows
+    instead of querying again."""
+    key = ("city-results", scope_key(viewer), evaluation_id, basis)
+    return services.cache.get_or_compute(
+        services.cache.generation, key,
+        lambda: queries.city_results(conn, viewer, services.settings, evaluation_id, basis))
 
 
 def city_page(services: Services, chosen: dict[str, Any], lang: str | None) -> CityPage:
@@ -228,7 +240,7 @@ def city_rows(services: Services, request: Any, chosen: Any) -> dict[str, Any]:
     normalised = selection(chosen.get("year"), chosen.get("as_of"), chosen.get("basis"),
                            chosen.get("districts"), chosen.get("types"), chosen.get("sizes"))
     page = city_page(services, normalised, chosen.get("lang"))
-    return tables.grid_page(page.rows, request, ROW_ALIASES)
+    return tables.grid_page(page.table, request, tables.city_row, ROW_ALIASES)
 
 
 # The building link column is filtered and sorted on the plain name.

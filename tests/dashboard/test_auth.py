@@ -226,3 +226,26 @@ def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:
          (ids.RETRO_TRIGGER, "value", None), (ids.LANG_STORE, "data", "en"),
          (ids.RETRO_GRID, "virtualRowData", None)])
     assert regulator.post("/_dash-update-component", json=download).status_code == 403
+
+
+def test_new_evaluation_run_replaces_cached_city_rows(app: Any, city: Any) -> None:
+    client = signed_in(app, "reg")
+    chosen = {"year": 2025, "as_of": None, "basis": "electricity_kwh",
+              "districts": [], "types": [], "sizes": [], "lang": "en"}
+    body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
+                            [(ids.CITY_GRID, "getRowsRequest", {"startRow": 0, "endRow": 10})],
+                            [(ids.CITY_SELECTION, "data", chosen)])
+
+    def statuses() -> dict[str, str]:
+        response = client.post("/_dash-update-component", json=body)
+        rows = json.loads(response.data)["response"][ids.CITY_GRID]["getRowsResponse"]["rowData"]
+        return {row["building_id"]: row["status_code"] for row in rows}
+
+    assert statuses()["B1"] == "over_20"
+    assert statuses()["B1"] == "over_20"  # served from the cache
+    run = city.scalar("INSERT INTO evaluation_run (year, as_of, timezone, building_count) "
+                      "VALUES (2025, '2025-07-31', 'Asia/Shanghai', 1) RETURNING evaluation_id")
+    city.query("INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
+               "utilization) VALUES (%s, 'B1', 'electricity_kwh', 'within', 0.5) "
+               "RETURNING building_id", (run,))
+    assert statuses() == {"B1": "within"}

@@ -190,3 +190,79 @@ def test_every_builder_gives_a_valid_plotly_figure() -> None:
     bars = checked(figures.bar_counts(["a", "b"], [3, 1], "t", "rows", "empty"))
     assert list(bars.data[0].x) == [3, 1]
     assert checked(figures.bar_counts([], [], "t", "rows", "none")).layout.annotations
+
+
+def test_city_table_keeps_columns_and_builds_rows_on_request() -> None:
+    table = tables.city_table(_results(), "en")
+    assert table["utilization_pct"] == [50.0, 110.0, 130.0, None]
+    assert table["floor_area_m2"][0] == 1000 and isinstance(table["floor_area_m2"][0], int)
+    row = tables.city_row(table, 2)
+    assert row["building"] == r"[丙 \[x\]](/building/C)" and row["name"] == "丙 [x]"
+    assert row["status"] == status_label("over_20", "en") and row["status_code"] == "over_20"
+    assert tables.city_table(_results().iloc[0:0], "en")["building_id"] == []
+
+
+def test_grid_page_filters_sorts_and_pages_like_the_grid() -> None:
+    table = tables.city_table(_results(), "en")
+    ids = lambda page: [row["building_id"] for row in page["rowData"]]  # noqa: E731
+
+    def page(**request: object) -> dict:
+        return tables.grid_page(table, request, tables.city_row, {"building": "name"})
+
+    assert ids(page()) == ["A", "B", "C", "D"] and page()["rowCount"] == 4
+    number = {"filterType": "number", "type": "greaterThan", "filter": 100}
+    assert ids(page(filterModel={"utilization_pct": number})) == ["B", "C"]
+    either = {"filterType": "text", "operator": "OR", "conditions": [
+        {"filterType": "text", "type": "startsWith", "filter": "丙"},
+        {"filterType": "text", "type": "equals", "filter": "甲"}]}
+    assert ids(page(filterModel={"building": either})) == ["A", "C"]
+    blank = {"filterType": "number", "type": "blank"}
+    assert ids(page(filterModel={"excess": blank})) == ["A", "D"]
+    assert ids(page(filterModel={"district": {"filterType": "text", "type": "contains",
+                                              "filter": "西"}})) == ["C", "D"]
+    # Missing values last in both directions; a second key breaks ties.
+    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "asc"}])) == \
+        ["A", "B", "C", "D"]
+    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "desc"}])) == \
+        ["C", "B", "A", "D"]
+    assert ids(page(sortModel=[{"colId": "type", "sort": "asc"},
+                               {"colId": "floor_area_m2", "sort": "desc"}])) == \
+        ["D", "C", "B", "A"]
+    second = page(startRow=1, endRow=3)
+    assert ids(second) == ["B", "C"] and second["rowCount"] == 4
+    assert ids(page(filterModel={"no_such_column": number}, startRow=0, endRow=2)) == ["A", "B"]
+
+
+def test_filter_city_by_district_type_and_size() -> None:
+    results = _results().assign(building_type=["office", "office", "mall", "mall"],
+                                size_class=["small", "small", "ordinary", "large"])
+    assert frames.filter_city(results) is results
+    assert frames.filter_city(results, districts=["西城"])["building_id"].tolist() == ["C", "D"]
+    assert frames.filter_city(results, types=["office"], sizes=["small", "large"])[
+        "building_id"].tolist() == ["A", "B"]
+
+
+def test_page_cache_is_per_key_lru_and_dropped_by_a_new_run() -> None:
+    from dashboard.cache import PageCache, scope_key
+    from dashboard.users import Viewer
+
+    cache = PageCache(max_entries=2)
+    calls: list[str] = []
+
+    def compute(value: str):  # type: ignore[no-untyped-def]
+        return lambda: calls.append(value) or value
+
+    manager = Viewer("m", "manager", frozenset({"B2", "B1"}))
+    assert scope_key(manager) == ("B1", "B2")
+    assert scope_key(Viewer("r", "regulator")) != scope_key(manager)
+    assert cache.get_or_compute(5, "a", compute("a1")) == "a1"
+    assert cache.get_or_compute(5, "a", compute("a2")) == "a1"  # cached
+    cache.get_or_compute(5, "b", compute("b1"))
+    cache.get_or_compute(5, "c", compute("c1"))  # evicts "a", the least recently used
+    assert cache.get_or_compute(5, "a", compute("a3")) == "a3"
+    assert cache.get_or_compute(6, "a", compute("a4")) == "a4"  # a new run: recomputed
+    assert len(cache) == 1
+    # A request that still carries the older run is answered but not stored.
+    assert cache.get_or_compute(5, "z", compute("z1")) == "z1"
+    assert cache.get_or_compute(6, "z", compute("z2")) == "z2"
+    assert calls == ["a1", "b1", "c1", "a3", "a4", "z1", "z2"]
