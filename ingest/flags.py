@@ -11,7 +11,7 @@ Parameters (``[ingest]`` in the rules, defaults below):
   its positive readings in the batch) is a spike [-];
 - ``spike_min_readings``: the usual level needs at least this many positive readings.
 
-Runs and levels are judged within one load batch (200,000 rows by default), so a zero run
+Runs and levels are judged within one load batch (100,000 rows by default), so a zero run
 split across two batches is flagged only when a part reaches the threshold on its own.
 """
 

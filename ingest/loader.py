@@ -54,6 +54,7 @@ from ingest.validate import MeterInfo, Registry, validate_batch
 from quota import db as qdb
 from quota.settings import Settings
 from quota.textfiles import FileFormatError, open_text
+from quota.units import UNITS_BY_TYPE, kwh_per_unit
 
 READING_SUFFIXES = (".csv", ".csv.gz")
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
@@ -377,11 +378,11 @@ class _FileLoader:
     def run(self, path: Path) -> None:
         """Load the file: a reader thread parses and validates batch N+1 (pure Python and
         pandas) while this thread writes batch N (mostly waiting on the server), so the two
-        cores work at once. At most two parsed batches wait in between (memory bound)."""
+        cores work at once. At most one parsed batch waits in between (memory bound)."""
         stream, _encoding = open_text(path)
         raw_file = stream.buffer
         position = getattr(raw_file, "fileobj", raw_file)
-        handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
         stop = threading.Event()
         reader = threading.Thread(
             target=self._read, args=(stream, handoff, stop), name="ingest-reader", daemon=True
@@ -503,6 +504,9 @@ class _FileLoader:
             return good, _empty_rejects()
         if not self._probe_ready:
             self.conn.execute(queries.CREATE_PROBE)
+            self.conn.execute(queries.CREATE_UNIT_FACTOR)
+            with self.conn.cursor() as cur:
+                cur.executemany(queries.INSERT_UNIT_FACTOR, self._unit_factors())
             self._probe_ready = True
         self.conn.execute(queries.TRUNCATE_PROBE)
         data = copybin.payload(
@@ -510,34 +514,21 @@ class _FileLoader:
                 copybin.Column("int4", np.arange(len(good), dtype=np.int64)),
                 copybin.Column("int4", good["meter_key"].to_numpy()),
                 copybin.Column("timestamptz", times),
+                copybin.Column("float8", good["register_kwh"].to_numpy()),
             ]
         )
         with self.conn.cursor().copy(queries.COPY_PROBE) as copy:
             copy.write(data)
-        matches = self.conn.execute(queries.PROBE_MATCHES, {"lo": lo, "hi": hi}).fetchall()
-        if not matches:
-            return good, _empty_rejects()
-        idx = np.array([m["idx"] for m in matches], dtype=np.int64)
-        stored_kwh = np.array(
-            [
-                m["value"]
-                * self.registry.factor(
-                    self.meters_by_key[int(good.at[int(i), "meter_key"])], m["unit"]
-                )
-                for i, m in zip(idx, matches, strict=True)
-            ],
-            dtype=np.float64,
-        )
-        same = np.isclose(good["register_kwh"].to_numpy()[idx], stored_kwh, rtol=1e-9, atol=1e-12)
+        found = self.conn.execute(queries.PROBE_MATCHES, {"lo": lo, "hi": hi}).fetchone()
+        same = np.asarray(found["same_idx"], dtype=np.int64)
+        differing = np.asarray(found["diff_idx"], dtype=np.int64)
         drop = np.zeros(len(good), dtype=bool)
-        drop[idx[same]] = True
-        self.result.rows_duplicate += int(same.sum())
-        differing = idx[~same]
+        drop[same] = True
+        self.result.rows_duplicate += len(same)
         if self.corrections:
             good.loc[differing, "replace"] = True
             return good[~drop].reset_index(drop=True), _empty_rejects()
         drop[differing] = True
-        by_idx = {int(i): m for i, m in zip(idx, matches, strict=True)}
         rejects = pd.DataFrame(
             {
                 "row": good["row"].to_numpy()[differing],
@@ -547,15 +538,33 @@ class _FileLoader:
                 "details": [
                     {
                         "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
-                        "stored_value": by_idx[int(i)]["value"],
-                        "stored_unit": by_idx[int(i)]["unit"],
-                        "stored_file_id": by_idx[int(i)]["file_id"],
+                        "stored_value": value,
+                        "stored_unit": unit,
+                        "stored_file_id": file_id,
                     }
-                    for i in differing
+                    for value, unit, file_id in zip(
+                        found["diff_value"],
+                        found["diff_unit"],
+                        found["diff_file_id"],
+                        strict=True,
+                    )
                 ],
-            }
+            },
+            columns=["row", "reason_code", "message", "meter_id", "details"],
         )
         return good[~drop].reset_index(drop=True), rejects
+
+    def _unit_factors(self) -> list[tuple[str, str, float]]:
+        """kWh per unit for every energy type and unit (gas from the rules)."""
+        return [
+            (
+                energy_type,
+                unit,
+                kwh_per_unit(energy_type, unit, self.registry.natural_gas_kwh_per_m3),
+            )
+            for energy_type, units in UNITS_BY_TYPE.items()
+            for unit in units
+        ]
 
     # -- interval meters ----------------------------------------------------------------------
     def _store_interval(self, rows: pd.DataFrame) -> None:

@@ -55,18 +55,44 @@ SELECT EXISTS (
 
 CREATE_PROBE = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_probe (
-    idx        integer NOT NULL,
-    meter_key  integer NOT NULL,
-    reading_at timestamptz NOT NULL
+    idx          integer NOT NULL,
+    meter_key    integer NOT NULL,
+    reading_at   timestamptz NOT NULL,
+    register_kwh double precision NOT NULL
 ) ON COMMIT DROP
 """
+CREATE_UNIT_FACTOR = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_unit_factor (
+    energy_type  text NOT NULL,
+    unit         text NOT NULL,
+    kwh_per_unit double precision NOT NULL,
+    PRIMARY KEY (energy_type, unit)
+) ON COMMIT DROP
+"""
+INSERT_UNIT_FACTOR = "INSERT INTO ingest_unit_factor VALUES (%s, %s, %s)"
 TRUNCATE_PROBE = "TRUNCATE ingest_probe"
-COPY_PROBE = "COPY ingest_probe (idx, meter_key, reading_at) FROM STDIN (FORMAT BINARY)"
+COPY_PROBE = """
+COPY ingest_probe (idx, meter_key, reading_at, register_kwh) FROM STDIN (FORMAT BINARY)
+"""
+# Stored readings at the probed (meter, instant) pairs, compared in kWh on the server:
+# identical ones come back as one array of batch positions, differing ones with details.
 PROBE_MATCHES = """
-SELECT p.idx, r.value, r.unit, r.energy_kwh, r.file_id
-  FROM ingest_probe p
-  JOIN reading r ON r.meter_key = p.meter_key AND r.reading_at = p.reading_at
- WHERE r.reading_at BETWEEN %(lo)s AND %(hi)s
+WITH m AS (
+    SELECT p.idx, r.value, r.unit, r.file_id,
+           abs(r.value * f.kwh_per_unit - p.register_kwh)
+               <= 1e-12 + 1e-9 * abs(r.value * f.kwh_per_unit) AS same
+      FROM ingest_probe p
+      JOIN reading r ON r.meter_key = p.meter_key AND r.reading_at = p.reading_at
+      JOIN meter mt ON mt.meter_key = p.meter_key
+      JOIN ingest_unit_factor f ON f.energy_type = mt.energy_type AND f.unit = r.unit
+     WHERE r.reading_at BETWEEN %(lo)s AND %(hi)s
+)
+SELECT coalesce(array_agg(idx) FILTER (WHERE same), '{}') AS same_idx,
+       coalesce(array_agg(idx) FILTER (WHERE NOT same), '{}') AS diff_idx,
+       coalesce(array_agg(value) FILTER (WHERE NOT same), '{}') AS diff_value,
+       coalesce(array_agg(unit) FILTER (WHERE NOT same), '{}') AS diff_unit,
+       coalesce(array_agg(file_id) FILTER (WHERE NOT same), '{}') AS diff_file_id
+  FROM m
 """
 
 INTERVAL_COLUMNS = "meter_key, reading_at, value, unit, energy_kwh, flags, file_id"

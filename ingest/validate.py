@@ -4,8 +4,8 @@ Input is a :class:`ingest.parse.RawBatch`; output a DataFrame of good rows (mete
 instant, value as sent, canonical unit, kWh per unit, meter properties) and a DataFrame of
 rejected rows (batch row, reason code, message, details). Each row gets the first reason that
 applies, in the order of :data:`ingest.codes.REASONS`. Work is vectorised: distinct meter
-ids, timestamps and (meter, unit) pairs are resolved once each, so a batch of 200,000 hourly
-rows of 1,000 meters parses a few thousand timestamps, not 200,000.
+ids, timestamps and (meter, unit) pairs are resolved once each, so a batch of 100,000 hourly
+rows of 1,000 meters parses a few thousand timestamps, not 100,000.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Sources, later ones winning:
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
    ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
                                 ``$QUOTAWATCH_HOME/inbox``
-   ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 200,000)
+   ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 100,000)
    ``QUOTAWATCH_INGEST_TEST_PAUSE``  seconds the loader sleeps after each batch (tests only)
 
 Every other module receives a :class:`Settings` object (``get_settings()``) and never looks at
@@ -74,7 +74,7 @@ class Settings:
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
     inbox_path: Path | None = None
-    ingest_batch_rows: int = 200_000
+    ingest_batch_rows: int = 100_000
     ingest_test_pause_seconds: float = 0.0
     rules: dict[str, Any] = field(default_factory=dict)
 
@@ -142,7 +142,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "secret_key": general.get("secret_key"),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
-        "ingest_batch_rows": int(general.get("ingest_batch_rows", 200_000)),
+        "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),
         "rules": rules,
     }
     env_map = {
