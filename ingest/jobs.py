@@ -45,6 +45,8 @@ def recorded(settings: Settings, job_id: str) -> Iterator[dict[str, Any]]:
         run_id = conn.execute(
             queries.START_JOB, (job_id, socket.gethostname(), os.getpid())
         ).fetchone()["job_run_id"]
+        conn.execute(queries.SET_APPLICATION_NAME, (f"quotawatch-job-{run_id}",))
+        conn.execute(queries.CLOSE_INTERRUPTED_JOBS)
         counts: dict[str, Any] = {}
         try:
             yield counts

@@ -231,6 +231,8 @@ def ingest_paths(
     files = find_reading_files(Path(p) for p in paths)
     with qdb.connect(settings, autocommit=True) as conn:
         run_id = conn.execute(queries.START_RUN, (trigger,)).fetchone()["run_id"]
+        conn.execute(queries.SET_APPLICATION_NAME, (f"quotawatch-ingest-{run_id}",))
+        conn.execute(queries.CLOSE_INTERRUPTED_RUNS)
         summary = IngestSummary(run_id=run_id)
         error: str | None = None
         try:

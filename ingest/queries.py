@@ -18,6 +18,25 @@ SELECT meter_key, meter_id, building_id, energy_type, unit, reading_kind, multip
 """
 
 START_RUN = "INSERT INTO ingest_run (trigger) VALUES (%s) RETURNING run_id"
+# Each loading session names itself after its run; a 'running' run whose session is gone was
+# interrupted (killed process, lost connection).
+SET_APPLICATION_NAME = "SELECT set_config('application_name', %s, false)"
+CLOSE_INTERRUPTED_RUNS = """
+UPDATE ingest_run r
+   SET outcome = 'failed', finished_at = coalesce(finished_at, now()),
+       error = 'interrupted: the loading process ended before finishing'
+ WHERE outcome = 'running'
+   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                    WHERE application_name = 'quotawatch-ingest-' || r.run_id)
+"""
+CLOSE_INTERRUPTED_JOBS = """
+UPDATE job_run j
+   SET outcome = 'failed', finished_at = coalesce(finished_at, now()),
+       error = 'interrupted: the job process ended before finishing'
+ WHERE outcome = 'running'
+   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                    WHERE application_name = 'quotawatch-job-' || j.job_run_id)
+"""
 FINISH_RUN = """
 UPDATE ingest_run
    SET finished_at = now(), outcome = %(outcome)s, files_seen = %(files_seen)s,

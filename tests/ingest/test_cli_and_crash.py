@@ -72,6 +72,7 @@ def test_kill_mid_file_then_rerun_gives_one_clean_load(registered, tmp_path):
     assert registered.scalar("SELECT count(*) FROM ingest_file") == 0
     assert registered.scalar("SELECT count(*) FROM meter_daily") == 0
 
+    assert registered.scalar("SELECT outcome FROM ingest_run") == "running"
     rerun = registered.cli("ingest", "--json", str(path))
     assert rerun.returncode == 0, rerun.stderr
     data = json.loads(rerun.stdout)
@@ -80,6 +81,9 @@ def test_kill_mid_file_then_rerun_gives_one_clean_load(registered, tmp_path):
     # E2 has multiplier 40: totals are those of one clean load.
     values = sum((h % 7) + 0.5 for h in range(240))
     assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == values * 41
+    runs = registered.query("SELECT outcome, error FROM ingest_run ORDER BY run_id")
+    assert [r["outcome"] for r in runs] == ["failed", "succeeded"]
+    assert "interrupted" in runs[0]["error"]
     again = json.loads(registered.cli("ingest", "--json", str(path)).stdout)
     assert again["files"][0]["status"] == "skipped"
     assert registered.scalar("SELECT count(*) FROM reading") == expected_rows
