@@ -134,8 +134,11 @@ def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
             if loaded:
                 break
             time.sleep(2)
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        assert loaded >= 1  # the scheduler ingested a file the gateway dropped
+        if proc.poll() is not None or not loaded:
+            proc.terminate()
+            output, _ = proc.communicate(timeout=60)
+            # The scheduler should have ingested a file the gateway dropped.
+            pytest.fail(f"no gateway file loaded by the scheduler (exit {proc.poll()}):\n{output}")
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # the dashboard listens
         proc.send_signal(signal.SIGTERM)
