@@ -76,10 +76,6 @@ def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as
     )
 
 
-def _json_number(value: float) -> str:
-    return repr(value) if math.isfinite(value) else "null"
-
-
 def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
     """The ``details`` document of every row (profile and quota source, previous-year
     utilisation, electricity EUI, unverified parameter labels), one JSON text per row."""
@@ -88,10 +84,11 @@ def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
     quota_sources = [json.dumps(s) if isinstance(s, str) else "null"
                      for s in results["quota_source"].tolist()]
     tail = ', "unverified": ' + json.dumps(unverified, ensure_ascii=False) + "}"
+    finite = math.isfinite
     return [
         f'{{"profile_source": "{source}", "quota_source": {quota_source}, '
-        f'"previous_utilization": {_json_number(p)}, '
-        f'"electricity_eui_kwh_per_m2": {_json_number(e)}{tail}'
+        f'"previous_utilization": {repr(p) if finite(p) else "null"}, '
+        f'"electricity_eui_kwh_per_m2": {repr(e) if finite(e) else "null"}{tail}'
         for source, quota_source, p, e in zip(
             results["profile_source"].astype(str).tolist(), quota_sources, prev, eui,
             strict=True)
