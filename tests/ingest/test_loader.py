@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -272,3 +273,44 @@ def test_rollups_rebuild_matches_incremental(registered, write_file):
     after = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
     _same_rows(after, before)
     _same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), b_before)
+
+
+def test_cumulative_correction_recomputes_the_next_reading(registered, write_file):
+    ingest_paths(
+        registered.settings,
+        [
+            write_file(
+                "meter_id,timestamp,value\nC1,2024-03-01 00:00,100\n"
+                "C1,2024-03-01 12:00,110\nC1,2024-03-02 00:00,130\n"
+            )
+        ],
+        trigger="test",
+    )
+    fix = write_file("meter_id,timestamp,value\nC1,2024-03-01 12:00,120\n", "fix.csv")
+    summary = ingest_paths(registered.settings, [fix], trigger="test", corrections=True)
+    assert summary.rows_loaded == 1
+    energies = [
+        r["energy_kwh"]
+        for r in registered.query("SELECT energy_kwh FROM reading ORDER BY reading_at")
+    ]
+    assert energies == [None, 40.0, 20.0]  # multiplier 2
+    audit = registered.query("SELECT previous_value, previous_energy_kwh FROM reading_correction")
+    assert audit == [{"previous_value": 110.0, "previous_energy_kwh": 20.0}]
+    assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == pytest.approx(60.0)
+
+
+def test_daylight_saving_day_has_its_real_length(registered, write_file):
+    settings = dataclasses.replace(registered.settings, timezone_name="Europe/Berlin")
+    text = (
+        "meter_id,timestamp,value\n"
+        "C1,2024-03-31 00:00,0\n"
+        "C1,2024-04-01 00:00,23\n"  # a 23-hour local day: all of it on 31 March
+        "E1,2024-03-31 02:30,1\n"  # this local time does not exist in Berlin
+    )
+    summary = ingest_paths(settings, [write_file(text)], trigger="test")
+    assert summary.quarantine_by_reason == {"bad_timestamp": 1}
+    day = registered.query(
+        "SELECT energy_kwh, covered_hours FROM meter_daily WHERE day = '2024-03-31'"
+    )[0]
+    assert day["energy_kwh"] == pytest.approx(46.0)
+    assert day["covered_hours"] == pytest.approx(23.0)
