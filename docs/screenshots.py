@@ -13,7 +13,9 @@ It signs in as a demo user (``analyst`` by default, who sees every page) and sav
     docs/img/retrofit.png  Retrofit candidates
     docs/img/quality.png   Data quality
 
-Needs Debian's ``chromium`` and ``chromium-driver`` (installed by ``make setup``).
+Needs Debian's ``chromium`` and ``chromium-driver`` (installed by ``make setup``) and a font
+with Chinese glyphs (``apt-get install fonts-wqy-microhei`` or ``fonts-noto-cjk``), else the
+Chinese labels and names come out as boxes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ SELECT r.building_id
  ORDER BY (r.status LIKE 'over%%') DESC, r.utilization DESC NULLS LAST, r.building_id
  LIMIT 1
 """
+
+
+def has_chinese_font() -> bool:
+    """True when fontconfig knows a font covering Chinese."""
+    try:
+        found = subprocess.run(
+            ["fc-list", ":lang=zh"], capture_output=True, text=True, check=False
+        ).stdout
+    except FileNotFoundError:
+        return False
+    return bool(found.strip())
 
 
 def free_port() -> int:
@@ -137,6 +150,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--width", type=int, default=1400)
     args = parser.parse_args()
+    if not has_chinese_font():
+        raise SystemExit(
+            "no font with Chinese glyphs: apt-get install fonts-wqy-microhei (or fonts-noto-cjk)"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     server = None
     base_url = args.url.rstrip("/") if args.url else None
