@@ -206,7 +206,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.BUILDING_ID_STORE, "data"),
         Input(ids.BUILDING_YEAR, "value"),
         Input(ids.BUILDING_BASIS, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
     def update_building(building_id, year, basis, lang):  # type: ignore[no-untyped-def]
         return building_view(services, building_id, year, basis, lang)
@@ -226,7 +226,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.BUILDING_HEATMAP, "figure"),
         Input(ids.BUILDING_ID_STORE, "data"),
         Input(ids.BUILDING_MONTH, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
     def update_heatmap(building_id, month, lang):  # type: ignore[no-untyped-def]
         return heatmap_view(services, building_id, month, lang)

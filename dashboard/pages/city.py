@@ -290,7 +290,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.CITY_DISTRICT, "value"),
         Input(ids.CITY_TYPE, "value"),
         Input(ids.CITY_SIZE, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
     def update_city(year, as_of, basis, districts, types, sizes, lang):  # type: ignore[no-untyped-def]
         return city_view(services, year, as_of, basis, districts, types, sizes, lang)

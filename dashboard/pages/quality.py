@@ -135,7 +135,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.DQ_QUARANTINE_GRID, "columnDefs"),
         Output(ids.DQ_QUARANTINE_GRID, "rowData"),
         Input(ids.DQ_REASON, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
     def update_quarantine(reason, lang):  # type: ignore[no-untyped-def]
         return quarantine_table(services, reason, normalise_lang(lang))
@@ -143,7 +143,7 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.DQ_STALE_GRID, "children"),
         Input(ids.DQ_STALE_DAYS, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
     def update_stale(days, lang):  # type: ignore[no-untyped-def]
         lang = normalise_lang(lang)

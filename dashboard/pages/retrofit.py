@@ -123,7 +123,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.RETRO_TYPE, "value"),
         Input(ids.RETRO_MIN_AREA, "value"),
         Input(ids.RETRO_TRIGGER, "value"),
-        Input(ids.LANG_STORE, "data"),
+        State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     ]
 
     @app.callback(
