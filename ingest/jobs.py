@@ -86,11 +86,34 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def run_inbox_job(settings: Settings, settle_seconds: float = SETTLE_SECONDS) -> dict[str, Any]:
-    """Load the inbox's files once; returns the counts recorded in ``job_run``."""
+def lock_lost(conn: Any, lock_pid: int | None) -> bool:
+    """True when a scheduler's session (backend ``lock_pid``) no longer holds the scheduler
+    lock (e.g. the server restarted): its jobs must not run, another scheduler may."""
+    if lock_pid is None:
+        return False
+    key = queries.SCHEDULER_LOCK_KEY
+    row = conn.execute(
+        queries.SCHEDULER_LOCK_HELD, {"pid": lock_pid, "high": key >> 32, "low": key & 0xFFFFFFFF}
+    ).fetchone()
+    return not row["held"]
+
+
+LOCK_LOST_NOTE = "the scheduler lost its database lock (server restart?); job not run"
+
+
+def run_inbox_job(
+    settings: Settings, settle_seconds: float = SETTLE_SECONDS, lock_pid: int | None = None
+) -> dict[str, Any]:
+    """Load the inbox's files once; returns the counts recorded in ``job_run``.
+
+    ``lock_pid``: backend pid of the scheduler session holding the scheduler lock (the
+    scheduler passes it; the job is skipped if that lock is gone)."""
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     with recorded(settings, INBOX_JOB_ID) as counts:
+        if _lock_lost(settings, lock_pid):
+            counts.update(outcome="skipped", note=LOCK_LOST_NOTE)
+            return {"skipped": LOCK_LOST_NOTE}
         files = inbox_files(inbox, settle_seconds)
         counts.update(
             files_seen=len(files), files_loaded=0, files_skipped=0, files_rejected=0, files_failed=0
@@ -131,14 +154,25 @@ def run_inbox_job(settings: Settings, settle_seconds: float = SETTLE_SECONDS) ->
         return dict(counts)
 
 
-def run_nightly_job(settings: Settings) -> dict[str, Any]:
-    """The nightly quota evaluation (skipped with a note when the engine is not installed)."""
+def run_nightly_job(settings: Settings, lock_pid: int | None = None) -> dict[str, Any]:
+    """The nightly quota evaluation (skipped with a note when the engine is not installed
+    or the scheduler lost its lock)."""
     with recorded(settings, NIGHTLY_JOB_ID) as counts:
+        if _lock_lost(settings, lock_pid):
+            counts.update(outcome="skipped", note=LOCK_LOST_NOTE)
+            return {"skipped": LOCK_LOST_NOTE}
         note = _call_engine(lambda module: counts.update(module.run_nightly(settings) or {}))
         if note:
             counts["outcome"] = "skipped"
             counts["note"] = note
         return dict(counts)
+
+
+def _lock_lost(settings: Settings, lock_pid: int | None) -> bool:
+    if lock_pid is None:
+        return False
+    with qdb.connect(settings, autocommit=True) as conn:
+        return lock_lost(conn, lock_pid)
 
 
 def _call_engine(call: Callable[[Any], Any]) -> str | None:

@@ -10,6 +10,16 @@ SCHEDULER_LOCK_KEY = 0x5157_5343_4844  # "QWSCHD"
 LOCK_INGEST = "SELECT pg_advisory_xact_lock(%s)"
 TRY_LOCK_SCHEDULER = "SELECT pg_try_advisory_lock(%s) AS locked"
 UNLOCK_SCHEDULER = "SELECT pg_advisory_unlock(%s)"
+BACKEND_PID = "SELECT pg_backend_pid() AS pid"
+# Is the scheduler lock still held by the scheduler's session (lost if the server restarted)?
+# A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32 bits.
+SCHEDULER_LOCK_HELD = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+     WHERE locktype = 'advisory' AND granted AND pid = %(pid)s AND objsubid = 1
+       AND classid::bigint = %(high)s AND objid::bigint = %(low)s
+) AS held
+"""
 
 METERS = """
 SELECT meter_key, meter_id, building_id, energy_type, unit, reading_kind, multiplier,

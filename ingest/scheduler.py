@@ -7,7 +7,9 @@
 - The inbox job runs at start (catch-up) and then every ``inbox_interval_minutes``; the
   nightly evaluation at ``nightly_evaluation_hour`` local time.
 - One scheduler per database: a session advisory lock is held for the process lifetime; a
-  second process records a skipped ``scheduler`` run and exits with status 3.
+  second process records a skipped ``scheduler`` run and exits with status 3. Each job
+  first checks that the lock is still held by this process's session (a server restart
+  drops it) and is recorded as skipped otherwise.
 - SIGTERM or SIGINT shut it down cleanly (a running job finishes its file transaction).
 """
 
@@ -31,8 +33,9 @@ EXIT_LOCKED = 3
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
-    """The scheduler with QuotaWatch's jobs (not started)."""
+def build_scheduler(settings: Settings, lock_pid: int | None = None) -> BlockingScheduler:
+    """The scheduler with QuotaWatch's jobs (not started); ``lock_pid`` is the backend pid
+    of the session holding the scheduler lock, checked by each job before it works."""
     scheduler = BlockingScheduler(timezone=settings.tz, job_defaults=dict(JOB_DEFAULTS))
     scheduler.add_job(
         jobs.run_inbox_job,
@@ -40,6 +43,7 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
         id=jobs.INBOX_JOB_ID,
         name="load new reading files from the inbox",
         args=[settings],
+        kwargs={"lock_pid": lock_pid},
         next_run_time=datetime.now(settings.tz),
     )
     scheduler.add_job(
@@ -48,6 +52,7 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
         id=jobs.NIGHTLY_JOB_ID,
         name="nightly quota evaluation",
         args=[settings],
+        kwargs={"lock_pid": lock_pid},
     )
     return scheduler
 
@@ -70,7 +75,8 @@ def run(settings: Settings) -> int:
                 counts["note"] = "another scheduler process holds the lock; not running jobs"
             _say("another scheduler is already running jobs for this database; exiting")
             return EXIT_LOCKED
-        scheduler = build_scheduler(settings)
+        lock_pid = lock_conn.execute(queries.BACKEND_PID).fetchone()["pid"]
+        scheduler = build_scheduler(settings, lock_pid)
 
         def stop(signum: int, _frame: Any) -> None:
             _say(f"received {signal.Signals(signum).name}, shutting down")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import jobs
+from ingest import jobs, queries
 from ingest.scheduler import JOB_DEFAULTS, build_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +111,22 @@ def test_scheduler_process_runs_inbox_and_a_second_one_does_not(registered, tmp_
     assert ("inbox", "succeeded") in [(r["job_id"], r["outcome"]) for r in runs]
     assert ("scheduler", "skipped") in [(r["job_id"], r["outcome"]) for r in runs]
     assert registered.scalar("SELECT count(*) FROM reading") == 1
+
+
+def test_jobs_do_not_run_when_the_scheduler_lock_is_not_held(registered, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "a.csv"
+    path.write_text("meter_id,timestamp,value\nE1,2024-03-01 00:00,1\n", encoding="utf-8")
+    _age(path)
+    settings = dataclasses.replace(registered.settings, inbox_path=inbox)
+    with registered.connect(autocommit=True) as holder:
+        pid = holder.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+        counts = jobs.run_inbox_job(settings, lock_pid=pid)  # this session holds no lock
+        assert "skipped" in counts
+        assert path.exists()
+        holder.execute("SELECT pg_advisory_lock(%s)", (queries.SCHEDULER_LOCK_KEY,))
+        counts = jobs.run_inbox_job(settings, lock_pid=pid)
+        assert counts["files_loaded"] == 1
+    runs = registered.query("SELECT outcome FROM job_run ORDER BY job_run_id")
+    assert [r["outcome"] for r in runs] == ["skipped", "succeeded"]
