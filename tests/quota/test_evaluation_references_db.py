@@ -81,3 +81,29 @@ def test_a_referenced_building_id_cannot_change(stored):
         conn.execute("UPDATE building SET name = 'renamed' WHERE building_id = 'B'")
         conn.commit()
     assert stored.scalar("SELECT name FROM building WHERE building_id = 'B'") == "renamed"
+
+
+def test_a_role_without_rights_on_the_rollup_or_update_rights_on_buildings_can_write(stored):
+    """The triggers run with their owner's rights (like foreign-key checks do): writing daily
+    rollups, storing results and deleting runs need no extra privileges."""
+    with stored.connect() as conn:
+        conn.execute("CREATE ROLE qw_writer")  # rolled back with the rest
+        try:
+            conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO qw_writer")
+            conn.execute("GRANT INSERT, DELETE ON building_daily, evaluation_run,"
+                         " evaluation_result TO qw_writer")
+            conn.execute("REVOKE ALL ON building_monthly FROM qw_writer")
+            conn.execute("SET ROLE qw_writer")
+            conn.execute("INSERT INTO building_daily (building_id, energy_type, day,"
+                         " energy_kwh, reading_count, covered_hours, meter_count)"
+                         " VALUES ('A', 'electricity', '2025-01-02', 5, 24, 24, 1)")
+            run = _run(conn)
+            conn.execute(INSERT_RESULT, (run, "A"))
+            conn.execute("DELETE FROM evaluation_run WHERE evaluation_id = %s", (stored.runs[0],))
+            conn.execute("RESET ROLE")
+            assert conn.execute("SELECT energy_kwh FROM building_monthly").fetchone() == {
+                "energy_kwh": 5.0}
+            assert conn.execute("SELECT count(*) AS n FROM evaluation_result").fetchone() == {
+                "n": 3}
+        finally:
+            conn.rollback()
