@@ -37,7 +37,8 @@ UPDATE ingest_run r
        error = 'interrupted: the loading process ended before finishing'
  WHERE outcome = 'running'
    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                    WHERE application_name = 'quotawatch-ingest-' || r.run_id)
+                    WHERE datname = current_database()
+                      AND application_name = 'quotawatch-ingest-' || r.run_id)
 """
 CLOSE_INTERRUPTED_JOBS = """
 UPDATE job_run j
@@ -45,7 +46,8 @@ UPDATE job_run j
        error = 'interrupted: the job process ended before finishing'
  WHERE outcome = 'running'
    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                    WHERE application_name = 'quotawatch-job-' || j.job_run_id)
+                    WHERE datname = current_database()
+                      AND application_name = 'quotawatch-job-' || j.job_run_id)
 """
 FINISH_RUN = """
 UPDATE ingest_run

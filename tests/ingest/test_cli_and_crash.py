@@ -73,6 +73,13 @@ def test_kill_mid_file_then_rerun_gives_one_clean_load(registered, tmp_path):
     assert registered.scalar("SELECT count(*) FROM meter_daily") == 0
 
     assert registered.scalar("SELECT outcome FROM ingest_run") == "running"
+    # The server ends the killed client's session when it notices the closed socket.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and registered.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'quotawatch-ingest-%'"
+    ):
+        time.sleep(0.1)
     rerun = registered.cli("ingest", "--json", str(path))
     assert rerun.returncode == 0, rerun.stderr
     data = json.loads(rerun.stdout)
