@@ -169,20 +169,23 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     co2 = cur.converted("energy_kwh", conversion.co2_kg_from_kwh, factors)
 
     # --- completeness: covered meter-hours ÷ (registered meters × elapsed hours) ---------
+    # building_daily.covered_hours is the MEAN over the building's registered meters of a
+    # carrier (24 = every meter reported all day), so meter-hours = mean × meter count.
     commissioned_this_year = b["commissioned_year"].astype("Float64").eq(year).fillna(False)
     start_days = _first_days(inputs.current, index,
                              commissioned_this_year.to_numpy(dtype=bool))
     hours = _expected_hours(year, as_of, tz, start_days, n, inputs.now)
     meters = _ByBuilding(inputs.meters, index).wide("meter_count")
+    meter_hours = {t: cov * meters.get(t, zeros) for t, cov in cur_cov.items()}
     expected_elec = meters.get("electricity", zeros) * hours
     expected_all = _sum_types(meters, n) * hours
     with np.errstate(divide="ignore", invalid="ignore"):
         completeness_elec = np.nan_to_num(np.clip(
-            cur_cov.get("electricity", zeros) / np.where(expected_elec > 0, expected_elec,
-                                                         np.nan), 0, 1), nan=0.0)
+            meter_hours.get("electricity", zeros) / np.where(expected_elec > 0, expected_elec,
+                                                             np.nan), 0, 1), nan=0.0)
         completeness_all = np.nan_to_num(np.clip(
-            _sum_types(cur_cov, n) / np.where(expected_all > 0, expected_all, np.nan), 0, 1),
-            nan=0.0)
+            _sum_types(meter_hours, n) / np.where(expected_all > 0, expected_all, np.nan),
+            0, 1), nan=0.0)
 
     # --- previous year: profile inputs and final use ------------------------------------
     prev = _ByBuilding(inputs.previous, index)

@@ -95,9 +95,10 @@ def test_early_january_has_no_projection():
 
 def test_completeness_uses_registered_meters_and_now():
     now = datetime(2025, 1, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    # Two meters, 9.5 days elapsed at noon on 10 January = 228 h each = 456 meter-hours.
+    # Two meters, 9.5 days elapsed at noon on 10 January = 228 h each = 456 meter-hours
+    # expected; covered_hours is the mean over the meters: 114 h = 228 meter-hours = half.
     rows = run(2025, date(2025, 1, 10), [building("A")],
-               [("A", "electricity", 100.0, 228.0, date(2025, 1, 1))],
+               [("A", "electricity", 100.0, 114.0, date(2025, 1, 1))],
                meters=[("A", "electricity", 2)],
                quotas=[("A", 2025, "electricity_kwh", 100000.0, "imported")], now=now)
     a = rows[("A", "electricity_kwh")]
