@@ -1,5 +1,6 @@
 """building_monthly: the trigger-maintained monthly rollup always equals a fresh GROUP BY of
-building_daily, whatever statement changed the daily rows."""
+building_daily (counts and first days exactly, sums within floating-point rounding, since the
+triggers apply deltas), whatever statement changed the daily rows."""
 
 from __future__ import annotations
 
