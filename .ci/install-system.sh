@@ -95,6 +95,7 @@ fi
 
 # --- Browser for the dashboard tests ------------------------------------------------------
 if [ "${QUOTAWATCH_SKIP_BROWSER:-0}" != 1 ]; then
-  apt_install chromium chromium-driver
+  # A CJK font so Chinese labels render (browser tests, screenshots) instead of boxes.
+  apt_install chromium chromium-driver fonts-wqy-microhei
 fi
 echo "$PGV"
