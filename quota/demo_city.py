@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from quota.registry import file_columns
+
 DEMO_TIMEZONE = "Asia/Shanghai"
 
 # District, administrative code, approximate centre (latitude, longitude), share of buildings.
@@ -299,29 +301,8 @@ class City:
     meters: pd.DataFrame
 
 
-BUILDING_COLUMNS = [
-    "building_id",
-    "name",
-    "district",
-    "building_type",
-    "floor_area_m2",
-    "public_use_share",
-    "commissioned_year",
-    "latitude",
-    "longitude",
-    "operating_hours_per_year",
-    "area_per_person_m2",
-]
-METER_COLUMNS = [
-    "meter_id",
-    "building_id",
-    "energy_type",
-    "unit",
-    "reading_kind",
-    "multiplier",
-    "register_max",
-    "interval_minutes",
-]
+BUILDING_COLUMNS = list(file_columns("buildings"))
+METER_COLUMNS = list(file_columns("meters"))
 
 
 def allocate_counts(total: int, shares: list[float]) -> list[int]:

@@ -327,3 +327,9 @@ def parse_registry(kind: str, text: str) -> ParsedFile:
         record["_line"] = line
         result.records.append(record)
     return result
+
+
+def file_columns(kind: str) -> tuple[str, ...]:
+    """The columns of a registry file of ``kind``, required first, in the documented order."""
+    spec = SPECS[kind]
+    return spec.required + spec.optional

@@ -9,33 +9,13 @@ from typing import Any
 
 import psycopg
 
-from quota.registry import ParsedFile, RowError, parse_registry
+from quota.registry import ParsedFile, RowError, file_columns, parse_registry
 from quota.textfiles import decode, read_bytes
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "buildings": (
-        "building_id",
-        "name",
-        "district",
-        "building_type",
-        "floor_area_m2",
-        "public_use_share",
-        "commissioned_year",
-        "latitude",
-        "longitude",
-        "operating_hours_per_year",
-        "area_per_person_m2",
-    ),
-    "meters": (
-        "meter_id",
-        "building_id",
-        "energy_type",
-        "unit",
-        "reading_kind",
-        "multiplier",
-        "register_max",
-        "interval_minutes",
-    ),
+    "buildings": file_columns("buildings"),
+    "meters": file_columns("meters"),
+    # the file's `limit` column is stored as limit_value (limit is an SQL keyword)
     "quotas": ("building_id", "year", "basis", "limit_value"),
 }
 TABLES = {"buildings": "building", "meters": "meter", "quotas": "quota"}
