@@ -41,7 +41,7 @@ SCOPE = "(%(sees_all)s OR b.building_id = ANY(%(visible_ids)s::text[]))"
 def frame(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run ``query`` and return its rows as a DataFrame with the SQL column names."""
     with conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(query, params)
+        cur.execute(query, params, binary=True)
         columns = [c.name for c in cur.description or []]
         rows = cur.fetchall()
     if not rows:
