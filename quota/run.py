@@ -23,6 +23,7 @@ of this checkout yet is skipped with a clear message, so the demo works as the p
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import signal
 import socket
@@ -353,7 +354,9 @@ def supervise(
                 continue
             # A session of its own: Ctrl-C reaches only this supervisor, which then stops the
             # children in order.
-            children[name] = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+            children[name] = subprocess.Popen(
+                cmd, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_die_with_parent
+            )
         if not children:
             print("[run] nothing to run (neither scheduler nor dashboard is available)")
             return 1
@@ -396,6 +399,19 @@ def _gateway_tick(send_next: Any, demo_dir: Path, settings: Settings) -> None:
             f"{sent.start:%Y-%m-%d %H:%M} to {sent.end:%Y-%m-%d %H:%M}) into the inbox",
             flush=True,
         )
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: ask Linux to SIGTERM it when the supervisor dies, so a killed
+    `make run` (kill -9, a closed terminal) leaves no scheduler or dashboard behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the supervisor's own signal handling still stops the children
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> int:

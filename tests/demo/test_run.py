@@ -145,8 +145,12 @@ def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
         output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # lets the supervisor stop its children
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 0, output
     assert "QuotaWatch is running." in output
     assert f"http://127.0.0.1:{port}/" in output
