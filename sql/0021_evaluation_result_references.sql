@@ -11,11 +11,15 @@
 --   instead of one row lock per row); the runs named are locked FOR KEY SHARE;
 -- - deleting a building or a run deletes its results (was ON DELETE CASCADE), TRUNCATE too;
 -- - changing the id of a building or run that still has results is refused (was NO ACTION).
+-- The trigger functions run with their owner's privileges, as the foreign-key checks and
+-- cascades they stand for do (a role that stores evaluations needs no UPDATE/DELETE
+-- privilege on building for the SHARE lock); search_path is pinned to the migrations' one.
 
 ALTER TABLE evaluation_result DROP CONSTRAINT evaluation_result_building_id_fkey;
 ALTER TABLE evaluation_result DROP CONSTRAINT evaluation_result_evaluation_id_fkey;
 
-CREATE FUNCTION evaluation_result_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_check_references() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     missing text;
 BEGIN
@@ -51,19 +55,22 @@ CREATE TRIGGER evaluation_result_references_update AFTER UPDATE ON evaluation_re
     FOR EACH STATEMENT EXECUTE FUNCTION evaluation_result_check_references();
 
 -- Deleting buildings or runs deletes their results.
-CREATE FUNCTION evaluation_result_delete_of_buildings() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_delete_of_buildings() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM evaluation_result r USING old_rows o WHERE r.building_id = o.building_id;
     RETURN NULL;
 END
 $$;
-CREATE FUNCTION evaluation_result_delete_of_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_delete_of_runs() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM evaluation_result r USING old_rows o WHERE r.evaluation_id = o.evaluation_id;
     RETURN NULL;
 END
 $$;
-CREATE FUNCTION evaluation_result_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     TRUNCATE evaluation_result;
     RETURN NULL;
@@ -81,7 +88,8 @@ CREATE TRIGGER evaluation_result_truncate_run AFTER TRUNCATE ON evaluation_run
     FOR EACH STATEMENT EXECUTE FUNCTION evaluation_result_truncate();
 
 -- A building or run id that still has results cannot change.
-CREATE FUNCTION evaluation_result_keep_building_ids() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_keep_building_ids() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     gone text;
 BEGIN
@@ -97,7 +105,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE FUNCTION evaluation_result_keep_run_ids() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_result_keep_run_ids() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     gone bigint;
 BEGIN
