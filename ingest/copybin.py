@@ -66,16 +66,24 @@ def _shape_keys(columns: list[Column], n: int) -> tuple[np.ndarray, list[np.ndar
 
 def payload(columns: list[Column]) -> bytes:
     """The complete binary COPY data (header, rows, trailer) for ``columns``."""
+    return HEADER + rows_bytes(columns) + TRAILER
+
+
+def rows_bytes(columns: list[Column]) -> bytes:
+    """The rows part of binary COPY data for ``columns`` (no header or trailer: the rows of
+    several calls may be sent one after the other between one header and one trailer).
+    Rows of different shapes are written in groups, so their order may change."""
     n = len(columns[0].values) if columns else 0
-    parts = [HEADER]
-    if n:
-        keys, encoded = _shape_keys(columns, n)
-        unique_keys, inverse = np.unique(keys, return_inverse=True)
-        for group in range(len(unique_keys)):
-            rows = np.flatnonzero(inverse == group)
-            parts.append(_group_bytes(columns, encoded, rows))
-    parts.append(TRAILER)
-    return b"".join(parts)
+    if not n:
+        return b""
+    keys, encoded = _shape_keys(columns, n)
+    if (keys == keys[0]).all():  # one shape (the usual case): no grouping
+        return _group_bytes(columns, encoded, np.arange(n))
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    return b"".join(
+        _group_bytes(columns, encoded, np.flatnonzero(inverse == group))
+        for group in range(len(unique_keys))
+    )
 
 
 def _group_bytes(columns: list[Column], encoded: list[np.ndarray], rows: np.ndarray) -> bytes:

@@ -48,6 +48,7 @@ from psycopg import sql
 
 from ingest import codes, copybin, cumulative, queries, rollups
 from ingest.flags import compute_flags, parameters
+from ingest.fresh import FreshChunks
 from ingest.parse import RawBatch, iter_batches
 from ingest.timestamps import to_datetime, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
@@ -314,6 +315,35 @@ def load_file(
     return result
 
 
+@dataclass(frozen=True)
+class _SlotRows:
+    """Binary COPY rows of one chunk interval's readings: the first row (it may have to
+    create the chunk through the hypertable) and the rest."""
+
+    n_rows: int
+    first: bytes
+    rest: bytes
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch's interval readings worked out by the reader thread (see
+    :meth:`_FileLoader._prepare_interval`): valid while all ``n_rows`` rows are new."""
+
+    n_rows: int
+    flags: np.ndarray
+    records: list[Any]
+    increments: pd.DataFrame
+    slots: dict[int, _SlotRows]
+
+
+def _take(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
+    """The column restricted to ``rows`` (a mask or positions)."""
+    return copybin.Column(
+        column.kind, column.values[rows], None if column.null is None else column.null[rows]
+    )
+
+
 class _UnusableFileError(Exception):
     """The file as a whole cannot be read (recorded as rejected)."""
 
@@ -375,6 +405,19 @@ class _FileLoader:
         self.interval_minutes_by_key = np.full(n, 60, dtype=np.int64)
         for key, meter in self.meters_by_key.items():
             self.interval_minutes_by_key[key] = meter.interval_minutes or 60
+        # The chunk interval of reading [µs]: chunks start at multiples of it (since 1970).
+        self.chunk_interval_us = int(
+            conn.execute(queries.READING_CHUNK_INTERVAL).fetchone()["interval_us"]
+        )
+        # Chunks this load creates, written without index upkeep (ingest/fresh.py). Not for
+        # corrections files: they look stored rows up one by one.
+        self.fresh: FreshChunks | None = None
+        if (
+            not corrections
+            and settings.ingest_defer_indexes
+            and conn.execute(queries.CAN_DEFER_INDEXES).fetchone()["allowed"]
+        ):
+            self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
     def run(self, path: Path) -> None:
@@ -413,6 +456,9 @@ class _FileLoader:
                     with contextlib.suppress(queue.Empty):
                         handoff.get(timeout=0.05)
                 reader.join()
+        self._index_fresh_chunks()
+        if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
+            raise RuntimeError("a reading chunk's index is still switched off; not committing")
         self.result.affected = rollups.refresh(
             self.conn, self.tz, self.touched, rollups.combine_increments(self.increments)
         )
@@ -427,78 +473,152 @@ class _FileLoader:
                 good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
                 good = good.reset_index(drop=True)
                 good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
-                handoff.put((batch, good, rejects))
+                good, in_batch, duplicates = split_in_batch_duplicates(good)
+                prepared = self._prepare_interval(good)
+                handoff.put((batch, good, rejects, in_batch, duplicates, prepared))
             handoff.put(_DONE)
         except BaseException as exc:  # handed to the loading thread, which re-raises it
             handoff.put(exc)
 
+    def _prepare_interval(self, good: pd.DataFrame) -> _Prepared | None:
+        """Reader thread: the write of a batch of interval readings worked out in advance,
+        on the assumption that none of them is stored yet (the usual case; the loading
+        thread uses it only when that turns out true): energy, flags, daily increments and
+        the COPY rows per chunk-interval slot."""
+        if good.empty or good["is_cumulative"].to_numpy().any():
+            return None
+        keys = good["meter_key"].to_numpy().astype(np.int64)
+        times = good["reading_at_us"].to_numpy()
+        energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
+        minutes = self.interval_minutes_by_key[keys]
+        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
+        increments = rollups.daily_increments(keys, times, energy, minutes, self.tz)
+        columns = self._interval_columns(good, keys, times, energy, flags)
+        slots: dict[int, _SlotRows] = {}
+        slot_of = times - np.mod(times, self.chunk_interval_us)
+        for start in np.unique(slot_of).tolist():
+            rows = np.flatnonzero(slot_of == start)
+            first, rest = rows[:1], rows[1:]
+            slots[int(start)] = _SlotRows(
+                n_rows=len(rows),
+                first=copybin.rows_bytes([_take(c, first) for c in columns]),
+                rest=copybin.rows_bytes([_take(c, rest) for c in columns]),
+            )
+        return _Prepared(len(good), flags, records, increments, slots)
+
+    def _interval_columns(
+        self,
+        rows: pd.DataFrame,
+        keys: np.ndarray,
+        times: np.ndarray,
+        energy: np.ndarray,
+        flags: np.ndarray,
+    ) -> list[copybin.Column]:
+        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings."""
+        return [
+            copybin.Column("int4", keys),
+            copybin.Column("timestamptz", times),
+            copybin.Column("float8", rows["value"].to_numpy()),
+            copybin.Column("text", rows["unit"].to_numpy()),
+            copybin.Column("float8", energy),
+            copybin.Column("int2", flags),
+            copybin.Column("int8", np.full(len(keys), self.file_id)),
+        ]
+
     # -- one batch --------------------------------------------------------------------------
-    def load_batch(self, batch: RawBatch, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
-        """Store one validated batch: duplicates, new readings, quarantine, flags."""
+    def load_batch(
+        self,
+        batch: RawBatch,
+        good: pd.DataFrame,
+        rejects: pd.DataFrame,
+        in_batch: pd.DataFrame,
+        duplicates: int,
+        prepared: _Prepared | None,
+    ) -> None:
+        """Store one validated batch (``good`` rows without the ones repeating an earlier row
+        of the batch, ``duplicates`` of them identical, ``in_batch`` the differing ones):
+        duplicates of stored rows, new readings, quarantine, flags."""
         self.result.rows_read += len(batch)
-        quarantine: list[pd.DataFrame] = [rejects]
-        good, in_batch = self._split_in_batch_duplicates(good)
-        quarantine.append(in_batch)
-        good, stored = self._split_stored(good)
+        self.result.rows_duplicate += duplicates
+        quarantine: list[pd.DataFrame] = [rejects, in_batch]
+        good, checked, in_fresh = self._split_fresh(good)
+        quarantine.append(in_fresh)
+        good, stored = self._split_stored(good, checked)
         quarantine.append(stored)
 
         interval = good[~good["is_cumulative"].to_numpy()]
         cumul = good[good["is_cumulative"].to_numpy()]
-        self._store_interval(interval)
+        intact = prepared is not None and len(interval) == prepared.n_rows
+        self._store_interval(interval, prepared if intact else None)
         quarantine.append(self._store_cumulative(cumul))
         self._write_quarantine(batch, pd.concat(quarantine, ignore_index=True))
+        if self.fresh is not None:
+            for name in self.fresh.over_budget():
+                self._index_chunk(name)
 
-    def _split_in_batch_duplicates(self, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Rows repeating an earlier row of the batch: identical → duplicate, different →
-        conflicting_duplicate (the first row of the file wins)."""
+    def _split_fresh(self, good: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+        """Rows for chunks this load created (their stored rows all come from earlier
+        batches of this file) checked against what was written there: identical →
+        duplicate, different → conflicting_duplicate. Returns the remaining rows, which of
+        them were checked here, and the rejects."""
+        checked = np.zeros(len(good), dtype=bool)
+        if self.fresh is None or not self.fresh.chunks or good.empty:
+            return good, checked, _empty_rejects()
         keys = good["meter_key"].to_numpy()
         times = good["reading_at_us"].to_numpy()
-        if len(good) < 2:
-            return good, _empty_rejects()
+        register = good["register_kwh"].to_numpy()
         repeat = np.zeros(len(good), dtype=bool)
-        repeat[1:] = (keys[1:] == keys[:-1]) & (times[1:] == times[:-1])
+        conflict_rows: list[np.ndarray] = []
+        kept_lines: list[np.ndarray] = []
+        kept_values: list[np.ndarray] = []
+        for chunk, mask in self.fresh.containing(times):
+            rows = np.flatnonzero(mask)
+            checked[rows] = True
+            found = chunk.find(keys[rows], times[rows])
+            if not found.found.any():
+                continue
+            hit = np.flatnonzero(found.found)
+            same = np.isclose(register[rows[hit]], found.register_kwh[hit], rtol=1e-9, atol=1e-12)
+            repeat[rows[hit]] = True
+            self.result.rows_duplicate += int(same.sum())
+            differ = hit[~same]
+            conflict_rows.append(good["row"].to_numpy()[rows[differ]])
+            kept_lines.append(found.line_number[differ])
+            kept_values.append(found.value[differ])
         if not repeat.any():
-            return good, _empty_rejects()
-        first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(good))))
-        reg = good["register_kwh"].to_numpy()
-        same = np.isclose(reg, reg[first], rtol=1e-9, atol=1e-12)
-        duplicate = repeat & same
-        conflict = repeat & ~same
-        self.result.rows_duplicate += int(duplicate.sum())
-        rejects = pd.DataFrame(
-            {
-                "row": good["row"].to_numpy()[conflict],
-                "reason_code": codes.CONFLICTING_DUPLICATE,
-                "message": [
-                    f"line {ln} has the same meter and time with a different value"
-                    for ln in good["line_number"].to_numpy()[first[conflict]]
-                ],
-                "meter_id": None,
-                "details": [
-                    {
-                        "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
-                        "kept_line": int(ln),
-                        "kept_value": float(v),
-                    }
-                    for ln, v in zip(
-                        good["line_number"].to_numpy()[first[conflict]],
-                        good["value"].to_numpy()[first[conflict]],
-                        strict=True,
-                    )
-                ],
-            }
+            return good, checked, _empty_rejects()
+        rejects = _earlier_line_rejects(
+            np.concatenate(conflict_rows), np.concatenate(kept_lines), np.concatenate(kept_values)
         )
-        return good[~repeat].reset_index(drop=True), rejects
+        keep = ~repeat
+        return good[keep].reset_index(drop=True), checked[keep], rejects
 
-    def _split_stored(self, good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _index_chunk(self, name: str) -> None:
+        """Build the indexes of a fresh chunk and stop tracking it (later rows for it take
+        the indexed path)."""
+        assert self.fresh is not None
+        table = sql.SQL(".").join(sql.Identifier(part) for part in _split_name(name))
+        self.conn.execute(sql.SQL(queries.REINDEX_CHUNK).format(chunk=table))
+        del self.fresh.chunks[name]
+
+    def _index_fresh_chunks(self) -> None:
+        if self.fresh is not None:
+            for name in list(self.fresh.chunks):
+                self._index_chunk(name)
+
+    def _split_stored(
+        self, good: pd.DataFrame, checked: np.ndarray
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Remove rows already stored: identical → duplicate; different → quarantined, or
-        marked ``replace`` in a corrections file. Adds the boolean column ``replace``."""
+        marked ``replace`` in a corrections file. Rows ``checked`` (in a fresh chunk, see
+        :meth:`_split_fresh`) are not looked up. Adds the boolean column ``replace``."""
         good["replace"] = False
-        if good.empty:
+        probe = np.flatnonzero(~checked)
+        if len(probe) == 0:
             return good, _empty_rejects()
-        times = good["reading_at_us"].to_numpy()
+        times = good["reading_at_us"].to_numpy()[probe]
         lo, hi = _utc(int(times.min())), _utc(int(times.max()))
-        keys = np.unique(good["meter_key"].to_numpy()).tolist()
+        keys = np.unique(good["meter_key"].to_numpy()[probe]).tolist()
         present = self.conn.execute(
             queries.ANY_STORED_IN_RANGE, {"keys": keys, "lo": lo, "hi": hi}
         ).fetchone()["present"]
@@ -513,10 +633,10 @@ class _FileLoader:
         self.conn.execute(queries.TRUNCATE_PROBE)
         data = copybin.payload(
             [
-                copybin.Column("int4", np.arange(len(good), dtype=np.int64)),
-                copybin.Column("int4", good["meter_key"].to_numpy()),
+                copybin.Column("int4", probe),
+                copybin.Column("int4", good["meter_key"].to_numpy()[probe]),
                 copybin.Column("timestamptz", times),
-                copybin.Column("float8", good["register_kwh"].to_numpy()),
+                copybin.Column("float8", good["register_kwh"].to_numpy()[probe]),
             ]
         )
         with self.conn.cursor().copy(queries.COPY_PROBE) as copy:
@@ -569,7 +689,9 @@ class _FileLoader:
         ]
 
     # -- interval meters ----------------------------------------------------------------------
-    def _store_interval(self, rows: pd.DataFrame) -> None:
+    def _store_interval(self, rows: pd.DataFrame, prepared: _Prepared | None = None) -> None:
+        """Store new interval readings (``prepared``: the same rows worked out in advance by
+        the reader thread, see :meth:`_prepare_interval`)."""
         if rows.empty:
             return
         keys = rows["meter_key"].to_numpy().astype(np.int64)
@@ -577,20 +699,18 @@ class _FileLoader:
         energy = rows["register_kwh"].to_numpy() * rows["multiplier"].to_numpy()
         replace = rows["replace"].to_numpy()
         minutes = self.interval_minutes_by_key[keys]
-        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
+        if prepared is not None:
+            flags, records = prepared.flags, prepared.records
+        else:
+            flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
         fresh = ~replace
         if fresh.any():
             self._copy_readings(
                 queries.INTERVAL_COLUMNS,
-                [
-                    copybin.Column("int4", keys[fresh]),
-                    copybin.Column("timestamptz", times[fresh]),
-                    copybin.Column("float8", rows["value"].to_numpy()[fresh]),
-                    copybin.Column("text", rows["unit"].to_numpy()[fresh]),
-                    copybin.Column("float8", energy[fresh]),
-                    copybin.Column("int2", flags[fresh]),
-                    copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
-                ],
+                [_take(c, fresh) for c in self._interval_columns(rows, keys, times, energy, flags)],
+                rows["register_kwh"].to_numpy()[fresh],
+                rows["line_number"].to_numpy()[fresh],
+                prepared.slots if prepared is not None else None,
             )
         for i in np.flatnonzero(replace):
             self._correct(
@@ -603,7 +723,9 @@ class _FileLoader:
             )
         self.result.rows_loaded += len(rows)
         self._write_flags(records)
-        if fresh.any():
+        if prepared is not None:
+            self.increments.append(prepared.increments)
+        elif fresh.any():
             self.increments.append(
                 rollups.daily_increments(
                     keys[fresh], times[fresh], energy[fresh], minutes[fresh], self.tz
@@ -659,6 +781,8 @@ class _FileLoader:
     def _store_cumulative(self, rows: pd.DataFrame) -> pd.DataFrame:
         if rows.empty:
             return _empty_rejects()
+        # The neighbour lookups below go by meter: the chunks written so far need their index.
+        self._index_fresh_chunks()
         stats = rows.groupby("meter_key")["reading_at_us"].agg(["min", "max"])
         keys = [int(k) for k in stats.index]
         neighbours = self.conn.execute(
@@ -782,6 +906,8 @@ class _FileLoader:
                     copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
                     copybin.Column("timestamptz", since[fresh], np.isnan(energy[fresh])),
                 ],
+                sub["register_kwh"].to_numpy()[fresh],
+                sub["line_number"].to_numpy()[fresh],
             )
         for i in np.flatnonzero(replace):
             self._correct(
@@ -797,26 +923,109 @@ class _FileLoader:
         lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
 
     # -- writing readings -----------------------------------------------------------------------
-    def _copy_readings(self, column_names: str, columns: list[copybin.Column]) -> None:
-        """COPY new readings (``columns[1]`` is reading_at) chunk by chunk, straight into
-        each chunk table: that skips the hypertable's per-row chunk routing (measured 1.4-1.8x
-        faster). A row whose chunk does not exist yet goes through the hypertable, which
-        creates the chunk; the rest of that chunk's rows follow directly."""
+    def _copy_readings(
+        self,
+        column_names: str,
+        columns: list[copybin.Column],
+        register_kwh: np.ndarray,
+        line_number: np.ndarray,
+        slots: dict[int, _SlotRows] | None = None,
+    ) -> None:
+        """COPY new readings (``columns[0]`` is meter_key, ``columns[1]`` reading_at,
+        ``columns[2]`` the value) chunk by chunk, straight into each chunk table: that skips
+        the hypertable's per-row chunk routing (measured 1.4-1.8x faster). A row whose chunk
+        does not exist yet goes through the hypertable, which creates the chunk; the chunk's
+        indexes are then switched off until the end of the load (:mod:`ingest.fresh`) and
+        the rest of its rows follow directly. ``slots``: COPY rows prepared per chunk
+        interval for exactly these rows, used for chunks whose range is that interval."""
         times = columns[1].values
         remaining = np.ones(len(times), dtype=bool)
         bounds = {"lo": _utc(int(times.min())), "hi": _utc(int(times.max()))}
+        sent_first: set[int] = set()
         while remaining.any():
             for chunk in self.conn.execute(queries.CHUNKS_IN_RANGE, bounds).fetchall():
                 start, end = to_epoch_us(chunk["range_start"]), to_epoch_us(chunk["range_end"])
                 take = remaining & (times >= start) & (times < end)
                 if take.any():
-                    self._copy_into(chunk["chunk"], column_names, columns, take)
+                    slot = slots.get(start) if slots is not None else None
+                    if (
+                        slot is not None
+                        and end - start == self.chunk_interval_us
+                        and slot.n_rows == int(take.sum()) + (start in sent_first)
+                    ):
+                        parts = [slot.rest] if start in sent_first else [slot.first, slot.rest]
+                        self._copy_rows(chunk["chunk"], column_names, parts)
+                    else:
+                        self._copy_into(chunk["chunk"], column_names, columns, take)
+                    self._remember_fresh(chunk["chunk"], columns, register_kwh, line_number, take)
                     remaining &= ~take
             if remaining.any():
                 first = np.zeros(len(times), dtype=bool)
                 first[np.flatnonzero(remaining)[0]] = True
                 self._copy_into("reading", column_names, columns, first)
+                first_at = int(times[first][0])
+                sent_first.add(first_at - first_at % self.chunk_interval_us)
                 remaining &= ~first
+                if self.fresh is not None:
+                    self._start_fresh_chunk(int(times[first][0]))
+                    self._remember_fresh_at(columns, register_kwh, line_number, first)
+
+    def _start_fresh_chunk(self, at_us: int) -> None:
+        """The chunk holding ``at_us`` was just created by this transaction: switch its
+        indexes off and track it (unless its keys would not pack, see ingest/fresh.py)."""
+        assert self.fresh is not None
+        row = self.conn.execute(queries.CHUNK_AT, {"at": _utc(at_us)}).fetchone()
+        tracked = self.fresh.add_chunk(
+            row["chunk"], to_epoch_us(row["range_start"]), to_epoch_us(row["range_end"])
+        )
+        if tracked is not None:
+            self.conn.execute(queries.DISABLE_CHUNK_INDEXES, (row["chunk"],))
+
+    def _remember_fresh_at(
+        self,
+        columns: list[copybin.Column],
+        register_kwh: np.ndarray,
+        line_number: np.ndarray,
+        take: np.ndarray,
+    ) -> None:
+        assert self.fresh is not None
+        for chunk, _mask in self.fresh.containing(columns[1].values[take]):
+            self._remember_fresh(chunk.name, columns, register_kwh, line_number, take)
+
+    def _remember_fresh(
+        self,
+        name: str,
+        columns: list[copybin.Column],
+        register_kwh: np.ndarray,
+        line_number: np.ndarray,
+        take: np.ndarray,
+    ) -> None:
+        """Record rows just written into chunk ``name`` when it is a fresh chunk."""
+        chunk = self.fresh.chunks.get(name) if self.fresh is not None else None
+        if chunk is None:
+            return
+        assert self.fresh is not None
+        chunk.add(
+            columns[0].values[take],
+            columns[1].values[take],
+            register_kwh[take],
+            columns[2].values[take],
+            line_number[take],
+        )
+        self.fresh.touch(chunk)
+
+    def _copy_rows(self, table: str, column_names: str, parts: list[bytes]) -> None:
+        """COPY prepared binary rows (one header, the parts as they are, one trailer)."""
+        statement = sql.SQL(queries.COPY_READINGS).format(
+            table=sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table)),
+            columns=sql.SQL(column_names),
+        )
+        with self.conn.cursor().copy(statement) as copy:
+            copy.write(copybin.HEADER)
+            for part in parts:
+                if part:
+                    copy.write(part)
+            copy.write(copybin.TRAILER)
 
     def _copy_into(
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
@@ -868,6 +1077,57 @@ def _split_name(name: str) -> list[str]:
     """``schema.table`` (as format('%I.%I') writes it) into its unquoted parts."""
     parts = next(csv.reader([name], delimiter=".", quotechar='"'))
     return [p for p in parts if p]
+
+
+def split_in_batch_duplicates(good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Rows repeating an earlier row of a batch sorted by meter, instant and row: identical →
+    duplicate, different → conflicting_duplicate (the first row of the file wins). Returns
+    the other rows, the rejects and the number of duplicates."""
+    keys = good["meter_key"].to_numpy()
+    times = good["reading_at_us"].to_numpy()
+    if len(good) < 2:
+        return good, _empty_rejects(), 0
+    repeat = np.zeros(len(good), dtype=bool)
+    repeat[1:] = (keys[1:] == keys[:-1]) & (times[1:] == times[:-1])
+    if not repeat.any():
+        return good, _empty_rejects(), 0
+    first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(good))))
+    reg = good["register_kwh"].to_numpy()
+    same = np.isclose(reg, reg[first], rtol=1e-9, atol=1e-12)
+    duplicate = repeat & same
+    conflict = repeat & ~same
+    rejects = _earlier_line_rejects(
+        good["row"].to_numpy()[conflict],
+        good["line_number"].to_numpy()[first[conflict]],
+        good["value"].to_numpy()[first[conflict]],
+    )
+    return good[~repeat].reset_index(drop=True), rejects, int(duplicate.sum())
+
+
+def _earlier_line_rejects(
+    rows: np.ndarray, kept_lines: np.ndarray, kept_values: np.ndarray
+) -> pd.DataFrame:
+    """conflicting_duplicate rejects of batch ``rows`` that repeat an earlier line of the
+    file (its line number and value as sent) with a different value."""
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "reason_code": codes.CONFLICTING_DUPLICATE,
+            "message": [
+                f"line {ln} has the same meter and time with a different value" for ln in kept_lines
+            ],
+            "meter_id": None,
+            "details": [
+                {
+                    "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
+                    "kept_line": int(ln),
+                    "kept_value": float(v),
+                }
+                for ln, v in zip(kept_lines, kept_values, strict=True)
+            ],
+        },
+        columns=["row", "reason_code", "message", "meter_id", "details"],
+    )
 
 
 def _empty_rejects() -> pd.DataFrame:

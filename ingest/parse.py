@@ -5,9 +5,13 @@ column order; a few aliases accepted). Encoding (UTF-8 with or without BOM, GB18
 gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) is detected
 from the header. Semicolon files may use a decimal comma in the value column.
 
-Rows are split with pandas' C parser in batches (fast path) and, when a batch has something
-that parser cannot line up with the physical lines (extra fields, stray quotes), line by line
-with :mod:`csv` (same rules, slower). Blank lines are skipped and not counted.
+The file is read in blocks of about ``batch_rows`` lines (cut at a line end), each split by
+pandas' C parser with the repetitive columns (meter id, timestamp, unit) read as categories,
+so a distinct text becomes one Python string per block, not one per row (fast path). When a
+block has something that parser cannot line up with the physical lines (more than one extra
+field, stray quotes), it is split line by line with :mod:`csv` (same rules, slower). Blank
+lines are skipped and not counted. A row's raw text is cut from the block only when asked
+for (quarantined rows).
 
 Row rules: a row whose meter_id, timestamp or value field is empty (a whitespace-only
 timestamp or value is a bad timestamp or value instead), or that has more non-empty fields
@@ -19,8 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,14 +63,17 @@ class Layout:
 class RawBatch:
     """A batch of data rows as text fields (one array element per row).
 
-    ``line_numbers`` are 1-based physical line numbers (the header is line 1); ``raw`` the
-    line text as read (line ending included); ``value`` holds numbers when the whole
-    batch's values parsed as plain numbers, else text; ``malformed`` marks rows that fail
-    the field-count rules and ``malformed_message`` says why (``""`` for good rows).
+    ``line_numbers`` are 1-based physical line numbers (the header is line 1); ``lines``
+    the block's physical lines as read (line endings included; the first is line
+    ``first_line_number``), or a callable giving them (split on first use); ``value``
+    holds numbers when the whole batch's values parsed as plain numbers, else text;
+    ``malformed`` marks rows that fail the field-count rules and ``malformed_message`` says
+    why (``""`` for good rows).
     """
 
     line_numbers: np.ndarray
-    raw: list[str]
+    lines: list[str] | Callable[[], list[str]]
+    first_line_number: int
     meter_id: np.ndarray
     timestamp: np.ndarray
     value: np.ndarray
@@ -76,11 +82,13 @@ class RawBatch:
     delimiter: str = ","
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.line_numbers)
 
     def raw_text(self, row: int) -> str:
         """Row ``row`` as it was in the file, without its line ending."""
-        return self.raw[row].rstrip("\r\n")
+        if callable(self.lines):
+            self.lines = self.lines()
+        return self.lines[int(self.line_numbers[row]) - self.first_line_number].rstrip("\r\n")
 
     def value_text(self, row: int) -> str:
         """The value field of row ``row`` as text."""
@@ -140,15 +148,20 @@ def _strip(values: np.ndarray) -> np.ndarray:
     return stripped[codes] if len(stripped) else values.astype(object)
 
 
-def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | None:
+def _split_fast(
+    text: str, n_lines: int, layout: Layout, *, categories: bool = False
+) -> list[np.ndarray] | None:
     """Fields with pandas' C parser, or None when it cannot line the rows up with the
     ``n_lines`` physical lines (a stray quote, more than one extra field).
 
     First try with the value column parsed as numbers by the C parser (with a decimal comma
     in semicolon files); any value that is not a plain number (empty, text, padded with
-    spaces) makes that fail, and the column is read as text instead."""
+    spaces) makes that fail, and the column is read as text instead. With ``categories``
+    the text columns are parsed as categories and expanded (one string object per distinct
+    text instead of one per row)."""
     width = layout.n_fields + 1
     value_index = layout.positions["value"]
+    text_dtype: Any = "category" if categories else str
     common: dict[str, Any] = {
         "sep": layout.delimiter,
         "header": None,
@@ -162,7 +175,7 @@ def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | N
     try:
         frame = pd.read_csv(
             io.StringIO(text),
-            dtype={i: (np.float64 if i == value_index else str) for i in range(width)},
+            dtype={i: (np.float64 if i == value_index else text_dtype) for i in range(width)},
             decimal="," if layout.delimiter == ";" else ".",
             **common,
         )
@@ -170,15 +183,23 @@ def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | N
         frame = None
     if frame is None:
         try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, **common)
+            frame = pd.read_csv(io.StringIO(text), dtype=text_dtype, **common)
         except (pd.errors.ParserError, ValueError):
             return None
     if len(frame) != n_lines:
         return None
-    return [
-        frame[i].to_numpy(dtype=np.float64 if frame[i].dtype.kind == "f" else object)
-        for i in range(width)
-    ]
+    return [_column_array(frame[i]) for i in range(width)]
+
+
+def _column_array(column: pd.Series) -> np.ndarray:
+    """A parsed column as float64 numbers or an object array of strings."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cat = column.array
+        uniques = np.asarray(cat.categories, dtype=object)
+        if len(uniques) == 0:
+            return np.full(len(column), "", dtype=object)
+        return uniques[cat.codes]
+    return column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else object)
 
 
 def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
@@ -204,18 +225,58 @@ def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> Raw
     values = _split_fast(text, len(lines), layout) if lines else None
     if values is None:
         values = _split_slow([line.rstrip("\r\n") for line in lines], layout)
+    return _batch(values, lines, len(lines), first_line_number, layout)
+
+
+def split_block(text: str, first_line_number: int, layout: Layout) -> RawBatch:
+    """A :class:`RawBatch` from a block of whole physical lines of the file (the last may
+    lack its line end only at the end of the file), the first being line
+    ``first_line_number``; blank lines are dropped."""
+    n_lines = _count_lines(text)
+    if text and not text.endswith(("\n", "\r")):
+        text += "\n"  # the last line of a file without a final newline
+    values = _split_fast(text, n_lines, layout, categories=True)
+    if values is None:
+        return split_lines(_physical_lines(text), first_line_number, layout)
+    return _batch(values, lambda: _physical_lines(text), n_lines, first_line_number, layout)
+
+
+def _count_lines(text: str) -> int:
+    """Physical lines in ``text``: ends are \\n, \\r\\n or a lone \\r (as Python's
+    universal newlines); a last line without an end counts."""
+    ends = text.count("\n")
+    if "\r" in text:
+        ends += text.count("\r") - text.count("\r\n")
+    return ends + (1 if text and not text.endswith(("\n", "\r")) else 0)
+
+
+def _physical_lines(text: str) -> list[str]:
+    return io.StringIO(text, newline="").readlines()
+
+
+def _batch(
+    values: list[np.ndarray],
+    lines: list[str] | Callable[[], list[str]],
+    n_lines: int,
+    first_line_number: int,
+    layout: Layout,
+) -> RawBatch:
     columns = _columns(values, layout)
     extra = values[layout.n_fields]
     if len(extra) and (extra != "").any():
         extra = _strip(extra)
-    numbers = np.arange(first_line_number, first_line_number + len(lines), dtype=np.int64)
+    numbers = np.arange(first_line_number, first_line_number + n_lines, dtype=np.int64)
     # Blank (or whitespace-only) lines come back as rows of empty fields: not rows at all.
-    rest_empty = np.ones(len(lines), dtype=bool)
+    rest_empty = np.ones(n_lines, dtype=bool)
     for column in values[1:]:
         rest_empty &= _is_empty(column)
     blank = rest_empty & _is_empty(values[0])
-    for row in np.flatnonzero(rest_empty & ~blank):
-        blank[row] = not lines[row].strip()
+    maybe_blank = np.flatnonzero(rest_empty & ~blank)
+    if len(maybe_blank):
+        if callable(lines):
+            lines = lines()
+        for row in maybe_blank:
+            blank[row] = not lines[row].strip()
     keep = np.flatnonzero(~blank) if blank.any() else None
 
     def take(array: np.ndarray) -> np.ndarray:
@@ -232,7 +293,8 @@ def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> Raw
         value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
     return RawBatch(
         line_numbers=take(numbers),
-        raw=lines if keep is None else [lines[i] for i in keep],
+        lines=lines,
+        first_line_number=first_line_number,
         meter_id=meter_id,
         timestamp=timestamp,
         value=value,
@@ -248,23 +310,46 @@ def _is_empty(column: np.ndarray) -> np.ndarray:
     return column == ""
 
 
-def iter_batches(stream: Iterable[str], batch_rows: int) -> Iterator[tuple[Layout, RawBatch]]:
-    """Read the header from ``stream`` and yield its data rows in batches of about
-    ``batch_rows`` physical lines."""
-    iterator = iter(stream)
-    header = next(iterator, "").rstrip("\r\n")
+def iter_batches(stream: io.TextIOBase, batch_rows: int) -> Iterator[tuple[Layout, RawBatch]]:
+    """Read the header from ``stream`` (a text stream opened with ``newline=""``) and yield
+    its data rows in batches of about ``batch_rows`` physical lines.
+
+    Blocks are read by size (the running mean line length × ``batch_rows``, so memory stays
+    bounded whatever the line length) and cut after their last line end; a line longer than
+    a block makes the block grow until the line ends."""
+    header = stream.readline().rstrip("\r\n")
     if not header.strip():
         raise FileFormatError("the file is empty or has no header row")
     layout = parse_header(header)
     line_number = 2
+    carry = ""
+    chars_per_line = max(len(header) + 1.0, 16.0)  # until blocks tell: about the header's
     while True:
-        lines = list(itertools.islice(iterator, batch_rows))
-        if not lines:
+        want = int(min(max(batch_rows * chars_per_line, 64), 1 << 26))
+        block = carry + stream.read(want)
+        if not block:
             return
-        batch = split_lines(lines, line_number, layout)
-        line_number += len(lines)
+        at_end = len(block) < len(carry) + want
+        while not at_end and _last_line_end(block) < 0:  # one line longer than the block
+            more = stream.read(want)
+            at_end = not more
+            block += more
+        cut = len(block) if at_end else _last_line_end(block) + 1
+        text, carry = block[:cut], block[cut:]
+        batch = split_block(text, line_number, layout)
+        n_lines = _count_lines(text)
+        line_number += n_lines
+        chars_per_line = 0.5 * chars_per_line + 0.5 * len(text) / max(n_lines, 1)
         if len(batch):
             yield layout, batch
+        if at_end and not carry:
+            return
+
+
+def _last_line_end(block: str) -> int:
+    """Index of the last line end in ``block`` that is surely complete: a final \\r may be
+    the first half of \\r\\n (cut before it), -1 when there is none."""
+    return max(block.rfind("\n"), block.rfind("\r", 0, len(block) - 1))
 
 
 def parse_text(text: str, batch_rows: int = 100_000) -> list[RawBatch]:

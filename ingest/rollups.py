@@ -69,6 +69,8 @@ def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, da
     with conn.cursor().copy(queries.COPY_TOUCHED) as copy:
         for row in ranges:
             copy.write_row(row)
+    # Row counts for the planner (a temporary table has none): hash, not sort, aggregation.
+    conn.execute(queries.ANALYZE_TOUCHED)
 
 
 def _refresh_ranges(
@@ -96,7 +98,8 @@ def _refresh_ranges(
         )
         with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
             copy.write(data)
-        written += max(conn.execute(queries.APPLY_INCREMENT).rowcount, 0)
+        written += max(conn.execute(queries.APPLY_INCREMENT_UPDATE).rowcount, 0)
+        written += max(conn.execute(queries.APPLY_INCREMENT_INSERT).rowcount, 0)
         building_ranges += _spans(increments)
     if ranges:
         _copy_ranges(conn, ranges)
@@ -210,7 +213,9 @@ def rebuild(
     conn: psycopg.Connection[Any], tz: Any, day_from: date | None, day_to: date | None
 ) -> dict[str, Any]:
     """Recompute rollups for every meter over [day_from, day_to] (local days; default: the
-    whole span of stored readings). Returns the range and the rows written."""
+    whole span of stored readings). Returns the range and the rows written. Takes the
+    ingest lock: no load writes readings or rollups meanwhile."""
+    conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
     bounds = conn.execute(queries.READING_BOUNDS).fetchone()
     if bounds is None or bounds["first_at"] is None:
         return {"day_from": day_from, "day_to": day_to, "meter_daily_rows": 0, "meters": 0}

@@ -41,18 +41,26 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 def hours_between(start: datetime, end: datetime) -> float:
     """Elapsed real hours from ``start`` to ``end`` (aware datetimes; DST-correct) [h]."""
-    return max(0.0, (end.astimezone(ZoneInfo("UTC")) - start.astimezone(ZoneInfo("UTC")))
-               .total_seconds() / 3600.0)
+    return max(
+        0.0,
+        (end.astimezone(ZoneInfo("UTC")) - start.astimezone(ZoneInfo("UTC"))).total_seconds()
+        / 3600.0,
+    )
 
 
 def hours_in_year(year: int, tz: ZoneInfo) -> float:
     """Real hours in local year ``year`` (8760 or 8784, ±1 h in a DST zone) [h]."""
-    return hours_between(local_midnight(year_start(year), tz),
-                         local_midnight(date(year + 1, 1, 1), tz))
+    return hours_between(
+        local_midnight(year_start(year), tz), local_midnight(date(year + 1, 1, 1), tz)
+    )
 
 
 def elapsed_hours(
-    year: int, as_of: date, tz: ZoneInfo, *, start_day: date | None = None,
+    year: int,
+    as_of: date,
+    tz: ZoneInfo,
+    *,
+    start_day: date | None = None,
     now: datetime | None = None,
 ) -> float:
     """Hours of local year ``year`` from ``start_day`` (default 1 January) through the end of

@@ -9,8 +9,17 @@ from pathlib import Path
 from quota.cli_common import Progress, add_json_flag, emit, format_table
 from quota.settings import Settings
 
-TABLE_COLUMNS = ["building_id", "basis", "status", "utilization", "projected", "quota",
-                 "completeness", "expected_share", "eui_kwh_per_m2"]
+TABLE_COLUMNS = [
+    "building_id",
+    "basis",
+    "status",
+    "utilization",
+    "projected",
+    "quota",
+    "completeness",
+    "expected_share",
+    "eui_kwh_per_m2",
+]
 
 
 def _date(text: str) -> date:
@@ -33,18 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
     )
     evaluate.add_argument("--year", type=int, help="quota year (default: the current local year)")
-    evaluate.add_argument("--as-of", type=_date, metavar="DATE",
-                          help="local date to evaluate through (default: today, clamped to "
-                               "the year)")
-    evaluate.add_argument("--no-store", action="store_true",
-                          help="compute and print without storing a run")
+    evaluate.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="local date to evaluate through (default: today, clamped to the year)",
+    )
+    evaluate.add_argument(
+        "--no-store", action="store_true", help="compute and print without storing a run"
+    )
     add_json_flag(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
-    quota_parser = sub.add_parser("quota", help="quota proposals",
-                                  description="Propose quotas for a regulator to review.")
-    quota_actions = quota_parser.add_subparsers(dest="quota_command", metavar="ACTION",
-                                                required=True)
+    quota_parser = sub.add_parser(
+        "quota", help="quota proposals", description="Propose quotas for a regulator to review."
+    )
+    quota_actions = quota_parser.add_subparsers(
+        dest="quota_command", metavar="ACTION", required=True
+    )
     propose = quota_actions.add_parser(
         "propose",
         help="write proposed quotas as a CSV in the import format, with explanations",
@@ -59,12 +74,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     propose.add_argument("--year", type=int, required=True, help="quota year to propose for")
     propose.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
-    propose.add_argument("--method", choices=["history", "benchmark", "combined"],
-                         help="proposal method (default: rules [proposal] method, combined)")
-    propose.add_argument("--basis", choices=["electricity_kwh", "energy_kgce", "both"],
-                         default="both", help="quota basis to propose (default: both)")
-    propose.add_argument("--no-store", action="store_true",
-                         help="write the file only, do not store proposals in the database")
+    propose.add_argument(
+        "--method",
+        choices=["history", "benchmark", "combined"],
+        help="proposal method (default: rules [proposal] method, combined)",
+    )
+    propose.add_argument(
+        "--basis",
+        choices=["electricity_kwh", "energy_kgce", "both"],
+        default="both",
+        help="quota basis to propose (default: both)",
+    )
+    propose.add_argument(
+        "--no-store",
+        action="store_true",
+        help="write the file only, do not store proposals in the database",
+    )
     add_json_flag(propose)
     propose.set_defaults(func=run_propose)
 
@@ -74,9 +99,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("retrofit", "retrofit candidates ranked by savings potential, with trigger columns"),
         ("compliance", "every building's status against its quota (latest evaluation)"),
     ):
-        action = export_actions.add_parser(name, help=text, description=text + (
-            ". Uses the latest stored evaluation of the year (computes one, unstored, if "
-            "there is none). CSV is UTF-8 with BOM; XLSX has units in the headers."))
+        action = export_actions.add_parser(
+            name,
+            help=text,
+            description=text
+            + (
+                ". Uses the latest stored evaluation of the year (computes one, unstored, if "
+                "there is none). CSV is UTF-8 with BOM; XLSX has units in the headers."
+            ),
+        )
         action.add_argument("--year", type=int, required=True, help="quota year")
         action.add_argument("--format", choices=["csv", "xlsx"], help="default: from -o suffix")
         action.add_argument("-o", "--output", type=Path, required=True, help="file to write")
@@ -101,16 +132,21 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         conn.commit()
     rows = outcome.results.to_dict(orient="records")
     counts = outcome.status_counts()
-    human = "\n".join([
-        format_table(rows, TABLE_COLUMNS),
-        "",
-        f"year {year}, as of {outcome.as_of}: {len(rows)} rows for "
-        f"{outcome.results['building_id'].nunique()} buildings; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
-        (f"stored as evaluation {outcome.evaluation_id}" if outcome.evaluation_id
-         else "not stored (--no-store)"),
-        *(f"note: {label}" for label in outcome.unverified),
-    ])
+    human = "\n".join(
+        [
+            format_table(rows, TABLE_COLUMNS),
+            "",
+            f"year {year}, as of {outcome.as_of}: {len(rows)} rows for "
+            f"{outcome.results['building_id'].nunique()} buildings; "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+            (
+                f"stored as evaluation {outcome.evaluation_id}"
+                if outcome.evaluation_id
+                else "not stored (--no-store)"
+            ),
+            *(f"note: {label}" for label in outcome.unverified),
+        ]
+    )
     emit(args, outcome.to_dict(), human)
     return 0
 
@@ -123,9 +159,15 @@ def run_propose(args: argparse.Namespace, settings: Settings) -> int:
 
     with connect(settings) as conn:
         try:
-            summary = propose_quotas(conn, settings, args.year, args.output,
-                                     method=args.method, basis=args.basis,
-                                     save=not args.no_store)
+            summary = propose_quotas(
+                conn,
+                settings,
+                args.year,
+                args.output,
+                method=args.method,
+                basis=args.basis,
+                save=not args.no_store,
+            )
         except (RulesError, ValueError) as exc:
             raise UserError(str(exc)) from exc
         conn.commit()
@@ -150,14 +192,21 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError("choose --format csv or xlsx (or name the file *.csv / *.xlsx)")
     with connect(settings) as conn:
         try:
-            table = (exports.retrofit_table(conn, settings, args.year)
-                     if args.export_command == "retrofit"
-                     else exports.compliance_table(conn, settings, args.year))
+            table = (
+                exports.retrofit_table(conn, settings, args.year)
+                if args.export_command == "retrofit"
+                else exports.compliance_table(conn, settings, args.year)
+            )
         except (RulesError, ValueError) as exc:
             raise UserError(str(exc)) from exc
     exports.write_table(table, args.output, fmt)
-    summary = {"what": args.export_command, "year": args.year, "format": fmt,
-               "path": str(args.output), "rows": len(table.rows),
-               "evaluation_id": table.evaluation_id}
+    summary = {
+        "what": args.export_command,
+        "year": args.year,
+        "format": fmt,
+        "path": str(args.output),
+        "rows": len(table.rows),
+        "evaluation_id": table.evaluation_id,
+    }
     emit(args, summary, f"wrote {len(table.rows)} rows to {args.output} ({fmt})")
     return 0

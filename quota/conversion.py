@@ -22,8 +22,11 @@ def native_quantity(energy_kwh: pd.Series, energy_type: pd.Series, factors: Fact
     kwh = energy_kwh.astype("float64")
     return pd.Series(
         np.select(
-            [energy_type == "electricity", energy_type == "natural_gas",
-             energy_type == "district_heat"],
+            [
+                energy_type == "electricity",
+                energy_type == "natural_gas",
+                energy_type == "district_heat",
+            ],
             [kwh, kwh / factors.natural_gas_kwh_per_m3, kwh * GJ_PER_KWH],
             default=np.nan,
         ),
@@ -34,10 +37,16 @@ def native_quantity(energy_kwh: pd.Series, energy_type: pd.Series, factors: Fact
 def kgce_from_kwh(energy_kwh: pd.Series, energy_type: pd.Series, factors: Factors) -> pd.Series:
     """Standard coal equivalent of stored energy [kgce], element-wise by carrier."""
     per_native = np.select(
-        [energy_type == "electricity", energy_type == "natural_gas",
-         energy_type == "district_heat"],
-        [factors.electricity_kgce_per_kwh, factors.natural_gas_kgce_per_m3,
-         factors.district_heat_kgce_per_gj],
+        [
+            energy_type == "electricity",
+            energy_type == "natural_gas",
+            energy_type == "district_heat",
+        ],
+        [
+            factors.electricity_kgce_per_kwh,
+            factors.natural_gas_kgce_per_m3,
+            factors.district_heat_kgce_per_gj,
+        ],
         default=np.nan,
     )
     return native_quantity(energy_kwh, energy_type, factors) * per_native
@@ -46,10 +55,16 @@ def kgce_from_kwh(energy_kwh: pd.Series, energy_type: pd.Series, factors: Factor
 def co2_kg_from_kwh(energy_kwh: pd.Series, energy_type: pd.Series, factors: Factors) -> pd.Series:
     """CO₂ emitted for stored energy [kg CO₂], element-wise by carrier."""
     per_native = np.select(
-        [energy_type == "electricity", energy_type == "natural_gas",
-         energy_type == "district_heat"],
-        [factors.electricity_kgco2_per_kwh, factors.natural_gas_kgco2_per_m3,
-         factors.district_heat_kgco2_per_gj],
+        [
+            energy_type == "electricity",
+            energy_type == "natural_gas",
+            energy_type == "district_heat",
+        ],
+        [
+            factors.electricity_kgco2_per_kwh,
+            factors.natural_gas_kgco2_per_m3,
+            factors.district_heat_kgco2_per_gj,
+        ],
         default=np.nan,
     )
     return native_quantity(energy_kwh, energy_type, factors) * per_native

@@ -29,16 +29,37 @@ BASES = ("electricity_kwh", "energy_kgce")
 DEFAULT_BASIS = "electricity_kwh"
 
 RESULT_COLUMNS = (
-    "building_id", "basis", "status", "energy_kwh", "energy_kgce", "quota", "expected_share",
-    "utilization", "projected", "completeness", "excess", "eui_kwh_per_m2", "co2_kg",
+    "building_id",
+    "basis",
+    "status",
+    "energy_kwh",
+    "energy_kgce",
+    "quota",
+    "expected_share",
+    "utilization",
+    "projected",
+    "completeness",
+    "excess",
+    "eui_kwh_per_m2",
+    "co2_kg",
 )
 DETAIL_COLUMNS = (
-    "profile_source", "quota_source", "previous_utilization", "building_type",
-    "floor_area_m2", "energy_all_kwh", "electricity_eui_kwh_per_m2",
+    "profile_source",
+    "quota_source",
+    "previous_utilization",
+    "building_type",
+    "floor_area_m2",
+    "energy_all_kwh",
+    "electricity_eui_kwh_per_m2",
 )
 
-BUILDING_COLUMNS = ("building_id", "building_type", "floor_area_m2", "public_use_share",
-                    "commissioned_year")
+BUILDING_COLUMNS = (
+    "building_id",
+    "building_type",
+    "floor_area_m2",
+    "public_use_share",
+    "commissioned_year",
+)
 METER_COLUMNS = ("building_id", "energy_type", "meter_count")
 CURRENT_COLUMNS = ("building_id", "energy_type", "energy_kwh", "covered_hours", "first_day")
 PREVIOUS_COLUMNS = ("building_id", "energy_type", "to_date_kwh", "full_kwh", "day_count")
@@ -109,8 +130,9 @@ def _sum_types(wide: dict[str, np.ndarray], n: int) -> np.ndarray:
     return np.sum(list(wide.values()), axis=0) if wide else np.zeros(n)
 
 
-def _expected_hours(year: int, as_of: date, tz: ZoneInfo, start_days: dict[int, date],
-                    n: int, now: datetime | None) -> np.ndarray:
+def _expected_hours(
+    year: int, as_of: date, tz: ZoneInfo, start_days: dict[int, date], n: int, now: datetime | None
+) -> np.ndarray:
     """Elapsed hours per building from its start day (default 1 January; ``start_days`` by
     building position) through the end of ``as_of`` [h]."""
     out = np.full(n, calendar.elapsed_hours(year, as_of, tz, now=now))
@@ -172,20 +194,28 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     # building_daily.covered_hours is the MEAN over the building's registered meters of a
     # carrier (24 = every meter reported all day), so meter-hours = mean × meter count.
     commissioned_this_year = b["commissioned_year"].astype("Float64").eq(year).fillna(False)
-    start_days = _first_days(inputs.current, index,
-                             commissioned_this_year.to_numpy(dtype=bool))
+    start_days = _first_days(inputs.current, index, commissioned_this_year.to_numpy(dtype=bool))
     hours = _expected_hours(year, as_of, tz, start_days, n, inputs.now)
     meters = _ByBuilding(inputs.meters, index).wide("meter_count")
     meter_hours = {t: cov * meters.get(t, zeros) for t, cov in cur_cov.items()}
     expected_elec = meters.get("electricity", zeros) * hours
     expected_all = _sum_types(meters, n) * hours
     with np.errstate(divide="ignore", invalid="ignore"):
-        completeness_elec = np.nan_to_num(np.clip(
-            meter_hours.get("electricity", zeros) / np.where(expected_elec > 0, expected_elec,
-                                                             np.nan), 0, 1), nan=0.0)
-        completeness_all = np.nan_to_num(np.clip(
-            _sum_types(meter_hours, n) / np.where(expected_all > 0, expected_all, np.nan),
-            0, 1), nan=0.0)
+        completeness_elec = np.nan_to_num(
+            np.clip(
+                meter_hours.get("electricity", zeros)
+                / np.where(expected_elec > 0, expected_elec, np.nan),
+                0,
+                1,
+            ),
+            nan=0.0,
+        )
+        completeness_all = np.nan_to_num(
+            np.clip(
+                _sum_types(meter_hours, n) / np.where(expected_all > 0, expected_all, np.nan), 0, 1
+            ),
+            nan=0.0,
+        )
 
     # --- previous year: profile inputs and final use ------------------------------------
     prev = _ByBuilding(inputs.previous, index)
@@ -221,22 +251,32 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
         type_share = building_type.map(by_type["share"]).astype("float64")
         type_peers = building_type.map(by_type["peer_count"]).astype("float64")
         share, source = profiles.choose_expected_share(
-            own, complete_s, type_share, type_peers, calendar.elapsed_share(year, as_of),
-            rules.min_peer_count)
+            own,
+            complete_s,
+            type_share,
+            type_peers,
+            calendar.elapsed_share(year, as_of),
+            rules.min_peer_count,
+        )
         if is_year_end:
             share_by_basis[basis] = (np.ones(n), np.full(n, "year_end", dtype=object))
         else:
-            share_by_basis[basis] = (share.to_numpy(dtype="float64"),
-                                     source.to_numpy(dtype=object))
+            share_by_basis[basis] = (share.to_numpy(dtype="float64"), source.to_numpy(dtype=object))
 
     # Annualised electricity intensity (for retrofit screening, whatever the basis).
     area = b["floor_area_m2"].to_numpy(dtype="float64", na_value=np.nan)
     elec_share = share_by_basis["electricity_kwh"][0]
     with np.errstate(divide="ignore", invalid="ignore"):
         electricity_eui = eui_kwh_per_m2(
-            pd.Series(electricity_kwh if is_year_end else np.where(
-                elec_share >= rules.min_expected_share, electricity_kwh / elec_share, np.nan)),
-            pd.Series(area)).to_numpy()
+            pd.Series(
+                electricity_kwh
+                if is_year_end
+                else np.where(
+                    elec_share >= rules.min_expected_share, electricity_kwh / elec_share, np.nan
+                )
+            ),
+            pd.Series(area),
+        ).to_numpy()
 
     # --- rows: one per building and basis with a quota ----------------------------------
     q = inputs.quotas
@@ -245,13 +285,21 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     known = q_pos >= 0
     without = np.setdiff1d(np.arange(n), q_pos[known])
     rpos = np.concatenate([q_pos[known], without])
-    basis = np.concatenate([q_now["basis"].to_numpy(dtype=object)[known],
-                            np.full(len(without), DEFAULT_BASIS, dtype=object)])
-    quota = np.concatenate([q_now["limit_value"].to_numpy(dtype="float64",
-                                                          na_value=np.nan)[known],
-                            np.full(len(without), np.nan)])
-    quota_source = np.concatenate([q_now["source"].to_numpy(dtype=object)[known],
-                                   np.full(len(without), None, dtype=object)])
+    basis = np.concatenate(
+        [
+            q_now["basis"].to_numpy(dtype=object)[known],
+            np.full(len(without), DEFAULT_BASIS, dtype=object),
+        ]
+    )
+    quota = np.concatenate(
+        [
+            q_now["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[known],
+            np.full(len(without), np.nan),
+        ]
+    )
+    quota_source = np.concatenate(
+        [q_now["source"].to_numpy(dtype=object)[known], np.full(len(without), None, dtype=object)]
+    )
     is_elec = basis == "electricity_kwh"
 
     def pick(elec: np.ndarray, other: np.ndarray) -> pd.Series:
@@ -270,9 +318,9 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     last_pos = index.get_indexer(q_last["building_id"])
     last_known = last_pos >= 0
     lookup = np.full(n * len(bases), np.nan)
-    lookup[last_pos[last_known] * len(bases)
-           + bases.get_indexer(q_last["basis"])[last_known]] = q_last["limit_value"].to_numpy(
-        dtype="float64", na_value=np.nan)[last_known]
+    lookup[last_pos[last_known] * len(bases) + bases.get_indexer(q_last["basis"])[last_known]] = (
+        q_last["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[last_known]
+    )
     basis_code = bases.get_indexer(basis)
     prev_quota = pd.Series(lookup[rpos * len(bases) + basis_code])
     prev_util = tiers.utilization(prev_final, prev_quota)
@@ -285,7 +333,8 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     quota_s = pd.Series(quota, dtype="float64")
     util = tiers.utilization(use, quota_s)
     scope = tiers.in_scope(
-        b["floor_area_m2"], b["public_use_share"],
+        b["floor_area_m2"],
+        b["public_use_share"],
         min_floor_area_m2=rules.min_floor_area_m2,
         min_public_use_share=rules.min_public_use_share,
     ).to_numpy(dtype=bool)
@@ -301,30 +350,33 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
         over_20_ratio=rules.over_20_ratio,
         min_completeness=rules.min_completeness,
     )
-    result = pd.DataFrame({
-        "building_id": index.to_numpy()[rpos],
-        "basis": basis,
-        "status": status,
-        "energy_kwh": electricity_kwh[rpos],
-        "energy_kgce": kgce[rpos],
-        "quota": quota_s,
-        "expected_share": share,
-        "utilization": util,
-        "projected": projected,
-        "completeness": completeness,
-        "excess": tiers.excess(use, quota_s),
-        "eui_kwh_per_m2": eui_kwh_per_m2(annual_kwh, area_s),
-        "co2_kg": co2[rpos],
-        "profile_source": source,
-        "quota_source": quota_source,
-        "previous_utilization": prev_util,
-        "building_type": building_type.to_numpy()[rpos],
-        "floor_area_m2": area_s,
-        "energy_all_kwh": all_kwh[rpos],
-        "electricity_eui_kwh_per_m2": electricity_eui[rpos],
-    })
-    building_rank = (np.arange(n) if index.is_monotonic_increasing
-                     else _sort_rank(index.to_numpy(dtype=object)))
+    result = pd.DataFrame(
+        {
+            "building_id": index.to_numpy()[rpos],
+            "basis": basis,
+            "status": status,
+            "energy_kwh": electricity_kwh[rpos],
+            "energy_kgce": kgce[rpos],
+            "quota": quota_s,
+            "expected_share": share,
+            "utilization": util,
+            "projected": projected,
+            "completeness": completeness,
+            "excess": tiers.excess(use, quota_s),
+            "eui_kwh_per_m2": eui_kwh_per_m2(annual_kwh, area_s),
+            "co2_kg": co2[rpos],
+            "profile_source": source,
+            "quota_source": quota_source,
+            "previous_utilization": prev_util,
+            "building_type": building_type.to_numpy()[rpos],
+            "floor_area_m2": area_s,
+            "energy_all_kwh": all_kwh[rpos],
+            "electricity_eui_kwh_per_m2": electricity_eui[rpos],
+        }
+    )
+    building_rank = (
+        np.arange(n) if index.is_monotonic_increasing else _sort_rank(index.to_numpy(dtype=object))
+    )
     order = np.lexsort((basis_code, building_rank[rpos]))
     return result.take(order).reset_index(drop=True)
 
@@ -355,10 +407,13 @@ def month_split(cutoff: date) -> dict[str, date | int]:
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     days_after = (next_month - cutoff).days - 1
     if cutoff.day <= days_after:
-        return {"months_end": month_start, "days_start": month_start, "days_end": cutoff,
-                "sign": 1}
-    return {"months_end": next_month, "days_start": cutoff + timedelta(days=1),
-            "days_end": next_month - timedelta(days=1), "sign": -1}
+        return {"months_end": month_start, "days_start": month_start, "days_end": cutoff, "sign": 1}
+    return {
+        "months_end": next_month,
+        "days_start": cutoff + timedelta(days=1),
+        "days_end": next_month - timedelta(days=1),
+        "sign": -1,
+    }
 
 
 def rollup_ranges(year: int, as_of: date) -> dict[str, date | int]:

@@ -59,8 +59,13 @@ def result_records(results: pd.DataFrame) -> list[dict[str, Any]]:
     return data.to_dict(orient="records")
 
 
-def load_inputs(conn: psycopg.Connection[Any], settings: Settings, year: int, as_of: date,
-                now: datetime | None = None) -> engine.EvaluationInputs:
+def load_inputs(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    year: int,
+    as_of: date,
+    now: datetime | None = None,
+) -> engine.EvaluationInputs:
     """Read registry, meter counts, rollup aggregates and quotas for one evaluation."""
     current, previous = queries.rollup_aggregates(conn, engine.rollup_ranges(year, as_of))
     return engine.EvaluationInputs(
@@ -81,8 +86,9 @@ def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
     utilisation, electricity EUI, unverified parameter labels), one JSON text per row."""
     prev = results["previous_utilization"].astype("float64").round(6).tolist()
     eui = results["electricity_eui_kwh_per_m2"].astype("float64").tolist()
-    quota_sources = [json.dumps(s) if isinstance(s, str) else "null"
-                     for s in results["quota_source"].tolist()]
+    quota_sources = [
+        json.dumps(s) if isinstance(s, str) else "null" for s in results["quota_source"].tolist()
+    ]
     tail = ', "unverified": ' + json.dumps(unverified, ensure_ascii=False) + "}"
     finite = math.isfinite
     return [
@@ -90,22 +96,32 @@ def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
         f'"previous_utilization": {repr(p) if finite(p) else "null"}, '
         f'"electricity_eui_kwh_per_m2": {repr(e) if finite(e) else "null"}{tail}'
         for source, quota_source, p, e in zip(
-            results["profile_source"].astype(str).tolist(), quota_sources, prev, eui,
-            strict=True)
+            results["profile_source"].astype(str).tolist(), quota_sources, prev, eui, strict=True
+        )
     ]
 
 
-def store(conn: psycopg.Connection[Any], settings: Settings, outcome: EvaluationOutcome,
-          parameters: dict[str, Any]) -> int:
+def store(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    outcome: EvaluationOutcome,
+    parameters: dict[str, Any],
+) -> int:
     """Insert the run and COPY its rows; sets ``outcome.evaluation_id``/``computed_at``."""
     building_count = int(outcome.results["building_id"].nunique())
-    evaluation_id, computed_at = queries.insert_run(conn, {
-        "year": outcome.year, "as_of": outcome.as_of, "timezone": settings.timezone_name,
-        "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
-        "building_count": building_count,
-    })
-    rows = outcome.results.assign(evaluation_id=evaluation_id,
-                                  details=_details_json(outcome.results, outcome.unverified))
+    evaluation_id, computed_at = queries.insert_run(
+        conn,
+        {
+            "year": outcome.year,
+            "as_of": outcome.as_of,
+            "timezone": settings.timezone_name,
+            "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
+            "building_count": building_count,
+        },
+    )
+    rows = outcome.results.assign(
+        evaluation_id=evaluation_id, details=_details_json(outcome.results, outcome.unverified)
+    )
     queries.copy_results(conn, rows)
     outcome.evaluation_id = evaluation_id
     outcome.computed_at = computed_at
@@ -113,9 +129,15 @@ def store(conn: psycopg.Connection[Any], settings: Settings, outcome: Evaluation
 
 
 def run_evaluation(
-    conn: psycopg.Connection[Any], settings: Settings, year: int,
-    as_of: date | None = None, *, save: bool = True, now: datetime | None = None,
-    trigger: str = "cli", extra_parameters: dict[str, Any] | None = None,
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    year: int,
+    as_of: date | None = None,
+    *,
+    save: bool = True,
+    now: datetime | None = None,
+    trigger: str = "cli",
+    extra_parameters: dict[str, Any] | None = None,
 ) -> EvaluationOutcome:
     """Evaluate every building for ``year`` as of ``as_of`` (default: today, local, clamped
     to the year) and, with ``save``, store the run. Raises ``calendar.CalendarError`` for an
@@ -131,11 +153,16 @@ def run_evaluation(
     t1 = time.perf_counter()
     results = engine.evaluate(inputs, rules)
     t2 = time.perf_counter()
-    outcome = EvaluationOutcome(year=year, as_of=as_of, results=results,
-                                unverified=rules.unverified(settings.rules))
+    outcome = EvaluationOutcome(
+        year=year, as_of=as_of, results=results, unverified=rules.unverified(settings.rules)
+    )
     if save:
-        parameters = {"trigger": trigger, "rules": rules.to_dict(),
-                      "unverified": outcome.unverified, **(extra_parameters or {})}
+        parameters = {
+            "trigger": trigger,
+            "rules": rules.to_dict(),
+            "unverified": outcome.unverified,
+            **(extra_parameters or {}),
+        }
         store(conn, settings, outcome, parameters)
     t3 = time.perf_counter()
     outcome.timings_s = {"load": t1 - t0, "evaluate": t2 - t1, "store": t3 - t2}

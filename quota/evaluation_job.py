@@ -51,8 +51,9 @@ def run_nightly(settings: Settings, now: datetime | None = None) -> dict[str, An
     return {"runs": runs, "evaluations": len(runs)}
 
 
-def reevaluate(settings: Settings, building_ids: Iterable[str], year: int,
-               now: datetime | None = None) -> dict[str, Any]:
+def reevaluate(
+    settings: Settings, building_ids: Iterable[str], year: int, now: datetime | None = None
+) -> dict[str, Any]:
     """Re-evaluate ``year`` after new data for ``building_ids``; returns their new statuses.
 
     Nothing is done (and ``skipped`` is true) when no building was affected.
@@ -62,16 +63,23 @@ def reevaluate(settings: Settings, building_ids: Iterable[str], year: int,
         return {"year": year, "skipped": True, "affected": 0}
     with connect(settings) as conn:
         outcome = run_evaluation(
-            conn, settings, year, now=now, trigger="ingest",
+            conn,
+            settings,
+            year,
+            now=now,
+            trigger="ingest",
             extra_parameters={"affected_building_count": len(affected)},
         )
         conn.commit()
     rows = outcome.results[outcome.results["building_id"].isin(affected)]
     summary = _summary(outcome)
-    summary.update({
-        "skipped": False,
-        "affected": len(affected),
-        "affected_status_counts": {str(k): int(v)
-                                   for k, v in rows["status"].value_counts().items()},
-    })
+    summary.update(
+        {
+            "skipped": False,
+            "affected": len(affected),
+            "affected_status_counts": {
+                str(k): int(v) for k, v in rows["status"].value_counts().items()
+            },
+        }
+    )
     return summary

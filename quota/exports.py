@@ -82,8 +82,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def _latest_results(conn: psycopg.Connection[Any], settings: Settings, year: int
-                    ) -> tuple[pd.DataFrame, int | None, date]:
+def _latest_results(
+    conn: psycopg.Connection[Any], settings: Settings, year: int
+) -> tuple[pd.DataFrame, int | None, date]:
     """(results with detail columns, evaluation_id or None, as_of) of ``year``."""
     evaluation_id = queries.latest_evaluation_id(conn, year)
     if evaluation_id is None:
@@ -96,8 +97,12 @@ def _latest_results(conn: psycopg.Connection[Any], settings: Settings, year: int
     run = queries.evaluation_run(conn, evaluation_id) or {}
     res = queries.evaluation_results(conn, evaluation_id)
     details = pd.DataFrame(list(res.pop("details").map(lambda d: d or {})), index=res.index)
-    for col in ("profile_source", "quota_source", "previous_utilization",
-                "electricity_eui_kwh_per_m2"):
+    for col in (
+        "profile_source",
+        "quota_source",
+        "previous_utilization",
+        "electricity_eui_kwh_per_m2",
+    ):
         res[col] = details.get(col, None)
     return res, evaluation_id, run.get("as_of") or calendar.year_end(year)
 
@@ -106,11 +111,16 @@ def compliance_table(conn: psycopg.Connection[Any], settings: Settings, year: in
     """Every building and basis of the latest evaluation of ``year``."""
     res, evaluation_id, as_of = _latest_results(conn, settings, year)
     res = res.copy()
-    res["use_to_date"] = res["energy_kwh"].where(res["basis"] == "electricity_kwh",
-                                                 res["energy_kgce"])
+    res["use_to_date"] = res["energy_kwh"].where(
+        res["basis"] == "electricity_kwh", res["energy_kgce"]
+    )
     rows = _records(res, [k for k, _ in COMPLIANCE_COLUMNS])
-    return Table(title=f"compliance {year} as of {as_of}", columns=list(COMPLIANCE_COLUMNS),
-                 rows=rows, evaluation_id=evaluation_id)
+    return Table(
+        title=f"compliance {year} as of {as_of}",
+        columns=list(COMPLIANCE_COLUMNS),
+        rows=rows,
+        evaluation_id=evaluation_id,
+    )
 
 
 def retrofit_table(conn: psycopg.Connection[Any], settings: Settings, year: int) -> Table:
@@ -122,19 +132,28 @@ def retrofit_table(conn: psycopg.Connection[Any], settings: Settings, year: int)
     listed = screened[retrofit.is_listed(screened)]
     tz = settings.tz
     end_at = calendar.local_midnight(as_of + timedelta(days=1), tz)
-    start_at = calendar.local_midnight(as_of - timedelta(days=rules.base_load_window_days - 1),
-                                       tz)
-    base = queries.base_load(conn, listed["building_id"].tolist(), start_at, end_at,
-                             settings.timezone_name) if len(listed) else pd.DataFrame()
-    ranked = retrofit.rank(retrofit.apply_base_load(screened, base,
-                                                    rules.base_load_ratio_threshold))
+    start_at = calendar.local_midnight(as_of - timedelta(days=rules.base_load_window_days - 1), tz)
+    base = (
+        queries.base_load(
+            conn, listed["building_id"].tolist(), start_at, end_at, settings.timezone_name
+        )
+        if len(listed)
+        else pd.DataFrame()
+    )
+    ranked = retrofit.rank(
+        retrofit.apply_base_load(screened, base, rules.base_load_ratio_threshold)
+    )
     names = registry.set_index("building_id")
     ranked.insert(2, "name", ranked["building_id"].map(names["name"]))
     ranked.insert(3, "district", ranked["building_id"].map(names["district"]))
     columns = [(k, RETROFIT_HEADERS[k]) for k in ranked.columns]
-    return Table(title=f"retrofit candidates {year} as of {as_of}", columns=columns,
-                 rows=_records(ranked, list(ranked.columns)), evaluation_id=evaluation_id,
-                 notes=unverified_labels(settings.rules, retrofit.RetrofitRules.RULE_GROUPS))
+    return Table(
+        title=f"retrofit candidates {year} as of {as_of}",
+        columns=columns,
+        rows=_records(ranked, list(ranked.columns)),
+        evaluation_id=evaluation_id,
+        notes=unverified_labels(settings.rules, retrofit.RetrofitRules.RULE_GROUPS),
+    )
 
 
 def _records(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
@@ -166,8 +185,9 @@ def write_csv(table: Table, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow([header for _, header in table.columns])
         for row in table.rows:
-            writer.writerow(["" if row.get(k) is None else _plain(row.get(k))
-                             for k, _ in table.columns])
+            writer.writerow(
+                ["" if row.get(k) is None else _plain(row.get(k)) for k, _ in table.columns]
+            )
 
 
 def write_xlsx(table: Table, path: Path) -> None:
@@ -189,8 +209,13 @@ def write_xlsx(table: Table, path: Path) -> None:
         sheet.column_dimensions[get_column_letter(i)].width = min(max(len(header) + 2, 10), 40)
     notes = workbook.create_sheet("notes")
     notes.append([table.title])
-    notes.append([f"evaluation_id: {table.evaluation_id}" if table.evaluation_id
-                  else "computed for this export (no stored evaluation)"])
+    notes.append(
+        [
+            f"evaluation_id: {table.evaluation_id}"
+            if table.evaluation_id
+            else "computed for this export (no stored evaluation)"
+        ]
+    )
     for note in table.notes:
         notes.append([note])
     workbook.save(path)

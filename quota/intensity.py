@@ -44,16 +44,20 @@ def occupancy_factor(area_per_person_m2: pd.Series, reference_m2: float) -> pd.S
 
 
 def corrected_eui_kwh_per_m2(
-    eui: pd.Series, operating_hours_per_year: pd.Series, area_per_person_m2: pd.Series,
+    eui: pd.Series,
+    operating_hours_per_year: pd.Series,
+    area_per_person_m2: pd.Series,
     rules: Mapping[str, Any],
 ) -> pd.Series:
     """EUI × γ₁ × γ₂ [kWh/m²] (GB/T 51161-2016 corrections)."""
     gamma_1 = operating_hours_factor(
-        operating_hours_per_year, number(rules, STANDARD_GROUP, "operating_hours_reference_h",
-                                         minimum=1e-9))
+        operating_hours_per_year,
+        number(rules, STANDARD_GROUP, "operating_hours_reference_h", minimum=1e-9),
+    )
     gamma_2 = occupancy_factor(
-        area_per_person_m2, number(rules, STANDARD_GROUP, "area_per_person_reference_m2",
-                                   minimum=1e-9))
+        area_per_person_m2,
+        number(rules, STANDARD_GROUP, "area_per_person_reference_m2", minimum=1e-9),
+    )
     return eui.astype("float64") * gamma_1 * gamma_2
 
 
@@ -72,8 +76,9 @@ def standard_values(rules: Mapping[str, Any]) -> pd.DataFrame:
         for name, values in types.items()
         if isinstance(values, Mapping)
     }
-    frame = pd.DataFrame.from_dict(rows, orient="index",
-                                   columns=["constraint_kwh_per_m2", "guide_kwh_per_m2"])
+    frame = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["constraint_kwh_per_m2", "guide_kwh_per_m2"]
+    )
     frame.index.name = "building_type"
     return frame.astype("float64")
 
@@ -98,7 +103,8 @@ def best_and_worst(
     n_worst = np.floor(worst_share * ranked["count"] + 1e-9)
     desc = (
         pd.DataFrame({"v": values.astype("float64"), "t": building_type})
-        .groupby("t", observed=True)["v"].rank(method="min", ascending=False)
+        .groupby("t", observed=True)["v"]
+        .rank(method="min", ascending=False)
     )
     is_best = values.notna() & (ranked["rank"] <= n_best)
     is_worst = values.notna() & (desc <= n_worst)

@@ -41,8 +41,12 @@ def type_profile_shares(
     complete peers) and ``peer_count``.
     """
     frame = pd.DataFrame(
-        {"building_type": building_type, "to_date": to_date, "full": full,
-         "ok": is_complete.astype(bool) & (full > 0)}
+        {
+            "building_type": building_type,
+            "to_date": to_date,
+            "full": full,
+            "ok": is_complete.astype(bool) & (full > 0),
+        }
     )
     peers = frame[frame["ok"]]
     grouped = peers.groupby("building_type", observed=True).agg(
@@ -65,11 +69,13 @@ def choose_expected_share(
     use_type = ~use_own & type_share.notna() & (type_peer_count.fillna(0) >= min_peer_count)
     share = pd.Series(
         np.where(use_own, own_share, np.where(use_type, type_share, elapsed_share)),
-        index=own_share.index, dtype="float64",
+        index=own_share.index,
+        dtype="float64",
     )
     source = pd.Series(
         np.where(use_own, "own", np.where(use_type, "type", "elapsed")),
-        index=own_share.index, dtype=object,
+        index=own_share.index,
+        dtype=object,
     )
     return share, source
 
@@ -81,8 +87,7 @@ def cumulative_share_from_daily(daily: pd.Series, target_year: int) -> pd.Series
     Each target date takes the share of the source year's use through the same month and day
     (29 February of a leap target year repeats 28 February). The value is 1.0 on 31 December.
     """
-    days = pd.date_range(calendar.year_start(target_year), calendar.year_end(target_year),
-                         freq="D")
+    days = pd.date_range(calendar.year_start(target_year), calendar.year_end(target_year), freq="D")
     if daily.empty or not (daily.sum() > 0):
         return linear_cumulative_share(target_year)
     src = daily.copy()

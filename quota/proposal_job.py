@@ -25,8 +25,9 @@ IMPORT_COLUMNS = ("building_id", "year", "basis", "limit")
 EXPLANATION_COLUMNS = tuple(c for c in PROPOSAL_COLUMNS if c not in IMPORT_COLUMNS)
 
 
-def annual_values(totals: pd.DataFrame, basis: str, rules: EvaluationRules,
-                  min_year_completeness: float) -> pd.DataFrame:
+def annual_values(
+    totals: pd.DataFrame, basis: str, rules: EvaluationRules, min_year_completeness: float
+) -> pd.DataFrame:
     """Per building and year: value in the basis unit and whether the year is complete.
 
     ``totals``: building_id, energy_type, year, energy_kwh, day_count. A year is complete
@@ -40,32 +41,44 @@ def annual_values(totals: pd.DataFrame, basis: str, rules: EvaluationRules,
         t = t[t["energy_type"] == "electricity"]
         t["value"] = t["energy_kwh"].astype("float64")
     else:
-        t["value"] = conversion.kgce_from_kwh(t["energy_kwh"].astype("float64"),
-                                              t["energy_type"], rules.factors)
+        t["value"] = conversion.kgce_from_kwh(
+            t["energy_kwh"].astype("float64"), t["energy_type"], rules.factors
+        )
     days = t["year"].map(calendar.days_in_year)
     t["complete"] = t["day_count"] / days >= min_year_completeness
-    out = t.groupby(["building_id", "year"]).agg(value=("value", "sum"),
-                                                 is_complete=("complete", "all"))
+    out = t.groupby(["building_id", "year"]).agg(
+        value=("value", "sum"), is_complete=("complete", "all")
+    )
     return out.reset_index()
 
 
 def propose_quotas(
-    conn: psycopg.Connection[Any], settings: Settings, year: int, output: Path, *,
-    method: str | None = None, basis: str = "both", save: bool = True,
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    year: int,
+    output: Path,
+    *,
+    method: str | None = None,
+    basis: str = "both",
+    save: bool = True,
 ) -> dict[str, Any]:
     """Propose quotas for ``year``, write ``output`` (CSV, UTF-8 with BOM) and, with ``save``,
     store them as proposed quotas. Returns a summary."""
     rules = ProposalRules.from_rules(settings.rules, method)
     eval_rules = EvaluationRules.from_rules(settings.rules)
     registry = queries.buildings(conn)
-    scope = tiers.in_scope(registry["floor_area_m2"], registry["public_use_share"],
-                           min_floor_area_m2=eval_rules.min_floor_area_m2,
-                           min_public_use_share=eval_rules.min_public_use_share)
+    scope = tiers.in_scope(
+        registry["floor_area_m2"],
+        registry["public_use_share"],
+        min_floor_area_m2=eval_rules.min_floor_area_m2,
+        min_public_use_share=eval_rules.min_public_use_share,
+    )
     buildings = registry.loc[scope, ["building_id", "building_type", "floor_area_m2"]]
     totals = queries.annual_totals(conn, year - rules.history_years, year - 1)
     imported = queries.imported_quotas(conn, year)
-    imported_keys = set(zip(imported.get("building_id", []), imported.get("basis", []),
-                            strict=True))
+    imported_keys = set(
+        zip(imported.get("building_id", []), imported.get("basis", []), strict=True)
+    )
     bases = ["electricity_kwh", "energy_kgce"] if basis == "both" else [basis]
     frames = []
     for b in bases:
@@ -74,19 +87,31 @@ def propose_quotas(
     proposals = pd.concat(frames, ignore_index=True)
     has_limit = proposals["limit"].notna()
     is_imported = pd.Series(
-        [(bid, bs) in imported_keys for bid, bs in zip(proposals["building_id"],
-                                                       proposals["basis"], strict=True)],
-        index=proposals.index, dtype=bool)
+        [
+            (bid, bs) in imported_keys
+            for bid, bs in zip(proposals["building_id"], proposals["basis"], strict=True)
+        ],
+        index=proposals.index,
+        dtype=bool,
+    )
     to_write = proposals[has_limit & ~is_imported].sort_values(["building_id", "basis"])
     write_csv(to_write, output)
     stored = 0
     if save:
-        stored = queries.upsert_proposed(conn, [
-            {"building_id": r["building_id"], "year": year, "basis": r["basis"],
-             "limit_value": float(r["limit"]), "method": r["method"],
-             "explanation": json.dumps(_explanation(r), ensure_ascii=False)}
-            for r in proposals[has_limit].to_dict("records")
-        ])
+        stored = queries.upsert_proposed(
+            conn,
+            [
+                {
+                    "building_id": r["building_id"],
+                    "year": year,
+                    "basis": r["basis"],
+                    "limit_value": float(r["limit"]),
+                    "method": r["method"],
+                    "explanation": json.dumps(_explanation(r), ensure_ascii=False),
+                }
+                for r in proposals[has_limit].to_dict("records")
+            ],
+        )
     return {
         "year": year,
         "method": rules.method,

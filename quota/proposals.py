@@ -36,9 +36,20 @@ STATISTICS = ("mean", "median")
 TABLE_KEYS = {"electricity_kwh": "electricity_kwh_per_m2", "energy_kgce": "energy_kgce_per_m2"}
 
 PROPOSAL_COLUMNS = (
-    "building_id", "year", "basis", "limit", "method", "base_years", "historical_base",
-    "historical_intensity_per_m2", "benchmark", "benchmark_intensity_per_m2",
-    "benchmark_source", "benchmark_peer_count", "reduction_applied", "efficiency_group",
+    "building_id",
+    "year",
+    "basis",
+    "limit",
+    "method",
+    "base_years",
+    "historical_base",
+    "historical_intensity_per_m2",
+    "benchmark",
+    "benchmark_intensity_per_m2",
+    "benchmark_source",
+    "benchmark_peer_count",
+    "reduction_applied",
+    "efficiency_group",
     "explanation",
 )
 
@@ -87,8 +98,9 @@ class ProposalRules:
         )
 
 
-def history_base(annual: pd.DataFrame, year: int, history_years: int, statistic: str
-                 ) -> pd.DataFrame:
+def history_base(
+    annual: pd.DataFrame, year: int, history_years: int, statistic: str
+) -> pd.DataFrame:
     """Per building: the statistic of up to ``history_years`` most recent complete years
     before ``year``.
 
@@ -99,28 +111,35 @@ def history_base(annual: pd.DataFrame, year: int, history_years: int, statistic:
     usable = usable.sort_values(["building_id", "year"], ascending=[True, False])
     usable = usable.groupby("building_id", group_keys=False).head(history_years)
     grouped = usable.sort_values(["building_id", "year"]).groupby("building_id")
-    out = pd.DataFrame({
-        "historical_base": grouped["value"].agg(statistic),
-        "base_years": grouped["year"].agg(lambda ys: ";".join(str(int(y)) for y in ys)),
-        "year_count": grouped["year"].size(),
-    })
+    out = pd.DataFrame(
+        {
+            "historical_base": grouped["value"].agg(statistic),
+            "base_years": grouped["year"].agg(lambda ys: ";".join(str(int(y)) for y in ys)),
+            "year_count": grouped["year"].size(),
+        }
+    )
     out.index.name = "building_id"
     return out.reset_index()
 
 
 def benchmark_intensity(
-    annual: pd.DataFrame, buildings: pd.DataFrame, year: int, min_peer_count: int,
-    table: Mapping[str, Mapping[str, float]], basis: str,
+    annual: pd.DataFrame,
+    buildings: pd.DataFrame,
+    year: int,
+    min_peer_count: int,
+    table: Mapping[str, Mapping[str, float]],
+    basis: str,
 ) -> pd.DataFrame:
     """Per building type: the previous year's pooled intensity of complete peers
     (Σ value ÷ Σ floor area) with its peer count, or the table value when there are fewer
     than ``min_peer_count`` peers. Columns: intensity_per_m2, source, peer_count."""
     prev = annual[(annual["year"] == year - 1) & annual["is_complete"].astype(bool)]
-    prev = prev.merge(buildings[["building_id", "building_type", "floor_area_m2"]],
-                      on="building_id")
-    pooled = prev.groupby("building_type").agg(value=("value", "sum"),
-                                               area=("floor_area_m2", "sum"),
-                                               peer_count=("building_id", "nunique"))
+    prev = prev.merge(
+        buildings[["building_id", "building_type", "floor_area_m2"]], on="building_id"
+    )
+    pooled = prev.groupby("building_type").agg(
+        value=("value", "sum"), area=("floor_area_m2", "sum"), peer_count=("building_id", "nunique")
+    )
     types = sorted(set(buildings["building_type"]) | set(pooled.index))
     rows = []
     key = TABLE_KEYS[basis]
@@ -133,13 +152,22 @@ def benchmark_intensity(
             intensity, source = float(table[building_type][key]), "table"
         else:
             intensity, source = np.nan, "none"
-        rows.append({"building_type": building_type, "intensity_per_m2": intensity,
-                     "source": source, "peer_count": peers})
+        rows.append(
+            {
+                "building_type": building_type,
+                "intensity_per_m2": intensity,
+                "source": source,
+                "peer_count": peers,
+            }
+        )
     return pd.DataFrame(rows).set_index("building_type")
 
 
 def propose(
-    year: int, basis: str, buildings: pd.DataFrame, annual: pd.DataFrame,
+    year: int,
+    basis: str,
+    buildings: pd.DataFrame,
+    annual: pd.DataFrame,
     rules: ProposalRules,
 ) -> pd.DataFrame:
     """Proposed quotas for ``year`` and ``basis``, one row per building in ``buildings``
@@ -149,18 +177,23 @@ def propose(
     history nor a benchmark gets ``limit`` NaN (method "none").
     """
     b = buildings.set_index("building_id")
-    hist = history_base(annual, year, rules.history_years, rules.statistic).set_index(
-        "building_id").reindex(b.index)
+    hist = (
+        history_base(annual, year, rules.history_years, rules.statistic)
+        .set_index("building_id")
+        .reindex(b.index)
+    )
     hist_intensity = hist["historical_base"] / b["floor_area_m2"]
-    is_best, is_worst = best_and_worst(hist_intensity, b["building_type"],
-                                       rules.exempt_best_share, rules.worst_share)
+    is_best, is_worst = best_and_worst(
+        hist_intensity, b["building_type"], rules.exempt_best_share, rules.worst_share
+    )
     reduction = pd.Series(rules.reduction_rate, index=b.index)
     reduction[is_best] = 0.0
     reduction[is_worst] = rules.reduction_rate + rules.worst_extra_reduction_rate
     history_limit = hist["historical_base"] * (1.0 - reduction)
 
-    bench = benchmark_intensity(annual, buildings, year, rules.min_peer_count,
-                                rules.benchmark_table, basis)
+    bench = benchmark_intensity(
+        annual, buildings, year, rules.min_peer_count, rules.benchmark_table, basis
+    )
     bench_intensity = b["building_type"].map(bench["intensity_per_m2"]).astype("float64")
     benchmark = b["floor_area_m2"] * bench_intensity
 
@@ -176,30 +209,39 @@ def propose(
         limit = pd.concat([history_limit, benchmark], axis=1).min(axis=1, skipna=True)
         limit = limit.where(has_hist | has_bench)
         method = np.select(
-            [has_hist & has_bench & (history_limit <= benchmark), has_hist & has_bench,
-             has_hist, has_bench],
+            [
+                has_hist & has_bench & (history_limit <= benchmark),
+                has_hist & has_bench,
+                has_hist,
+                has_bench,
+            ],
             ["combined:history", "combined:benchmark", "history", "benchmark"],
             default="none",
         )
     used_history = pd.Series(method, index=b.index).str.endswith("history")
     group_label = np.where(is_best, "best", np.where(is_worst, "worst", ""))
-    out = pd.DataFrame({
-        "building_id": b.index,
-        "year": year,
-        "basis": basis,
-        "limit": limit.to_numpy(),
-        "method": method,
-        "base_years": hist["base_years"].fillna("").to_numpy(),
-        "historical_base": hist["historical_base"].to_numpy(),
-        "historical_intensity_per_m2": hist_intensity.to_numpy(),
-        "benchmark": benchmark.to_numpy(),
-        "benchmark_intensity_per_m2": bench_intensity.to_numpy(),
-        "benchmark_source": b["building_type"].map(bench["source"]).fillna("none").to_numpy(),
-        "benchmark_peer_count": b["building_type"].map(bench["peer_count"]).fillna(0)
-        .astype(int).to_numpy(),
-        "reduction_applied": np.where(used_history, reduction, 0.0),
-        "efficiency_group": group_label,
-    })
+    out = pd.DataFrame(
+        {
+            "building_id": b.index,
+            "year": year,
+            "basis": basis,
+            "limit": limit.to_numpy(),
+            "method": method,
+            "base_years": hist["base_years"].fillna("").to_numpy(),
+            "historical_base": hist["historical_base"].to_numpy(),
+            "historical_intensity_per_m2": hist_intensity.to_numpy(),
+            "benchmark": benchmark.to_numpy(),
+            "benchmark_intensity_per_m2": bench_intensity.to_numpy(),
+            "benchmark_source": b["building_type"].map(bench["source"]).fillna("none").to_numpy(),
+            "benchmark_peer_count": b["building_type"]
+            .map(bench["peer_count"])
+            .fillna(0)
+            .astype(int)
+            .to_numpy(),
+            "reduction_applied": np.where(used_history, reduction, 0.0),
+            "efficiency_group": group_label,
+        }
+    )
     out["explanation"] = [_explain(row, basis, rules) for row in out.to_dict("records")]
     return out.loc[:, list(PROPOSAL_COLUMNS)]
 
@@ -208,12 +250,15 @@ def _explain(row: dict[str, Any], basis: str, rules: ProposalRules) -> str:
     unit = "kWh" if basis == "electricity_kwh" else "kgce"
     parts = []
     if isinstance(row["base_years"], str) and row["base_years"]:
-        parts.append(f"{rules.statistic} of {row['base_years']} = "
-                     f"{row['historical_base']:,.0f} {unit}")
+        parts.append(
+            f"{rules.statistic} of {row['base_years']} = {row['historical_base']:,.0f} {unit}"
+        )
     if np.isfinite(row["benchmark"]):
-        parts.append(f"benchmark {row['benchmark_intensity_per_m2']:,.2f} {unit}/m² "
-                     f"({row['benchmark_source']}, {row['benchmark_peer_count']} peers) = "
-                     f"{row['benchmark']:,.0f} {unit}")
+        parts.append(
+            f"benchmark {row['benchmark_intensity_per_m2']:,.2f} {unit}/m² "
+            f"({row['benchmark_source']}, {row['benchmark_peer_count']} peers) = "
+            f"{row['benchmark']:,.0f} {unit}"
+        )
     if row["efficiency_group"] == "best":
         parts.append(f"most efficient {rules.exempt_best_share:.0%} of type: no reduction")
     elif row["efficiency_group"] == "worst":

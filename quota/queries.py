@@ -116,9 +116,21 @@ RETURNING evaluation_id, computed_at
 """
 
 RESULT_TABLE_COLUMNS = (
-    "evaluation_id", "building_id", "basis", "status", "energy_kwh", "energy_kgce", "quota",
-    "expected_share", "utilization", "projected", "completeness", "excess", "eui_kwh_per_m2",
-    "co2_kg", "details",
+    "evaluation_id",
+    "building_id",
+    "basis",
+    "status",
+    "energy_kwh",
+    "energy_kgce",
+    "quota",
+    "expected_share",
+    "utilization",
+    "projected",
+    "completeness",
+    "excess",
+    "eui_kwh_per_m2",
+    "co2_kg",
+    "details",
 )
 
 LATEST_EVALUATION = """
@@ -213,8 +225,12 @@ def _first(row: Any) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
-def frame(conn: psycopg.Connection[Any], query: str, params: Any = None,
-          columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+def frame(
+    conn: psycopg.Connection[Any],
+    query: str,
+    params: Any = None,
+    columns: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Run ``query`` and return its rows as a DataFrame (column names from the cursor).
     Rows are fetched as tuples (building a dict per row costs more than the query for the
     city-wide inputs)."""
@@ -235,8 +251,9 @@ def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:
     return frame(conn, METER_COUNTS)
 
 
-def rollup_aggregates(conn: psycopg.Connection[Any], ranges: dict[str, date], *,
-                      daily_only: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def rollup_aggregates(
+    conn: psycopg.Connection[Any], ranges: dict[str, date], *, daily_only: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(current, previous) aggregates per building and energy type (see ``quota.engine``),
     from ``building_monthly`` plus the partial months' days (``ranges`` from
     ``quota.engine.rollup_ranges``), or with ``daily_only`` from two years of
@@ -245,18 +262,31 @@ def rollup_aggregates(conn: psycopg.Connection[Any], ranges: dict[str, date], *,
     jit = conn.execute("SELECT current_setting('jit') AS jit").fetchone()
     conn.execute("SELECT set_config('jit', 'off', true)")
     try:
-        data = frame(conn, DAILY_ROLLUP_AGGREGATES if daily_only else ROLLUP_AGGREGATES,
-                     ranges, columns=("building_id", "energy_type", "energy_kwh",
-                                      "covered_hours", "first_day", "to_date_kwh", "full_kwh",
-                                      "day_count"))
+        data = frame(
+            conn,
+            DAILY_ROLLUP_AGGREGATES if daily_only else ROLLUP_AGGREGATES,
+            ranges,
+            columns=(
+                "building_id",
+                "energy_type",
+                "energy_kwh",
+                "covered_hours",
+                "first_day",
+                "to_date_kwh",
+                "full_kwh",
+                "day_count",
+            ),
+        )
     finally:
         conn.execute("SELECT set_config('jit', %s, true)", (_first(jit),))
-    current = data.loc[data["energy_kwh"].notna(),
-                       ["building_id", "energy_type", "energy_kwh", "covered_hours",
-                        "first_day"]].reset_index(drop=True)
-    previous = data.loc[data["full_kwh"].notna(),
-                        ["building_id", "energy_type", "to_date_kwh", "full_kwh",
-                         "day_count"]].reset_index(drop=True)
+    current = data.loc[
+        data["energy_kwh"].notna(),
+        ["building_id", "energy_type", "energy_kwh", "covered_hours", "first_day"],
+    ].reset_index(drop=True)
+    previous = data.loc[
+        data["full_kwh"].notna(),
+        ["building_id", "energy_type", "to_date_kwh", "full_kwh", "day_count"],
+    ].reset_index(drop=True)
     for col in ("energy_kwh", "covered_hours"):
         current[col] = current[col].astype("float64")
     previous["to_date_kwh"] = previous["to_date_kwh"].fillna(0.0).astype("float64")
@@ -273,11 +303,11 @@ def quotas(conn: psycopg.Connection[Any], years: list[int]) -> pd.DataFrame:
     return data
 
 
-def annual_totals(conn: psycopg.Connection[Any], first_year: int, last_year: int
-                  ) -> pd.DataFrame:
+def annual_totals(conn: psycopg.Connection[Any], first_year: int, last_year: int) -> pd.DataFrame:
     """Per building, energy type and local year: energy [kWh] and days with data."""
-    return frame(conn, ANNUAL_TOTALS,
-                 {"start": date(first_year, 1, 1), "end": date(last_year + 1, 1, 1)})
+    return frame(
+        conn, ANNUAL_TOTALS, {"start": date(first_year, 1, 1), "end": date(last_year + 1, 1, 1)}
+    )
 
 
 def latest_evaluation_id(conn: psycopg.Connection[Any], year: int) -> int | None:
@@ -328,23 +358,26 @@ def copy_results(conn: psycopg.Connection[Any], rows: pd.DataFrame) -> int:
     """COPY result rows (columns :data:`RESULT_TABLE_COLUMNS`, ``details`` as JSON text) into
     ``evaluation_result`` in binary: floats travel as 8 bytes and are neither formatted nor
     parsed as text (CSV through ``DataFrame.to_csv`` took ~4x as long)."""
-    columns = [_column_values(rows[c], t)
-               for c, t in zip(RESULT_TABLE_COLUMNS, RESULT_COLUMN_TYPES, strict=True)]
+    columns = [
+        _column_values(rows[c], t)
+        for c, t in zip(RESULT_TABLE_COLUMNS, RESULT_COLUMN_TYPES, strict=True)
+    ]
     names = ", ".join(RESULT_TABLE_COLUMNS)
-    with conn.cursor() as cur, cur.copy(
-        f"COPY evaluation_result ({names}) FROM STDIN (FORMAT binary)"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY evaluation_result ({names}) FROM STDIN (FORMAT binary)") as copy,
+    ):
         copy.set_types(list(RESULT_COLUMN_TYPES))
         for row in zip(*columns, strict=True):
             copy.write_row(row)
     return len(rows)
 
 
-def building_daily_one(conn: psycopg.Connection[Any], building_id: str, start: date, end: date
-                       ) -> pd.DataFrame:
+def building_daily_one(
+    conn: psycopg.Connection[Any], building_id: str, start: date, end: date
+) -> pd.DataFrame:
     """One building's daily rollup rows (day, energy_type, energy_kwh) in [start, end]."""
-    return frame(conn, BUILDING_DAILY_ONE, {"building_id": building_id, "start": start,
-                                            "end": end})
+    return frame(conn, BUILDING_DAILY_ONE, {"building_id": building_id, "start": start, "end": end})
 
 
 def building_type_of(conn: psycopg.Connection[Any], building_id: str) -> str | None:
@@ -355,19 +388,27 @@ def building_type_of(conn: psycopg.Connection[Any], building_id: str) -> str | N
     return str(row["building_type"] if isinstance(row, dict) else row[0])
 
 
-def type_daily_profile(conn: psycopg.Connection[Any], building_type: str, start: date,
-                       end: date, min_days: int) -> pd.DataFrame:
+def type_daily_profile(
+    conn: psycopg.Connection[Any], building_type: str, start: date, end: date, min_days: int
+) -> pd.DataFrame:
     """Same-type daily sums (day, energy_type, energy_kwh, peer_count) over complete peers."""
-    return frame(conn, TYPE_DAILY_PROFILE, {"building_type": building_type, "start": start,
-                                            "end": end, "min_days": min_days})
+    return frame(
+        conn,
+        TYPE_DAILY_PROFILE,
+        {"building_type": building_type, "start": start, "end": end, "min_days": min_days},
+    )
 
 
-def base_load(conn: psycopg.Connection[Any], building_ids: list[str], start_at: Any,
-              end_at: Any, tz_name: str) -> pd.DataFrame:
+def base_load(
+    conn: psycopg.Connection[Any], building_ids: list[str], start_at: Any, end_at: Any, tz_name: str
+) -> pd.DataFrame:
     """Mean power [kW] at night/weekends (base_kw) and in occupied weekday hours
     (occupied_kw) per building, from interval electricity readings in [start_at, end_at)."""
-    return frame(conn, BASE_LOAD, {"building_ids": building_ids, "start_at": start_at,
-                                   "end_at": end_at, "tz": tz_name})
+    return frame(
+        conn,
+        BASE_LOAD,
+        {"building_ids": building_ids, "start_at": start_at, "end_at": end_at, "tz": tz_name},
+    )
 
 
 def imported_quotas(conn: psycopg.Connection[Any], year: int) -> pd.DataFrame:

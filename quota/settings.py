@@ -16,6 +16,9 @@ Sources, later ones winning:
    ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
                                 ``$QUOTAWATCH_HOME/inbox``
    ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 100,000)
+   ``QUOTAWATCH_INGEST_DEFER_INDEXES``  ``0`` keeps index upkeep on for chunks a load creates
+                                (default ``1``: indexed once after their rows are written,
+                                when the database role is a superuser; see ingest/fresh.py)
    ``QUOTAWATCH_INGEST_TEST_PAUSE``  seconds the loader sleeps after each batch (tests only)
 
 Every other module receives a :class:`Settings` object (``get_settings()``) and never looks at
@@ -76,6 +79,7 @@ class Settings:
     inbox_path: Path | None = None
     ingest_batch_rows: int = 100_000
     ingest_test_pause_seconds: float = 0.0
+    ingest_defer_indexes: bool = True
     rules: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,6 +101,16 @@ class Settings:
     def cluster_dir(self) -> Path:
         """Folder of the embedded PostgreSQL cluster's state (data, socket, log)."""
         return self.home / "pg"
+
+
+def _flag(name: str, text: str) -> bool:
+    """A yes/no environment setting (1/0, true/false, yes/no, on/off)."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={text!r}: expected 1 or 0 (true/false, yes/no, on/off)")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -143,6 +157,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
         "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),
+        "ingest_defer_indexes": bool(general.get("ingest_defer_indexes", True)),
         "rules": rules,
     }
     env_map = {
@@ -160,6 +175,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         values["inbox_path"] = Path(env["QUOTAWATCH_INBOX"]).expanduser()
     if env.get("QUOTAWATCH_INGEST_BATCH_ROWS"):
         values["ingest_batch_rows"] = int(env["QUOTAWATCH_INGEST_BATCH_ROWS"])
+    if env.get("QUOTAWATCH_INGEST_DEFER_INDEXES"):
+        values["ingest_defer_indexes"] = _flag(
+            "QUOTAWATCH_INGEST_DEFER_INDEXES", env["QUOTAWATCH_INGEST_DEFER_INDEXES"]
+        )
     if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
         values["ingest_test_pause_seconds"] = float(env["QUOTAWATCH_INGEST_TEST_PAUSE"])
     values.update(overrides)

@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 STATUSES = (
-    "no_quota", "out_of_scope", "insufficient_data", "within", "at_risk", "over", "over_20",
+    "no_quota",
+    "out_of_scope",
+    "insufficient_data",
+    "within",
+    "at_risk",
+    "over",
+    "over_20",
     "over_20_repeat",
 )
 OVER_STATUSES = ("over", "over_20", "over_20_repeat")
@@ -79,14 +85,23 @@ def status(
         ~(completeness.astype("float64") >= min_completeness),
         pd.Series(not is_year_end, index=u.index) & is_above(projected_ratio, over_ratio),
     ]
-    choices = ["out_of_scope", "no_quota", "over_20_repeat", "over_20", "over",
-               "insufficient_data", "at_risk"]
-    return pd.Series(np.select(conditions, choices, default="within"), index=u.index,
-                     dtype=object)
+    choices = [
+        "out_of_scope",
+        "no_quota",
+        "over_20_repeat",
+        "over_20",
+        "over",
+        "insufficient_data",
+        "at_risk",
+    ]
+    return pd.Series(np.select(conditions, choices, default="within"), index=u.index, dtype=object)
 
 
 def in_scope(
-    floor_area_m2: pd.Series, public_use_share: pd.Series, *, min_floor_area_m2: float,
+    floor_area_m2: pd.Series,
+    public_use_share: pd.Series,
+    *,
+    min_floor_area_m2: float,
     min_public_use_share: float,
 ) -> pd.Series:
     """True for buildings the quota scheme covers: floor area ≥ min and public-use share ≥ min

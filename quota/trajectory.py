@@ -27,13 +27,17 @@ def _basis_daily(rows: pd.DataFrame, basis: str, rules: EvaluationRules) -> pd.S
         rows = rows[rows["energy_type"] == "electricity"]
         values = rows["energy_kwh"].astype("float64")
     else:
-        values = conversion.kgce_from_kwh(rows["energy_kwh"].astype("float64"),
-                                          rows["energy_type"], rules.factors)
+        values = conversion.kgce_from_kwh(
+            rows["energy_kwh"].astype("float64"), rows["energy_type"], rules.factors
+        )
     return values.groupby(rows["day"]).sum()
 
 
 def expected_cumulative_share_with_source(
-    conn: psycopg.Connection[Any], settings: Settings, building_id: str, year: int,
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    building_id: str,
+    year: int,
     basis: str = "electricity_kwh",
 ) -> tuple[pd.Series, str]:
     """(curve, profile_source): see :func:`expected_cumulative_share`."""
@@ -42,8 +46,7 @@ def expected_cumulative_share_with_source(
     start, end = calendar.year_start(prev), calendar.year_end(prev)
     min_days = math.ceil(rules.min_profile_year_completeness * calendar.days_in_year(prev))
     own = queries.building_daily_one(conn, building_id, start, end)
-    own_days = own.loc[own["energy_type"] == "electricity", "day"].nunique() if not own.empty \
-        else 0
+    own_days = own.loc[own["energy_type"] == "electricity", "day"].nunique() if not own.empty else 0
     own_daily = _basis_daily(own, basis, rules)
     if own_days >= min_days and own_daily.sum() > 0:
         return profiles.cumulative_share_from_daily(own_daily, year), "own"
@@ -58,7 +61,10 @@ def expected_cumulative_share_with_source(
 
 
 def expected_cumulative_share(
-    conn: psycopg.Connection[Any], settings: Settings, building_id: str, year: int,
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    building_id: str,
+    year: int,
     basis: str = "electricity_kwh",
 ) -> pd.Series:
     """Cumulative expected share of the year's use, indexed by every local date of ``year``

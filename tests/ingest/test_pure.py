@@ -181,3 +181,34 @@ def test_flags_zero_run_and_spike() -> None:
     assert flags[40] & codes.FLAG_SPIKE
     assert [r.flag_code for r in records] == ["zero_run", "spike"]
     assert records[0].end_us - records[0].start_us == 26 * 3_600_000_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meter_id,timestamp,value\n" + "".join(f"E{i},2024-01-01 00:00,{i}\n" for i in range(50)),
+        # \r\n and lone \r line ends, blank lines, no final newline
+        "meter_id,timestamp,value\r\n"
+        + "".join(f"E{i},2024-01-01 00:00,{i}\r\n" for i in range(20))
+        + "\r\nE98,2024-01-01 00:00,1\rE99,2024-01-01 00:00,2",
+        # a line far longer than a block, quoted fields, malformed rows
+        "meter_id,timestamp,value\nE1,2024-01-01 00:00," + "9" * 5000 + "\n"
+        '"E,2",2024-01-01 01:00,2\nE3,x\n' + "".join(f"E{i},x,1\n" for i in range(30)),
+    ],
+)
+def test_batches_of_any_size_give_the_rows_of_one_batch(text: str) -> None:
+    whole = parse_text(text, batch_rows=1_000_000)
+    assert len(whole) == 1
+    for batch_rows in (1, 2, 3, 7):
+        batches = parse_text(text, batch_rows=batch_rows)
+        assert len(batches) > 1
+        rows = [
+            (int(b.line_numbers[i]), b.raw_text(i), b.meter_id[i], str(b.value[i]))
+            for b in batches
+            for i in range(len(b))
+        ]
+        expected = [
+            (int(whole[0].line_numbers[i]), whole[0].raw_text(i), whole[0].meter_id[i])
+            for i in range(len(whole[0]))
+        ]
+        assert [r[:3] for r in rows] == expected
