@@ -334,6 +334,7 @@ class _Prepared:
     flags: np.ndarray
     records: list[Any]
     increments: pd.DataFrame
+    column_names: str
     slots: dict[int, _SlotRows]
 
 
@@ -405,6 +406,7 @@ class _FileLoader:
         self.interval_minutes_by_key = np.full(n, 60, dtype=np.int64)
         for key, meter in self.meters_by_key.items():
             self.interval_minutes_by_key[key] = meter.interval_minutes or 60
+        self._chunks: list[dict[str, Any]] | None = None
         # The chunk interval of reading [µs]: chunks start at multiples of it (since 1970).
         self.chunk_interval_us = int(
             conn.execute(queries.READING_CHUNK_INTERVAL).fetchone()["interval_us"]
@@ -494,6 +496,10 @@ class _FileLoader:
         flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
         increments = rollups.daily_increments(keys, times, energy, minutes, self.tz)
         columns = self._interval_columns(good, keys, times, energy, flags)
+        column_names = queries.INTERVAL_COLUMNS
+        if not flags.any():  # the column's default: one field less per row to send and read
+            columns = columns[:5] + columns[6:]
+            column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
         slots: dict[int, _SlotRows] = {}
         slot_of = times - np.mod(times, self.chunk_interval_us)
         for start in np.unique(slot_of).tolist():
@@ -504,7 +510,7 @@ class _FileLoader:
                 first=copybin.rows_bytes([_take(c, first) for c in columns]),
                 rest=copybin.rows_bytes([_take(c, rest) for c in columns]),
             )
-        return _Prepared(len(good), flags, records, increments, slots)
+        return _Prepared(len(good), flags, records, increments, column_names, slots)
 
     def _interval_columns(
         self,
@@ -710,7 +716,7 @@ class _FileLoader:
                 [_take(c, fresh) for c in self._interval_columns(rows, keys, times, energy, flags)],
                 rows["register_kwh"].to_numpy()[fresh],
                 rows["line_number"].to_numpy()[fresh],
-                prepared.slots if prepared is not None else None,
+                prepared,
             )
         for i in np.flatnonzero(replace):
             self._correct(
@@ -929,22 +935,23 @@ class _FileLoader:
         columns: list[copybin.Column],
         register_kwh: np.ndarray,
         line_number: np.ndarray,
-        slots: dict[int, _SlotRows] | None = None,
+        prepared: _Prepared | None = None,
     ) -> None:
         """COPY new readings (``columns[0]`` is meter_key, ``columns[1]`` reading_at,
         ``columns[2]`` the value) chunk by chunk, straight into each chunk table: that skips
         the hypertable's per-row chunk routing (measured 1.4-1.8x faster). A row whose chunk
         does not exist yet goes through the hypertable, which creates the chunk; the chunk's
         indexes are then switched off until the end of the load (:mod:`ingest.fresh`) and
-        the rest of its rows follow directly. ``slots``: COPY rows prepared per chunk
+        the rest of its rows follow directly. ``prepared``: COPY rows prepared per chunk
         interval for exactly these rows, used for chunks whose range is that interval."""
+        slots = prepared.slots if prepared is not None else None
         times = columns[1].values
         remaining = np.ones(len(times), dtype=bool)
-        bounds = {"lo": _utc(int(times.min())), "hi": _utc(int(times.max()))}
+        lo, hi = int(times.min()), int(times.max())
         sent_first: set[int] = set()
         while remaining.any():
-            for chunk in self.conn.execute(queries.CHUNKS_IN_RANGE, bounds).fetchall():
-                start, end = to_epoch_us(chunk["range_start"]), to_epoch_us(chunk["range_end"])
+            for chunk in self._chunks_in_range(lo, hi):
+                start, end = chunk["start"], chunk["end"]
                 take = remaining & (times >= start) & (times < end)
                 if take.any():
                     slot = slots.get(start) if slots is not None else None
@@ -954,7 +961,8 @@ class _FileLoader:
                         and slot.n_rows == int(take.sum()) + (start in sent_first)
                     ):
                         parts = [slot.rest] if start in sent_first else [slot.first, slot.rest]
-                        self._copy_rows(chunk["chunk"], column_names, parts)
+                        assert prepared is not None
+                        self._copy_rows(chunk["chunk"], prepared.column_names, parts)
                     else:
                         self._copy_into(chunk["chunk"], column_names, columns, take)
                     self._remember_fresh(chunk["chunk"], columns, register_kwh, line_number, take)
@@ -966,9 +974,25 @@ class _FileLoader:
                 first_at = int(times[first][0])
                 sent_first.add(first_at - first_at % self.chunk_interval_us)
                 remaining &= ~first
+                self._chunks = None  # a chunk was created: read the list again
                 if self.fresh is not None:
                     self._start_fresh_chunk(int(times[first][0]))
                     self._remember_fresh_at(columns, register_kwh, line_number, first)
+
+    def _chunks_in_range(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        """reading's chunks overlapping [lo, hi] [µs], from a list read once per file and
+        again after this load creates a chunk (loads hold the ingest lock: no other session
+        creates one meanwhile)."""
+        if self._chunks is None:
+            self._chunks = [
+                {
+                    "chunk": row["chunk"],
+                    "start": to_epoch_us(row["range_start"]),
+                    "end": to_epoch_us(row["range_end"]),
+                }
+                for row in self.conn.execute(queries.READING_CHUNKS).fetchall()
+            ]
+        return [c for c in self._chunks if c["end"] > lo and c["start"] <= hi]
 
     def _start_fresh_chunk(self, at_us: int) -> None:
         """The chunk holding ``at_us`` was just created by this transaction: switch its

@@ -127,15 +127,15 @@ SELECT coalesce(array_agg(idx) FILTER (WHERE same), '{}') AS same_idx,
 """
 
 INTERVAL_COLUMNS = "meter_key, reading_at, value, unit, energy_kwh, flags, file_id"
+INTERVAL_COLUMNS_UNFLAGGED = "meter_key, reading_at, value, unit, energy_kwh, file_id"
 CUMULATIVE_COLUMNS = INTERVAL_COLUMNS + ", since_at"
 # COPY into the hypertable (routes rows to chunks, creating missing ones) or, faster, into
 # one chunk table directly (a plain table with the chunk's index and range CHECK).
 COPY_READINGS = "COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
-CHUNKS_IN_RANGE = """
-SELECT format('%%I.%%I', chunk_schema, chunk_name) AS chunk, range_start, range_end
+READING_CHUNKS = """
+SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, range_start, range_end
   FROM timescaledb_information.chunks
- WHERE format('%%I.%%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
-   AND range_end > %(lo)s AND range_start <= %(hi)s
+ WHERE format('%I.%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
  ORDER BY range_start
 """
 

@@ -32,7 +32,12 @@ BEGIN
     RETURN OLD;
 END $$;
 
--- 3. building_daily: its reference to building checked once per statement.
+-- 3. meter_daily: no index by day alone. Every reader of meter_daily names meters (a
+-- building's meters, stale meters, the rollup refresh), which the primary key (meter_key,
+-- day) serves; the second B-tree was only upkeep for each new meter-day.
+DROP INDEX IF EXISTS meter_daily_day_idx;
+
+-- 4. building_daily: its reference to building checked once per statement.
 --
 -- A load rewrites the building-days it touched (70,000 rows for 5 M hourly readings of
 -- 1,000 meters); the per-row foreign-key check took a third of that. The same guarantees,
