@@ -5,17 +5,20 @@ Per file: hash it (an identical file already recorded is skipped), then in one t
 1. take the ingest advisory lock (loads are serialised, so rows checked as new stay new),
 2. record the file in ``ingest_file`` (its sha256 is unique: a concurrent load of the same
    file waits, then skips),
-3. per batch of ``settings.ingest_batch_rows`` rows (memory stays bounded for any size):
-   parse and validate (pure), classify duplicates within the batch, test whether any stored
-   reading of the batch's meters lies in its time range — if none (new data, the common
-   case) COPY the rows straight into ``reading`` in primary-key order; otherwise probe the
+3. per batch of about ``settings.ingest_batch_rows`` lines (memory stays bounded for any
+   size): parse, validate and drop duplicates within the batch (pure, in a reader thread
+   that also prepares the batch's interval-meter write); rows for chunks this load created
+   are checked against the load's key set (:mod:`ingest.fresh`), the others by testing
+   whether any stored reading of the batch's meters lies in its time range — if none (new
+   data, the common case) COPY the rows straight into their chunks; otherwise probe the
    stored rows through a temporary table, count identical ones as duplicates, quarantine
    different ones (``conflicting_duplicate``) or, for a corrections file, replace them and
    keep the previous values in ``reading_correction``; cumulative meters are merged into
    their stored sequence (:mod:`ingest.cumulative`); quarantined rows are COPYed with their
    line, raw text and reason; flags are set (:mod:`ingest.flags`),
-4. recompute the daily rollups of the touched (meter, local day) ranges,
-5. record the counts and commit.
+4. build the indexes of the chunks this load created (written without index upkeep),
+5. recompute the daily rollups of the touched (meter, local day) ranges,
+6. record the counts and commit.
 
 A process killed at any point leaves nothing of the file (the transaction rolls back) and a
 re-run loads it whole. An unusable file (undecodable, no header, unknown columns) is recorded

@@ -6,8 +6,8 @@ gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) i
 from the header. Semicolon files may use a decimal comma in the value column.
 
 The file is read in blocks of about ``batch_rows`` lines (cut at a line end), each split by
-pandas' C parser with the repetitive columns (meter id, timestamp, unit) read as categories,
-so a distinct text becomes one Python string per block, not one per row (fast path). When a
+pandas' C parser (fast path); text columns are read as text, never as categories, whose
+categories pandas may infer as numbers (meter id ``0042`` would become 42). When a
 block has something that parser cannot line up with the physical lines (more than one extra
 field, stray quotes), it is split line by line with :mod:`csv` (same rules, slower). Blank
 lines are skipped and not counted. A row's raw text is cut from the block only when asked
@@ -148,20 +148,15 @@ def _strip(values: np.ndarray) -> np.ndarray:
     return stripped[codes] if len(stripped) else values.astype(object)
 
 
-def _split_fast(
-    text: str, n_lines: int, layout: Layout, *, categories: bool = False
-) -> list[np.ndarray] | None:
+def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | None:
     """Fields with pandas' C parser, or None when it cannot line the rows up with the
     ``n_lines`` physical lines (a stray quote, more than one extra field).
 
     First try with the value column parsed as numbers by the C parser (with a decimal comma
     in semicolon files); any value that is not a plain number (empty, text, padded with
-    spaces) makes that fail, and the column is read as text instead. With ``categories``
-    the text columns are parsed as categories and expanded (one string object per distinct
-    text instead of one per row)."""
+    spaces) makes that fail, and the column is read as text instead."""
     width = layout.n_fields + 1
     value_index = layout.positions["value"]
-    text_dtype: Any = "category" if categories else str
     common: dict[str, Any] = {
         "sep": layout.delimiter,
         "header": None,
@@ -175,7 +170,7 @@ def _split_fast(
     try:
         frame = pd.read_csv(
             io.StringIO(text),
-            dtype={i: (np.float64 if i == value_index else text_dtype) for i in range(width)},
+            dtype={i: (np.float64 if i == value_index else str) for i in range(width)},
             decimal="," if layout.delimiter == ";" else ".",
             **common,
         )
@@ -183,23 +178,15 @@ def _split_fast(
         frame = None
     if frame is None:
         try:
-            frame = pd.read_csv(io.StringIO(text), dtype=text_dtype, **common)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, **common)
         except (pd.errors.ParserError, ValueError):
             return None
     if len(frame) != n_lines:
         return None
-    return [_column_array(frame[i]) for i in range(width)]
-
-
-def _column_array(column: pd.Series) -> np.ndarray:
-    """A parsed column as float64 numbers or an object array of strings."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        cat = column.array
-        uniques = np.asarray(cat.categories, dtype=object)
-        if len(uniques) == 0:
-            return np.full(len(column), "", dtype=object)
-        return uniques[cat.codes]
-    return column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else object)
+    return [
+        frame[i].to_numpy(dtype=np.float64 if frame[i].dtype.kind == "f" else object)
+        for i in range(width)
+    ]
 
 
 def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
@@ -235,7 +222,7 @@ def split_block(text: str, first_line_number: int, layout: Layout) -> RawBatch:
     n_lines = _count_lines(text)
     if text and not text.endswith(("\n", "\r")):
         text += "\n"  # the last line of a file without a final newline
-    values = _split_fast(text, n_lines, layout, categories=True)
+    values = _split_fast(text, n_lines, layout)
     if values is None:
         return split_lines(_physical_lines(text), first_line_number, layout)
     return _batch(values, lambda: _physical_lines(text), n_lines, first_line_number, layout)

@@ -212,3 +212,12 @@ def test_batches_of_any_size_give_the_rows_of_one_batch(text: str) -> None:
             for i in range(len(whole[0]))
         ]
         assert [r[:3] for r in rows] == expected
+
+
+def test_numeric_looking_meter_ids_stay_text() -> None:
+    for text in (
+        "meter_id,timestamp,value\n0042,2024-01-01 00:00,1\n1001,2024-01-01 00:00,2\n",
+        "meter_id;timestamp;value\n0042;2024-01-01 00:00;1,5\n1001;2024-01-01 00:00;x\n",
+    ):
+        [batch] = parse_text(text)
+        assert batch.meter_id.tolist() == ["0042", "1001"]
