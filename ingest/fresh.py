@@ -99,6 +99,26 @@ class FreshChunk:
         np.maximum.at(self._last_us, mk, at_us)
         self.rows += len(keys)
 
+    def add_sorted(
+        self,
+        keys: np.ndarray,
+        register_kwh: np.ndarray,
+        value: np.ndarray,
+        line_number: np.ndarray,
+        meters: np.ndarray,
+        meter_first_us: np.ndarray,
+        meter_last_us: np.ndarray,
+    ) -> None:
+        """Remember rows just written, given as packed keys in ascending order (meter key ×
+        chunk width + offset in the chunk) with, per distinct meter, its first and last
+        instant among them (the reader thread prepares these)."""
+        if len(keys) == 0:
+            return
+        self._runs.append((keys, register_kwh, value, np.asarray(line_number, dtype=np.int32)))
+        self._first_us[meters] = np.minimum(self._first_us[meters], meter_first_us)
+        self._last_us[meters] = np.maximum(self._last_us[meters], meter_last_us)
+        self.rows += len(keys)
+
     def find(self, meter_key: np.ndarray, at_us: np.ndarray) -> Matches:
         """Which of these rows (all within the chunk) were written before, and as what."""
         n = len(meter_key)

@@ -217,3 +217,33 @@ def test_only_a_superuser_switches_indexes_off(registered):
         conn.execute("SET ROLE qw_plain_loader")
         assert conn.execute(queries.CAN_DEFER_INDEXES).fetchone()["allowed"] is False
         conn.rollback()
+
+
+def test_chunks_of_another_interval_take_the_general_path(registered, write_file):
+    first = write_file(
+        "meter_id,timestamp,value\n"
+        + "".join(f"E1,2024-03-04 {h:02d}:00,1\n" for h in range(0, 24, 2)),
+        "a.csv",
+    )
+    assert ingest_paths(registered.settings, [first], trigger="test").rows_loaded == 12
+    with registered.connect() as conn:
+        conn.execute("SELECT set_chunk_time_interval('reading', interval '1 day')")
+        conn.commit()
+    # Odd hours into the 7-day chunk, a later week into new 1-day chunks.
+    second = write_file(
+        "meter_id,timestamp,value\n"
+        + "".join(f"E1,2024-03-04 {h:02d}:00,2\n" for h in range(1, 24, 2))
+        + "".join(f"E1,2024-03-{d} 12:00,3\n" for d in (20, 21, 22))
+        + "E1,2024-03-04 02:00,1\n",  # a duplicate of the first file
+        "b.csv",
+    )
+    summary = ingest_paths(registered.settings, [second], trigger="test")
+    assert (summary.rows_loaded, summary.rows_duplicate) == (15, 1)
+    assert registered.scalar("SELECT count(*) FROM reading") == 27
+    assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == pytest.approx(45.0)
+    assert registered.scalar(DISABLED_INDEXES) == 0
+    widths = registered.query(
+        "SELECT range_end - range_start AS width FROM timescaledb_information.chunks "
+        "WHERE hypertable_name = 'reading' ORDER BY range_start"
+    )
+    assert [w["width"].days for w in widths] == [7, 1, 1, 1]
