@@ -188,7 +188,12 @@ class FreshChunks:
     def containing(self, at_us: np.ndarray) -> list[tuple[FreshChunk, np.ndarray]]:
         """(chunk, row mask) for every fresh chunk holding some of these instants."""
         out = []
+        if len(at_us) == 0:
+            return out
+        lo, hi = int(at_us.min()), int(at_us.max())
         for chunk in self.chunks.values():
+            if chunk.end_us <= lo or chunk.start_us > hi:
+                continue
             mask = (at_us >= chunk.start_us) & (at_us < chunk.end_us)
             if mask.any():
                 out.append((chunk, mask))

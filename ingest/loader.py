@@ -648,7 +648,14 @@ class _FileLoader:
         marked ``replace`` in a corrections file. Rows ``checked`` (in a fresh chunk, see
         :meth:`_split_fresh`) are not looked up. Adds the boolean column ``replace``."""
         good["replace"] = False
-        probe = np.flatnonzero(~checked)
+        unchecked = ~checked
+        if unchecked.any():  # a row in no chunk yet cannot be stored
+            at = good["reading_at_us"].to_numpy()
+            in_chunk = np.zeros(len(good), dtype=bool)
+            for chunk in self._chunks_in_range(int(at.min()), int(at.max())):
+                in_chunk |= (at >= chunk["start"]) & (at < chunk["end"])
+            unchecked &= in_chunk
+        probe = np.flatnonzero(unchecked)
         if len(probe) == 0:
             return good, _empty_rejects()
         times = good["reading_at_us"].to_numpy()[probe]
@@ -748,7 +755,6 @@ class _FileLoader:
             parts = [slot.first, slot.rest]
             if chunk is None:
                 self._copy_rows("reading", prepared.column_names, [slot.first])
-                self._chunks = None
                 chunk = self._created_chunk(slot.first_at_us)
                 parts = [slot.rest]
             self._copy_rows(chunk, prepared.column_names, parts)
@@ -1025,7 +1031,6 @@ class _FileLoader:
                 first[np.flatnonzero(remaining)[0]] = True
                 self._copy_into("reading", column_names, columns, first)
                 remaining &= ~first
-                self._chunks = None  # a chunk was created: read the list again
                 self._created_chunk(int(times[first][0]))
                 if self.fresh is not None:
                     self._remember_fresh_at(columns, register_kwh, line_number, first)
@@ -1049,14 +1054,13 @@ class _FileLoader:
         """The chunk holding ``at_us``, just created by this transaction: with deferred
         indexes its indexes are switched off and it is tracked as fresh (unless its keys
         would not pack, see ingest/fresh.py). Returns its name."""
-        row = self.conn.execute(queries.CHUNK_AT, {"at": _utc(at_us)}).fetchone()
+        self._chunks = None
+        chunk = self._chunks_in_range(at_us, at_us)[0]
         if self.fresh is not None:
-            tracked = self.fresh.add_chunk(
-                row["chunk"], to_epoch_us(row["range_start"]), to_epoch_us(row["range_end"])
-            )
+            tracked = self.fresh.add_chunk(chunk["chunk"], chunk["start"], chunk["end"])
             if tracked is not None:
-                self.conn.execute(queries.DISABLE_CHUNK_INDEXES, (row["chunk"],))
-        return str(row["chunk"])
+                self.conn.execute(queries.DISABLE_CHUNK_INDEXES, (chunk["chunk"],))
+        return str(chunk["chunk"])
 
     def _remember_fresh_at(
         self,

@@ -146,14 +146,6 @@ SELECT (extract(epoch FROM time_interval) * 1000000)::bigint AS interval_us
  WHERE format('%I.%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
    AND dimension_number = 1
 """
-# The chunk holding an instant (right after a COPY through the hypertable created it).
-CHUNK_AT = """
-SELECT format('%%I.%%I', chunk_schema, chunk_name) AS chunk, range_start, range_end
-  FROM timescaledb_information.chunks
- WHERE format('%%I.%%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
-   AND range_start <= %(at)s AND range_end > %(at)s
-"""
-
 # Chunks a load creates are written without index upkeep and indexed once (ingest/fresh.py).
 # Switching an index off is an update of pg_index, which needs a superuser; without one the
 # loader keeps index upkeep on.
