@@ -104,8 +104,10 @@ def p95(values: list[float]) -> float:
 
 
 def summary(label: str, values: list[float]) -> str:
-    return (f"{label:<38} median {statistics.median(values):8.1f} ms   "
-            f"p95 {p95(values):8.1f} ms   (n={len(values)})")
+    return (
+        f"{label:<38} median {statistics.median(values):8.1f} ms   "
+        f"p95 {p95(values):8.1f} ms   (n={len(values)})"
+    )
 
 
 def payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]]) -> dict[str, Any]:
@@ -119,14 +121,24 @@ def payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]]) 
     }
 
 
-CITY_OUTPUTS = [(ids.CITY_EMPTY, "children"), (ids.CITY_HEADLINE, "children"),
-                (ids.CITY_BY_DISTRICT, "figure"), (ids.CITY_BY_TYPE, "figure"),
-                (ids.CITY_UTILIZATION, "figure"), (ids.CITY_GRID, "columnDefs"),
-                (ids.CITY_SELECTION, "data")]
-BUILDING_OUTPUTS = [(ids.BUILDING_HEADER, "children"), (ids.BUILDING_CUMULATIVE, "figure"),
-                    (ids.BUILDING_MONTHLY, "figure"), (ids.BUILDING_HISTORY, "figure"),
-                    (ids.BUILDING_PEERS, "figure"), (ids.BUILDING_METERS, "columnDefs"),
-                    (ids.BUILDING_METERS, "rowData")]
+CITY_OUTPUTS = [
+    (ids.CITY_EMPTY, "children"),
+    (ids.CITY_HEADLINE, "children"),
+    (ids.CITY_BY_DISTRICT, "figure"),
+    (ids.CITY_BY_TYPE, "figure"),
+    (ids.CITY_UTILIZATION, "figure"),
+    (ids.CITY_GRID, "columnDefs"),
+    (ids.CITY_SELECTION, "data"),
+]
+BUILDING_OUTPUTS = [
+    (ids.BUILDING_HEADER, "children"),
+    (ids.BUILDING_CUMULATIVE, "figure"),
+    (ids.BUILDING_MONTHLY, "figure"),
+    (ids.BUILDING_HISTORY, "figure"),
+    (ids.BUILDING_PEERS, "figure"),
+    (ids.BUILDING_METERS, "columnDefs"),
+    (ids.BUILDING_METERS, "rowData"),
+]
 
 
 def main() -> int:
@@ -141,8 +153,9 @@ def main() -> int:
     import dataclasses
 
     if base.database_url:
-        settings = dataclasses.replace(base, database_url=qdb.conninfo(base, name),
-                                       database_name=name, secret_key="bench")
+        settings = dataclasses.replace(
+            base, database_url=qdb.conninfo(base, name), database_name=name, secret_key="bench"
+        )
     else:
         settings = dataclasses.replace(base, database_name=name, secret_key="bench")
     pool = None
@@ -153,15 +166,22 @@ def main() -> int:
         sample = [f"B{rng.randint(1, args.buildings):06d}" for _ in range(SAMPLED)]
         started = time.perf_counter()
         with qdb.transaction(settings) as conn:
-            fill = {"n": args.buildings, "districts": DISTRICTS, "year": YEAR,
-                    "as_of": date(YEAR, 6, 30), "sample": sorted(set(sample)),
-                    "start": date(YEAR - 1, 1, 1)}
+            fill = {
+                "n": args.buildings,
+                "districts": DISTRICTS,
+                "year": YEAR,
+                "as_of": date(YEAR, 6, 30),
+                "sample": sorted(set(sample)),
+                "start": date(YEAR - 1, 1, 1),
+            }
             for statement in (FILL + FILL_SAMPLE).split(";"):
                 if statement.strip():
                     conn.execute(statement, fill)
             add_user(conn, "bench", "regulator", PASSWORD)
-        print(f"filled {args.buildings:,} evaluated buildings in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"filled {args.buildings:,} evaluated buildings in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
         with qdb.connect(settings, autocommit=True) as conn:
             conn.execute("ANALYZE")
@@ -170,13 +190,19 @@ def main() -> int:
         pool = qdb.make_pool(settings, max_size=4)
         app = create_app(settings, pool, login_policy=LoginPolicy(failure_delay_s=0))
         client = app.server.test_client()
-        assert client.post("/login", data={"username": "bench",
-                                           "password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/login", data={"username": "bench", "password": PASSWORD}).status_code
+            == 302
+        )
         viewer = Viewer("bench", "regulator")
         with pool.connection() as conn:
             run = queries.resolve_evaluation_id(conn, YEAR)
-        filters = [(None, None), (["东城区"], None), (None, ["mall", "hotel"]),
-                   (DISTRICTS[:4], ["office_government"])]
+        filters = [
+            (None, None),
+            (["东城区"], None),
+            (None, ["mall", "hotel"]),
+            (DISTRICTS[:4], ["office_government"]),
+        ]
 
         cache = app.server.config["QUOTAWATCH_SERVICES"].cache
 
@@ -185,17 +211,31 @@ def main() -> int:
             if cold:
                 cache.clear()
             districts, types = filters[i % len(filters)]
-            body = payload(CITY_OUTPUTS, [
-                (ids.CITY_YEAR, "value", YEAR), (ids.CITY_AS_OF, "value", f"{YEAR}-06-30"),
-                (ids.CITY_BASIS, "value", "electricity_kwh"),
-                (ids.CITY_DISTRICT, "value", districts), (ids.CITY_TYPE, "value", types),
-                (ids.CITY_SIZE, "value", None), (ids.LANG_STORE, "data", "zh")])
+            body = payload(
+                CITY_OUTPUTS,
+                [
+                    (ids.CITY_YEAR, "value", YEAR),
+                    (ids.CITY_AS_OF, "value", f"{YEAR}-06-30"),
+                    (ids.CITY_BASIS, "value", "electricity_kwh"),
+                    (ids.CITY_DISTRICT, "value", districts),
+                    (ids.CITY_TYPE, "value", types),
+                    (ids.CITY_SIZE, "value", None),
+                    (ids.LANG_STORE, "data", "zh"),
+                ],
+            )
             response = client.post("/_dash-update-component", json=body)
             assert response.status_code == 200, response.status_code
             chosen = response.get_json()["response"][ids.CITY_SELECTION]["data"]
-            rows = payload([(ids.CITY_GRID, "getRowsResponse")],
-                           [(ids.CITY_GRID, "getRowsRequest",
-                             {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}})])
+            rows = payload(
+                [(ids.CITY_GRID, "getRowsResponse")],
+                [
+                    (
+                        ids.CITY_GRID,
+                        "getRowsRequest",
+                        {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}},
+                    )
+                ],
+            )
             rows["output"] = f"{ids.CITY_GRID}.getRowsResponse"
             rows["outputs"] = rows["outputs"][0]
             rows["state"] = [{"id": ids.CITY_SELECTION, "property": "data", "value": chosen}]
@@ -208,20 +248,30 @@ def main() -> int:
             with pool.connection() as conn:
                 queries.newest_evaluation_id(conn)
                 queries.resolve_evaluation_id(conn, YEAR, f"{YEAR}-06-30")
-                queries.city_results(conn, viewer, settings, run, "electricity_kwh",
-                                     districts, types, None)
+                queries.city_results(
+                    conn, viewer, settings, run, "electricity_kwh", districts, types, None
+                )
 
         def building_request(i: int = 0) -> None:
             bid = sample[i % len(sample)]
             for body in (
-                payload(BUILDING_OUTPUTS, [
-                    (ids.BUILDING_ID_STORE, "data", bid), (ids.BUILDING_YEAR, "value", YEAR),
-                    (ids.BUILDING_BASIS, "value", "electricity_kwh"),
-                    (ids.LANG_STORE, "data", "zh")]),
-                payload([(ids.BUILDING_HEATMAP, "figure"), (ids.BUILDING_HEATMAP, "id")], [
-                    (ids.BUILDING_ID_STORE, "data", bid),
-                    (ids.BUILDING_MONTH, "value", f"{YEAR}-06-01"),
-                    (ids.LANG_STORE, "data", "zh")]),
+                payload(
+                    BUILDING_OUTPUTS,
+                    [
+                        (ids.BUILDING_ID_STORE, "data", bid),
+                        (ids.BUILDING_YEAR, "value", YEAR),
+                        (ids.BUILDING_BASIS, "value", "electricity_kwh"),
+                        (ids.LANG_STORE, "data", "zh"),
+                    ],
+                ),
+                payload(
+                    [(ids.BUILDING_HEATMAP, "figure"), (ids.BUILDING_HEATMAP, "id")],
+                    [
+                        (ids.BUILDING_ID_STORE, "data", bid),
+                        (ids.BUILDING_MONTH, "value", f"{YEAR}-06-01"),
+                        (ids.LANG_STORE, "data", "zh"),
+                    ],
+                ),
             ):
                 if body["outputs"][-1]["property"] == "id":  # single-output callback
                     body["output"] = f"{ids.BUILDING_HEATMAP}.figure"
@@ -233,8 +283,9 @@ def main() -> int:
             bid = sample[i % len(sample)]
             with pool.connection() as conn:
                 queries.building_result(conn, viewer, bid, run, "electricity_kwh")
-                queries.building_daily(conn, viewer, bid, date(YEAR - 1, 1, 1),
-                                       date(YEAR + 1, 1, 1))
+                queries.building_daily(
+                    conn, viewer, bid, date(YEAR - 1, 1, 1), date(YEAR + 1, 1, 1)
+                )
                 queries.building_history(conn, viewer, bid, "electricity_kwh")
                 queries.peer_stats(conn, viewer, bid, run)
                 queries.building_meters(conn, viewer, bid, date(YEAR, 1, 1), date(YEAR, 7, 1))
@@ -262,8 +313,9 @@ def main() -> int:
         if pool is not None:
             pool.close()
         with qdb.connect(base, "postgres", autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
     return 0
 
 

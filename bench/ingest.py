@@ -10,9 +10,11 @@ then measures
 (c) re-ingesting the same file (skipped by its checksum) and the same rows under another
     name and compression (every row a duplicate: the conflict path).
 
-The last line is the headline: ``ingest/copy ratio: R``. Usage:
+With ``--repeat K`` (a) and (b) are each measured K times (every ingest into a new empty
+database) and the best time of each is used: the machine's momentary load then weighs on
+neither side. The last line is the headline: ``ingest/copy ratio: R``. Usage:
 
-    .venv/bin/python bench/ingest.py [--rows N] [--meters M] [--keep]
+    .venv/bin/python bench/ingest.py [--rows N] [--meters M] [--repeat K] [--keep]
 """
 
 from __future__ import annotations
@@ -92,8 +94,17 @@ def _settings_for(settings, name: str):
     return dataclasses.replace(settings, database_name=name)
 
 
+def _spread(times: list[float]) -> str:
+    """`` (best of K: a-b s)`` when measured more than once, else empty."""
+    if len(times) < 2:
+        return ""
+    return f"  (best of {len(times)}: {min(times):.2f}-{max(times):.2f} s)"
+
+
 def raw_copy(settings, path: Path) -> float:
     with qdb.connect(settings) as conn:
+        conn.execute("TRUNCATE raw_copy")
+        conn.commit()
         conn.execute(sql.SQL("SET TIME ZONE {}").format(sql.Literal(settings.timezone_name)))
         started = time.perf_counter()
         with (
@@ -139,6 +150,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--meters", type=int, default=1_000)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="measure (a) and (b) K times each and use the best of each (default 1)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
@@ -157,18 +175,29 @@ def main() -> int:
         setup_database(settings, name, args.meters)
         bench = _settings_for(settings, name)
 
-        copy_s = raw_copy(bench, path)
+        repeat = max(args.repeat, 1)
+        copy_times = []
+        for _ in range(repeat):
+            copy_times.append(raw_copy(bench, path))
+        copy_s = min(copy_times)
         copy_rate = rows / copy_s
         print(
             f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  "
-            f"{copy_rate:>12,.0f} rows/s"
+            f"{copy_rate:>12,.0f} rows/s{_spread(copy_times)}"
         )
 
-        ingest_s, peak_mb, _ = run_ingest(bench, path)
+        ingest_times, peaks = [], []
+        for attempt in range(repeat):
+            if attempt:
+                setup_database(settings, name, args.meters)
+            seconds, peak, _ = run_ingest(bench, path)
+            ingest_times.append(seconds)
+            peaks.append(peak)
+        ingest_s, peak_mb = min(ingest_times), max(peaks)
         ingest_rate = rows / ingest_s
         print(
             f"(b) quotawatch ingest into an empty database: {ingest_s:6.2f} s  "
-            f"{ingest_rate:>12,.0f} rows/s  (peak memory {peak_mb:,.0f} MB)"
+            f"{ingest_rate:>12,.0f} rows/s  (peak memory {peak_mb:,.0f} MB){_spread(ingest_times)}"
         )
 
         again_s, again_mb, _ = run_ingest(bench, path)
