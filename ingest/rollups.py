@@ -73,34 +73,48 @@ def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, da
     conn.execute(queries.ANALYZE_TOUCHED)
 
 
+def start_increments(conn: psycopg.Connection[Any]) -> None:
+    """Empty this session's staging table of daily increments (call inside the load's
+    transaction: a rollback restores nothing that matters, a commit keeps it empty)."""
+    conn.execute(queries.CREATE_INCREMENT)
+    conn.execute(queries.TRUNCATE_INCREMENT)
+
+
+def stage_increments(conn: psycopg.Connection[Any], increments: pd.DataFrame) -> None:
+    """COPY one batch's daily increments of new interval readings (columns meter_key, day
+    as a date ordinal, energy_kwh [kWh], reading_count, covered_hours [h]) to the staging
+    table; :func:`refresh` sums them. Held by the server, so a load's memory does not grow
+    with the number of meter-days a file covers."""
+    if increments.empty:
+        return
+    data = copybin.payload(
+        [
+            copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
+            copybin.Column("date", increments["day"].to_numpy(dtype=np.int64)),
+            copybin.Column("float8", increments["energy_kwh"].to_numpy(dtype=np.float64)),
+            copybin.Column("int4", increments["reading_count"].to_numpy(dtype=np.int64)),
+            copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
+        ]
+    )
+    with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
+        copy.write(data)
+
+
 def _refresh_ranges(
     conn: psycopg.Connection[Any],
     tz_name: str,
     ranges: list[tuple[int, date, date]],
-    increments: pd.DataFrame | None = None,
+    increment_spans: list[tuple[int, date, date]] | None = None,
 ) -> int:
-    """Recompute meter rollups for ``ranges``, add ``increments`` (new interval readings
-    per meter and day: columns meter_key, day, energy_kwh, reading_count, covered_hours),
-    then recompute the building rollups of everything touched. Returns meter-days written."""
+    """Recompute meter rollups for ``ranges``, add the summed staged increments (whose
+    meters' spans are ``increment_spans``; none when None), then recompute the building
+    rollups of everything touched. Returns meter-days written."""
     written = 0
     building_ranges = list(ranges)
-    if increments is not None and not increments.empty:
-        conn.execute(queries.CREATE_INCREMENT)
-        conn.execute(queries.TRUNCATE_INCREMENT)
-        data = copybin.payload(
-            [
-                copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
-                copybin.Column("date", increments["day"].to_numpy(dtype=np.int64)),
-                copybin.Column("float8", increments["energy_kwh"].to_numpy(dtype=np.float64)),
-                copybin.Column("int4", increments["reading_count"].to_numpy(dtype=np.int64)),
-                copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
-            ]
-        )
-        with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
-            copy.write(data)
+    if increment_spans:
         written += max(conn.execute(queries.APPLY_INCREMENT_UPDATE).rowcount, 0)
         written += max(conn.execute(queries.APPLY_INCREMENT_INSERT).rowcount, 0)
-        building_ranges += _spans(increments)
+        building_ranges += increment_spans
     if ranges:
         _copy_ranges(conn, ranges)
         lo_day = min(r[1] for r in ranges)
@@ -120,15 +134,6 @@ def _refresh_ranges(
     return written
 
 
-def _spans(increments: pd.DataFrame) -> list[tuple[int, date, date]]:
-    """(meter_key, first day, last day) of increments whose ``day`` is a date ordinal."""
-    spans = increments.groupby("meter_key")["day"].agg(["min", "max"])
-    return [
-        (int(k), date.fromordinal(int(lo)), date.fromordinal(int(hi)))
-        for k, lo, hi in zip(spans.index, spans["min"], spans["max"], strict=True)
-    ]
-
-
 def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date, date]]:
     merged: dict[int, tuple[date, date]] = {}
     for key, lo, hi in ranges:
@@ -137,27 +142,26 @@ def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date,
     return [(k, lo, hi) for k, (lo, hi) in sorted(merged.items())]
 
 
-def refresh(
-    conn: psycopg.Connection[Any],
-    tz: Any,
-    touched: Touched,
-    increments: pd.DataFrame | None = None,
-) -> dict[int, set[str]]:
+def refresh(conn: psycopg.Connection[Any], tz: Any, touched: Touched) -> dict[int, set[str]]:
     """Bring the rollups up to date after a load: recompute the local days ``touched``
-    covers from readings and add ``increments`` (see :func:`_refresh_ranges`). A meter in
-    both is recomputed over both ranges. Returns the affected buildings by local year."""
+    covers from readings and add the increments staged with :func:`stage_increments`
+    (summed per meter and day). A meter in both is recomputed over both ranges. Returns the
+    affected buildings by local year."""
+    conn.execute(queries.SUM_INCREMENTS)
+    spans = [
+        (row["meter_key"], row["day_lo"], row["day_hi"])
+        for row in conn.execute(queries.INCREMENT_SPANS).fetchall()
+    ]
     ranges = local_day_ranges(touched, tz)
-    if increments is not None and not increments.empty and ranges:
+    if spans and ranges:
         recomputed = {r[0] for r in ranges}
-        overlap = increments["meter_key"].isin(recomputed).to_numpy()
-        if overlap.any():
-            ranges = _merge_ranges(ranges + _spans(increments[overlap]))
-            increments = increments[~overlap]
-    _refresh_ranges(conn, tz.key, ranges, increments)
-    all_ranges = list(ranges)
-    if increments is not None and not increments.empty:
-        all_ranges += _spans(increments)
-    return affected_by_year(conn, _merge_ranges(all_ranges))
+        overlap = [span for span in spans if span[0] in recomputed]
+        if overlap:
+            ranges = _merge_ranges(ranges + overlap)
+            conn.execute(queries.DROP_RECOMPUTED_INCREMENTS, ([span[0] for span in overlap],))
+            spans = [span for span in spans if span[0] not in recomputed]
+    _refresh_ranges(conn, tz.key, ranges, spans)
+    return affected_by_year(conn, _merge_ranges(list(ranges) + spans))
 
 
 def daily_increments(
@@ -184,14 +188,6 @@ def daily_increments(
         }
     )
     return frame.groupby(["meter_key", "day"], as_index=False, sort=False).sum()
-
-
-def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """Sum per-batch increments (``day`` stays a date ordinal)."""
-    if not parts:
-        return None
-    frame = pd.concat(parts, ignore_index=True)
-    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
 def affected_by_year(
