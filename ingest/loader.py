@@ -419,8 +419,7 @@ class _FileLoader:
         for key, meter in self.meters_by_key.items():
             self.interval_minutes_by_key[key] = meter.interval_minutes or 60
         self._chunks: list[dict[str, Any]] | None = None
-        # Daily increments of new interval readings are staged on the server per batch.
-        rollups.start_increments(conn)
+        self.increments = rollups.Increments(conn)
         # The chunk interval of reading [µs]: chunks start at multiples of it (since 1970).
         self.chunk_interval_us = int(
             conn.execute(queries.READING_CHUNK_INTERVAL).fetchone()["interval_us"]
@@ -475,7 +474,7 @@ class _FileLoader:
         self._index_fresh_chunks()
         if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
             raise RuntimeError("a reading chunk's index is still switched off; not committing")
-        self.result.affected = rollups.refresh(self.conn, self.tz, self.touched)
+        self.result.affected = rollups.refresh(self.conn, self.tz, self.touched, self.increments)
 
     def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
         """Reader thread: parse and validate batches (no database access here)."""
@@ -772,7 +771,7 @@ class _FileLoader:
                 self.fresh.touch(tracked)
         self.result.rows_loaded += prepared.n_rows
         self._write_flags(prepared.records)
-        rollups.stage_increments(self.conn, prepared.increments)
+        self.increments.add(prepared.increments)
 
     def _store_interval(self, rows: pd.DataFrame) -> None:
         """Store new interval readings (or, in a corrections file, replace stored ones)."""
@@ -804,11 +803,10 @@ class _FileLoader:
         self.result.rows_loaded += len(rows)
         self._write_flags(records)
         if fresh.any():
-            rollups.stage_increments(
-                self.conn,
+            self.increments.add(
                 rollups.daily_increments(
                     keys[fresh], times[fresh], energy[fresh], minutes[fresh], self.tz
-                ),
+                )
             )
         if replace.any():
             rollups.merge_touched(self.touched, keys[replace], times[replace], times[replace])

@@ -249,7 +249,21 @@ COPY_INCREMENT = """
 COPY ingest_increment (meter_key, day, energy_kwh, reading_count, covered_hours)
 FROM STDIN (FORMAT BINARY)
 """
-# The staged per-batch increments summed per meter and day (batches may share a day).
+# Increments summed per meter and day, for the statements below: COPYed in when the load
+# kept them in memory, or summed from the staging table when it did not.
+CREATE_DAY_INCREMENT = """
+CREATE TEMP TABLE ingest_day_increment (
+    meter_key     integer NOT NULL,
+    day           date NOT NULL,
+    energy_kwh    double precision NOT NULL,
+    reading_count integer NOT NULL,
+    covered_hours double precision NOT NULL
+) ON COMMIT DROP
+"""
+COPY_DAY_INCREMENT = """
+COPY ingest_day_increment (meter_key, day, energy_kwh, reading_count, covered_hours)
+FROM STDIN (FORMAT BINARY)
+"""
 SUM_INCREMENTS = """
 CREATE TEMP TABLE ingest_day_increment ON COMMIT DROP AS
 SELECT meter_key, day, sum(energy_kwh) AS energy_kwh,

@@ -32,6 +32,9 @@ import psycopg
 
 from ingest import copybin, queries
 
+# Meter-days of increments a load keeps in memory before staging them on the server.
+INCREMENTS_IN_MEMORY = 1_000_000
+
 Touched = dict[int, tuple[int, int]]  # meter_key -> (first, last) instant [µs since epoch]
 
 
@@ -73,20 +76,57 @@ def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, da
     conn.execute(queries.ANALYZE_TOUCHED)
 
 
-def start_increments(conn: psycopg.Connection[Any]) -> None:
-    """Empty this session's staging table of daily increments (call inside the load's
-    transaction: a rollback restores nothing that matters, a commit keeps it empty)."""
-    conn.execute(queries.CREATE_INCREMENT)
-    conn.execute(queries.TRUNCATE_INCREMENT)
+class Increments:
+    """Daily increments of a load's new interval readings (per meter and local day),
+    summed as batches come: in memory up to ``limit`` meter-days, beyond that COPYed to a
+    staging table on the server (summed there by :func:`refresh`), so a load's memory does
+    not grow with the number of meter-days a file covers."""
+
+    def __init__(self, conn: psycopg.Connection[Any], limit: int | None = None):
+        self.conn = conn
+        self.limit = INCREMENTS_IN_MEMORY if limit is None else limit
+        self.parts: list[pd.DataFrame] = []
+        self.rows = 0
+        self.staged = False
+
+    def add(self, increments: pd.DataFrame) -> None:
+        """Add one batch's increments (columns meter_key, day as a date ordinal,
+        energy_kwh [kWh], reading_count, covered_hours [h])."""
+        if increments.empty:
+            return
+        self.parts.append(increments)
+        self.rows += len(increments)
+        if self.rows > self.limit:
+            combined = combine_increments(self.parts)
+            self.parts, self.rows = [combined], len(combined)
+            if self.rows > self.limit // 2:
+                self._stage(combined)
+                self.parts, self.rows = [], 0
+
+    def _stage(self, increments: pd.DataFrame) -> None:
+        if not self.staged:
+            self.conn.execute(queries.CREATE_INCREMENT)
+            self.conn.execute(queries.TRUNCATE_INCREMENT)
+            self.staged = True
+        _copy_increments(self.conn, queries.COPY_INCREMENT, increments)
+
+    def finish(self) -> None:
+        """Leave the summed increments in ``ingest_day_increment`` (dropped at commit)."""
+        rest = combine_increments(self.parts)
+        self.parts, self.rows = [], 0
+        if self.staged:
+            if rest is not None:
+                self._stage(rest)
+            self.conn.execute(queries.SUM_INCREMENTS)
+        else:
+            self.conn.execute(queries.CREATE_DAY_INCREMENT)
+            if rest is not None:
+                _copy_increments(self.conn, queries.COPY_DAY_INCREMENT, rest)
 
 
-def stage_increments(conn: psycopg.Connection[Any], increments: pd.DataFrame) -> None:
-    """COPY one batch's daily increments of new interval readings (columns meter_key, day
-    as a date ordinal, energy_kwh [kWh], reading_count, covered_hours [h]) to the staging
-    table; :func:`refresh` sums them. Held by the server, so a load's memory does not grow
-    with the number of meter-days a file covers."""
-    if increments.empty:
-        return
+def _copy_increments(
+    conn: psycopg.Connection[Any], statement: str, increments: pd.DataFrame
+) -> None:
     data = copybin.payload(
         [
             copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
@@ -96,7 +136,7 @@ def stage_increments(conn: psycopg.Connection[Any], increments: pd.DataFrame) ->
             copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
         ]
     )
-    with conn.cursor().copy(queries.COPY_INCREMENT) as copy:
+    with conn.cursor().copy(statement) as copy:
         copy.write(data)
 
 
@@ -142,12 +182,13 @@ def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date,
     return [(k, lo, hi) for k, (lo, hi) in sorted(merged.items())]
 
 
-def refresh(conn: psycopg.Connection[Any], tz: Any, touched: Touched) -> dict[int, set[str]]:
+def refresh(
+    conn: psycopg.Connection[Any], tz: Any, touched: Touched, increments: Increments
+) -> dict[int, set[str]]:
     """Bring the rollups up to date after a load: recompute the local days ``touched``
-    covers from readings and add the increments staged with :func:`stage_increments`
-    (summed per meter and day). A meter in both is recomputed over both ranges. Returns the
-    affected buildings by local year."""
-    conn.execute(queries.SUM_INCREMENTS)
+    covers from readings and add the ``increments`` of new interval readings. A meter in
+    both is recomputed over both ranges. Returns the affected buildings by local year."""
+    increments.finish()
     spans = [
         (row["meter_key"], row["day_lo"], row["day_hi"])
         for row in conn.execute(queries.INCREMENT_SPANS).fetchall()
@@ -188,6 +229,14 @@ def daily_increments(
         }
     )
     return frame.groupby(["meter_key", "day"], as_index=False, sort=False).sum()
+
+
+def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """Sum per-batch increments (``day`` stays a date ordinal); None when there are none."""
+    if not parts:
+        return None
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
 def affected_by_year(

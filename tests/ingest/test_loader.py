@@ -314,3 +314,38 @@ def test_daylight_saving_day_has_its_real_length(registered, write_file):
     )[0]
     assert day["energy_kwh"] == pytest.approx(46.0)
     assert day["covered_hours"] == pytest.approx(23.0)
+
+
+def test_increments_staged_on_the_server_give_the_same_rollups(registered, write_file, monkeypatch):
+    from ingest import rollups
+
+    text = "meter_id,timestamp,value\n" + "".join(
+        f"{m},2024-03-{d:02d} {h:02d}:00,{d + h / 100}\n"
+        for d in range(1, 6)
+        for h in range(0, 24, 3)
+        for m in ("E1", "E2")
+    )
+    settings = dataclasses.replace(registered.settings, ingest_batch_rows=7)
+    ingest_paths(settings, [write_file(text, "a.csv")], trigger="test")
+    in_memory = registered.query("SELECT * FROM meter_daily ORDER BY meter_key, day")
+    buildings = registered.query("SELECT * FROM building_daily ORDER BY energy_type, day")
+    with registered.connect() as conn:
+        for table in ("reading", "meter_daily", "building_daily"):
+            conn.execute(f"TRUNCATE {table} CASCADE")
+        conn.execute("DELETE FROM ingest_file")
+        conn.commit()
+    monkeypatch.setattr(rollups, "INCREMENTS_IN_MEMORY", 4)  # stage every few batches
+    staged = []
+    stage = rollups.Increments._stage
+    monkeypatch.setattr(
+        rollups.Increments,
+        "_stage",
+        lambda self, frame: (staged.append(len(frame)), stage(self, frame)),
+    )
+    ingest_paths(settings, [write_file(text, "b.csv")], trigger="test")
+    assert len(staged) > 1
+    assert len(in_memory) == 10
+    _same_rows(registered.query("SELECT * FROM meter_daily ORDER BY meter_key, day"), in_memory)
+    _same_rows(
+        registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), buildings
+    )
