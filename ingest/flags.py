@@ -49,6 +49,19 @@ def parameters(rules: dict[str, Any]) -> dict[str, float]:
     return {k: float(section.get(k, v)) for k, v in DEFAULTS.items()}
 
 
+def limits(rules: dict[str, Any]) -> tuple[int, float]:
+    """(future-timestamp tolerance [µs], rollover maximum share [-]) from the ``[ingest]``
+    rules table (``future_tolerance_minutes``, ``rollover_max_share``)."""
+    section = rules.get("ingest", {}) if isinstance(rules, dict) else {}
+    minutes = float(section.get("future_tolerance_minutes", 5.0))
+    share = float(section.get("rollover_max_share", 0.5))
+    if minutes < 0 or not 0 < share <= 1:
+        raise ValueError(
+            "[rules.ingest] future_tolerance_minutes must be >= 0 and rollover_max_share in (0, 1]"
+        )
+    return int(minutes * 60_000_000), share
+
+
 def compute_flags(
     meter_key: np.ndarray,
     reading_at_us: np.ndarray,

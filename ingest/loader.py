@@ -50,7 +50,7 @@ import psycopg
 from psycopg import sql
 
 from ingest import codes, copybin, cumulative, queries, rollups
-from ingest.flags import compute_flags, parameters
+from ingest.flags import compute_flags, limits, parameters
 from ingest.fresh import FreshChunks
 from ingest.parse import RawBatch, iter_batches
 from ingest.timestamps import to_datetime, to_epoch_us
@@ -410,6 +410,7 @@ class _FileLoader:
         self.registry = load_registry(conn, settings)
         self.meters_by_key = self.registry.by_key()
         self.flag_params = parameters(settings.rules)
+        self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
         self.touched: rollups.Touched = {}
         self.now_us = to_epoch_us(datetime.now(UTC))
         self.file_id = int(result.file_id or 0)
@@ -482,7 +483,9 @@ class _FileLoader:
             for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
                 if stop.is_set():
                     return
-                good, rejects = validate_batch(batch, self.registry, self.tz, self.now_us)
+                good, rejects = validate_batch(
+                    batch, self.registry, self.tz, self.now_us, self.future_tolerance_us
+                )
                 good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
                 good = good.reset_index(drop=True)
                 good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
@@ -920,6 +923,7 @@ class _FileLoader:
                 meter.multiplier,
                 modulus,
                 decreases.get(meter.meter_id),
+                self.rollover_max_share,
             )
             accepted_rows.extend(outcome.accepted)
             quarantined.extend(outcome.quarantined)

@@ -23,7 +23,8 @@ from ingest.parse import RawBatch
 from ingest.timestamps import TimestampError, parse_timestamp
 from quota.units import UnitError, check_unit, kwh_per_unit
 
-# Readings up to this far ahead of the clock are accepted (gateway clock skew) [µs].
+# Readings up to this far ahead of the clock are accepted (gateway clock skew) [µs]; the
+# default of ``future_tolerance_minutes`` in the ``[ingest]`` rules.
 FUTURE_TOLERANCE_US = 5 * 60 * 1_000_000
 
 
@@ -98,9 +99,14 @@ def _timestamps(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray
 
 
 def validate_batch(
-    batch: RawBatch, registry: Registry, tz: ZoneInfo, now_us: int
+    batch: RawBatch,
+    registry: Registry,
+    tz: ZoneInfo,
+    now_us: int,
+    future_tolerance_us: int = FUTURE_TOLERANCE_US,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(good rows, rejected rows) of ``batch``; see the module docstring for the columns."""
+    """(good rows, rejected rows) of ``batch``; see the module docstring for the columns.
+    Readings later than ``now_us + future_tolerance_us`` [µs] are ``future_timestamp``."""
     n = len(batch)
     reason = np.full(n, "", dtype=object)
     message = np.full(n, "", dtype=object)
@@ -156,7 +162,7 @@ def validate_batch(
     if n:
         reject(unit_error[pair_codes] != "", codes.BAD_UNIT, unit_error[pair_codes])
 
-    future = reading_at_us > now_us + FUTURE_TOLERANCE_US
+    future = reading_at_us > now_us + future_tolerance_us
     reject(future & (ts_errors == ""), codes.FUTURE_TIMESTAMP, "timestamp is in the future")
 
     # Cumulative registers above the register maximum cannot be read.

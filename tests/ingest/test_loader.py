@@ -349,3 +349,24 @@ def test_increments_staged_on_the_server_give_the_same_rollups(registered, write
     _same_rows(
         registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), buildings
     )
+
+
+def test_ingest_limits_come_from_the_rules(registered, write_file):
+    from datetime import UTC, datetime, timedelta
+
+    def with_rules(**ingest: float) -> Any:
+        rules = {**registered.settings.rules, "ingest": {**registered.settings.rules["ingest"]}}
+        rules["ingest"].update(ingest)
+        return dataclasses.replace(registered.settings, rules=rules)
+
+    soon = (datetime.now(UTC) + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    ahead = write_file(f"meter_id,timestamp,value\nE1,{soon},1\n", "ahead.csv")
+    strict = ingest_paths(with_rules(future_tolerance_minutes=0), [ahead], trigger="test")
+    assert strict.quarantine_by_reason == {"future_timestamp": 1}
+    lenient = ingest_paths(registered.settings, [write_file(f"{ahead.read_text()}\n", "b.csv")])
+    assert (lenient.rows_loaded, lenient.rows_quarantined) == (1, 0)  # default: 5 minutes
+
+    # H1 wraps at 1000 GJ: 900 -> 300 implies 400 GJ, 40 % of the register range.
+    wrap = "meter_id,timestamp,value\nH1,2024-03-01 00:00,900\nH1,2024-03-01 12:00,300\n"
+    narrow = ingest_paths(with_rules(rollover_max_share=0.3), [write_file(wrap, "w1.csv")])
+    assert narrow.quarantine_by_reason == {"register_decrease": 1}
