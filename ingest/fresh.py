@@ -33,6 +33,54 @@ MAX_REMEMBERED_ROWS = 4_000_000
 _INT64_MAX = np.iinfo(np.int64).max
 
 
+def pack_keys(meter_key: np.ndarray, at_us: np.ndarray, start_us: int, width_us: int) -> np.ndarray:
+    """(meter, instant) pairs of a chunk [start_us, start_us + width_us) as one int64 each,
+    ordered as the primary key (meter, then instant)."""
+    return meter_key.astype(np.int64) * width_us + (at_us.astype(np.int64) - start_us)
+
+
+@dataclass(frozen=True)
+class WrittenRows:
+    """Rows written into one chunk, as a fresh chunk remembers them: packed keys in
+    ascending order with each row's kWh reading, value as sent and file line, and per
+    distinct meter its first and last instant [µs]."""
+
+    keys: np.ndarray
+    register_kwh: np.ndarray
+    value: np.ndarray
+    line_number: np.ndarray
+    meters: np.ndarray
+    meter_first_us: np.ndarray
+    meter_last_us: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        meter_key: np.ndarray,
+        at_us: np.ndarray,
+        register_kwh: np.ndarray,
+        value: np.ndarray,
+        line_number: np.ndarray,
+        start_us: int,
+        width_us: int,
+    ) -> WrittenRows:
+        """From rows of the chunk [start_us, start_us + width_us) in any order."""
+        keys = pack_keys(meter_key, at_us, start_us, width_us)
+        order = np.argsort(keys, kind="stable")
+        keys, mk, at = keys[order], meter_key[order].astype(np.int64), at_us[order]
+        starts = np.flatnonzero(np.r_[True, mk[1:] != mk[:-1]]) if len(mk) else np.zeros(0, int)
+        ends = np.r_[starts[1:], len(mk)] - 1
+        return cls(
+            keys=keys,
+            register_kwh=np.asarray(register_kwh, dtype=np.float64)[order],
+            value=np.asarray(value, dtype=np.float64)[order],
+            line_number=np.asarray(line_number, dtype=np.int32)[order],
+            meters=mk[starts],
+            meter_first_us=at[starts],
+            meter_last_us=at[ends],
+        )
+
+
 @dataclass
 class Matches:
     """Rows of a batch already written to a fresh chunk: ``found`` (bool per row) and, for
@@ -70,54 +118,36 @@ class FreshChunk:
         return n_meter_keys * (end_us - start_us) < _INT64_MAX
 
     def _keys(self, meter_key: np.ndarray, at_us: np.ndarray) -> np.ndarray:
-        width = self.end_us - self.start_us
-        return meter_key.astype(np.int64) * width + (at_us.astype(np.int64) - self.start_us)
+        return pack_keys(meter_key, at_us, self.start_us, self.end_us - self.start_us)
 
-    def add(
+    def written(
         self,
         meter_key: np.ndarray,
         at_us: np.ndarray,
         register_kwh: np.ndarray,
         value: np.ndarray,
         line_number: np.ndarray,
-    ) -> None:
-        """Remember rows just written (none of them written before)."""
-        if len(meter_key) == 0:
-            return
-        keys = self._keys(meter_key, at_us)
-        order = np.argsort(keys, kind="stable")
-        self._runs.append(
-            (
-                keys[order],
-                np.asarray(register_kwh, dtype=np.float64)[order],
-                np.asarray(value, dtype=np.float64)[order],
-                np.asarray(line_number, dtype=np.int32)[order],
-            )
+    ) -> WrittenRows:
+        """:class:`WrittenRows` of rows of this chunk."""
+        return WrittenRows.of(
+            meter_key,
+            at_us,
+            register_kwh,
+            value,
+            line_number,
+            self.start_us,
+            self.end_us - self.start_us,
         )
-        mk = meter_key.astype(np.int64)
-        np.minimum.at(self._first_us, mk, at_us)
-        np.maximum.at(self._last_us, mk, at_us)
-        self.rows += len(keys)
 
-    def add_sorted(
-        self,
-        keys: np.ndarray,
-        register_kwh: np.ndarray,
-        value: np.ndarray,
-        line_number: np.ndarray,
-        meters: np.ndarray,
-        meter_first_us: np.ndarray,
-        meter_last_us: np.ndarray,
-    ) -> None:
-        """Remember rows just written, given as packed keys in ascending order (meter key ×
-        chunk width + offset in the chunk) with, per distinct meter, its first and last
-        instant among them (the reader thread prepares these)."""
-        if len(keys) == 0:
+    def add(self, rows: WrittenRows) -> None:
+        """Remember rows just written (none of them written before)."""
+        if len(rows.keys) == 0:
             return
-        self._runs.append((keys, register_kwh, value, np.asarray(line_number, dtype=np.int32)))
-        self._first_us[meters] = np.minimum(self._first_us[meters], meter_first_us)
-        self._last_us[meters] = np.maximum(self._last_us[meters], meter_last_us)
-        self.rows += len(keys)
+        self._runs.append((rows.keys, rows.register_kwh, rows.value, rows.line_number))
+        m = rows.meters
+        self._first_us[m] = np.minimum(self._first_us[m], rows.meter_first_us)
+        self._last_us[m] = np.maximum(self._last_us[m], rows.meter_last_us)
+        self.rows += len(rows.keys)
 
     def find(self, meter_key: np.ndarray, at_us: np.ndarray) -> Matches:
         """Which of these rows (all within the chunk) were written before, and as what."""

@@ -51,7 +51,7 @@ from psycopg import sql
 
 from ingest import codes, copybin, cumulative, queries, rollups
 from ingest.flags import compute_flags, limits, parameters
-from ingest.fresh import FreshChunks
+from ingest.fresh import FreshChunks, WrittenRows
 from ingest.parse import RawBatch, iter_batches
 from ingest.timestamps import to_datetime, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
@@ -322,20 +322,12 @@ def load_file(
 class _SlotRows:
     """One chunk interval's new readings of a batch, ready to write: binary COPY rows (the
     first row apart: it may have to create the chunk through the hypertable, then the rest
-    follow into the chunk), and what a fresh chunk remembers of them (see
-    :meth:`ingest.fresh.FreshChunk.add_sorted`)."""
+    follow into the chunk), and what a fresh chunk remembers of them."""
 
-    start_us: int
     first_at_us: int
     first: bytes
     rest: bytes
-    keys: np.ndarray
-    register_kwh: np.ndarray
-    value: np.ndarray
-    line_number: np.ndarray
-    meters: np.ndarray
-    meter_first_us: np.ndarray
-    meter_last_us: np.ndarray
+    written: WrittenRows
 
 
 @dataclass(frozen=True)
@@ -521,22 +513,20 @@ class _FileLoader:
         slots: dict[int, _SlotRows] = {}
         slot_of = times - np.mod(times, width)
         for start in np.unique(slot_of).tolist():
-            rows = np.flatnonzero(slot_of == start)  # sorted by meter and instant
-            slot_keys, slot_times = keys[rows], times[rows]
-            starts = np.flatnonzero(np.r_[True, slot_keys[1:] != slot_keys[:-1]])
-            ends = np.r_[starts[1:], len(rows)] - 1
+            rows = np.flatnonzero(slot_of == start)
             slots[int(start)] = _SlotRows(
-                start_us=int(start),
-                first_at_us=int(slot_times[0]),
+                first_at_us=int(times[rows[0]]),
                 first=copybin.rows_bytes([_take(c, rows[:1]) for c in columns]),
                 rest=copybin.rows_bytes([_take(c, rows[1:]) for c in columns]),
-                keys=slot_keys * width + (slot_times - start),
-                register_kwh=register[rows],
-                value=value[rows],
-                line_number=lines[rows].astype(np.int32),
-                meters=slot_keys[starts],
-                meter_first_us=slot_times[starts],
-                meter_last_us=slot_times[ends],
+                written=WrittenRows.of(
+                    keys[rows],
+                    times[rows],
+                    register[rows],
+                    value[rows],
+                    lines[rows],
+                    int(start),
+                    width,
+                ),
             )
         return _Prepared(len(good), flags, records, increments, column_names, slots)
 
@@ -762,15 +752,7 @@ class _FileLoader:
             tracked = self.fresh.chunks.get(chunk) if self.fresh is not None else None
             if tracked is not None:
                 assert self.fresh is not None
-                tracked.add_sorted(
-                    slot.keys,
-                    slot.register_kwh,
-                    slot.value,
-                    slot.line_number,
-                    slot.meters,
-                    slot.meter_first_us,
-                    slot.meter_last_us,
-                )
+                tracked.add(slot.written)
                 self.fresh.touch(tracked)
         self.result.rows_loaded += prepared.n_rows
         self._write_flags(prepared.records)
@@ -1089,11 +1071,13 @@ class _FileLoader:
             return
         assert self.fresh is not None
         chunk.add(
-            columns[0].values[take],
-            columns[1].values[take],
-            register_kwh[take],
-            columns[2].values[take],
-            line_number[take],
+            chunk.written(
+                columns[0].values[take],
+                columns[1].values[take],
+                register_kwh[take],
+                columns[2].values[take],
+                line_number[take],
+            )
         )
         self.fresh.touch(chunk)
 
@@ -1113,18 +1097,9 @@ class _FileLoader:
     def _copy_into(
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
     ) -> None:
-        data = copybin.payload(
-            [
-                copybin.Column(c.kind, c.values[take], None if c.null is None else c.null[take])
-                for c in columns
-            ]
-        )
-        statement = sql.SQL(queries.COPY_READINGS).format(
-            table=sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table)),
-            columns=sql.SQL(column_names),
-        )
-        with self.conn.cursor().copy(statement) as copy:
-            copy.write(data)
+        """COPY the rows ``take`` (a mask) of ``columns``."""
+        rows = copybin.rows_bytes([_take(c, take) for c in columns])
+        self._copy_rows(table, column_names, [rows])
 
     # -- quarantine ---------------------------------------------------------------------------
     def _write_quarantine(self, batch: RawBatch, rejects: pd.DataFrame) -> None:

@@ -35,14 +35,18 @@ def test_fresh_chunk_finds_rows_written_before_with_what_they_were():
     keys = np.array([1, 1, 2], dtype=np.int32)
     times = np.array([0, HOUR_US, 0], dtype=np.int64)
     chunk.add(
-        keys, times, np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]), np.array([2, 3, 4])
+        chunk.written(
+            keys, times, np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]), np.array([2, 3, 4])
+        )
     )
     chunk.add(
-        np.array([3], dtype=np.int32),
-        np.array([5 * HOUR_US]),
-        np.array([7.0]),
-        np.array([0.007]),
-        np.array([9]),
+        chunk.written(
+            np.array([3], dtype=np.int32),
+            np.array([5 * HOUR_US]),
+            np.array([7.0]),
+            np.array([0.007]),
+            np.array([9]),
+        )
     )
     found = chunk.find(
         np.array([1, 2, 2, 3, 9], dtype=np.int32),
@@ -58,11 +62,13 @@ def test_fresh_chunk_finds_rows_written_before_with_what_they_were():
 def test_fresh_chunk_answers_later_instants_without_a_lookup():
     chunk = _chunk()
     chunk.add(
-        np.array([1, 1], dtype=np.int32),
-        np.array([0, HOUR_US]),
-        np.ones(2),
-        np.ones(2),
-        np.array([2, 3]),
+        chunk.written(
+            np.array([1, 1], dtype=np.int32),
+            np.array([0, HOUR_US]),
+            np.ones(2),
+            np.ones(2),
+            np.array([2, 3]),
+        )
     )
     chunk._runs.clear()  # a lookup would now find nothing; the span test must not need one
     found = chunk.find(np.array([1, 2], dtype=np.int32), np.array([2 * HOUR_US, 0]))
@@ -81,11 +87,13 @@ def test_over_budget_names_least_recently_written_chunks_first():
         chunk = chunks.add_chunk(name, i * WEEK_US, (i + 1) * WEEK_US)
         assert chunk is not None
         chunk.add(
-            np.arange(4, dtype=np.int32),
-            np.full(4, i * WEEK_US),
-            np.ones(4),
-            np.ones(4),
-            np.arange(4),
+            chunk.written(
+                np.arange(4, dtype=np.int32),
+                np.full(4, i * WEEK_US),
+                np.ones(4),
+                np.ones(4),
+                np.arange(4),
+            )
         )
     chunks.touch(chunks.chunks["b"])
     chunks.touch(chunks.chunks["a"])
