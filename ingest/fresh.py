@@ -215,6 +215,13 @@ class FreshChunks:
         self.clock += 1
         chunk.last_used = self.clock
 
+    def remember(self, name: str, rows: WrittenRows) -> None:
+        """Rows just written into chunk ``name``: remembered when it is a fresh chunk."""
+        chunk = self.chunks.get(name)
+        if chunk is not None:
+            chunk.add(rows)
+            self.touch(chunk)
+
     def containing(self, at_us: np.ndarray) -> list[tuple[FreshChunk, np.ndarray]]:
         """(chunk, row mask) for every fresh chunk holding some of these instants."""
         out = []

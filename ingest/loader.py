@@ -749,11 +749,8 @@ class _FileLoader:
                 chunk = self._created_chunk(slot.first_at_us)
                 parts = [slot.rest]
             self._copy_rows(chunk, prepared.column_names, parts)
-            tracked = self.fresh.chunks.get(chunk) if self.fresh is not None else None
-            if tracked is not None:
-                assert self.fresh is not None
-                tracked.add(slot.written)
-                self.fresh.touch(tracked)
+            if self.fresh is not None:
+                self.fresh.remember(chunk, slot.written)
         self.result.rows_loaded += prepared.n_rows
         self._write_flags(prepared.records)
         self.increments.add(prepared.increments)
@@ -1015,9 +1012,8 @@ class _FileLoader:
                 first[np.flatnonzero(remaining)[0]] = True
                 self._copy_into("reading", column_names, columns, first)
                 remaining &= ~first
-                self._created_chunk(int(times[first][0]))
-                if self.fresh is not None:
-                    self._remember_fresh_at(columns, register_kwh, line_number, first)
+                name = self._created_chunk(int(times[first][0]))
+                self._remember_fresh(name, columns, register_kwh, line_number, first)
 
     def _chunks_in_range(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """reading's chunks overlapping [lo, hi] [µs], from a list read once per file and
@@ -1046,17 +1042,6 @@ class _FileLoader:
                 self.conn.execute(queries.DISABLE_CHUNK_INDEXES, (chunk["chunk"],))
         return str(chunk["chunk"])
 
-    def _remember_fresh_at(
-        self,
-        columns: list[copybin.Column],
-        register_kwh: np.ndarray,
-        line_number: np.ndarray,
-        take: np.ndarray,
-    ) -> None:
-        assert self.fresh is not None
-        for chunk, _mask in self.fresh.containing(columns[1].values[take]):
-            self._remember_fresh(chunk.name, columns, register_kwh, line_number, take)
-
     def _remember_fresh(
         self,
         name: str,
@@ -1070,16 +1055,16 @@ class _FileLoader:
         if chunk is None:
             return
         assert self.fresh is not None
-        chunk.add(
+        self.fresh.remember(
+            name,
             chunk.written(
                 columns[0].values[take],
                 columns[1].values[take],
                 register_kwh[take],
                 columns[2].values[take],
                 line_number[take],
-            )
+            ),
         )
-        self.fresh.touch(chunk)
 
     def _copy_rows(self, table: str, column_names: str, parts: list[bytes]) -> None:
         """COPY prepared binary rows (one header, the parts as they are, one trailer)."""
