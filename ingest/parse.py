@@ -6,8 +6,8 @@ gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) i
 from the header. Semicolon files may use a decimal comma in the value column.
 
 The file is read in blocks of about ``batch_rows`` lines (cut at a line end), each split by
-pandas' C parser (fast path); text columns are read as text, never as categories, whose
-categories pandas may infer as numbers (meter id ``0042`` would become 42). When a
+pandas' C parser (fast path), every column but the value as text (not as pandas categories:
+their categories may be inferred as numbers, and meter id ``0042`` would become 42). When a
 block has something that parser cannot line up with the physical lines (more than one extra
 field, stray quotes), it is split line by line with :mod:`csv` (same rules, slower). Blank
 lines are skipped and not counted. A row's raw text is cut from the block only when asked
