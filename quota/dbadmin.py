@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from quota import db, migrations
-from quota.cluster import Cluster
+from quota.cluster import RELOADABLE_SETTINGS, Cluster
 from quota.settings import Settings
 
 
@@ -77,12 +77,30 @@ def up(settings: Settings) -> DatabaseStatus:
             actions.append(f"created database {settings.database_name}")
     with db.connect(settings, autocommit=True) as conn:
         check_server(conn)
+        if settings.is_embedded:
+            actions.extend(apply_cluster_settings(conn))
         done = migrations.migrate(conn)
         if done:
             actions.append("applied migrations " + ", ".join(f"{m.version:04d}" for m in done))
     result = status(settings)
     result.actions = actions
     return result
+
+
+def apply_cluster_settings(conn: psycopg.Connection[Any]) -> list[str]:
+    """Bring the embedded cluster's reloadable settings to this version's values
+    (``ALTER SYSTEM`` and a reload); returns what was changed."""
+    changed = []
+    for name, value in RELOADABLE_SETTINGS.items():
+        current = conn.execute("SELECT current_setting(%s) AS v", (name,)).fetchone()["v"]
+        if current != value:
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+            changed.append(f"set {name} = {value}")
+    if changed:
+        conn.execute("SELECT pg_reload_conf()")
+    return changed
 
 
 def down(settings: Settings) -> DatabaseStatus:

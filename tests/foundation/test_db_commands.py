@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from quota import db as qdb
 from quota.cluster import Cluster
 from quota.settings import load_settings
 
@@ -56,6 +58,19 @@ def test_up_status_down_are_idempotent(private_home: Path) -> None:
 
     again = json.loads(qw(private_home, "db", "up", "--json").stdout)
     assert again["is_up"] is True and again["actions"] == []
+
+    # A cluster made by an older version (pglz WAL compression) is brought up to date.
+    settings = load_settings({"QUOTAWATCH_HOME": str(private_home)})
+    with qdb.connect(settings, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET wal_compression = 'pglz'")
+        conn.execute("SELECT pg_reload_conf()")
+    updated = json.loads(qw(private_home, "db", "up", "--json").stdout)
+    assert updated["actions"] == ["set wal_compression = lz4"]
+    with qdb.connect(settings, autocommit=True) as conn:
+        deadline = time.monotonic() + 10  # the reload reaches new sessions shortly
+        while conn.execute("SHOW wal_compression").fetchone()["wal_compression"] != "lz4":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
 
     status = qw(private_home, "db", "status")
     assert "state:    up" in status.stdout and "TimescaleDB" in status.stdout
