@@ -14,6 +14,8 @@ import pandas as pd
 import psycopg
 from psycopg.rows import tuple_row
 
+from quota.engine import RESULT_COLUMNS
+
 BUILDINGS = """
 SELECT building_id, name, district, building_type, floor_area_m2, public_use_share,
        commissioned_year, operating_hours_per_year, area_per_person_m2
@@ -115,23 +117,8 @@ VALUES (%(year)s, %(as_of)s, %(timezone)s, %(parameters)s, %(building_count)s)
 RETURNING evaluation_id, computed_at
 """
 
-RESULT_TABLE_COLUMNS = (
-    "evaluation_id",
-    "building_id",
-    "basis",
-    "status",
-    "energy_kwh",
-    "energy_kgce",
-    "quota",
-    "expected_share",
-    "utilization",
-    "projected",
-    "completeness",
-    "excess",
-    "eui_kwh_per_m2",
-    "co2_kg",
-    "details",
-)
+# evaluation_result's columns: the run, the engine's result columns, the details.
+RESULT_TABLE_COLUMNS = ("evaluation_id", *RESULT_COLUMNS, "details")
 
 LATEST_EVALUATION = """
 SELECT evaluation_id
