@@ -236,6 +236,13 @@ class FreshChunks:
                 out.append((chunk, mask))
         return out
 
+    def passed(self, at_us: int) -> list[str]:
+        """Chunks wholly before ``at_us`` [µs], the earliest instant of the batch just
+        written: in a file sent in time order (the usual case) no later row is for them, so
+        they can be indexed and forgotten while the load goes on. A later row that is for
+        one after all is checked through the index, as for any stored chunk."""
+        return [name for name, chunk in self.chunks.items() if chunk.end_us <= at_us]
+
     def over_budget(self, limit: int | None = None) -> list[str]:
         """Chunks to index and forget, least recently written first, so that at most half of
         ``limit`` rows (default :data:`MAX_REMEMBERED_ROWS`) stay remembered; empty while

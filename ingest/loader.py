@@ -564,6 +564,7 @@ class _FileLoader:
         duplicates of stored rows, new readings, quarantine, flags."""
         self.result.rows_read += len(batch)
         self.result.rows_duplicate += duplicates
+        earliest_us = int(good["reading_at_us"].min()) if len(good) else None
         quarantine: list[pd.DataFrame] = [rejects, in_batch]
         good, checked, in_fresh = self._split_fresh(good)
         quarantine.append(in_fresh)
@@ -579,7 +580,10 @@ class _FileLoader:
         quarantine.append(self._store_cumulative(cumul))
         self._write_quarantine(batch, pd.concat(quarantine, ignore_index=True))
         if self.fresh is not None:
-            for name in self.fresh.over_budget():
+            done = self.fresh.over_budget()
+            if earliest_us is not None:
+                done += self.fresh.passed(earliest_us)
+            for name in dict.fromkeys(done):
                 self._index_chunk(name)
 
     def _split_fresh(self, good: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:

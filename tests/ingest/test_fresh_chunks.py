@@ -255,3 +255,32 @@ def test_chunks_of_another_interval_take_the_general_path(registered, write_file
         "WHERE hypertable_name = 'reading' ORDER BY range_start"
     )
     assert [w["width"].days for w in widths] == [7, 1, 1, 1]
+
+
+def test_passed_names_chunks_wholly_before_an_instant():
+    chunks = FreshChunks(n_meter_keys=5)
+    for i, name in enumerate(["a", "b", "c"]):
+        chunks.add_chunk(name, i * WEEK_US, (i + 1) * WEEK_US)
+    assert chunks.passed(0) == []
+    assert chunks.passed(WEEK_US) == ["a"]
+    assert chunks.passed(2 * WEEK_US + 1) == ["a", "b"]
+
+
+def test_chunks_the_file_has_moved_past_are_indexed_during_the_load(registered, write_file):
+    # Time order, batches of a few rows: once a batch of 12 March alone is written, the week
+    # of 4 March is behind the file and gets its index. Rows for it that come later anyway
+    # are checked through that index (the conflict names the stored row, not a file line).
+    path = write_file(
+        "meter_id,timestamp,value\n"
+        "E1,2024-03-04 00:00,1\nE1,2024-03-04 01:00,2\n"
+        + "".join(f"E1,2024-03-12 {h:02d}:00,3\n" for h in range(20))
+        + "E1,2024-03-04 00:00,1\nE1,2024-03-04 01:00,9\n"
+    )
+    settings = dataclasses.replace(registered.settings, ingest_batch_rows=2)
+    summary = ingest_paths(settings, [path], trigger="test")
+    assert (summary.rows_loaded, summary.rows_duplicate, summary.rows_quarantined) == (22, 1, 1)
+    assert registered.query(
+        "SELECT line_number, reason_code, details->>'stored_value' AS stored FROM quarantine"
+    ) == [{"line_number": 25, "reason_code": "conflicting_duplicate", "stored": "2.0"}]
+    assert registered.scalar(DISABLED_INDEXES) == 0
+    assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == pytest.approx(63.0)
