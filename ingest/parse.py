@@ -25,7 +25,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -59,25 +59,80 @@ class Layout:
         return "unit" in self.positions
 
 
+@dataclass(frozen=True)
+class TextColumn:
+    """A text column of a batch: per row an index (``codes``) into the distinct texts
+    (``texts``, an object array of ``str``). A batch of 100,000 hourly rows of 1,000 meters
+    has 1,000 distinct meter ids and about 100 timestamps, so work on texts (stripping,
+    registry and timestamp look-ups) is done once per distinct text."""
+
+    codes: np.ndarray
+    texts: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> TextColumn:
+        """The column of an object array of ``str``."""
+        codes, texts = pd.factorize(np.asarray(values, dtype=object), sort=False)
+        return cls(codes.astype(np.intp), np.asarray(texts, dtype=object))
+
+    @classmethod
+    def constant(cls, text: str, n: int) -> TextColumn:
+        """``n`` rows of ``text``."""
+        return cls(np.zeros(n, dtype=np.intp), np.array([text], dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int | np.integer) -> str: ...
+    @overload
+    def __getitem__(self, index: np.ndarray | slice) -> TextColumn: ...
+    def __getitem__(self, index: Any) -> str | TextColumn:
+        if isinstance(index, int | np.integer):
+            return str(self.texts[self.codes[index]])
+        return TextColumn(self.codes[index], self.texts)
+
+    def to_numpy(self) -> np.ndarray:
+        """The rows' texts as an object array."""
+        return self.texts[self.codes] if len(self.texts) else np.zeros(len(self), dtype=object)
+
+    def tolist(self) -> list[str]:
+        return self.to_numpy().tolist()
+
+    def is_empty(self) -> np.ndarray:
+        """Per row: whether its text is ``""``."""
+        return (self.texts == "")[self.codes] if len(self.texts) else np.zeros(len(self), bool)
+
+    def map(self, function: Callable[[str], str]) -> TextColumn:
+        """The column with ``function`` applied to every distinct text (texts that become
+        equal share one code)."""
+        mapped = np.array([function(t) for t in self.texts], dtype=object)
+        codes, texts = pd.factorize(mapped, sort=False)
+        if len(texts) == len(mapped):
+            return TextColumn(self.codes, mapped)
+        return TextColumn(codes.astype(np.intp)[self.codes], np.asarray(texts, dtype=object))
+
+
 @dataclass
 class RawBatch:
-    """A batch of data rows as text fields (one array element per row).
+    """A batch of data rows as text fields.
 
     ``line_numbers`` are 1-based physical line numbers (the header is line 1); ``lines``
     the block's physical lines as read (line endings included; the first is line
-    ``first_line_number``), or a callable giving them (split on first use); ``value``
-    holds numbers when the whole batch's values parsed as plain numbers, else text;
-    ``malformed`` marks rows that fail the field-count rules and ``malformed_message`` says
-    why (``""`` for good rows).
+    ``first_line_number``), or a callable giving them (split on first use); ``n_lines``
+    the block's physical lines, blank ones included; ``value`` holds numbers when the whole
+    batch's values parsed as plain numbers, else text; ``malformed`` marks rows that fail
+    the field-count rules and ``malformed_message`` says why (``""`` for good rows).
     """
 
     line_numbers: np.ndarray
     lines: list[str] | Callable[[], list[str]]
     first_line_number: int
-    meter_id: np.ndarray
-    timestamp: np.ndarray
+    n_lines: int
+    meter_id: TextColumn
+    timestamp: TextColumn
     value: np.ndarray
-    unit: np.ndarray
+    unit: TextColumn
     malformed_message: np.ndarray
     delimiter: str = ","
 
@@ -123,40 +178,43 @@ def parse_header(line: str) -> Layout:
     return Layout(delimiter=delimiter, n_fields=len(names), positions=positions)
 
 
-def _malformed_messages(fields: dict[str, np.ndarray], extra: np.ndarray) -> np.ndarray:
+def _malformed_messages(fields: dict[str, Any], too_many: np.ndarray) -> np.ndarray:
     """Per row: why it is malformed, or ``""``."""
-    messages = np.full(len(extra), "", dtype=object)
-    too_many = extra != ""
+    messages = np.full(len(too_many), "", dtype=object)
     messages[too_many] = "more fields than the header"
     for name in reversed(REQUIRED_COLUMNS):
-        empty = _is_empty(fields[name])
-        messages[empty & ~too_many] = f"missing {name}"
+        messages[_is_empty(fields[name]) & ~too_many] = f"missing {name}"
     return messages
 
 
-def _columns(frame_values: list[np.ndarray], layout: Layout) -> dict[str, np.ndarray]:
-    columns: dict[str, np.ndarray] = {}
+def _columns(frame_values: list[Any], layout: Layout) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
     for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
         if name in layout.positions:
             columns[name] = frame_values[layout.positions[name]]
     return columns
 
 
-def _strip(values: np.ndarray) -> np.ndarray:
-    codes, uniques = pd.factorize(values, sort=False)
-    stripped = np.array([u.strip() for u in uniques], dtype=object)
-    return stripped[codes] if len(stripped) else values.astype(object)
+class _InexactCategoriesError(Exception):
+    """pandas gave a text column's categories a type (numbers, booleans): the texts are not
+    exact ('0042' became 42), so the block is read again with those columns as plain text."""
 
 
-def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | None:
+def _split_fast(
+    text: str, n_lines: int, layout: Layout, plain: set[int]
+) -> list[TextColumn | np.ndarray] | None:
     """Fields with pandas' C parser, or None when it cannot line the rows up with the
     ``n_lines`` physical lines (a stray quote, more than one extra field).
 
-    First try with the value column parsed as numbers by the C parser (with a decimal comma
+    Text columns are read as categories (each distinct text decoded once, rows as codes),
+    except those in ``plain``, read as text and coded here; a column whose categories pandas
+    inferred as another type (all numbers, say) is added to ``plain`` and the block read
+    again. The value column is first parsed as numbers by the C parser (with a decimal comma
     in semicolon files); any value that is not a plain number (empty, text, padded with
     spaces) makes that fail, and the column is read as text instead."""
     width = layout.n_fields + 1
     value_index = layout.positions["value"]
+    data = text.encode("utf-8")
     common: dict[str, Any] = {
         "sep": layout.delimiter,
         "header": None,
@@ -165,31 +223,55 @@ def _split_fast(text: str, n_lines: int, layout: Layout) -> list[np.ndarray] | N
         "na_filter": False,
         "skip_blank_lines": False,
         "engine": "c",
+        "encoding": "utf-8",
     }
+    texts = {i: (object if i in plain else "category") for i in range(width) if i != value_index}
     frame = None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype={i: (np.float64 if i == value_index else str) for i in range(width)},
-            decimal="," if layout.delimiter == ";" else ".",
-            **common,
-        )
-    except (pd.errors.ParserError, ValueError, TypeError):
-        frame = None
-    if frame is None:
+    for value_type in (np.float64, object):
         try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, **common)
-        except (pd.errors.ParserError, ValueError):
-            return None
-    if len(frame) != n_lines:
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                dtype={**texts, value_index: value_type},
+                decimal="," if layout.delimiter == ";" and value_type is np.float64 else ".",
+                **common,
+            )
+            break
+        except (pd.errors.ParserError, ValueError, TypeError):
+            if value_type is object:
+                return None
+    if frame is None or len(frame) != n_lines:
         return None
-    return [
-        frame[i].to_numpy(dtype=np.float64 if frame[i].dtype.kind == "f" else object)
+    inexact = {
+        i
         for i in range(width)
-    ]
+        if i != value_index and i not in plain and not _exact_texts(frame[i].array.categories)
+    }
+    if inexact:
+        plain |= inexact
+        raise _InexactCategoriesError
+    columns: list[TextColumn | np.ndarray] = []
+    for i in range(width):
+        if i == value_index:
+            column = frame[i].to_numpy(dtype=np.float64 if frame[i].dtype.kind == "f" else object)
+            columns.append(column)
+        elif i in plain:
+            columns.append(TextColumn.of(frame[i].to_numpy(dtype=object)))
+        else:
+            coded = frame[i].array
+            columns.append(
+                TextColumn(coded.codes.astype(np.intp), np.asarray(coded.categories, dtype=object))
+            )
+    return columns
 
 
-def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
+def _exact_texts(categories: pd.Index) -> bool:
+    """Whether categories are the texts as read (not numbers or booleans made of them)."""
+    if categories.dtype == object:
+        return all(isinstance(c, str) for c in categories)
+    return pd.api.types.is_string_dtype(categories.dtype)
+
+
+def _split_slow(lines: list[str], layout: Layout) -> list[TextColumn | np.ndarray]:
     """Fields with the csv module, one physical line at a time."""
     width = layout.n_fields + 1
     out = [np.full(len(lines), "", dtype=object) for _ in range(width)]
@@ -199,32 +281,29 @@ def _split_slow(lines: list[str], layout: Layout) -> list[np.ndarray]:
             out[i][row] = text
         rest = "".join(f.strip() for f in fields[layout.n_fields :])
         out[layout.n_fields][row] = rest
-    return out
+    value_index = layout.positions["value"]
+    return [column if i == value_index else TextColumn.of(column) for i, column in enumerate(out)]
 
 
-def split_lines(lines: list[str], first_line_number: int, layout: Layout) -> RawBatch:
-    """A :class:`RawBatch` from consecutive physical ``lines`` as read from the file (each
-    ending in its newline, except perhaps the file's last), the first being line
-    ``first_line_number``; blank lines are dropped."""
-    text = "".join(lines)
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        text += "\n"  # the last line of a file without a final newline
-    values = _split_fast(text, len(lines), layout) if lines else None
-    if values is None:
-        values = _split_slow([line.rstrip("\r\n") for line in lines], layout)
-    return _batch(values, lines, len(lines), first_line_number, layout)
-
-
-def split_block(text: str, first_line_number: int, layout: Layout) -> RawBatch:
+def split_block(
+    text: str, first_line_number: int, layout: Layout, plain: set[int] | None = None
+) -> RawBatch:
     """A :class:`RawBatch` from a block of whole physical lines of the file (the last may
     lack its line end only at the end of the file), the first being line
-    ``first_line_number``; blank lines are dropped."""
+    ``first_line_number``; blank lines are dropped. ``plain``: the columns to read as plain
+    text (see :func:`_split_fast`; updated here for the blocks that follow)."""
     n_lines = _count_lines(text)
     if text and not text.endswith(("\n", "\r")):
         text += "\n"  # the last line of a file without a final newline
-    values = _split_fast(text, n_lines, layout)
+    plain = set() if plain is None else plain
+    try:
+        values = _split_fast(text, n_lines, layout, plain)
+    except _InexactCategoriesError:
+        values = _split_fast(text, n_lines, layout, plain)
     if values is None:
-        return split_lines(_physical_lines(text), first_line_number, layout)
+        lines = _physical_lines(text)
+        values = _split_slow([line.rstrip("\r\n") for line in lines], layout)
+        return _batch(values, lines, n_lines, first_line_number, layout)
     return _batch(values, lambda: _physical_lines(text), n_lines, first_line_number, layout)
 
 
@@ -242,7 +321,7 @@ def _physical_lines(text: str) -> list[str]:
 
 
 def _batch(
-    values: list[np.ndarray],
+    values: list[TextColumn | np.ndarray],
     lines: list[str] | Callable[[], list[str]],
     n_lines: int,
     first_line_number: int,
@@ -250,12 +329,12 @@ def _batch(
 ) -> RawBatch:
     columns = _columns(values, layout)
     extra = values[layout.n_fields]
-    if len(extra) and (extra != "").any():
-        extra = _strip(extra)
+    assert isinstance(extra, TextColumn)
+    too_many = ~extra.map(lambda t: str(t).strip()).is_empty()
     numbers = np.arange(first_line_number, first_line_number + n_lines, dtype=np.int64)
     # Blank (or whitespace-only) lines come back as rows of empty fields: not rows at all.
-    rest_empty = np.ones(n_lines, dtype=bool)
-    for column in values[1:]:
+    rest_empty = ~too_many
+    for column in values[1 : layout.n_fields]:
         rest_empty &= _is_empty(column)
     blank = rest_empty & _is_empty(values[0])
     maybe_blank = np.flatnonzero(rest_empty & ~blank)
@@ -266,14 +345,16 @@ def _batch(
             blank[row] = not lines[row].strip()
     keep = np.flatnonzero(~blank) if blank.any() else None
 
-    def take(array: np.ndarray) -> np.ndarray:
+    def take(array: Any) -> Any:
         return array if keep is None else array[keep]
 
-    meter_id = _strip(take(columns["meter_id"]))
+    meter_id = take(columns["meter_id"]).map(str.strip)
     timestamp = take(columns["timestamp"])
     value = take(columns["value"])
     unit = (
-        _strip(take(columns["unit"])) if "unit" in columns else np.full(len(meter_id), "", object)
+        take(columns["unit"]).map(str.strip)
+        if "unit" in columns
+        else TextColumn.constant("", len(meter_id))
     )
     fields = {"meter_id": meter_id, "timestamp": timestamp, "value": value}
     if value.dtype == object and layout.delimiter == ";" and len(value):
@@ -282,16 +363,19 @@ def _batch(
         line_numbers=take(numbers),
         lines=lines,
         first_line_number=first_line_number,
+        n_lines=n_lines,
         meter_id=meter_id,
         timestamp=timestamp,
         value=value,
         unit=unit,
-        malformed_message=_malformed_messages(fields, take(extra)),
+        malformed_message=_malformed_messages(fields, take(too_many)),
         delimiter=layout.delimiter,
     )
 
 
-def _is_empty(column: np.ndarray) -> np.ndarray:
+def _is_empty(column: TextColumn | np.ndarray) -> np.ndarray:
+    if isinstance(column, TextColumn):
+        return column.is_empty()
     if column.dtype.kind == "f":
         return np.zeros(len(column), dtype=bool)
     return column == ""
@@ -309,6 +393,7 @@ def iter_batches(stream: io.TextIOBase, batch_rows: int) -> Iterator[tuple[Layou
         raise FileFormatError("the file is empty or has no header row")
     layout = parse_header(header)
     line_number = 2
+    plain: set[int] = set()  # text columns read as plain text (see _split_fast)
     carry = ""
     chars_per_line = max(len(header) + 1.0, 16.0)  # until blocks tell: about the header's
     while True:
@@ -323,8 +408,8 @@ def iter_batches(stream: io.TextIOBase, batch_rows: int) -> Iterator[tuple[Layou
             block += more
         cut = len(block) if at_end else _last_line_end(block) + 1
         text, carry = block[:cut], block[cut:]
-        batch = split_block(text, line_number, layout)
-        n_lines = _count_lines(text)
+        batch = split_block(text, line_number, layout, plain)
+        n_lines = batch.n_lines
         line_number += n_lines
         chars_per_line = 0.5 * chars_per_line + 0.5 * len(text) / max(n_lines, 1)
         if len(batch):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ingest import codes
-from ingest.parse import RawBatch
+from ingest.parse import RawBatch, TextColumn
 from ingest.timestamps import TimestampError, parse_timestamp
 from quota.units import UnitError, check_unit, kwh_per_unit
 
@@ -83,19 +83,34 @@ def parse_values(texts: np.ndarray) -> np.ndarray:
     )
 
 
-def _timestamps(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+def _timestamps(texts: TextColumn, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
     """(µs since epoch, error message or "") per row; each distinct text parsed once."""
-    codes_, uniques = pd.factorize(texts, sort=False)
-    parsed = np.zeros(len(uniques), dtype=np.int64)
-    errors = np.full(len(uniques), "", dtype=object)
-    for i, text in enumerate(uniques):
+    parsed = np.zeros(len(texts.texts), dtype=np.int64)
+    errors = np.full(len(texts.texts), "", dtype=object)
+    for i, text in enumerate(texts.texts):
         try:
             parsed[i] = parse_timestamp(text, tz)
         except TimestampError as exc:
             errors[i] = str(exc)
-    if len(codes_) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    return parsed[codes_], errors[codes_]
+    return parsed[texts.codes], errors[texts.codes]
+
+
+def _pair_codes(
+    first: np.ndarray, second: np.ndarray, n_second: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(per row an index into the distinct pairs, the distinct pairs as
+    ``first * n_second + second``) of two code columns (``0 <= second < n_second``)."""
+    pair = first.astype(np.int64) * n_second + second
+    size = (int(first.max()) + 1) * n_second if len(first) else 0
+    if size > 4 * len(pair) + 1024:  # sparse: hash the pairs
+        codes, uniques = pd.factorize(pair, sort=False)
+        return codes, uniques
+    seen = np.zeros(size, dtype=bool)
+    seen[pair] = True
+    uniques = np.flatnonzero(seen)
+    index = np.zeros(size, dtype=np.intp)
+    index[uniques] = np.arange(len(uniques))
+    return index[pair], uniques
 
 
 def validate_batch(
@@ -124,7 +139,7 @@ def validate_batch(
     reject(batch.malformed, codes.MALFORMED_ROW, batch.malformed_message)
 
     # Meters: each distinct id looked up once.
-    meter_codes, meter_uniques = pd.factorize(batch.meter_id, sort=False)
+    meter_codes, meter_uniques = batch.meter_id.codes, batch.meter_id.texts
     infos = [registry.meters.get(m) for m in meter_uniques]
     known_u = np.array([i is not None for i in infos], dtype=bool)
     known = known_u[meter_codes] if n else np.zeros(0, dtype=bool)
@@ -142,10 +157,9 @@ def validate_batch(
         reject(finite & (values < 0), codes.NEGATIVE_VALUE, "value is negative")
 
     # Units: each distinct (meter, unit) pair checked once.
-    unit_codes, unit_uniques = pd.factorize(batch.unit, sort=False)
+    unit_codes, unit_uniques = batch.unit.codes, batch.unit.texts
     n_units = max(len(unit_uniques), 1)
-    pair = meter_codes.astype(np.int64) * n_units + np.maximum(unit_codes, 0)
-    pair_codes, pair_uniques = pd.factorize(pair, sort=False)
+    pair_codes, pair_uniques = _pair_codes(meter_codes, unit_codes, n_units)
     canon = np.full(len(pair_uniques), "", dtype=object)
     factor = np.full(len(pair_uniques), np.nan)
     unit_error = np.full(len(pair_uniques), "", dtype=object)
@@ -198,7 +212,7 @@ def validate_batch(
             "row": rows,
             "reason_code": reason[rows],
             "message": message[rows],
-            "meter_id": batch.meter_id[rows] if n else np.zeros(0, object),
+            "meter_id": batch.meter_id[rows].to_numpy(),
             "details": [details[r] for r in rows],
         },
         columns=REJECT_COLUMNS,

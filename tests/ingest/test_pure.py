@@ -11,7 +11,7 @@ import pytest
 from ingest import codes
 from ingest.cumulative import Register, register_use_kwh, walk
 from ingest.flags import DEFAULTS, compute_flags
-from ingest.parse import parse_header, parse_text
+from ingest.parse import TextColumn, parse_header, parse_text
 from ingest.timestamps import TimestampError, parse_timestamp, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
 from quota.textfiles import FileFormatError
@@ -221,3 +221,38 @@ def test_numeric_looking_meter_ids_stay_text() -> None:
     ):
         [batch] = parse_text(text)
         assert batch.meter_id.tolist() == ["0042", "1001"]
+
+
+def test_texts_pandas_would_read_as_other_types_stay_exact_in_every_batch() -> None:
+    # Text columns are read as categories; where pandas makes the categories numbers or
+    # booleans (a block of numeric-looking ids), the block is read again as plain text.
+    sent = [("E1", "kWh"), ("E2", "kWh"), ("0042", "1"), ("42", "1.0"), ("True", "kWh")]
+    sent += [("False", "kWh"), ("1e5", "kWh"), ("E1", " kWh ")]
+    text = "meter_id,timestamp,value,unit\n" + "".join(
+        f"{m},2024-01-01 0{h}:00,1,{u}\n" for h, (m, u) in enumerate(sent)
+    )
+    batches = parse_text(text, batch_rows=2)
+    assert len(batches) >= 3
+    rows = [(b.meter_id[i], b.unit[i]) for b in batches for i in range(len(b))]
+    assert rows == [
+        ("E1", "kWh"),
+        ("E2", "kWh"),
+        ("0042", "1"),
+        ("42", "1.0"),
+        ("True", "kWh"),
+        ("False", "kWh"),
+        ("1e5", "kWh"),
+        ("E1", "kWh"),
+    ]
+
+
+def test_text_column_codes_distinct_texts_once() -> None:
+    column = TextColumn.of(np.array([" a", "b", " a", "a", ""], dtype=object))
+    assert len(column.texts) == 4
+    stripped = column.map(str.strip)
+    assert stripped.tolist() == ["a", "b", "a", "a", ""]
+    assert len(stripped.texts) == 3
+    assert stripped.is_empty().tolist() == [False, False, False, False, True]
+    assert stripped[np.array([1, 3])].tolist() == ["b", "a"]
+    assert stripped[4] == ""
+    assert TextColumn.constant("kWh", 3).tolist() == ["kWh"] * 3
