@@ -104,8 +104,11 @@ def compute_flags(
 
     # Spikes: far above the meter's median positive reading in this batch.
     positive = energy_kwh > 0
-    if positive.any():
-        frame = pd.DataFrame({"k": meter_key[positive], "e": energy_kwh[positive]})
+    candidate = positive & _may_spike(meter_key, energy_kwh, positive, params["spike_ratio"])
+    if candidate.any():
+        # The usual level of the meters that may have a spike: all their positive readings.
+        of_candidates = np.isin(meter_key, np.unique(meter_key[candidate])) & positive
+        frame = pd.DataFrame({"k": meter_key[of_candidates], "e": energy_kwh[of_candidates]})
         stats = frame.groupby("k", sort=False)["e"].agg(["median", "size"])
         enough = stats[stats["size"] >= params["spike_min_readings"]]
         level = pd.Series(enough["median"]).reindex(meter_key).to_numpy(dtype=np.float64)
@@ -127,3 +130,25 @@ def compute_flags(
                 )
             )
     return flags, records
+
+
+def _may_spike(
+    meter_key: np.ndarray, energy_kwh: np.ndarray, positive: np.ndarray, ratio: float
+) -> np.ndarray:
+    """Per row: whether its meter's readings could hold a spike. The median of a meter's
+    positive readings is at least the smallest of them, so a meter whose largest reading
+    is at most ``ratio`` × its smallest positive one has none (the usual case: no median
+    needs computing)."""
+    n = len(meter_key)
+    positive_energy = np.where(positive, energy_kwh, np.inf)
+    if (meter_key[1:] >= meter_key[:-1]).all():  # sorted by meter: one run per meter
+        starts = np.flatnonzero(np.r_[True, meter_key[1:] != meter_key[:-1]])
+        largest = np.maximum.reduceat(energy_kwh, starts)
+        smallest = np.minimum.reduceat(positive_energy, starts)
+        return np.repeat(largest > ratio * smallest, np.diff(np.r_[starts, n]))
+    keys, inverse = np.unique(meter_key, return_inverse=True)
+    largest = np.full(len(keys), -np.inf)
+    smallest = np.full(len(keys), np.inf)
+    np.maximum.at(largest, inverse, energy_kwh)
+    np.minimum.at(smallest, inverse, positive_energy)
+    return (largest > ratio * smallest)[inverse]

@@ -133,6 +133,7 @@ class RawBatch:
     timestamp: TextColumn
     value: np.ndarray
     unit: TextColumn
+    malformed: np.ndarray
     malformed_message: np.ndarray
     delimiter: str = ","
 
@@ -150,9 +151,6 @@ class RawBatch:
         value = self.value[row]
         return repr(float(value)) if isinstance(value, float) else str(value)
 
-    @property
-    def malformed(self) -> np.ndarray:
-        return self.malformed_message != ""
 
 
 def parse_header(line: str) -> Layout:
@@ -178,13 +176,18 @@ def parse_header(line: str) -> Layout:
     return Layout(delimiter=delimiter, n_fields=len(names), positions=positions)
 
 
-def _malformed_messages(fields: dict[str, Any], too_many: np.ndarray) -> np.ndarray:
-    """Per row: why it is malformed, or ``""``."""
+def _malformed(fields: dict[str, Any], too_many: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per row whether it is malformed, and why: ``""`` for good rows)."""
+    empty = {name: _is_empty(fields[name]) for name in REQUIRED_COLUMNS}
+    malformed = too_many.copy()
+    for mask in empty.values():
+        malformed |= mask
     messages = np.full(len(too_many), "", dtype=object)
-    messages[too_many] = "more fields than the header"
-    for name in reversed(REQUIRED_COLUMNS):
-        messages[_is_empty(fields[name]) & ~too_many] = f"missing {name}"
-    return messages
+    if malformed.any():
+        messages[too_many] = "more fields than the header"
+        for name in reversed(REQUIRED_COLUMNS):
+            messages[empty[name] & ~too_many] = f"missing {name}"
+    return malformed, messages
 
 
 def _columns(frame_values: list[Any], layout: Layout) -> dict[str, Any]:
@@ -357,6 +360,7 @@ def _batch(
         else TextColumn.constant("", len(meter_id))
     )
     fields = {"meter_id": meter_id, "timestamp": timestamp, "value": value}
+    malformed, malformed_message = _malformed(fields, take(too_many))
     if value.dtype == object and layout.delimiter == ";" and len(value):
         value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
     return RawBatch(
@@ -368,7 +372,8 @@ def _batch(
         timestamp=timestamp,
         value=value,
         unit=unit,
-        malformed_message=_malformed_messages(fields, take(too_many)),
+        malformed=malformed,
+        malformed_message=malformed_message,
         delimiter=layout.delimiter,
     )
 

@@ -213,22 +213,33 @@ def daily_increments(
     tz: Any,
 ) -> pd.DataFrame:
     """New interval readings summed per meter and local day of their interval start
-    (columns meter_key, day, energy_kwh [kWh], reading_count, covered_hours [h])."""
+    (columns meter_key, day as a date ordinal, energy_kwh [kWh], reading_count,
+    covered_hours [h]). Rows sorted by meter and time (as the loader's are) are summed as
+    runs of one meter-day; others are sorted first."""
     codes, uniques = pd.factorize(reading_at_us, sort=False)
     days_u = np.array(
         [datetime.fromtimestamp(int(u) / 1e6, tz).date().toordinal() for u in uniques],
         dtype=np.int64,
     )
-    frame = pd.DataFrame(
+    key = np.asarray(meter_key, dtype=np.int64)
+    day = days_u[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    energy = np.asarray(energy_kwh, dtype=np.float64)
+    hours = np.asarray(interval_minutes, dtype=np.float64) / 60.0
+    same_key = key[1:] == key[:-1]
+    if not ((key[1:] > key[:-1]) | (same_key & (day[1:] >= day[:-1]))).all():
+        order = np.lexsort((day, key))
+        key, day, energy, hours = key[order], day[order], energy[order], hours[order]
+        same_key = key[1:] == key[:-1]
+    starts = np.flatnonzero(np.r_[True, ~(same_key & (day[1:] == day[:-1]))]) if len(key) else []
+    return pd.DataFrame(
         {
-            "meter_key": meter_key,
-            "day": days_u[codes] if len(codes) else np.zeros(0, dtype=np.int64),
-            "energy_kwh": energy_kwh,
-            "reading_count": 1,
-            "covered_hours": interval_minutes / 60.0,
+            "meter_key": key[starts],
+            "day": day[starts],
+            "energy_kwh": np.add.reduceat(energy, starts) if len(key) else energy,
+            "reading_count": np.diff(np.r_[starts, len(key)]).astype(np.int64),
+            "covered_hours": np.add.reduceat(hours, starts) if len(key) else hours,
         }
     )
-    return frame.groupby(["meter_key", "day"], as_index=False, sort=False).sum()
 
 
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:

@@ -10,16 +10,16 @@ rows of 1,000 meters parses a few thousand timestamps, not 100,000.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from ingest import codes
-from ingest.parse import RawBatch, TextColumn
+from ingest.parse import RawBatch
 from ingest.timestamps import TimestampError, parse_timestamp
 from quota.units import UnitError, check_unit, kwh_per_unit
 
@@ -59,7 +59,7 @@ class Registry:
 
     def factor(self, meter: MeterInfo, unit: str) -> float:
         """kWh per ``unit`` for ``meter``'s energy type [kWh/unit]."""
-        return kwh_per_unit(meter.energy_type, unit, self.natural_gas_kwh_per_m3)
+        return _kwh_per_unit(meter.energy_type, unit, self.natural_gas_kwh_per_m3)
 
 
 REJECT_COLUMNS = ["row", "reason_code", "message", "meter_id", "details"]
@@ -76,6 +76,11 @@ GOOD_COLUMNS = [
 ]
 
 
+@functools.lru_cache(maxsize=1024)
+def _kwh_per_unit(energy_type: str, unit: str, natural_gas_kwh_per_m3: float) -> float:
+    return kwh_per_unit(energy_type, unit, natural_gas_kwh_per_m3)
+
+
 def parse_values(texts: np.ndarray) -> np.ndarray:
     """Numbers from text [float64]; anything that is not a number gives NaN."""
     return pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(
@@ -83,16 +88,16 @@ def parse_values(texts: np.ndarray) -> np.ndarray:
     )
 
 
-def _timestamps(texts: TextColumn, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
-    """(µs since epoch, error message or "") per row; each distinct text parsed once."""
-    parsed = np.zeros(len(texts.texts), dtype=np.int64)
-    errors = np.full(len(texts.texts), "", dtype=object)
-    for i, text in enumerate(texts.texts):
+def _timestamps(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+    """(µs since epoch, error message or "") of each of ``texts``."""
+    parsed = np.zeros(len(texts), dtype=np.int64)
+    errors = np.full(len(texts), "", dtype=object)
+    for i, text in enumerate(texts):
         try:
             parsed[i] = parse_timestamp(text, tz)
         except TimestampError as exc:
             errors[i] = str(exc)
-    return parsed[texts.codes], errors[texts.codes]
+    return parsed, errors
 
 
 def _pair_codes(
@@ -113,6 +118,54 @@ def _pair_codes(
     return index[pair], uniques
 
 
+class _Rejects:
+    """Rejected rows as checks find them: each row gets the first reason that applies."""
+
+    def __init__(self, n: int):
+        self.pending = np.ones(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, str, np.ndarray]] = []
+
+    def add(self, mask: np.ndarray, code: str, texts: str | np.ndarray) -> None:
+        """Reject the pending rows of ``mask`` with ``code`` and a message: ``texts`` is one
+        text for all, or one per row."""
+        rows = np.flatnonzero(mask & self.pending)
+        if not len(rows):
+            return
+        self.pending[rows] = False
+        messages = texts[rows] if isinstance(texts, np.ndarray) else np.full(len(rows), texts)
+        self.parts.append((rows, code, messages.astype(object)))
+
+    def frame(self, batch: RawBatch) -> pd.DataFrame:
+        """The rejected rows in batch order, with details reproducing the decision."""
+        if not self.parts:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        rows = np.concatenate([p[0] for p in self.parts])
+        reason = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in self.parts])
+        message = np.concatenate([p[2] for p in self.parts])
+        order = np.argsort(rows, kind="stable")
+        rows, reason, message = rows[order], reason[order], message[order]
+        details = [
+            {
+                "code": codes.dotted(str(code)),
+                "meter_id": batch.meter_id[r],
+                "timestamp": batch.timestamp[r],
+                "value": batch.value_text(r),
+                "unit": batch.unit[r],
+            }
+            for r, code in zip(rows.tolist(), reason, strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "row": rows,
+                "reason_code": reason,
+                "message": message,
+                "meter_id": batch.meter_id[rows].to_numpy(),
+                "details": details,
+            },
+            columns=REJECT_COLUMNS,
+        )
+
+
 def validate_batch(
     batch: RawBatch,
     registry: Registry,
@@ -122,39 +175,32 @@ def validate_batch(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(good rows, rejected rows) of ``batch``; see the module docstring for the columns.
     Readings later than ``now_us + future_tolerance_us`` [µs] are ``future_timestamp``."""
-    n = len(batch)
-    reason = np.full(n, "", dtype=object)
-    message = np.full(n, "", dtype=object)
-    pending = np.ones(n, dtype=bool)
-    details: list[dict[str, Any] | None] = [None] * n
-
-    def reject(mask: np.ndarray, code: str, texts: np.ndarray | str) -> None:
-        take = mask & pending
-        if not take.any():
-            return
-        pending[take] = False
-        reason[take] = code
-        message[take] = texts[take] if isinstance(texts, np.ndarray) else texts
-
-    reject(batch.malformed, codes.MALFORMED_ROW, batch.malformed_message)
+    rejects = _Rejects(len(batch))
+    malformed = batch.malformed
+    if malformed.any():
+        rejects.add(malformed, codes.MALFORMED_ROW, batch.malformed_message)
 
     # Meters: each distinct id looked up once.
     meter_codes, meter_uniques = batch.meter_id.codes, batch.meter_id.texts
     infos = [registry.meters.get(m) for m in meter_uniques]
     known_u = np.array([i is not None for i in infos], dtype=bool)
-    known = known_u[meter_codes] if n else np.zeros(0, dtype=bool)
-    unknown_text = np.array([f"meter {m!r} is not registered" for m in meter_uniques], object)
-    if n:
-        reject(~known, codes.UNKNOWN_METER, unknown_text[meter_codes])
+    if not known_u.all():
+        unknown_text = np.array([f"meter {m!r} is not registered" for m in meter_uniques], object)
+        rejects.add(~known_u[meter_codes], codes.UNKNOWN_METER, unknown_text[meter_codes])
 
-    reading_at_us, ts_errors = _timestamps(batch.timestamp, tz)
-    reject(ts_errors != "", codes.BAD_TIMESTAMP, ts_errors)
+    # Timestamps: each distinct text parsed once.
+    stamp_codes = batch.timestamp.codes
+    stamps_u, stamp_errors_u = _timestamps(batch.timestamp.texts, tz)
+    reading_at_us = stamps_u[stamp_codes]
+    bad_stamp_u = stamp_errors_u != ""
+    if bad_stamp_u.any():
+        rejects.add(bad_stamp_u[stamp_codes], codes.BAD_TIMESTAMP, stamp_errors_u[stamp_codes])
 
     values = batch.value if batch.value.dtype.kind == "f" else parse_values(batch.value)
     finite = np.isfinite(values)
-    reject(~finite, codes.BAD_VALUE, "value is not a finite number")
+    rejects.add(~finite, codes.BAD_VALUE, "value is not a finite number")
     with np.errstate(invalid="ignore"):
-        reject(finite & (values < 0), codes.NEGATIVE_VALUE, "value is negative")
+        rejects.add(finite & (values < 0), codes.NEGATIVE_VALUE, "value is negative")
 
     # Units: each distinct (meter, unit) pair checked once.
     unit_codes, unit_uniques = batch.unit.codes, batch.unit.texts
@@ -163,75 +209,70 @@ def validate_batch(
     canon = np.full(len(pair_uniques), "", dtype=object)
     factor = np.full(len(pair_uniques), np.nan)
     unit_error = np.full(len(pair_uniques), "", dtype=object)
-    for i, key in enumerate(pair_uniques):
-        info = infos[int(key) // n_units]
+    for i, key in enumerate(pair_uniques.tolist()):
+        info = infos[key // n_units]
         if info is None:
             continue
-        sent = unit_uniques[int(key) % n_units] if len(unit_uniques) else ""
+        sent = unit_uniques[key % n_units] if len(unit_uniques) else ""
         try:
-            canon[i] = check_unit(info.energy_type, sent) if sent else info.unit
+            canon[i] = _checked_unit(info.energy_type, sent) if sent else info.unit
             factor[i] = registry.factor(info, canon[i])
         except UnitError as exc:
             unit_error[i] = str(exc)
-    if n:
-        reject(unit_error[pair_codes] != "", codes.BAD_UNIT, unit_error[pair_codes])
+    bad_unit_u = unit_error != ""
+    if bad_unit_u.any():
+        rejects.add(bad_unit_u[pair_codes], codes.BAD_UNIT, unit_error[pair_codes])
 
     future = reading_at_us > now_us + future_tolerance_us
-    reject(future & (ts_errors == ""), codes.FUTURE_TIMESTAMP, "timestamp is in the future")
+    if future.any():
+        rejects.add(
+            future & ~bad_stamp_u[stamp_codes], codes.FUTURE_TIMESTAMP, "timestamp is in the future"
+        )
 
-    # Cumulative registers above the register maximum cannot be read.
     meter_key_u = np.array([i.meter_key if i else -1 for i in infos], dtype=np.int64)
     multiplier_u = np.array([i.multiplier if i else 1.0 for i in infos], dtype=np.float64)
     cumulative_u = np.array([bool(i and i.is_cumulative) for i in infos], dtype=bool)
-    register_max_u = np.array(
-        [i.register_max if i and i.register_max else math.inf for i in infos], dtype=np.float64
-    )
-    if n:
-        reg_max_in_unit = register_max_u[meter_codes]
-        meter_unit_factor = np.array(
-            [registry.factor(i, i.unit) if i else 1.0 for i in infos], dtype=np.float64
-        )[meter_codes]
+    if cumulative_u.any():
+        # Cumulative registers above the register maximum cannot be read.
+        register_max_kwh_u = np.array(
+            [
+                i.register_max * registry.factor(i, i.unit)
+                if i and i.is_cumulative and i.register_max
+                else math.inf
+                for i in infos
+            ],
+            dtype=np.float64,
+        )
         with np.errstate(invalid="ignore"):
             over = cumulative_u[meter_codes] & (
-                values * factor[pair_codes] >= reg_max_in_unit * meter_unit_factor
+                values * factor[pair_codes] >= register_max_kwh_u[meter_codes]
             )
-        reject(over, codes.ABOVE_REGISTER_MAX, "register reading is at or above register_max")
+        rejects.add(over, codes.ABOVE_REGISTER_MAX, "register reading is at or above register_max")
 
-    bad = ~pending
-    rows = np.flatnonzero(bad)
-    for r in rows:
-        details[r] = {
-            "code": codes.dotted(str(reason[r])),
-            "meter_id": batch.meter_id[r],
-            "timestamp": batch.timestamp[r],
-            "value": batch.value_text(r),
-            "unit": batch.unit[r],
-        }
-    rejects = pd.DataFrame(
-        {
-            "row": rows,
-            "reason_code": reason[rows],
-            "message": message[rows],
-            "meter_id": batch.meter_id[rows].to_numpy(),
-            "details": [details[r] for r in rows],
-        },
-        columns=REJECT_COLUMNS,
-    )
-    good_rows = np.flatnonzero(~bad)
-    mc = meter_codes[good_rows] if n else np.zeros(0, dtype=np.int64)
-    pc = pair_codes[good_rows] if n else np.zeros(0, dtype=np.int64)
+    if rejects.pending.all():  # every row good (the usual case): no row selection
+        good_rows: np.ndarray | slice = slice(None)
+        row = np.arange(len(batch))
+    else:
+        good_rows = row = np.flatnonzero(rejects.pending)
+    mc = meter_codes[good_rows]
+    pc = pair_codes[good_rows]
     good = pd.DataFrame(
         {
-            "row": good_rows,
+            "row": row,
             "line_number": batch.line_numbers[good_rows],
-            "meter_key": meter_key_u[mc].astype(np.int32) if n else np.zeros(0, np.int32),
-            "reading_at_us": reading_at_us[good_rows] if n else np.zeros(0, np.int64),
+            "meter_key": meter_key_u[mc].astype(np.int32),
+            "reading_at_us": reading_at_us[good_rows],
             "value": values[good_rows],
-            "unit": canon[pc] if n else np.zeros(0, object),
-            "kwh_per_unit": factor[pc] if n else np.zeros(0),
-            "multiplier": multiplier_u[mc] if n else np.zeros(0),
-            "is_cumulative": cumulative_u[mc] if n else np.zeros(0, dtype=bool),
+            "unit": canon[pc],
+            "kwh_per_unit": factor[pc],
+            "multiplier": multiplier_u[mc],
+            "is_cumulative": cumulative_u[mc],
         },
         columns=GOOD_COLUMNS,
     )
-    return good, rejects
+    return good, rejects.frame(batch)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_unit(energy_type: str, unit: str) -> str:
+    return check_unit(energy_type, unit)

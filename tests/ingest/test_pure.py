@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ingest import codes
 from ingest.cumulative import Register, register_use_kwh, walk
 from ingest.flags import DEFAULTS, compute_flags
 from ingest.parse import TextColumn, parse_header, parse_text
+from ingest.rollups import daily_increments
 from ingest.timestamps import TimestampError, parse_timestamp, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
 from quota.textfiles import FileFormatError
@@ -183,6 +185,32 @@ def test_flags_zero_run_and_spike() -> None:
     assert records[0].end_us - records[0].start_us == 26 * 3_600_000_000
 
 
+@pytest.mark.parametrize("sorted_by_meter", [True, False])
+def test_spikes_are_those_above_ratio_times_the_meters_median(sorted_by_meter: bool) -> None:
+    # Meters with steady use, with spikes, with a few readings only, with zeros.
+    rng = np.random.default_rng(11)
+    keys = np.repeat(np.arange(1, 9), 40)
+    times = np.tile(np.arange(40, dtype=np.int64) * 3_600_000_000, 8)
+    energy = rng.uniform(1, 3, len(keys))
+    energy[keys == 2] *= rng.choice([1, 30], size=40, p=[0.9, 0.1])
+    energy[(keys == 3) & (times > 30 * 3_600_000_000)] = 0.0
+    energy[keys == 4] = np.where(rng.random(40) < 0.5, 0.0, 1.0)
+    energy[np.flatnonzero(keys == 4)[-1]] = 50.0
+    energy[(keys == 5) & (times > 20 * 3_600_000_000)] = 0.0  # too few readings for a level
+    energy[np.flatnonzero(keys == 5)[3]] = 90.0
+    if not sorted_by_meter:
+        order = rng.permutation(len(keys))
+        keys, times, energy = keys[order], times[order], energy[order]
+    flags, records = compute_flags(keys, times, energy, np.full(len(keys), 60), dict(DEFAULTS))
+    frame = pd.DataFrame({"k": keys, "e": energy})
+    positive = frame[frame["e"] > 0].groupby("k")["e"].agg(["median", "size"])
+    level = positive["median"].where(positive["size"] >= DEFAULTS["spike_min_readings"])
+    expected = energy > DEFAULTS["spike_ratio"] * level.reindex(keys).to_numpy()
+    assert expected.sum() >= 3
+    assert ((flags & codes.FLAG_SPIKE) != 0).tolist() == expected.tolist()
+    assert sum(r.flag_code == "spike" for r in records) == expected.sum()
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -256,3 +284,36 @@ def test_text_column_codes_distinct_texts_once() -> None:
     assert stripped[np.array([1, 3])].tolist() == ["b", "a"]
     assert stripped[4] == ""
     assert TextColumn.constant("kWh", 3).tolist() == ["kWh"] * 3
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_daily_increments_sum_each_meter_day(shuffled: bool) -> None:
+    rng = np.random.default_rng(3)
+    keys = np.repeat(np.array([2, 5, 9]), 60)
+    # Hourly from 22:00 local on 31 December: the first two hours are in the old year.
+    times = np.tile(us(2024, 12, 31, 14) + np.arange(60) * 3_600_000_000, 3)
+    energy = rng.uniform(0, 5, len(keys))
+    minutes = np.where(keys == 9, 30, 60)
+    if shuffled:
+        order = rng.permutation(len(keys))
+        keys, times, energy, minutes = keys[order], times[order], energy[order], minutes[order]
+    got = daily_increments(keys, times, energy, minutes, SHANGHAI)
+    local_day = [datetime.fromtimestamp(t / 1e6, SHANGHAI).date().toordinal() for t in times]
+    expected = (
+        pd.DataFrame(
+            {"meter_key": keys, "day": local_day, "energy_kwh": energy, "minutes": minutes}
+        )
+        .groupby(["meter_key", "day"], as_index=False)
+        .agg(
+            energy_kwh=("energy_kwh", "sum"),
+            reading_count=("energy_kwh", "size"),
+            covered_hours=("minutes", lambda m: m.sum() / 60),
+        )
+    )
+    got = got.sort_values(["meter_key", "day"]).reset_index(drop=True)
+    assert got[["meter_key", "day", "reading_count"]].values.tolist() == (
+        expected[["meter_key", "day", "reading_count"]].values.tolist()
+    )
+    assert got["energy_kwh"].to_numpy() == pytest.approx(expected["energy_kwh"].to_numpy())
+    assert got["covered_hours"].to_numpy() == pytest.approx(expected["covered_hours"].to_numpy())
+    assert got["reading_count"].tolist()[:3] == [2, 24, 24]
