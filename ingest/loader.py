@@ -538,12 +538,16 @@ class _FileLoader:
         energy: np.ndarray,
         flags: np.ndarray,
     ) -> list[copybin.Column]:
-        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings."""
+        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings. A
+        reading sent in kWh with no multiplier has its value as energy_kwh: value and unit
+        are stored NULL (sql/0030)."""
+        unit = rows["unit"].array
+        as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
         return [
             copybin.Column("int4", keys),
             copybin.Column("timestamptz", times),
-            copybin.Column("float8", rows["value"].to_numpy()),
-            copybin.Column("text", rows["unit"].to_numpy()),
+            copybin.Column("float8", rows["value"].to_numpy(), as_energy),
+            copybin.Column("text", unit, as_energy),
             copybin.Column("float8", energy),
             copybin.Column("int2", flags),
             copybin.Column("int8", np.full(len(keys), self.file_id)),

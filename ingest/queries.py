@@ -107,16 +107,21 @@ COPY ingest_probe (idx, meter_key, reading_at, register_kwh) FROM STDIN (FORMAT 
 """
 # Stored readings at the probed (meter, instant) pairs, compared in kWh on the server:
 # identical ones come back as one array of batch positions, differing ones with details.
+# (value, unit) NULL is a reading sent in kWh as its energy_kwh (sql/0030).
 PROBE_MATCHES = """
-WITH m AS (
-    SELECT p.idx, r.value, r.unit, r.file_id,
-           abs(r.value * f.kwh_per_unit - p.register_kwh)
-               <= 1e-12 + 1e-9 * abs(r.value * f.kwh_per_unit) AS same
+WITH s AS (
+    SELECT p.idx, p.register_kwh, r.file_id, mt.energy_type,
+           coalesce(r.value, r.energy_kwh) AS value, coalesce(r.unit, 'kWh') AS unit
       FROM ingest_probe p
       JOIN reading r ON r.meter_key = p.meter_key AND r.reading_at = p.reading_at
       JOIN meter mt ON mt.meter_key = p.meter_key
-      JOIN ingest_unit_factor f ON f.energy_type = mt.energy_type AND f.unit = r.unit
      WHERE r.reading_at BETWEEN %(lo)s AND %(hi)s
+), m AS (
+    SELECT s.idx, s.value, s.unit, s.file_id,
+           abs(s.value * f.kwh_per_unit - s.register_kwh)
+               <= 1e-12 + 1e-9 * abs(s.value * f.kwh_per_unit) AS same
+      FROM s
+      JOIN ingest_unit_factor f ON f.energy_type = s.energy_type AND f.unit = s.unit
 )
 SELECT coalesce(array_agg(idx) FILTER (WHERE same), '{}') AS same_idx,
        coalesce(array_agg(idx) FILTER (WHERE NOT same), '{}') AS diff_idx,
@@ -167,9 +172,11 @@ SELECT count(*) AS n
    AND NOT (i.indisready AND i.indisvalid)
 """
 
-# Stored neighbours of new cumulative readings: the last before, all within, the first after.
+# Stored neighbours of new cumulative readings: the last before, all within, the first after
+# (value and unit as sent: a meter read as interval meter before may have NULL ones).
 CUMULATIVE_NEIGHBOURS = """
-SELECT b.meter_key, r.reading_at, r.value, r.unit, r.energy_kwh, r.since_at
+SELECT b.meter_key, r.reading_at, coalesce(r.value, r.energy_kwh) AS value,
+       coalesce(r.unit, 'kWh') AS unit, r.energy_kwh, r.since_at
   FROM unnest(%(keys)s::integer[], %(los)s::timestamptz[], %(his)s::timestamptz[])
        AS b(meter_key, lo, hi)
   CROSS JOIN LATERAL (
@@ -191,13 +198,15 @@ SELECT meter_id, max((details->>'reading_at')::timestamptz) AS reading_at
  WHERE reason_code = 'register_decrease' AND meter_id = ANY(%s)
  GROUP BY meter_id
 """
+# The value as sent is written out first: NULL stands for "as energy_kwh" (sql/0030).
 UPDATE_READING_ENERGY = """
-UPDATE reading SET energy_kwh = %s, since_at = %s
+UPDATE reading SET value = coalesce(value, energy_kwh), unit = coalesce(unit, 'kWh'),
+                   energy_kwh = %s, since_at = %s
  WHERE meter_key = %s AND reading_at = %s
 """
 CORRECT_READING = """
 WITH old AS (
-    SELECT value, energy_kwh, file_id FROM reading
+    SELECT coalesce(value, energy_kwh) AS value, energy_kwh, file_id FROM reading
      WHERE meter_key = %(meter_key)s AND reading_at = %(reading_at)s
 ), upd AS (
     UPDATE reading

@@ -256,6 +256,7 @@ def validate_batch(
         good_rows = row = np.flatnonzero(rejects.pending)
     mc = meter_codes[good_rows]
     pc = pair_codes[good_rows]
+    unit_of_pair, units = pd.factorize(canon, sort=False)
     good = pd.DataFrame(
         {
             "row": row,
@@ -263,7 +264,7 @@ def validate_batch(
             "meter_key": meter_key_u[mc].astype(np.int32),
             "reading_at_us": reading_at_us[good_rows],
             "value": values[good_rows],
-            "unit": canon[pc],
+            "unit": pd.Categorical.from_codes(unit_of_pair[pc], categories=units),
             "kwh_per_unit": factor[pc],
             "multiplier": multiplier_u[mc],
             "is_cumulative": cumulative_u[mc],

@@ -225,6 +225,49 @@ def test_duplicates_within_a_file_and_across_files(registered, write_file):
     assert [(f.rows_loaded, f.rows_duplicate) for f in summary.files] == [(1, 1), (1, 1)]
 
 
+def test_readings_sent_in_kwh_as_their_energy_store_value_and_unit_null(registered, write_file):
+    sent = write_file(
+        "meter_id,timestamp,value,unit\n"
+        "E1,2024-03-01 00:00,1.5,\n"  # kWh, no multiplier: value = energy_kwh
+        "E1,2024-03-01 01:00,0.002,MWh\n"
+        "E2,2024-03-01 00:00,3,kWh\n"  # multiplier 40
+        "C1,2024-03-01 00:00,100,\n",  # cumulative register
+        "a.csv",
+    )
+    assert ingest_paths(registered.settings, [sent], trigger="test").rows_loaded == 4
+    stored = (
+        "SELECT m.meter_id, r.value, r.unit, r.energy_kwh FROM reading r "
+        "JOIN meter m USING (meter_key) ORDER BY m.meter_id, r.reading_at"
+    )
+    assert [tuple(r.values()) for r in registered.query(stored)] == [
+        ("C1", 100.0, "kWh", None),
+        ("E1", None, None, 1.5),
+        ("E1", 0.002, "MWh", 2.0),
+        ("E2", 3.0, "kWh", 120.0),
+    ]
+    as_sent = "SELECT meter_id, value, unit FROM reading_as_sent ORDER BY meter_id, reading_at"
+    assert [tuple(r.values()) for r in registered.query(as_sent)] == [
+        ("C1", 100.0, "kWh"),
+        ("E1", 1.5, "kWh"),
+        ("E1", 0.002, "MWh"),
+        ("E2", 3.0, "kWh"),
+    ]
+    # The same reading sent again in Wh is a duplicate; another value a conflict that names
+    # the stored reading as it was sent; a correction keeps that as the previous value.
+    again = write_file("meter_id,timestamp,value,unit\nE1,2024-03-01 00:00,1500,Wh\n", "b.csv")
+    other = write_file("meter_id,timestamp,value\nE1,2024-03-01 00:00,1.6\n", "c.csv")
+    summary = ingest_paths(registered.settings, [again, other], trigger="test")
+    assert [(f.rows_duplicate, f.rows_quarantined) for f in summary.files] == [(1, 0), (0, 1)]
+    details = registered.scalar("SELECT details FROM quarantine")
+    assert (details["stored_value"], details["stored_unit"]) == (1.5, "kWh")
+    fix = write_file("meter_id,timestamp,value\nE1,2024-03-01 00:00,1.7\n", "d.csv")
+    ingest_paths(registered.settings, [fix], trigger="test", corrections=True)
+    assert registered.query("SELECT previous_value, new_value FROM reading_correction") == [
+        {"previous_value": 1.5, "new_value": 1.7}
+    ]
+    assert registered.query(as_sent)[1] == {"meter_id": "E1", "value": 1.7, "unit": "kWh"}
+
+
 def test_corrections_replace_values_and_keep_an_audit(registered, write_file):
     ingest_paths(
         registered.settings,
