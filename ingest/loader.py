@@ -234,6 +234,7 @@ def ingest_paths(
         raise ValueError(f"trigger must be one of {TRIGGERS}")
     files = find_reading_files(Path(p) for p in paths)
     with qdb.connect(settings, autocommit=True) as conn:
+        qdb.widen_send_buffer(conn)
         run_id = conn.execute(queries.START_RUN, (trigger,)).fetchone()["run_id"]
         conn.execute(queries.SET_APPLICATION_NAME, (f"quotawatch-ingest-{run_id}",))
         conn.execute(queries.CLOSE_INTERRUPTED_RUNS)
@@ -575,14 +576,19 @@ class _FileLoader:
         good, stored = self._split_stored(good, checked)
         quarantine.append(stored)
 
-        interval = good[~good["is_cumulative"].to_numpy()]
-        cumul = good[good["is_cumulative"].to_numpy()]
+        is_cumulative = good["is_cumulative"].to_numpy()
+        if is_cumulative.any():
+            interval, cumul = good[~is_cumulative], good[is_cumulative]
+        else:  # the usual file: interval meters only
+            interval, cumul = good, good.iloc[:0]
         if prepared is not None and len(interval) == prepared.n_rows and self._slots_fit(prepared):
             self._store_prepared(prepared)
         else:
             self._store_interval(interval)
         quarantine.append(self._store_cumulative(cumul))
-        self._write_quarantine(batch, pd.concat(quarantine, ignore_index=True))
+        quarantine = [frame for frame in quarantine if len(frame)]
+        if quarantine:
+            self._write_quarantine(batch, pd.concat(quarantine, ignore_index=True))
         if self.fresh is not None:
             done = self.fresh.over_budget()
             if earliest_us is not None:
@@ -1181,8 +1187,12 @@ def _earlier_line_rejects(
     )
 
 
+_NO_REJECTS = pd.DataFrame(columns=["row", "reason_code", "message", "meter_id", "details"])
+
+
 def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame(columns=["row", "reason_code", "message", "meter_id", "details"])
+    """No rejected rows (one shared frame: reject frames are only ever concatenated)."""
+    return _NO_REJECTS
 
 
 def _announce(text: str) -> None:

@@ -95,3 +95,21 @@ def test_external_server_is_only_checked_and_migrated(db, tmp_path: Path) -> Non
     assert result["mode"] == "external" and result["is_up"] is True
     assert result["actions"] == []
     assert not (tmp_path / "unused" / "pg").exists()
+
+
+def test_a_bulk_writer_connection_queues_more_in_the_kernel(db) -> None:
+    import socket
+
+    def send_buffer(conn) -> int:
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+    with db.connect() as conn:
+        before = send_buffer(conn)
+        qdb.widen_send_buffer(conn, 1 << 20)
+        assert send_buffer(conn) > before
+        # The connection is untouched otherwise: a COPY of a few MB goes through.
+        conn.execute("CREATE TEMP TABLE t (x text)")
+        with conn.cursor().copy("COPY t FROM STDIN") as copy:
+            copy.write(("y" * 999 + "\n") * 5000)
+        assert conn.execute("SELECT count(*) AS n FROM t").fetchone()["n"] == 5000
