@@ -378,24 +378,36 @@ DELETE FROM building_daily bd
  WHERE bd.building_id = tb.building_id AND bd.energy_type = tb.energy_type
    AND bd.day BETWEEN tb.day_lo AND tb.day_hi
 """
+# Building-days recomputed from meter_daily. The sums are grouped by an integer key per
+# (building, energy type), numbered in their sort order, so that the rows go in sorted for
+# the primary key without sorting every meter-day on text (70,000 building-days of 209,000
+# meter-days: 0.40 s instead of 0.51 s).
 INSERT_BUILDING_DAILY = """
 WITH tb AS (
     SELECT m.building_id, m.energy_type, min(t.day_lo) AS day_lo, max(t.day_hi) AS day_hi
       FROM ingest_touched t JOIN meter m ON m.meter_key = t.meter_key
      GROUP BY m.building_id, m.energy_type
-), nm AS (
-    SELECT building_id, energy_type, count(*) AS meters
-      FROM meter GROUP BY building_id, energy_type
+), bt AS (
+    SELECT tb.building_id, tb.energy_type, tb.day_lo, tb.day_hi,
+           row_number() OVER (ORDER BY tb.building_id, tb.energy_type) AS bt_key,
+           (SELECT count(*) FROM meter n
+             WHERE n.building_id = tb.building_id AND n.energy_type = tb.energy_type) AS meters
+      FROM tb
+), sums AS (
+    SELECT bt.bt_key, md.day, sum(md.energy_kwh) AS energy_kwh,
+           sum(md.reading_count) AS reading_count, sum(md.covered_hours) AS covered_hours,
+           count(*) AS meter_count
+      FROM bt
+      JOIN meter m ON m.building_id = bt.building_id AND m.energy_type = bt.energy_type
+      JOIN meter_daily md ON md.meter_key = m.meter_key AND md.day BETWEEN bt.day_lo AND bt.day_hi
+     GROUP BY bt.bt_key, md.day
 )
 INSERT INTO building_daily (building_id, energy_type, day, energy_kwh, reading_count,
                             covered_hours, meter_count)
-SELECT tb.building_id, tb.energy_type, md.day, sum(md.energy_kwh), sum(md.reading_count),
-       sum(md.covered_hours) / nm.meters, count(*)
-  FROM tb
-  JOIN nm ON nm.building_id = tb.building_id AND nm.energy_type = tb.energy_type
-  JOIN meter m ON m.building_id = tb.building_id AND m.energy_type = tb.energy_type
-  JOIN meter_daily md ON md.meter_key = m.meter_key AND md.day BETWEEN tb.day_lo AND tb.day_hi
- GROUP BY tb.building_id, tb.energy_type, md.day, nm.meters
+SELECT bt.building_id, bt.energy_type, s.day, s.energy_kwh, s.reading_count,
+       s.covered_hours / bt.meters, s.meter_count
+  FROM sums s JOIN bt ON bt.bt_key = s.bt_key
+ ORDER BY s.bt_key, s.day
 """
 BUILDINGS_OF_METERS = "SELECT meter_key, building_id FROM meter WHERE meter_key = ANY(%s)"
 # The span of stored readings, per meter through the primary key (reading has no time-only
