@@ -73,13 +73,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.loader import ingest_paths
+    from ingest.files import Digests, find_reading_files
     from quota.cli import UserError
     from quota.cli_common import Progress
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UserError(f"no such file or folder: {', '.join(missing)}")
+    # The files' digests are computed while the loader's libraries are imported.
+    digests = Digests(find_reading_files(args.paths))
+    from ingest.loader import ingest_paths
+
     total = sum(
         f.stat().st_size
         for p in args.paths
@@ -87,7 +91,12 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     )
     with Progress("ingest (bytes)", total=total or None) as progress:
         summary = ingest_paths(
-            settings, args.paths, trigger="cli", corrections=args.corrections, progress=progress
+            settings,
+            args.paths,
+            trigger="cli",
+            corrections=args.corrections,
+            progress=progress,
+            digests=digests,
         )
     data = summary.to_dict()
     rows = [

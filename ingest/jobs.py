@@ -29,7 +29,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ingest import queries
-from ingest.loader import READING_SUFFIXES, ingest_paths
+from ingest.files import READING_SUFFIXES
+from ingest.loader import ingest_paths
 from quota import db as qdb
 from quota.settings import Settings
 

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +49,7 @@ import psycopg
 from psycopg import sql
 
 from ingest import codes, copybin, cumulative, queries, rollups
+from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import compute_flags, limits, parameters
 from ingest.fresh import FreshChunks, WrittenRows
 from ingest.parse import RawBatch, iter_batches
@@ -60,7 +60,6 @@ from quota.settings import Settings
 from quota.textfiles import FileFormatError, open_text
 from quota.units import UNITS_BY_TYPE, kwh_per_unit
 
-READING_SUFFIXES = (".csv", ".csv.gz")
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")
 
@@ -171,32 +170,6 @@ class IngestSummary:
         }
 
 
-def find_reading_files(paths: Iterable[Path]) -> list[Path]:
-    """The reading files among ``paths`` (folders give their ``*.csv``/``*.csv.gz``, sorted)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_reading_file(p)))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return found
-
-
-def _is_reading_file(path: Path) -> bool:
-    return path.name.lower().endswith(READING_SUFFIXES)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of the file's bytes as stored (a gzip file is hashed compressed)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_registry(conn: psycopg.Connection[Any], settings: Settings) -> Registry:
     """The meter registry as the validator needs it."""
     meters = {
@@ -224,15 +197,19 @@ def ingest_paths(
     trigger: str = "cli",
     corrections: bool = False,
     progress: ProgressLike | None = None,
+    digests: Digests | None = None,
 ) -> IngestSummary:
     """Load reading files (or folders of them), each in its own transaction.
 
     ``corrections=True`` loads correction files: rows for stored readings replace them (the
-    previous values go to ``reading_correction``). Returns the run's :class:`IngestSummary`.
+    previous values go to ``reading_correction``). ``digests``: the files' digests if already
+    being computed (see :mod:`ingest.files`). Returns the run's :class:`IngestSummary`.
     """
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger must be one of {TRIGGERS}")
     files = find_reading_files(Path(p) for p in paths)
+    if digests is None:
+        digests = Digests(files)
     with qdb.connect(settings, autocommit=True) as conn:
         qdb.widen_send_buffer(conn)
         run_id = conn.execute(queries.START_RUN, (trigger,)).fetchone()["run_id"]
@@ -244,7 +221,13 @@ def ingest_paths(
             for path in files:
                 summary.files.append(
                     load_file(
-                        conn, settings, path, run_id, corrections=corrections, progress=progress
+                        conn,
+                        settings,
+                        path,
+                        run_id,
+                        corrections=corrections,
+                        progress=progress,
+                        sha256=digests.sha256(path),
                     )
                 )
         except BaseException as exc:
@@ -279,11 +262,13 @@ def load_file(
     *,
     corrections: bool = False,
     progress: ProgressLike | None = None,
+    sha256: str | None = None,
 ) -> FileResult:
-    """Load one file in one transaction on ``conn`` (an autocommit connection)."""
+    """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
+    is the file's digest when already known."""
     started = time.monotonic()
     kind = "corrections" if corrections else "readings"
-    result = FileResult(path=path, status="loaded", sha256=file_sha256(path))
+    result = FileResult(path=path, status="loaded", sha256=sha256 or file_sha256(path))
     record = {
         "run_id": run_id,
         "file_name": path.name,

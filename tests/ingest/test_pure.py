@@ -317,3 +317,24 @@ def test_daily_increments_sum_each_meter_day(shuffled: bool) -> None:
     assert got["energy_kwh"].to_numpy() == pytest.approx(expected["energy_kwh"].to_numpy())
     assert got["covered_hours"].to_numpy() == pytest.approx(expected["covered_hours"].to_numpy())
     assert got["reading_count"].tolist()[:3] == [2, 24, 24]
+
+
+def test_digests_are_computed_ahead_and_match_the_files(tmp_path) -> None:
+    import hashlib
+
+    from ingest.files import Digests
+
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"r{i}.csv"
+        path.write_bytes(b"meter_id,timestamp,value\n" * (i + 1) * 50_000)
+        paths.append(path)
+    gone = tmp_path / "gone.csv"
+    digests = Digests([*paths, gone])
+    for path in paths:
+        assert digests.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    later = tmp_path / "later.csv"
+    later.write_text("x")
+    assert digests.sha256(later) == hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(OSError):
+        digests.sha256(gone)
