@@ -453,7 +453,12 @@ class _FileLoader:
         self._index_fresh_chunks()
         if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
             raise RuntimeError("a reading chunk's index is still switched off; not committing")
-        self.result.affected = rollups.refresh(self.conn, self.tz, self.touched, self.increments)
+        groups = rollups.MeterGroups.of(
+            {k: (m.building_id, m.energy_type) for k, m in self.meters_by_key.items()}
+        )
+        self.result.affected = rollups.refresh(
+            self.conn, self.tz, self.touched, self.increments, groups
+        )
 
     def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
         """Reader thread: parse and validate batches (no database access here)."""

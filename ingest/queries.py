@@ -307,6 +307,28 @@ SELECT i.meter_key, i.day, i.energy_kwh, i.reading_count, least(i.covered_hours,
                     WHERE md.meter_key = i.meter_key AND md.day = i.day)
 """
 
+# Whether any of these buildings has rollups stored between two local days (a load adding
+# only new days then writes its rollups as new rows: ingest/rollups.py).
+ROLLUPS_STORED_IN_SPAN = """
+SELECT EXISTS (
+           SELECT 1 FROM meter m
+             JOIN meter_daily md ON md.meter_key = m.meter_key
+            WHERE m.building_id = ANY(%(buildings)s) AND md.day BETWEEN %(lo)s AND %(hi)s)
+       OR EXISTS (
+           SELECT 1 FROM building_daily bd
+            WHERE bd.building_id = ANY(%(buildings)s) AND bd.day BETWEEN %(lo)s AND %(hi)s)
+       AS present
+"""
+COPY_METER_DAILY = """
+COPY meter_daily (meter_key, day, energy_kwh, reading_count, covered_hours)
+FROM STDIN (FORMAT BINARY)
+"""
+COPY_BUILDING_DAILY = """
+COPY building_daily (building_id, energy_type, day, energy_kwh, reading_count, covered_hours,
+                     meter_count)
+FROM STDIN (FORMAT BINARY)
+"""
+
 DELETE_METER_DAILY = """
 DELETE FROM meter_daily md USING ingest_touched t
  WHERE md.meter_key = t.meter_key AND md.day BETWEEN t.day_lo AND t.day_hi

@@ -23,6 +23,7 @@ the number of meters with data that day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -110,6 +111,25 @@ class Increments:
             self.staged = True
         _copy_increments(self.conn, queries.COPY_INCREMENT, increments)
 
+    def in_memory(self) -> pd.DataFrame | None:
+        """The summed increments when none were staged on the server (None otherwise; an
+        empty frame when there are none)."""
+        if self.staged:
+            return None
+        combined = combine_increments(self.parts)
+        if combined is None:
+            return pd.DataFrame(
+                {
+                    "meter_key": np.zeros(0, np.int64),
+                    "day": np.zeros(0, np.int64),
+                    "energy_kwh": np.zeros(0),
+                    "reading_count": np.zeros(0, np.int64),
+                    "covered_hours": np.zeros(0),
+                }
+            )
+        self.parts, self.rows = [combined], len(combined)
+        return combined
+
     def finish(self) -> None:
         """Leave the summed increments in ``ingest_day_increment`` (dropped at commit)."""
         rest = combine_increments(self.parts)
@@ -182,12 +202,48 @@ def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date,
     return [(k, lo, hi) for k, (lo, hi) in sorted(merged.items())]
 
 
+@dataclass(frozen=True)
+class MeterGroups:
+    """Which building and energy type each meter belongs to, and how many meters each
+    (building, energy type) has registered (the denominator of building covered hours)."""
+
+    building_id: dict[int, str]
+    energy_type: dict[int, str]
+    meters: dict[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, meters: dict[int, tuple[str, str]]) -> MeterGroups:
+        """From {meter_key: (building_id, energy_type)} of every registered meter."""
+        counts: dict[tuple[str, str], int] = {}
+        for group in meters.values():
+            counts[group] = counts.get(group, 0) + 1
+        return cls(
+            building_id={k: g[0] for k, g in meters.items()},
+            energy_type={k: g[1] for k, g in meters.items()},
+            meters=counts,
+        )
+
+
 def refresh(
-    conn: psycopg.Connection[Any], tz: Any, touched: Touched, increments: Increments
+    conn: psycopg.Connection[Any],
+    tz: Any,
+    touched: Touched,
+    increments: Increments,
+    groups: MeterGroups | None = None,
 ) -> dict[int, set[str]]:
     """Bring the rollups up to date after a load: recompute the local days ``touched``
     covers from readings and add the ``increments`` of new interval readings. A meter in
-    both is recomputed over both ranges. Returns the affected buildings by local year."""
+    both is recomputed over both ranges. Returns the affected buildings by local year.
+
+    When the load only added interval readings and no building it touches has rollups
+    stored in the span of days it covers (a load of new days: a backfill, the next day's
+    file), its meter-days and building-days are new rows summed here from the increments
+    (``groups`` says which building each meter is in) and COPYed in; otherwise they are
+    updated and recomputed with SQL."""
+    if groups is not None and not touched:
+        summed = increments.in_memory()
+        if summed is not None and _add_new_days(conn, summed, groups):
+            return _affected_by_year(summed, groups)
     increments.finish()
     spans = [
         (row["meter_key"], row["day_lo"], row["day_hi"])
@@ -203,6 +259,85 @@ def refresh(
             spans = [span for span in spans if span[0] not in recomputed]
     _refresh_ranges(conn, tz.key, ranges, spans)
     return affected_by_year(conn, _merge_ranges(list(ranges) + spans))
+
+
+def _add_new_days(conn: psycopg.Connection[Any], summed: pd.DataFrame, groups: MeterGroups) -> bool:
+    """Insert ``summed`` meter-days and their building-days as new rows, unless a building
+    they touch has rollups stored between their first and last day (then nothing is
+    written and False returned)."""
+    if summed.empty:
+        return True
+    keys = summed["meter_key"].to_numpy(dtype=np.int64)
+    days = summed["day"].to_numpy(dtype=np.int64)
+    buildings = sorted({groups.building_id[k] for k in np.unique(keys).tolist()})
+    span = {
+        "buildings": buildings,
+        "lo": date.fromordinal(int(days.min())),
+        "hi": date.fromordinal(int(days.max())),
+    }
+    if conn.execute(queries.ROLLUPS_STORED_IN_SPAN, span).fetchone()["present"]:
+        return False
+    covered = np.minimum(summed["covered_hours"].to_numpy(dtype=np.float64), 25.0)
+    with conn.cursor().copy(queries.COPY_METER_DAILY) as copy:
+        copy.write(
+            copybin.payload(
+                [
+                    copybin.Column("int4", keys),
+                    copybin.Column("date", days),
+                    copybin.Column("float8", summed["energy_kwh"].to_numpy(dtype=np.float64)),
+                    copybin.Column("int4", summed["reading_count"].to_numpy(dtype=np.int64)),
+                    copybin.Column("float8", covered),
+                ]
+            )
+        )
+    frame = pd.DataFrame(
+        {
+            "building_id": [groups.building_id[k] for k in keys.tolist()],
+            "energy_type": [groups.energy_type[k] for k in keys.tolist()],
+            "day": days,
+            "energy_kwh": summed["energy_kwh"].to_numpy(dtype=np.float64),
+            "reading_count": summed["reading_count"].to_numpy(dtype=np.int64),
+            "covered_hours": covered,
+            "meter_count": 1,
+        }
+    )
+    by_day = frame.groupby(["building_id", "energy_type", "day"], as_index=False, sort=True).sum()
+    meters = np.array(
+        [
+            groups.meters[(b, e)]
+            for b, e in zip(by_day["building_id"], by_day["energy_type"], strict=True)
+        ],
+        dtype=np.float64,
+    )
+    with conn.cursor().copy(queries.COPY_BUILDING_DAILY) as copy:
+        copy.write(
+            copybin.payload(
+                [
+                    copybin.Column("text", by_day["building_id"].to_numpy(dtype=object)),
+                    copybin.Column("text", by_day["energy_type"].to_numpy(dtype=object)),
+                    copybin.Column("date", by_day["day"].to_numpy(dtype=np.int64)),
+                    copybin.Column("float8", by_day["energy_kwh"].to_numpy(dtype=np.float64)),
+                    copybin.Column("int4", by_day["reading_count"].to_numpy(dtype=np.int64)),
+                    copybin.Column("float8", by_day["covered_hours"].to_numpy() / meters),
+                    copybin.Column("int4", by_day["meter_count"].to_numpy(dtype=np.int64)),
+                ]
+            )
+        )
+    return True
+
+
+def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, set[str]]:
+    """{local year: building ids} of the meter-days ``summed``."""
+    affected: dict[int, set[str]] = {}
+    for key, day in set(
+        zip(
+            summed["meter_key"].tolist(),
+            (date.fromordinal(d).year for d in summed["day"].tolist()),
+            strict=True,
+        )
+    ):
+        affected.setdefault(day, set()).add(groups.building_id[key])
+    return affected
 
 
 def daily_increments(

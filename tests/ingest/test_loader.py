@@ -318,6 +318,50 @@ def test_rollups_rebuild_matches_incremental(registered, write_file):
     _same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), b_before)
 
 
+def test_rollups_of_new_days_written_as_new_rows_match_a_rebuild(
+    registered, write_file, monkeypatch
+):
+    from ingest import rollups
+    from tests.ingest.conftest import register_meters
+
+    with registered.connect() as conn:
+        register_meters(conn, "B2", [("F1", "electricity", "kWh", "interval", 1.0, None, 30)])
+        conn.commit()
+    new_days = []
+    add_new_days = rollups._add_new_days
+    monkeypatch.setattr(
+        rollups, "_add_new_days", lambda *a: new_days.append(add_new_days(*a)) or new_days[-1]
+    )
+    # New days across New Year (local time): meter-days and building-days are new rows.
+    first = write_file(
+        "meter_id,timestamp,value\n"
+        + "".join(
+            f"{m},{(2023, 12, 31)[0] + (h >= 24)}-{12 if h < 24 else 1:02d}-"
+            f"{31 if h < 24 else 1:02d} {h % 24:02d}:00,{v * h}\n"
+            for h in range(18, 30)
+            for m, v in (("E1", 1.5), ("E2", 0.25), ("F1", 2))
+        ),
+        "a.csv",
+    )
+    # More of the same days (another meter of building B1): rollups updated and recomputed.
+    second = write_file(
+        "meter_id,timestamp,value\n"
+        + "".join(f"E1,2024-01-01 {h:02d}:30,1\n" for h in range(6)),
+        "b.csv",
+    )
+    query = "SELECT * FROM meter_daily ORDER BY meter_key, day"
+    b_query = "SELECT * FROM building_daily ORDER BY building_id, energy_type, day"
+    for path, written_as_new in ((first, True), (second, False)):
+        ingest_paths(registered.settings, [path], trigger="test")
+        assert new_days[-1] is written_as_new
+        loaded, b_loaded = registered.query(query), registered.query(b_query)
+        assert registered.cli("rollups", "rebuild").returncode == 0
+        _same_rows(registered.query(query), loaded)
+        _same_rows(registered.query(b_query), b_loaded)
+    assert [r["meter_count"] for r in b_loaded if r["building_id"] == "B1"] == [2, 2]
+    assert [r["covered_hours"] for r in b_loaded if r["building_id"] == "B2"] == [3.0, 3.0]
+
+
 def test_cumulative_correction_recomputes_the_next_reading(registered, write_file):
     ingest_paths(
         registered.settings,
