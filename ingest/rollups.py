@@ -204,22 +204,30 @@ def _merge_ranges(ranges: list[tuple[int, date, date]]) -> list[tuple[int, date,
 
 @dataclass(frozen=True)
 class MeterGroups:
-    """Which building and energy type each meter belongs to, and how many meters each
-    (building, energy type) has registered (the denominator of building covered hours)."""
+    """The (building, energy type) groups of the registered meters, numbered in their sort
+    order: ``group_of[meter_key]`` is a meter's group (-1 for no meter), ``building_id``,
+    ``energy_type`` and ``meters`` (registered meters, the denominator of building covered
+    hours) are per group."""
 
-    building_id: dict[int, str]
-    energy_type: dict[int, str]
-    meters: dict[tuple[str, str], int]
+    group_of: np.ndarray
+    building_id: np.ndarray
+    energy_type: np.ndarray
+    meters: np.ndarray
 
     @classmethod
     def of(cls, meters: dict[int, tuple[str, str]]) -> MeterGroups:
         """From {meter_key: (building_id, energy_type)} of every registered meter."""
-        counts: dict[tuple[str, str], int] = {}
-        for group in meters.values():
-            counts[group] = counts.get(group, 0) + 1
+        groups = sorted(set(meters.values()))
+        number = {group: i for i, group in enumerate(groups)}
+        group_of = np.full(max(meters, default=0) + 1, -1, dtype=np.int64)
+        counts = np.zeros(len(groups), dtype=np.int64)
+        for key, group in meters.items():
+            group_of[key] = number[group]
+            counts[number[group]] += 1
         return cls(
-            building_id={k: g[0] for k, g in meters.items()},
-            energy_type={k: g[1] for k, g in meters.items()},
+            group_of=group_of,
+            building_id=np.array([g[0] for g in groups], dtype=object),
+            energy_type=np.array([g[1] for g in groups], dtype=object),
             meters=counts,
         )
 
@@ -269,75 +277,63 @@ def _add_new_days(conn: psycopg.Connection[Any], summed: pd.DataFrame, groups: M
         return True
     keys = summed["meter_key"].to_numpy(dtype=np.int64)
     days = summed["day"].to_numpy(dtype=np.int64)
-    buildings = sorted({groups.building_id[k] for k in np.unique(keys).tolist()})
+    group = groups.group_of[keys]
     span = {
-        "buildings": buildings,
+        "buildings": sorted(set(groups.building_id[np.unique(group)].tolist())),
         "lo": date.fromordinal(int(days.min())),
         "hi": date.fromordinal(int(days.max())),
     }
     if conn.execute(queries.ROLLUPS_STORED_IN_SPAN, span).fetchone()["present"]:
         return False
+    energy = summed["energy_kwh"].to_numpy(dtype=np.float64)
+    count = summed["reading_count"].to_numpy(dtype=np.int64)
     covered = np.minimum(summed["covered_hours"].to_numpy(dtype=np.float64), 25.0)
-    with conn.cursor().copy(queries.COPY_METER_DAILY) as copy:
-        copy.write(
-            copybin.payload(
-                [
-                    copybin.Column("int4", keys),
-                    copybin.Column("date", days),
-                    copybin.Column("float8", summed["energy_kwh"].to_numpy(dtype=np.float64)),
-                    copybin.Column("int4", summed["reading_count"].to_numpy(dtype=np.int64)),
-                    copybin.Column("float8", covered),
-                ]
-            )
-        )
-    frame = pd.DataFrame(
-        {
-            "building_id": [groups.building_id[k] for k in keys.tolist()],
-            "energy_type": [groups.energy_type[k] for k in keys.tolist()],
-            "day": days,
-            "energy_kwh": summed["energy_kwh"].to_numpy(dtype=np.float64),
-            "reading_count": summed["reading_count"].to_numpy(dtype=np.int64),
-            "covered_hours": covered,
-            "meter_count": 1,
-        }
-    )
-    by_day = frame.groupby(["building_id", "energy_type", "day"], as_index=False, sort=True).sum()
-    meters = np.array(
+    _copy(
+        conn,
+        queries.COPY_METER_DAILY,
         [
-            groups.meters[(b, e)]
-            for b, e in zip(by_day["building_id"], by_day["energy_type"], strict=True)
+            copybin.Column("int4", keys),
+            copybin.Column("date", days),
+            copybin.Column("float8", energy),
+            copybin.Column("int4", count),
+            copybin.Column("float8", covered),
         ],
-        dtype=np.float64,
     )
-    with conn.cursor().copy(queries.COPY_BUILDING_DAILY) as copy:
-        copy.write(
-            copybin.payload(
-                [
-                    copybin.Column("text", by_day["building_id"].to_numpy(dtype=object)),
-                    copybin.Column("text", by_day["energy_type"].to_numpy(dtype=object)),
-                    copybin.Column("date", by_day["day"].to_numpy(dtype=np.int64)),
-                    copybin.Column("float8", by_day["energy_kwh"].to_numpy(dtype=np.float64)),
-                    copybin.Column("int4", by_day["reading_count"].to_numpy(dtype=np.int64)),
-                    copybin.Column("float8", by_day["covered_hours"].to_numpy() / meters),
-                    copybin.Column("int4", by_day["meter_count"].to_numpy(dtype=np.int64)),
-                ]
-            )
-        )
+    # Building-days: the meter-days summed per group and day, in the primary key's order.
+    order = np.lexsort((days, group))
+    group, day = group[order], days[order]
+    starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (day[1:] != day[:-1])])
+    g = group[starts]
+    _copy(
+        conn,
+        queries.COPY_BUILDING_DAILY,
+        [
+            copybin.Column("text", groups.building_id[g]),
+            copybin.Column("text", groups.energy_type[g]),
+            copybin.Column("date", day[starts]),
+            copybin.Column("float8", np.add.reduceat(energy[order], starts)),
+            copybin.Column("int4", np.add.reduceat(count[order], starts)),
+            copybin.Column("float8", np.add.reduceat(covered[order], starts) / groups.meters[g]),
+            copybin.Column("int4", np.diff(np.r_[starts, len(order)])),
+        ],
+    )
     return True
+
+
+def _copy(conn: psycopg.Connection[Any], statement: str, columns: list[copybin.Column]) -> None:
+    with conn.cursor().copy(statement) as copy:
+        copy.write(copybin.payload(columns))
 
 
 def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, set[str]]:
     """{local year: building ids} of the meter-days ``summed``."""
-    affected: dict[int, set[str]] = {}
-    for key, day in set(
-        zip(
-            summed["meter_key"].tolist(),
-            (date.fromordinal(d).year for d in summed["day"].tolist()),
-            strict=True,
-        )
-    ):
-        affected.setdefault(day, set()).add(groups.building_id[key])
-    return affected
+    group = groups.group_of[summed["meter_key"].to_numpy(dtype=np.int64)]
+    days, inverse = np.unique(summed["day"].to_numpy(dtype=np.int64), return_inverse=True)
+    years = np.array([date.fromordinal(int(d)).year for d in days], dtype=np.int64)[inverse]
+    return {
+        year: set(groups.building_id[np.unique(group[years == year])].tolist())
+        for year in np.unique(years).tolist()
+    }
 
 
 def daily_increments(

@@ -352,8 +352,11 @@ def test_rollups_of_new_days_written_as_new_rows_match_a_rebuild(
     query = "SELECT * FROM meter_daily ORDER BY meter_key, day"
     b_query = "SELECT * FROM building_daily ORDER BY building_id, energy_type, day"
     for path, written_as_new in ((first, True), (second, False)):
-        ingest_paths(registered.settings, [path], trigger="test")
+        summary = ingest_paths(registered.settings, [path], trigger="test")
         assert new_days[-1] is written_as_new
+        assert summary.affected == (
+            {2023: {"B1", "B2"}, 2024: {"B1", "B2"}} if written_as_new else {2024: {"B1"}}
+        )
         loaded, b_loaded = registered.query(query), registered.query(b_query)
         assert registered.cli("rollups", "rebuild").returncode == 0
         _same_rows(registered.query(query), loaded)
