@@ -78,15 +78,28 @@ def rows_bytes(columns: list[Column]) -> bytes:
         return b""
     keys, encoded = _shape_keys(columns, n)
     if (keys == keys[0]).all():  # one shape (the usual case): no grouping
-        return _group_bytes(columns, encoded, np.arange(n))
+        return _group_rows(columns, encoded, np.arange(n)).tobytes()
     unique_keys, inverse = np.unique(keys, return_inverse=True)
     return b"".join(
-        _group_bytes(columns, encoded, np.flatnonzero(inverse == group))
+        _group_rows(columns, encoded, np.flatnonzero(inverse == group)).tobytes()
         for group in range(len(unique_keys))
     )
 
 
-def _group_bytes(columns: list[Column], encoded: list[np.ndarray], rows: np.ndarray) -> bytes:
+def rows_array(columns: list[Column]) -> np.ndarray | None:
+    """The rows of ``columns`` as one numpy structured array whose bytes are their binary
+    COPY data, in order (slices of it are whole rows); None when there are none or they
+    differ in shape (text lengths, NULLs)."""
+    n = len(columns[0].values) if columns else 0
+    if not n:
+        return None
+    keys, encoded = _shape_keys(columns, n)
+    if not (keys == keys[0]).all():
+        return None
+    return _group_rows(columns, encoded, np.arange(n))
+
+
+def _group_rows(columns: list[Column], encoded: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
     first = rows[0]
     fields: list[tuple[str, str]] = [("count", ">i2")]
     fills: list[tuple[str, object]] = [("count", len(columns))]
@@ -107,9 +120,11 @@ def _group_bytes(columns: list[Column], encoded: list[np.ndarray], rows: np.ndar
         fields.append((f"l{i}", ">i4"))
         fills.append((f"l{i}", np.dtype(fmt).itemsize))
         fields.append((f"v{i}", fmt))
-    out = np.zeros(len(rows), dtype=np.dtype(fields))
+    # The field count and lengths are the same in every row: filled in one pass.
+    template = np.zeros((), dtype=np.dtype(fields))
     for name, value in fills:
-        out[name] = value
+        template[name] = value
+    out = np.full(len(rows), template, dtype=template.dtype)
     for i, col in enumerate(columns):
         name = f"v{i}"
         if name not in out.dtype.names:
@@ -122,4 +137,4 @@ def _group_bytes(columns: list[Column], encoded: list[np.ndarray], rows: np.ndar
             out[name] = col.values[rows] - PG_EPOCH_ORDINAL
         else:
             out[name] = col.values[rows]
-    return out.tobytes()
+    return out

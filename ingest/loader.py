@@ -308,11 +308,12 @@ def load_file(
 class _SlotRows:
     """One chunk interval's new readings of a batch, ready to write: binary COPY rows (the
     first row apart: it may have to create the chunk through the hypertable, then the rest
-    follow into the chunk), and what a fresh chunk remembers of them."""
+    follow into the chunk; bytes, or slices of one structured array of the rows), and what a
+    fresh chunk remembers of them."""
 
     first_at_us: int
-    first: bytes
-    rest: bytes
+    first: bytes | np.ndarray
+    rest: bytes | np.ndarray
     written: WrittenRows
 
 
@@ -505,10 +506,16 @@ class _FileLoader:
         slot_of = times - np.mod(times, width)
         for start in np.unique(slot_of).tolist():
             rows = np.flatnonzero(slot_of == start)
+            array = copybin.rows_array([_take(c, rows) for c in columns])
+            if array is not None:  # one row layout (the usual case): sliced, not rebuilt
+                first, rest = array[:1], array[1:]
+            else:
+                first = copybin.rows_bytes([_take(c, rows[:1]) for c in columns])
+                rest = copybin.rows_bytes([_take(c, rows[1:]) for c in columns])
             slots[int(start)] = _SlotRows(
                 first_at_us=int(times[rows[0]]),
-                first=copybin.rows_bytes([_take(c, rows[:1]) for c in columns]),
-                rest=copybin.rows_bytes([_take(c, rows[1:]) for c in columns]),
+                first=first,
+                rest=rest,
                 written=WrittenRows.of(
                     keys[rows],
                     times[rows],
@@ -1070,8 +1077,9 @@ class _FileLoader:
             ),
         )
 
-    def _copy_rows(self, table: str, column_names: str, parts: list[bytes]) -> None:
-        """COPY prepared binary rows (one header, the parts as they are, one trailer)."""
+    def _copy_rows(self, table: str, column_names: str, parts: list[bytes | np.ndarray]) -> None:
+        """COPY prepared binary rows (one header, the parts as they are, one trailer); a
+        part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
         statement = sql.SQL(queries.COPY_READINGS).format(
             table=sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table)),
             columns=sql.SQL(column_names),
@@ -1079,8 +1087,8 @@ class _FileLoader:
         with self.conn.cursor().copy(statement) as copy:
             copy.write(copybin.HEADER)
             for part in parts:
-                if part:
-                    copy.write(part)
+                if len(part):
+                    copy.write(part if isinstance(part, bytes) else memoryview(part).cast("B"))
             copy.write(copybin.TRAILER)
 
     def _copy_into(

@@ -152,7 +152,6 @@ class RawBatch:
         return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-
 def parse_header(line: str) -> Layout:
     """The layout of a file from its header line; raises ``FileFormatError`` when a required
     column is missing or a column is not one QuotaWatch knows."""
