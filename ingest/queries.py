@@ -143,6 +143,12 @@ SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, range_start, range_en
  WHERE format('%I.%I', hypertable_schema, hypertable_name)::regclass = 'reading'::regclass
  ORDER BY range_start
 """
+# The chunk a reading was just written to (named as READING_CHUNKS names it).
+CHUNK_OF_READING = """
+SELECT format('%%I.%%I', n.nspname, c.relname) AS chunk
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = (SELECT tableoid FROM reading WHERE meter_key = %s AND reading_at = %s)
+"""
 
 # The time interval of reading's chunks [µs].
 READING_CHUNK_INTERVAL = """
