@@ -66,7 +66,10 @@ class WrittenRows:
     ) -> WrittenRows:
         """From rows of the chunk [start_us, start_us + width_us) in any order."""
         keys = pack_keys(meter_key, at_us, start_us, width_us)
-        order = np.argsort(keys, kind="stable")
+        if (keys[1:] >= keys[:-1]).all():  # rows already sorted by meter and time (usual)
+            order: np.ndarray | slice = slice(None)
+        else:
+            order = np.argsort(keys, kind="stable")
         keys, mk, at = keys[order], meter_key[order].astype(np.int64), at_us[order]
         starts = np.flatnonzero(np.r_[True, mk[1:] != mk[:-1]]) if len(mk) else np.zeros(0, int)
         ends = np.r_[starts[1:], len(mk)] - 1

@@ -505,7 +505,7 @@ class _FileLoader:
         width = self.chunk_interval_us
         slots: dict[int, _SlotRows] = {}
         slot_of = times - np.mod(times, width)
-        for start in np.unique(slot_of).tolist():
+        for start in sorted(pd.unique(slot_of).tolist()):
             rows = np.flatnonzero(slot_of == start)
             array = copybin.rows_array([_take(c, rows) for c in columns])
             if array is not None:  # one row layout (the usual case): sliced, not rebuilt
