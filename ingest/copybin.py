@@ -78,7 +78,7 @@ def rows_bytes(columns: list[Column]) -> bytes:
         return b""
     keys, encoded = _shape_keys(columns, n)
     if (keys == keys[0]).all():  # one shape (the usual case): no grouping
-        return _group_rows(columns, encoded, np.arange(n)).tobytes()
+        return _group_rows(columns, encoded, slice(None)).tobytes()
     unique_keys, inverse = np.unique(keys, return_inverse=True)
     return b"".join(
         _group_rows(columns, encoded, np.flatnonzero(inverse == group)).tobytes()
@@ -96,11 +96,15 @@ def rows_array(columns: list[Column]) -> np.ndarray | None:
     keys, encoded = _shape_keys(columns, n)
     if not (keys == keys[0]).all():
         return None
-    return _group_rows(columns, encoded, np.arange(n))
+    return _group_rows(columns, encoded, slice(None))
 
 
-def _group_rows(columns: list[Column], encoded: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-    first = rows[0]
+def _group_rows(
+    columns: list[Column], encoded: list[np.ndarray], rows: np.ndarray | slice
+) -> np.ndarray:
+    """The structured array of ``rows`` (positions, or a slice for all), all of one shape."""
+    first = rows[0] if isinstance(rows, np.ndarray) else 0
+    n = len(rows) if isinstance(rows, np.ndarray) else len(columns[0].values)
     fields: list[tuple[str, str]] = [("count", ">i2")]
     fills: list[tuple[str, object]] = [("count", len(columns))]
     for i, col in enumerate(columns):
@@ -126,7 +130,7 @@ def _group_rows(columns: list[Column], encoded: list[np.ndarray], rows: np.ndarr
     for name, value in fills:
         template[name] = value
     raw = np.dtype((np.void, template.dtype.itemsize))
-    out = np.repeat(template.view(raw), len(rows)).view(template.dtype)
+    out = np.repeat(template.view(raw), n).view(template.dtype)
     for i, col in enumerate(columns):
         name = f"v{i}"
         if name not in out.dtype.names:

@@ -471,8 +471,9 @@ class _FileLoader:
                 good, rejects = validate_batch(
                     batch, self.registry, self.tz, self.now_us, self.future_tolerance_us
                 )
-                good = good.sort_values(["meter_key", "reading_at_us", "row"], kind="stable")
-                good = good.reset_index(drop=True)
+                # By meter and instant; rows of one meter and instant stay in file order.
+                order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
+                good = good.take(order).reset_index(drop=True)
                 good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
                 good, in_batch, duplicates = split_in_batch_duplicates(good)
                 prepared = self._prepare_interval(good)
@@ -505,9 +506,12 @@ class _FileLoader:
         width = self.chunk_interval_us
         slots: dict[int, _SlotRows] = {}
         slot_of = times - np.mod(times, width)
-        for start in sorted(pd.unique(slot_of).tolist()):
-            rows = np.flatnonzero(slot_of == start)
-            array = copybin.rows_array([_take(c, rows) for c in columns])
+        starts = sorted(pd.unique(slot_of).tolist())
+        for start in starts:
+            rows = np.flatnonzero(slot_of == start) if len(starts) > 1 else np.arange(len(times))
+            array = copybin.rows_array(
+                [_take(c, rows) for c in columns] if len(starts) > 1 else columns
+            )
             if array is not None:  # one row layout (the usual case): sliced, not rebuilt
                 first, rest = array[:1], array[1:]
             else:
