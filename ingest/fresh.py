@@ -161,8 +161,17 @@ class FreshChunk:
             return out
         mk = meter_key.astype(np.int64)
         # Only rows within a meter's written span can repeat one: in files sent in time
-        # order (the usual case) there are none and no lookup is made.
-        maybe = (at_us >= self._first_us[mk]) & (at_us <= self._last_us[mk])
+        # order (the usual case) there are none and no lookup is made. Checked per run of
+        # one meter first (rows come sorted by meter and time), then per row.
+        starts = np.flatnonzero(np.r_[True, mk[1:] != mk[:-1]])
+        run_key = mk[starts]
+        run_maybe = (np.maximum.reduceat(at_us, starts) >= self._first_us[run_key]) & (
+            np.minimum.reduceat(at_us, starts) <= self._last_us[run_key]
+        )
+        if not run_maybe.any():
+            return out
+        maybe = np.repeat(run_maybe, np.diff(np.r_[starts, n]))
+        maybe &= (at_us >= self._first_us[mk]) & (at_us <= self._last_us[mk])
         if not maybe.any():
             return out
         self._merge_runs()

@@ -615,11 +615,13 @@ class _FileLoader:
         kept_lines: list[np.ndarray] = []
         kept_values: list[np.ndarray] = []
         for chunk, mask in self.fresh.containing(times):
-            rows = np.flatnonzero(mask)
+            rows: np.ndarray | slice = slice(None) if mask.all() else np.flatnonzero(mask)
             checked[rows] = True
             found = chunk.find(keys[rows], times[rows])
             if not found.found.any():
                 continue
+            if isinstance(rows, slice):
+                rows = np.arange(len(good))
             hit = np.flatnonzero(found.found)
             same = np.isclose(register[rows[hit]], found.register_kwh[hit], rtol=1e-9, atol=1e-12)
             repeat[rows[hit]] = True

@@ -284,3 +284,31 @@ def test_chunks_the_file_has_moved_past_are_indexed_during_the_load(registered, 
     ) == [{"line_number": 25, "reason_code": "conflicting_duplicate", "stored": "2.0"}]
     assert registered.scalar(DISABLED_INDEXES) == 0
     assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == pytest.approx(63.0)
+
+
+def test_fresh_chunk_finds_rows_of_meters_in_any_order():
+    chunk = _chunk()
+    keys = np.array([1, 1, 2, 2], dtype=np.int32)
+    times = np.array([0, HOUR_US, 0, HOUR_US], dtype=np.int64)
+    chunk.add(chunk.written(keys, times, np.ones(4), np.ones(4), np.arange(2, 6)))
+    # Runs of one meter, not sorted by meter: each row is looked up for its own meter.
+    found = chunk.find(
+        np.array([2, 1, 2, 1, 3], dtype=np.int32),
+        np.array([HOUR_US, 2 * HOUR_US, 2 * HOUR_US, 0, 0], dtype=np.int64),
+    )
+    assert found.found.tolist() == [True, False, False, True, False]
+    assert found.line_number[found.found].tolist() == [5, 2]
+
+
+def test_a_batch_within_one_fresh_chunk_repeating_earlier_rows(registered, write_file):
+    path = write_file(
+        "meter_id,timestamp,value\n"
+        "E1,2024-03-04 00:00,1.0\nE1,2024-03-04 01:00,2.0\n"
+        "E1,2024-03-04 00:00,1.0\nE1,2024-03-04 01:00,7.0\n"
+    )
+    settings = dataclasses.replace(registered.settings, ingest_batch_rows=2)
+    summary = ingest_paths(settings, [path], trigger="test")
+    assert (summary.rows_loaded, summary.rows_duplicate, summary.rows_quarantined) == (2, 1, 1)
+    assert registered.query(
+        "SELECT line_number, details->>'kept_line' AS kept FROM quarantine"
+    ) == [{"line_number": 5, "kept": "3"}]
