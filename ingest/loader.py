@@ -507,11 +507,10 @@ class _FileLoader:
         slots: dict[int, _SlotRows] = {}
         slot_of = times - np.mod(times, width)
         starts = sorted(pd.unique(slot_of).tolist())
+        whole = len(starts) == 1  # the batch lies in one chunk interval (most batches)
         for start in starts:
-            rows = np.flatnonzero(slot_of == start) if len(starts) > 1 else np.arange(len(times))
-            array = copybin.rows_array(
-                [_take(c, rows) for c in columns] if len(starts) > 1 else columns
-            )
+            rows = np.arange(len(times)) if whole else np.flatnonzero(slot_of == start)
+            array = copybin.rows_array(columns if whole else [_take(c, rows) for c in columns])
             if array is not None:  # one row layout (the usual case): sliced, not rebuilt
                 first, rest = array[:1], array[1:]
             else:
