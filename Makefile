@@ -12,7 +12,7 @@ help:
 	@echo "make run    - start QuotaWatch on the embedded default (database, demo data, scheduler, dashboard)"
 	@echo "make test   - run the whole test suite against a real TimescaleDB and headless Chromium"
 	@echo "make setup  - install what is missing (system packages, TimescaleDB, virtualenv)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff (lint and format check)"
 	@echo "make bench  - run the benchmarks in bench/"
 
 # System packages (PostgreSQL + TimescaleDB, Chromium) and the virtualenv; quick when present.
@@ -37,10 +37,11 @@ run: setup
 
 test: setup
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check --quiet . || { echo "[test] files not formatted: run $(BIN)/ruff format ."; exit 1; }
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check . || true
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: setup
 	@$(BIN)/python bench/ingest.py

@@ -134,7 +134,7 @@ def install(server: flask.Flask, services: Services) -> None:
             return flask.redirect("/login?next=" + quote(safe_next(target), safe="/?=&"))
         flask.g.viewer = viewer
         if path.startswith(BUILDING_PREFIX):
-            building_id = unquote(path[len(BUILDING_PREFIX):])
+            building_id = unquote(path[len(BUILDING_PREFIX) :])
             if not viewer.may_see(building_id):
                 return flask.Response("forbidden", status=403, mimetype="text/plain")
         return None
@@ -148,7 +148,10 @@ def install(server: flask.Flask, services: Services) -> None:
         next_path = safe_next(form.get("next"))
         with services.connection() as conn:
             result = authenticate(
-                conn, username, form.get("password", ""), datetime.now(UTC),
+                conn,
+                username,
+                form.get("password", ""),
+                datetime.now(UTC),
                 services.login_policy,
             )
         if not result.ok:
@@ -156,8 +159,9 @@ def install(server: flask.Flask, services: Services) -> None:
                 message = _both("login_locked", seconds=int(result.locked_for_s + 0.999))
             else:
                 message = _both("login_failed")
-            return flask.Response(render_login(next_path, message), status=401,
-                                  mimetype="text/html")
+            return flask.Response(
+                render_login(next_path, message), status=401, mimetype="text/html"
+            )
         flask.session.clear()
         flask.session.permanent = True
         flask.session["username"] = result.viewer.username  # type: ignore[union-attr]

@@ -30,8 +30,7 @@ def scope_key(viewer: Viewer) -> tuple[str, ...]:
 
 def _older(generation: Hashable, current: Hashable) -> bool:
     """Whether ``generation`` is an evaluation id older than ``current``."""
-    return (isinstance(generation, int) and isinstance(current, int)
-            and generation < current)
+    return isinstance(generation, int) and isinstance(current, int) and generation < current
 
 
 class PageCache:

@@ -22,17 +22,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8050, help="port to listen on")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (waitress)")
-    serve.add_argument("--debug", action="store_true",
-                       help="Flask/Dash development server with debugging (never in production)")
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        help="Flask/Dash development server with debugging (never in production)",
+    )
     serve.set_defaults(func=run_serve)
 
     users = sub.add_parser(
-        "users", help="manage dashboard users",
+        "users",
+        help="manage dashboard users",
         description="Add, list and remove dashboard users (passwords stored as Argon2 hashes).",
     )
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = actions.add_parser(
-        "add", help="create a user (or --replace an existing one)",
+        "add",
+        help="create a user (or --replace an existing one)",
         description=(
             "Create a dashboard user. regulator: every building, read-only; analyst: every "
             "building plus exports; manager: only the --building IDs given. The password is "
@@ -41,10 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add.add_argument("name", help="user name (letters, digits, _ . @ -)")
     add.add_argument("--role", required=True, choices=("regulator", "analyst", "manager"))
-    add.add_argument("--building", action="append", default=[], metavar="ID",
-                     help="building a manager may see (repeat for several)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from standard input")
+    add.add_argument(
+        "--building",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="building a manager may see (repeat for several)",
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     add.add_argument("--replace", action="store_true", help="overwrite an existing user")
     add_json_flag(add)
     add.set_defaults(func=run_users)
@@ -84,10 +95,15 @@ def run_users(args: argparse.Namespace, settings: Settings) -> int:
         if args.users_command == "add":
             password = _read_password(args)
             with transaction(settings) as conn:
-                created = users.add_user(conn, args.name, args.role, password, args.building,
-                                         replace=args.replace)
-            data = {"username": args.name, "role": args.role, "buildings": args.building,
-                    "created": created}
+                created = users.add_user(
+                    conn, args.name, args.role, password, args.building, replace=args.replace
+                )
+            data = {
+                "username": args.name,
+                "role": args.role,
+                "buildings": args.building,
+                "created": created,
+            }
             verb = "added" if created else "replaced"
             emit(args, data, f"{verb} user {args.name} ({args.role})")
             return 0
@@ -96,8 +112,14 @@ def run_users(args: argparse.Namespace, settings: Settings) -> int:
                 rows = users.list_users(conn)
             human = format_table(
                 [{**r, "building_ids": ",".join(r["building_ids"])} for r in rows],
-                ["username", "role", "building_ids", "last_login_at", "failed_logins",
-                 "locked_until"],
+                [
+                    "username",
+                    "role",
+                    "building_ids",
+                    "last_login_at",
+                    "failed_logins",
+                    "locked_until",
+                ],
             )
             emit(args, rows, human)
             return 0

@@ -28,8 +28,9 @@ def empty_state(message: str, element_id: str | None = None) -> html.Div:
     return html.Div(message, className="qw-empty", **kwargs)
 
 
-def grid(grid_id: str, height: str = "460px", row_id: str | None = None,
-         infinite: bool = False) -> dag.AgGrid:
+def grid(
+    grid_id: str, height: str = "460px", row_id: str | None = None, infinite: bool = False
+) -> dag.AgGrid:
     """A sortable, filterable ag-grid; columns and rows come from a callback.
 
     ``infinite``: the rows stay on the server, which answers the grid's block requests
@@ -40,8 +41,14 @@ def grid(grid_id: str, height: str = "460px", row_id: str | None = None,
     if row_id:
         kwargs["getRowId"] = f"params.data.{row_id}"
     if infinite:
-        options.update({"rowBuffer": 0, "cacheBlockSize": 100, "maxBlocksInCache": 20,
-                        "infiniteInitialRowCount": 1})
+        options.update(
+            {
+                "rowBuffer": 0,
+                "cacheBlockSize": 100,
+                "maxBlocksInCache": 20,
+                "infiniteInitialRowCount": 1,
+            }
+        )
         kwargs["rowModelType"] = "infinite"
     else:
         kwargs["rowData"] = []

@@ -85,11 +85,22 @@ def _iso(values: Any) -> list[str]:
 def empty_figure(message: str, title: str = "", height: int = 340) -> Figure:
     """A figure without axes that states ``message`` (the empty state of a chart)."""
     return _figure(
-        [], title, height,
-        xaxis={**_axis(), "visible": False}, yaxis={**_axis(), "visible": False},
-        annotations=[{"text": message, "showarrow": False, "x": 0.5, "y": 0.5,
-                      "xref": "paper", "yref": "paper",
-                      "font": {"size": 14, "color": "#444444"}}],
+        [],
+        title,
+        height,
+        xaxis={**_axis(), "visible": False},
+        yaxis={**_axis(), "visible": False},
+        annotations=[
+            {
+                "text": message,
+                "showarrow": False,
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "font": {"size": 14, "color": "#444444"},
+            }
+        ],
     )
 
 
@@ -104,16 +115,26 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
         if status not in counts.columns:
             continue
         label = status_label(status, lang)
-        data.append({
-            "type": "bar", "orientation": "h", "y": groups,
-            "x": [int(v) for v in counts[status].tolist()], "name": label,
-            "marker": {"color": STATUS_COLOURS[status],
-                       "line": {"color": "#FFFFFF", "width": 0.5}},
-            "hovertemplate": "%{y}: %{x}<extra>" + label + "</extra>",
-        })
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": groups,
+                "x": [int(v) for v in counts[status].tolist()],
+                "name": label,
+                "marker": {
+                    "color": STATUS_COLOURS[status],
+                    "line": {"color": "#FFFFFF", "width": 0.5},
+                },
+                "hovertemplate": "%{y}: %{x}<extra>" + label + "</extra>",
+            }
+        )
     return _figure(
-        data, title, max(300, 60 + 26 * len(groups)),
-        xaxis=_axis(t("axis_buildings", lang)), yaxis=_axis(autorange="reversed"),
+        data,
+        title,
+        max(300, 60 + 26 * len(groups)),
+        xaxis=_axis(t("axis_buildings", lang)),
+        yaxis=_axis(autorange="reversed"),
         barmode="stack",
     )
 
@@ -145,8 +166,12 @@ def utilization_histogram(
     title = t("chart_utilization", lang)
     if results.empty:
         return empty_figure(empty_message, title)
-    pct_all = pd.to_numeric(results["utilization"], errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan) * 100.0
+    pct_all = (
+        pd.to_numeric(results["utilization"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        * 100.0
+    )
     known = ~np.isnan(pct_all)
     if not known.any():
         return empty_figure(empty_message, title)
@@ -158,25 +183,43 @@ def utilization_histogram(
         if not chosen.any():
             continue
         centres, counts = histogram_bins(pct_all[chosen], upper)
-        data.append({
-            "type": "bar", "x": centres, "y": counts, "width": HISTOGRAM_BIN_PCT,
-            "name": status_label(status, lang),
-            "marker": {"color": STATUS_COLOURS[status],
-                       "line": {"color": "#FFFFFF", "width": 0.5}},
-            "hovertemplate": "%{x}% ± 2.5: %{y}<extra>" + status_label(status, lang)
-            + "</extra>",
-        })
+        data.append(
+            {
+                "type": "bar",
+                "x": centres,
+                "y": counts,
+                "width": HISTOGRAM_BIN_PCT,
+                "name": status_label(status, lang),
+                "marker": {
+                    "color": STATUS_COLOURS[status],
+                    "line": {"color": "#FFFFFF", "width": 0.5},
+                },
+                "hovertemplate": "%{x}% ± 2.5: %{y}<extra>"
+                + status_label(status, lang)
+                + "</extra>",
+            }
+        )
     shapes = [
-        {"type": "line", "x0": ratio * 100.0, "x1": ratio * 100.0, "xref": "x",
-         "y0": 0, "y1": 1, "yref": "y domain",
-         "line": {"dash": "dash", "color": REFERENCE}}
+        {
+            "type": "line",
+            "x0": ratio * 100.0,
+            "x1": ratio * 100.0,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "y domain",
+            "line": {"dash": "dash", "color": REFERENCE},
+        }
         for ratio in tier_ratios
     ]
     return _figure(
-        data, title,
+        data,
+        title,
         xaxis=_axis(t("axis_utilization_pct", lang)),
         yaxis=_axis(t("axis_buildings", lang)),
-        barmode="stack", bargap=0, shapes=shapes,
+        barmode="stack",
+        bargap=0,
+        shapes=shapes,
     )
 
 
@@ -198,40 +241,65 @@ def cumulative_figure(
     first, last = date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()
     data: list[dict[str, Any]] = []
     if trajectory is not None and not trajectory.empty:
-        data.append({
-            "type": "scatter", "mode": "lines", "x": _iso(trajectory.index),
-            "y": _floats(trajectory.to_numpy()), "name": t("series_trajectory", lang),
-            "line": {"color": REFERENCE, "dash": "dot"},
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": _iso(trajectory.index),
+                "y": _floats(trajectory.to_numpy()),
+                "name": t("series_trajectory", lang),
+                "line": {"color": REFERENCE, "dash": "dot"},
+            }
+        )
     if quota:
-        data.append({
-            "type": "scatter", "mode": "lines", "x": [first, last],
-            "y": [float(quota), float(quota)], "name": t("series_quota", lang),
-            "line": {"color": STATUS_COLOURS["over"], "width": 1.5},
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [first, last],
+                "y": [float(quota), float(quota)],
+                "name": t("series_quota", lang),
+                "line": {"color": STATUS_COLOURS["over"], "width": 1.5},
+            }
+        )
     if not actual.empty:
-        data.append({
-            "type": "scatter", "mode": "lines", "x": _iso(actual.index),
-            "y": _floats(actual.to_numpy()), "name": t("series_actual", lang),
-            "line": {"color": ACCENT, "width": 2.5},
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": _iso(actual.index),
+                "y": _floats(actual.to_numpy()),
+                "name": t("series_actual", lang),
+                "line": {"color": ACCENT, "width": 2.5},
+            }
+        )
         if projected is not None and pd.notna(projected):
-            data.append({
-                "type": "scatter", "mode": "lines+markers",
-                "x": [_iso(actual.index[-1:])[0], last],
-                "y": [float(actual.iloc[-1]), float(projected)],
-                "name": t("series_projection", lang),
-                "line": {"color": ACCENT, "dash": "dash"}, "marker": {"size": [0, 9]},
-            })
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": [_iso(actual.index[-1:])[0], last],
+                    "y": [float(actual.iloc[-1]), float(projected)],
+                    "name": t("series_projection", lang),
+                    "line": {"color": ACCENT, "dash": "dash"},
+                    "marker": {"size": [0, 9]},
+                }
+            )
     return _figure(
-        data, title, 380,
+        data,
+        title,
+        380,
         xaxis=_axis(t("axis_date", lang), range=[first, last]),
         yaxis=_axis(t("axis_energy", lang, unit=unit), rangemode="tozero"),
     )
 
 
 def monthly_figure(
-    this_year: pd.Series, last_year: pd.Series, year: int, unit: str, lang: str,
+    this_year: pd.Series,
+    last_year: pd.Series,
+    year: int,
+    unit: str,
+    lang: str,
     empty_message: str,
 ) -> Figure:
     """Grouped bars of use per month [unit]: ``year`` and ``year − 1`` (index 1..12)."""
@@ -240,37 +308,51 @@ def monthly_figure(
         return empty_figure(empty_message, title)
     months = list(range(1, 13))
     data = [
-        {"type": "bar", "x": months, "y": _floats(last_year.get(m) for m in months),
-         "name": str(year - 1), "marker": {"color": LAST_YEAR}},
-        {"type": "bar", "x": months, "y": _floats(this_year.get(m) for m in months),
-         "name": str(year), "marker": {"color": ACCENT}},
+        {
+            "type": "bar",
+            "x": months,
+            "y": _floats(last_year.get(m) for m in months),
+            "name": str(year - 1),
+            "marker": {"color": LAST_YEAR},
+        },
+        {
+            "type": "bar",
+            "x": months,
+            "y": _floats(this_year.get(m) for m in months),
+            "name": str(year),
+            "marker": {"color": ACCENT},
+        },
     ]
     return _figure(
-        data, title,
+        data,
+        title,
         xaxis=_axis(t("axis_month", lang), tickmode="array", tickvals=months),
         yaxis=_axis(t("axis_energy", lang, unit=unit)),
         barmode="group",
     )
 
 
-def heatmap_figure(matrix: pd.DataFrame, month_label: str, lang: str,
-                   empty_message: str) -> Figure:
+def heatmap_figure(matrix: pd.DataFrame, month_label: str, lang: str, empty_message: str) -> Figure:
     """Hour of day (y, local time) × day (x) heat map of electricity use [kWh]."""
     title = t("chart_heatmap", lang, month=month_label)
     if matrix.empty or matrix.columns.empty or matrix.isna().all().all():
         return empty_figure(empty_message, title)
     values = matrix.to_numpy(dtype=float)
-    data = [{
-        "type": "heatmap",
-        "z": [_floats(row) for row in values],
-        "x": [str(c) for c in matrix.columns],
-        "y": [int(h) for h in matrix.index],
-        "colorscale": "Viridis",
-        "colorbar": {"title": {"text": t("colorbar_kwh", lang)}},
-        "hovertemplate": "%{x} %{y}:00 — %{z:.1f} kWh<extra></extra>",
-    }]
+    data = [
+        {
+            "type": "heatmap",
+            "z": [_floats(row) for row in values],
+            "x": [str(c) for c in matrix.columns],
+            "y": [int(h) for h in matrix.index],
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": t("colorbar_kwh", lang)}},
+            "hovertemplate": "%{x} %{y}:00 — %{z:.1f} kWh<extra></extra>",
+        }
+    ]
     return _figure(
-        data, title, 380,
+        data,
+        title,
+        380,
         xaxis=_axis(t("axis_day", lang), type="category"),
         yaxis=_axis(t("axis_hour", lang), dtick=3),
     )
@@ -285,26 +367,52 @@ def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figu
     as_of = _iso(history["as_of"])
     pct = _floats(pd.to_numeric(history["utilization"], errors="coerce").to_numpy() * 100.0)
     statuses = history["status"].tolist()
-    data: list[dict[str, Any]] = [{
-        "type": "scatter", "mode": "lines", "x": as_of, "y": pct,
-        "line": {"color": "#BBBBBB"}, "showlegend": False, "hoverinfo": "skip",
-    }]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": as_of,
+            "y": pct,
+            "line": {"color": "#BBBBBB"},
+            "showlegend": False,
+            "hoverinfo": "skip",
+        }
+    ]
     for status in STATUS_ORDER:
         picked = [i for i, s in enumerate(statuses) if s == status]
         if not picked:
             continue
-        data.append({
-            "type": "scatter", "mode": "markers", "x": [as_of[i] for i in picked],
-            "y": [pct[i] for i in picked], "name": status_label(status, lang),
-            "marker": {"color": STATUS_COLOURS[status], "size": 10,
-                       "line": {"color": "#333333", "width": 0.5}},
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [as_of[i] for i in picked],
+                "y": [pct[i] for i in picked],
+                "name": status_label(status, lang),
+                "marker": {
+                    "color": STATUS_COLOURS[status],
+                    "size": 10,
+                    "line": {"color": "#333333", "width": 0.5},
+                },
+            }
+        )
     return _figure(
-        data, title,
+        data,
+        title,
         xaxis=_axis(t("axis_as_of", lang)),
         yaxis=_axis(t("axis_utilization_pct", lang), rangemode="tozero"),
-        shapes=[{"type": "line", "y0": 100.0, "y1": 100.0, "yref": "y", "x0": 0, "x1": 1,
-                 "xref": "x domain", "line": {"dash": "dash", "color": REFERENCE}}],
+        shapes=[
+            {
+                "type": "line",
+                "y0": 100.0,
+                "y1": 100.0,
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "xref": "x domain",
+                "line": {"dash": "dash", "color": REFERENCE},
+            }
+        ],
     )
 
 
@@ -317,34 +425,72 @@ def peers_figure(stats: Mapping[str, Any], lang: str, empty_message: str) -> Fig
         return empty_figure(empty_message, title, 220)
     p10, p25, p50, p75, p90, eui = (float(stats[k]) for k in needed)
     data = [
-        {"type": "bar", "orientation": "h", "y": [""], "x": [p90 - p10], "base": [p10],
-         "marker": {"color": "#DDDDDD"}, "name": t("peer_range", lang), "width": 0.5},
-        {"type": "bar", "orientation": "h", "y": [""], "x": [p75 - p25], "base": [p25],
-         "marker": {"color": "#AAAAAA"}, "name": t("peer_iqr", lang), "width": 0.5},
-        {"type": "scatter", "mode": "markers", "y": [""], "x": [p50],
-         "name": t("peer_median", lang),
-         "marker": {"symbol": "line-ns", "size": 30,
-                    "line": {"width": 3, "color": REFERENCE}}},
-        {"type": "scatter", "mode": "markers", "y": [""], "x": [eui],
-         "name": t("this_building", lang),
-         "marker": {"symbol": "diamond", "size": 16, "color": ACCENT}},
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [""],
+            "x": [p90 - p10],
+            "base": [p10],
+            "marker": {"color": "#DDDDDD"},
+            "name": t("peer_range", lang),
+            "width": 0.5,
+        },
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [""],
+            "x": [p75 - p25],
+            "base": [p25],
+            "marker": {"color": "#AAAAAA"},
+            "name": t("peer_iqr", lang),
+            "width": 0.5,
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "y": [""],
+            "x": [p50],
+            "name": t("peer_median", lang),
+            "marker": {"symbol": "line-ns", "size": 30, "line": {"width": 3, "color": REFERENCE}},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "y": [""],
+            "x": [eui],
+            "name": t("this_building", lang),
+            "marker": {"symbol": "diamond", "size": 16, "color": ACCENT},
+        },
     ]
     return _figure(
-        data, title, 240,
+        data,
+        title,
+        240,
         xaxis=_axis(t("axis_eui", lang), rangemode="tozero"),
         yaxis=_axis(showgrid=False),
         barmode="overlay",
     )
 
 
-def bar_counts(labels: Sequence[str], counts: Sequence[int], title: str, x_title: str,
-               empty_message: str) -> Figure:
+def bar_counts(
+    labels: Sequence[str], counts: Sequence[int], title: str, x_title: str, empty_message: str
+) -> Figure:
     """Simple horizontal bars of counts (quarantined rows by reason)."""
     if not labels:
         return empty_figure(empty_message, title, 240)
-    data = [{"type": "bar", "orientation": "h", "y": [str(v) for v in labels],
-             "x": [int(c) for c in counts], "marker": {"color": ACCENT}}]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [str(v) for v in labels],
+            "x": [int(c) for c in counts],
+            "marker": {"color": ACCENT},
+        }
+    ]
     return _figure(
-        data, title, max(240, 60 + 26 * len(labels)),
-        xaxis=_axis(x_title), yaxis=_axis(autorange="reversed"),
+        data,
+        title,
+        max(240, 60 + 26 * len(labels)),
+        xaxis=_axis(x_title),
+        yaxis=_axis(autorange="reversed"),
     )

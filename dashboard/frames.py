@@ -99,17 +99,22 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
     rows) and ``excess_by_tier`` (sum of ``excess`` per over tier, in the basis's unit).
     """
     counts = results["status"].value_counts().to_dict() if not results.empty else {}
-    judged = sum(counts.get(s, 0) for s in ("within", "at_risk", "over", "over_20",
-                                             "over_20_repeat"))
+    judged = sum(
+        counts.get(s, 0) for s in ("within", "at_risk", "over", "over_20", "over_20_repeat")
+    )
     excess: dict[str, float] = {}
     for tier in ("over", "over_20", "over_20_repeat"):
         rows = results[results["status"] == tier] if not results.empty else results
-        excess[tier] = float(pd.to_numeric(rows.get("excess"), errors="coerce").sum()) \
-            if not rows.empty else 0.0
+        excess[tier] = (
+            float(pd.to_numeric(rows.get("excess"), errors="coerce").sum())
+            if not rows.empty
+            else 0.0
+        )
     return {
         "evaluated": len(results),
         "floor_area_m2": float(results["floor_area_m2"].astype(float).sum())
-        if not results.empty else 0.0,
+        if not results.empty
+        else 0.0,
         "counts": {k: int(v) for k, v in counts.items()},
         "judged": judged,
         "share_within": counts.get("within", 0) / judged if judged else float("nan"),
@@ -126,8 +131,11 @@ def filter_city(
     """City results rows (from ``queries.city_results``) in the given districts, building
     types and size classes; an empty filter means all. Order is kept."""
     keep = pd.Series(True, index=results.index)
-    for column, wanted in (("district", districts), ("building_type", types),
-                           ("size_class", sizes)):
+    for column, wanted in (
+        ("district", districts),
+        ("building_type", types),
+        ("size_class", sizes),
+    ):
         chosen = set(wanted)
         if chosen and not results.empty:
             keep &= results[column].isin(chosen)
@@ -166,8 +174,16 @@ def retrofit_list(
     from quota import retrofit
 
     if registry.empty or results.empty:
-        return pd.DataFrame(columns=[*retrofit.CANDIDATE_COLUMNS, "name", "district",
-                                     "type_zh", "type_en", "utilization"])
+        return pd.DataFrame(
+            columns=[
+                *retrofit.CANDIDATE_COLUMNS,
+                "name",
+                "district",
+                "type_zh",
+                "type_en",
+                "utilization",
+            ]
+        )
     engine_rules = retrofit.RetrofitRules.from_rules(rules)
     screened = retrofit.screen(registry, results, engine_rules, rules)
     ranked = retrofit.rank(screened)

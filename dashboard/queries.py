@@ -61,8 +61,10 @@ SELECT evaluation_id FROM evaluation_run
  LIMIT 1
 """
 NEWEST_RUN = "SELECT max(evaluation_id) AS newest FROM evaluation_run"
-RUN_INFO = "SELECT evaluation_id, year, as_of, computed_at, parameters FROM evaluation_run " \
-           "WHERE evaluation_id = %(evaluation_id)s"
+RUN_INFO = (
+    "SELECT evaluation_id, year, as_of, computed_at, parameters FROM evaluation_run "
+    "WHERE evaluation_id = %(evaluation_id)s"
+)
 
 
 def evaluation_years(conn: psycopg.Connection[Any]) -> list[int]:
@@ -235,8 +237,12 @@ def last_data_day(
     building_info(conn, viewer, building_id)
     row = conn.execute(
         LAST_DATA_DAY,
-        {**scope_params(viewer), "building_id": building_id,
-         "start": date(year, 1, 1), "end": date(year + 1, 1, 1)},
+        {
+            **scope_params(viewer),
+            "building_id": building_id,
+            "start": date(year, 1, 1),
+            "end": date(year + 1, 1, 1),
+        },
     ).fetchone()
     return row["last_day"] if row else None
 
@@ -475,7 +481,8 @@ def retrofit_inputs(
     for column in ("floor_area_m2", "operating_hours_per_year", "area_per_person_m2"):
         registry[column] = pd.to_numeric(registry[column], errors="coerce").astype("float64")
     results["electricity_eui_kwh_per_m2"] = pd.to_numeric(
-        results["electricity_eui_kwh_per_m2"], errors="coerce").astype("float64")
+        results["electricity_eui_kwh_per_m2"], errors="coerce"
+    ).astype("float64")
     return registry, results
 
 

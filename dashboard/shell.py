@@ -23,20 +23,24 @@ def layout() -> html.Div:
                     html.Nav(
                         [
                             dcc.Link(t("nav_city", DEFAULT_LANG), href="/", id=ids.NAV_CITY),
-                            dcc.Link(t("nav_retrofit", DEFAULT_LANG), href="/retrofit",
-                                     id=ids.NAV_RETROFIT),
-                            dcc.Link(t("nav_quality", DEFAULT_LANG), href="/quality",
-                                     id=ids.NAV_QUALITY),
+                            dcc.Link(
+                                t("nav_retrofit", DEFAULT_LANG),
+                                href="/retrofit",
+                                id=ids.NAV_RETROFIT,
+                            ),
+                            dcc.Link(
+                                t("nav_quality", DEFAULT_LANG), href="/quality", id=ids.NAV_QUALITY
+                            ),
                         ],
                         id=ids.NAV,
                     ),
                     html.Div(
                         [
                             html.Span(id=ids.WHOAMI),
-                            html.Button(t("switch_language", DEFAULT_LANG),
-                                        id=ids.LANG_TOGGLE, n_clicks=0),
-                            html.A(t("logout", DEFAULT_LANG), href="/logout",
-                                   id=ids.NAV_LOGOUT),
+                            html.Button(
+                                t("switch_language", DEFAULT_LANG), id=ids.LANG_TOGGLE, n_clicks=0
+                            ),
+                            html.A(t("logout", DEFAULT_LANG), href="/logout", id=ids.NAV_LOGOUT),
                         ],
                         className="qw-user",
                     ),

@@ -71,8 +71,7 @@ def number_column(field: str, header: str, width: int = 130) -> Column:
 
 
 def text_column(field: str, header: str, width: int = 130) -> Column:
-    return {"field": field, "headerName": header, "filter": "agTextColumnFilter",
-            "minWidth": width}
+    return {"field": field, "headerName": header, "filter": "agTextColumnFilter", "minWidth": width}
 
 
 def status_column(header: str) -> Column:
@@ -96,8 +95,7 @@ def type_name(row: pd.Series | dict[str, Any], lang: str) -> str:
 def rounded_list(values: Any, digits: int = 0) -> list[float | int | None]:
     """A column of numbers rounded for display, as plain Python values (None for missing;
     ints when ``digits`` is 0). Vectorised: the same values as :func:`_num` per cell."""
-    array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan)
+    array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     array = np.where(np.isfinite(array), array, np.nan)
     rounded = np.round(array, digits).tolist()
     if digits == 0:
@@ -109,8 +107,11 @@ def city_columns(basis: str, lang: str) -> list[Column]:
     """Column definitions of the city page's building table (energies in the basis's unit)."""
     unit = UNIT_BY_BASIS[basis]
     return [
-        {**text_column("building", t("col_building", lang), 220), "cellRenderer": "markdown",
-         "pinned": "left"},
+        {
+            **text_column("building", t("col_building", lang), 220),
+            "cellRenderer": "markdown",
+            "pinned": "left",
+        },
         text_column("building_id", t("col_building_id", lang), 120),
         text_column("district", t("col_district", lang), 110),
         text_column("type", t("col_type", lang), 130),
@@ -158,9 +159,21 @@ def city_table(results: pd.DataFrame, lang: str) -> Table:
     }
 
 
-CITY_TABLE_FIELDS = ("name", "building_id", "district", "type", "floor_area_m2", "status_code",
-                     "status", "utilization_pct", "energy", "quota", "projected", "excess",
-                     "eui_kwh_per_m2")
+CITY_TABLE_FIELDS = (
+    "name",
+    "building_id",
+    "district",
+    "type",
+    "floor_area_m2",
+    "status_code",
+    "status",
+    "utilization_pct",
+    "energy",
+    "quota",
+    "projected",
+    "excess",
+    "eui_kwh_per_m2",
+)
 
 
 def city_row(table: Table, index: int) -> Row:
@@ -221,12 +234,14 @@ def condition_matches(condition: dict[str, Any], cell: Any) -> bool:
     or a combination ``{"operator": "AND"|"OR", "conditions": [...]}``). Text filters are
     case-insensitive like the grid's own; unknown filter types let every row pass."""
     if "conditions" in condition:
-        parts = [condition_matches(c, cell) for c in condition.get("conditions") or []
-                 if isinstance(c, dict)]
+        parts = [
+            condition_matches(c, cell)
+            for c in condition.get("conditions") or []
+            if isinstance(c, dict)
+        ]
         if not parts:
             return True
-        return any(parts) if str(condition.get("operator", "AND")).upper() == "OR" \
-            else all(parts)
+        return any(parts) if str(condition.get("operator", "AND")).upper() == "OR" else all(parts)
     kind = str(condition.get("type", ""))
     missing = cell is None or cell == ""
     if kind == "blank":
@@ -283,8 +298,7 @@ def grid_page(
     except (TypeError, ValueError):
         start, end = 0, 100
     end = min(max(end, start), start + max_rows)
-    return {"rowData": [make_row(table, i) for i in chosen[start:end]],
-            "rowCount": len(chosen)}
+    return {"rowData": [make_row(table, i) for i in chosen[start:end]], "rowCount": len(chosen)}
 
 
 def trigger_labels(flags: dict[str, Any], lang: str) -> str:
@@ -340,8 +354,9 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
     return columns, rows
 
 
-def meters_grid(meters: pd.DataFrame, start: date, end: date,
-                lang: str) -> tuple[list[Column], list[Row]]:
+def meters_grid(
+    meters: pd.DataFrame, start: date, end: date, lang: str
+) -> tuple[list[Column], list[Row]]:
     """A building's meters with data completeness over local days [start, end) [%] and
     their last day with data."""
     from dashboard.frames import completeness_share
@@ -366,8 +381,9 @@ def meters_grid(meters: pd.DataFrame, start: date, end: date,
     return columns, rows
 
 
-def simple_grid(frame: pd.DataFrame, fields: Sequence[tuple[str, str, str]],
-                lang: str) -> tuple[list[Column], list[Row]]:
+def simple_grid(
+    frame: pd.DataFrame, fields: Sequence[tuple[str, str, str]], lang: str
+) -> tuple[list[Column], list[Row]]:
     """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``.
     Times are shown as local ``YYYY-MM-DD HH:MM``."""
     columns = [
@@ -396,15 +412,14 @@ def visible_rows(rows: Sequence[Row], shown: Sequence[Row] | None, key: str) -> 
     if shown is None:
         return list(rows)
     by_key = {row[key]: row for row in rows}
-    return [by_key[item[key]] for item in shown if isinstance(item, dict)
-            and item.get(key) in by_key]
+    return [
+        by_key[item[key]] for item in shown if isinstance(item, dict) and item.get(key) in by_key
+    ]
 
 
 def export_frame(columns: Sequence[Column], rows: Sequence[Row]) -> pd.DataFrame:
     """The table as a DataFrame with the on-screen headers, in column order."""
-    data = {
-        col["headerName"]: [row.get(col["field"]) for row in rows] for col in columns
-    }
+    data = {col["headerName"]: [row.get(col["field"]) for row in rows] for col in columns}
     return pd.DataFrame(data, columns=[col["headerName"] for col in columns])
 
 

@@ -78,7 +78,8 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "chart_cumulative": ("本年累计用能与限额轨迹", "Cumulative use this year vs quota trajectory"),
     "series_actual": ("实际累计", "Actual cumulative"),
     "series_trajectory": (
-        "限额轨迹（预期占比 × 限额）", "Quota trajectory (expected share × quota)"
+        "限额轨迹（预期占比 × 限额）",
+        "Quota trajectory (expected share × quota)",
     ),
     "series_quota": ("年度限额", "Annual quota"),
     "series_projection": ("年末预测", "Year-end projection"),
@@ -189,8 +190,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     # empty states
     "empty_no_evaluation": (
         "{year} 年尚无评估结果：请先导入限额并运行评估（quotawatch evaluate）。",
-        "No evaluation for {year} yet: import quotas and run the evaluation "
-        "(quotawatch evaluate).",
+        "No evaluation for {year} yet: import quotas and run the evaluation (quotawatch evaluate).",
     ),
     "empty_no_years": (
         "尚无任何评估结果：请导入建筑、限额和读数后运行评估。",

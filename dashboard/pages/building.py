@@ -35,10 +35,12 @@ def layout(
             info = queries.building_info(conn, viewer, building_id)
             years = queries.evaluation_years(conn)
     except queries.AccessDeniedError:
-        return html.Div([
-            ui.empty_state(t("empty_building", lang), ids.BUILDING_NOTE),
-            dcc.Link(t("back_to_city", lang), href="/"),
-        ])
+        return html.Div(
+            [
+                ui.empty_state(t("empty_building", lang), ids.BUILDING_NOTE),
+                dcc.Link(t("back_to_city", lang), href="/"),
+            ]
+        )
     this_year = datetime.now(services.settings.tz).year
     year_values = sorted(set(years) | {this_year}, reverse=True)
     default_year = years[0] if years else this_year
@@ -47,16 +49,35 @@ def layout(
         [
             dcc.Store(id=ids.BUILDING_ID_STORE, data=building_id),
             html.H2(t("building_header", lang, name=info["name"], id=building_id)),
-            html.P(t("building_facts", lang, district=info["district"], type=type_name,
-                     area=ui.number_text(info["floor_area_m2"]))),
+            html.P(
+                t(
+                    "building_facts",
+                    lang,
+                    district=info["district"],
+                    type=type_name,
+                    area=ui.number_text(info["floor_area_m2"]),
+                )
+            ),
             html.Div(
                 [
-                    ui.control(t("year", lang), dcc.Dropdown(
-                        id=ids.BUILDING_YEAR, clearable=False, value=default_year,
-                        options=[{"label": str(y), "value": y} for y in year_values])),
-                    ui.control(t("basis", lang), dcc.RadioItems(
-                        id=ids.BUILDING_BASIS, value="electricity_kwh", inline=True,
-                        options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES])),
+                    ui.control(
+                        t("year", lang),
+                        dcc.Dropdown(
+                            id=ids.BUILDING_YEAR,
+                            clearable=False,
+                            value=default_year,
+                            options=[{"label": str(y), "value": y} for y in year_values],
+                        ),
+                    ),
+                    ui.control(
+                        t("basis", lang),
+                        dcc.RadioItems(
+                            id=ids.BUILDING_BASIS,
+                            value="electricity_kwh",
+                            inline=True,
+                            options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES],
+                        ),
+                    ),
                 ],
                 className="qw-controls",
             ),
@@ -71,15 +92,18 @@ def layout(
             ),
             html.Div(
                 [
-                    ui.control(t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH,
-                                                              clearable=False)),
+                    ui.control(
+                        t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH, clearable=False)
+                    ),
                     ui.graph(ids.BUILDING_HEATMAP),
                 ],
                 className="qw-panel",
             ),
             html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
-            html.Div([html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
-                     className="qw-panel"),
+            html.Div(
+                [html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
+                className="qw-panel",
+            ),
         ]
     )
 
@@ -104,15 +128,18 @@ def building_view(
         evaluation_id = queries.resolve_evaluation_id(conn, year)
         result = (
             queries.building_result(conn, viewer, building_id, evaluation_id, basis)
-            if evaluation_id is not None else None
+            if evaluation_id is not None
+            else None
         )
-        daily = queries.building_daily(conn, viewer, building_id, date(year - 1, 1, 1),
-                                       date(year + 1, 1, 1))
+        daily = queries.building_daily(
+            conn, viewer, building_id, date(year - 1, 1, 1), date(year + 1, 1, 1)
+        )
         share = queries.trajectory_share(conn, viewer, settings, building_id, year)
         history = queries.building_history(conn, viewer, building_id, basis)
         peers = (
             queries.peer_stats(conn, viewer, building_id, evaluation_id)
-            if evaluation_id is not None else {}
+            if evaluation_id is not None
+            else {}
         )
         meters = queries.building_meters(conn, viewer, building_id, date(year, 1, 1), year_end)
 
@@ -123,28 +150,48 @@ def building_view(
         per_day[[d.year == year - 1 for d in per_day.index]] if not per_day.empty else per_day
     )
     quota = result["quota"] if result else None
-    trajectory = (
-        frames.trajectory_values(share, quota) if share is not None and quota else None
-    )
+    trajectory = frames.trajectory_values(share, quota) if share is not None and quota else None
     no_daily = t("empty_no_daily", lang, year=year)
     cumulative = figures.cumulative_figure(
-        frames.cumulative(this_year), trajectory, quota,
-        result["projected"] if result else None, year, unit, lang, no_daily)
+        frames.cumulative(this_year),
+        trajectory,
+        quota,
+        result["projected"] if result else None,
+        year,
+        unit,
+        lang,
+        no_daily,
+    )
     monthly = figures.monthly_figure(
-        frames.monthly_totals(this_year), frames.monthly_totals(last_year), year, unit, lang,
-        no_daily)
+        frames.monthly_totals(this_year),
+        frames.monthly_totals(last_year),
+        year,
+        unit,
+        lang,
+        no_daily,
+    )
     history_fig = figures.history_figure(history, lang, t("empty_no_history", lang))
     peer_fig = figures.peers_figure(
-        peers, lang, t("empty_no_peers", lang,
-                       min=settings.rules.get("data", {}).get("min_peer_count", 5)))
+        peers,
+        lang,
+        t("empty_no_peers", lang, min=settings.rules.get("data", {}).get("min_peer_count", 5)),
+    )
     meter_columns, meter_rows = tables.meters_grid(meters, date(year, 1, 1), year_end, lang)
 
     header: list[Any] = []
     if result:
-        header.append(html.P(t(
-            "building_status_line", lang, year=year, status=status_label(result["status"], lang),
-            util=_pct_text(result["utilization"]),
-            projected=f"{ui.number_text(result['projected'])} {unit}")))
+        header.append(
+            html.P(
+                t(
+                    "building_status_line",
+                    lang,
+                    year=year,
+                    status=status_label(result["status"], lang),
+                    util=_pct_text(result["utilization"]),
+                    projected=f"{ui.number_text(result['projected'])} {unit}",
+                )
+            )
+        )
         details = result.get("details") or {}
         if isinstance(details, dict) and details.get("unverified"):
             header.append(html.P(t("unverified", lang), className="qw-note"))
@@ -153,9 +200,16 @@ def building_view(
     if trajectory is None:
         header.append(html.P(t("empty_no_trajectory", lang), className="qw-note"))
     if peers.get("peer_count") and peers.get("percent_rank") is not None:
-        header.append(html.P(t("peer_percentile", lang,
-                               pct=round(float(peers["percent_rank"]) * 100),
-                               count=peers["peer_count"])))
+        header.append(
+            html.P(
+                t(
+                    "peer_percentile",
+                    lang,
+                    pct=round(float(peers["percent_rank"]) * 100),
+                    count=peers["peer_count"],
+                )
+            )
+        )
     if meters.empty:
         header.append(html.P(t("empty_no_meters", lang), className="qw-note"))
     return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
@@ -173,26 +227,32 @@ def month_options(
         default = date(year, today.month, 1)
     else:
         default = date(year, 12, 1)
-    return ([{"label": v.strftime("%Y-%m"), "value": v.isoformat()} for v in values],
-            default.isoformat())
+    return (
+        [{"label": v.strftime("%Y-%m"), "value": v.isoformat()} for v in values],
+        default.isoformat(),
+    )
 
 
-def heatmap_view(services: Services, building_id: str, month: str | None,
-                 lang: str | None) -> Any:
+def heatmap_view(services: Services, building_id: str, month: str | None, lang: str | None) -> Any:
     lang = normalise_lang(lang)
     month_start = date.fromisoformat(month) if month else date.today().replace(day=1)
     with services.connection() as conn:
-        hourly = queries.building_hourly(conn, current_viewer(), services.settings,
-                                         building_id, month_start)
+        hourly = queries.building_hourly(
+            conn, current_viewer(), services.settings, building_id, month_start
+        )
     label = month_start.strftime("%Y-%m")
-    return figures.heatmap_figure(frames.heatmap_matrix(hourly), label, lang,
-                                  t("empty_no_readings_month", lang, month=label))
+    return figures.heatmap_figure(
+        frames.heatmap_matrix(hourly), label, lang, t("empty_no_readings_month", lang, month=label)
+    )
 
 
 def register(app: dash.Dash, services: Services) -> None:
     dash.register_page(
-        __name__, path_template="/building/<building_id>", name="building",
-        title="QuotaWatch", layout=partial(layout, services),
+        __name__,
+        path_template="/building/<building_id>",
+        name="building",
+        title="QuotaWatch",
+        layout=partial(layout, services),
     )
 
     @app.callback(

@@ -41,23 +41,52 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
         [
             html.Div(
                 [
-                    ui.control(t("year", lang), dcc.Dropdown(
-                        id=ids.CITY_YEAR, options=[{"label": str(y), "value": y} for y in years],
-                        value=years[0], clearable=False)),
-                    ui.control(t("as_of", lang), dcc.Dropdown(id=ids.CITY_AS_OF,
-                                                              clearable=False)),
-                    ui.control(t("basis", lang), dcc.RadioItems(
-                        id=ids.CITY_BASIS, value="electricity_kwh", inline=True,
-                        options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES])),
-                    ui.control(t("district", lang), dcc.Dropdown(
-                        id=ids.CITY_DISTRICT, multi=True, placeholder=t("all", lang),
-                        options=[{"label": d, "value": d} for d in options["districts"]])),
-                    ui.control(t("building_type", lang), dcc.Dropdown(
-                        id=ids.CITY_TYPE, multi=True, placeholder=t("all", lang),
-                        options=type_options)),
-                    ui.control(t("size_class", lang), dcc.Dropdown(
-                        id=ids.CITY_SIZE, multi=True, placeholder=t("all", lang),
-                        options=[{"label": t(f"size_{s}", lang), "value": s} for s in SIZES])),
+                    ui.control(
+                        t("year", lang),
+                        dcc.Dropdown(
+                            id=ids.CITY_YEAR,
+                            options=[{"label": str(y), "value": y} for y in years],
+                            value=years[0],
+                            clearable=False,
+                        ),
+                    ),
+                    ui.control(t("as_of", lang), dcc.Dropdown(id=ids.CITY_AS_OF, clearable=False)),
+                    ui.control(
+                        t("basis", lang),
+                        dcc.RadioItems(
+                            id=ids.CITY_BASIS,
+                            value="electricity_kwh",
+                            inline=True,
+                            options=[{"label": t(f"basis_{b}", lang), "value": b} for b in BASES],
+                        ),
+                    ),
+                    ui.control(
+                        t("district", lang),
+                        dcc.Dropdown(
+                            id=ids.CITY_DISTRICT,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=[{"label": d, "value": d} for d in options["districts"]],
+                        ),
+                    ),
+                    ui.control(
+                        t("building_type", lang),
+                        dcc.Dropdown(
+                            id=ids.CITY_TYPE,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=type_options,
+                        ),
+                    ),
+                    ui.control(
+                        t("size_class", lang),
+                        dcc.Dropdown(
+                            id=ids.CITY_SIZE,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=[{"label": t(f"size_{s}", lang), "value": s} for s in SIZES],
+                        ),
+                    ),
                 ],
                 className="qw-controls",
             ),
@@ -72,8 +101,10 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
             dcc.Store(id=ids.CITY_SELECTION),
-            html.Div(ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
-                     className="qw-panel"),
+            html.Div(
+                ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
+                className="qw-panel",
+            ),
         ]
     )
 
@@ -86,18 +117,24 @@ def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.
     cards = [
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
-        ui.card(t("kpi_share_within", lang),
-                "–" if share != share else f"{share * 100:.1f} %"),
+        ui.card(t("kpi_share_within", lang), "–" if share != share else f"{share * 100:.1f} %"),
     ]
     for tier in ("over", "over_20", "over_20_repeat"):
-        cards.append(ui.card(
-            status_label(tier, lang), ui.number_text(counts.get(tier, 0)),
-            t("kpi_excess", lang,
-              value=f"{ui.number_text(summary['excess_by_tier'][tier])} {unit}"),
-        ))
+        cards.append(
+            ui.card(
+                status_label(tier, lang),
+                ui.number_text(counts.get(tier, 0)),
+                t(
+                    "kpi_excess",
+                    lang,
+                    value=f"{ui.number_text(summary['excess_by_tier'][tier])} {unit}",
+                ),
+            )
+        )
     cards.append(ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))))
-    cards.append(ui.card(t("kpi_insufficient", lang),
-                         ui.number_text(counts.get("insufficient_data", 0))))
+    cards.append(
+        ui.card(t("kpi_insufficient", lang), ui.number_text(counts.get("insufficient_data", 0)))
+    )
     return cards
 
 
@@ -144,43 +181,76 @@ def selection(
 
 
 def compute_city_page(
-    conn: Any, services: Services, viewer: Any, chosen: dict[str, Any],
-    evaluation_id: int | None, lang: str,
+    conn: Any,
+    services: Services,
+    viewer: Any,
+    chosen: dict[str, Any],
+    evaluation_id: int | None,
+    lang: str,
 ) -> CityPage:
     """Query the run for the viewer and build the page (the uncached path)."""
     year, basis = chosen["year"], chosen["basis"]
     results = (
-        frames.filter_city(run_results(conn, services, viewer, evaluation_id, basis),
-                           chosen["districts"], chosen["types"], chosen["sizes"])
-        if evaluation_id is not None else None
+        frames.filter_city(
+            run_results(conn, services, viewer, evaluation_id, basis),
+            chosen["districts"],
+            chosen["types"],
+            chosen["sizes"],
+        )
+        if evaluation_id is not None
+        else None
     )
     if results is None or results.empty:
         message = (
-            t("empty_no_evaluation", lang, year=year) if evaluation_id is None
+            t("empty_no_evaluation", lang, year=year)
+            if evaluation_id is None
             else t("empty_filters", lang)
         )
         empty = figures.empty_figure(message)
-        return CityPage(ui.empty_state(message), [], empty, empty, empty,
-                        tables.city_columns(basis, lang), tables.city_table(pd.DataFrame(), lang))
+        return CityPage(
+            ui.empty_state(message),
+            [],
+            empty,
+            empty,
+            empty,
+            tables.city_columns(basis, lang),
+            tables.city_table(pd.DataFrame(), lang),
+        )
     type_col = "type_en" if lang == "en" else "type_zh"
     summary = frames.headline(results)
     by_district = figures.status_bars(
-        frames.status_counts(results, "district"), t("chart_by_district", lang), lang,
-        t("empty_filters", lang))
+        frames.status_counts(results, "district"),
+        t("chart_by_district", lang),
+        lang,
+        t("empty_filters", lang),
+    )
     by_type = figures.status_bars(
-        frames.status_counts(results, type_col), t("chart_by_type", lang), lang,
-        t("empty_filters", lang))
+        frames.status_counts(results, type_col),
+        t("chart_by_type", lang),
+        lang,
+        t("empty_filters", lang),
+    )
     no_util = (
         t("empty_no_quota_year", lang, year=year)
-        if results["utilization"].isna().all() else t("empty_filters", lang)
+        if results["utilization"].isna().all()
+        else t("empty_filters", lang)
     )
     tiers = services.settings.rules.get("tiers", {})
     utilization = figures.utilization_histogram(
-        results, lang, no_util,
-        (float(tiers.get("over_ratio", 1.0)), float(tiers.get("over_20_ratio", 1.2))))
-    return CityPage(None, headline_cards(summary, basis, lang), by_district, by_type,
-                    utilization, tables.city_columns(basis, lang),
-                    tables.city_table(results, lang))
+        results,
+        lang,
+        no_util,
+        (float(tiers.get("over_ratio", 1.0)), float(tiers.get("over_20_ratio", 1.2))),
+    )
+    return CityPage(
+        None,
+        headline_cards(summary, basis, lang),
+        by_district,
+        by_type,
+        utilization,
+        tables.city_columns(basis, lang),
+        tables.city_table(results, lang),
+    )
 
 
 def run_results(
@@ -191,8 +261,10 @@ def run_results(
     instead of querying again."""
     key = ("city-results", scope_key(viewer), evaluation_id, basis)
     return services.cache.get_or_compute(
-        services.cache.generation, key,
-        lambda: queries.city_results(conn, viewer, services.settings, evaluation_id, basis))
+        services.cache.generation,
+        key,
+        lambda: queries.city_results(conn, viewer, services.settings, evaluation_id, basis),
+    )
 
 
 def city_page(services: Services, chosen: dict[str, Any], lang: str | None) -> CityPage:
@@ -204,14 +276,24 @@ def city_page(services: Services, chosen: dict[str, Any], lang: str | None) -> C
         generation = queries.newest_evaluation_id(conn)
         year = chosen["year"]
         evaluation_id = (
-            queries.resolve_evaluation_id(conn, year, chosen["as_of"])
-            if year is not None else None
+            queries.resolve_evaluation_id(conn, year, chosen["as_of"]) if year is not None else None
         )
-        key = ("city", scope_key(viewer), year, evaluation_id, chosen["basis"],
-               tuple(chosen["districts"]), tuple(chosen["types"]), tuple(chosen["sizes"]), lang)
+        key = (
+            "city",
+            scope_key(viewer),
+            year,
+            evaluation_id,
+            chosen["basis"],
+            tuple(chosen["districts"]),
+            tuple(chosen["types"]),
+            tuple(chosen["sizes"]),
+            lang,
+        )
         return services.cache.get_or_compute(
-            generation, key,
-            lambda: compute_city_page(conn, services, viewer, chosen, evaluation_id, lang))
+            generation,
+            key,
+            lambda: compute_city_page(conn, services, viewer, chosen, evaluation_id, lang),
+        )
 
 
 def city_view(
@@ -228,8 +310,15 @@ def city_view(
     table's columns, and the selection the table's rows are then requested for."""
     chosen = selection(year, as_of, basis, districts, types, sizes)
     page = city_page(services, chosen, lang)
-    return (page.empty, page.headline, page.by_district, page.by_type, page.utilization,
-            page.columns, {**chosen, "lang": normalise_lang(lang)})
+    return (
+        page.empty,
+        page.headline,
+        page.by_district,
+        page.by_type,
+        page.utilization,
+        page.columns,
+        {**chosen, "lang": normalise_lang(lang)},
+    )
 
 
 def city_rows(services: Services, request: Any, chosen: Any) -> dict[str, Any]:
@@ -237,8 +326,14 @@ def city_rows(services: Services, request: Any, chosen: Any) -> dict[str, Any]:
     sort and paging over the cached rows of the selection)."""
     if not isinstance(chosen, dict):
         return {"rowData": [], "rowCount": 0}
-    normalised = selection(chosen.get("year"), chosen.get("as_of"), chosen.get("basis"),
-                           chosen.get("districts"), chosen.get("types"), chosen.get("sizes"))
+    normalised = selection(
+        chosen.get("year"),
+        chosen.get("as_of"),
+        chosen.get("basis"),
+        chosen.get("districts"),
+        chosen.get("types"),
+        chosen.get("sizes"),
+    )
     page = city_page(services, normalised, chosen.get("lang"))
     return tables.grid_page(page.table, request, tables.city_row, ROW_ALIASES)
 

@@ -17,5 +17,4 @@ def layout(lang: str | None = None, **_query: Any) -> html.Div:
 
 
 def register(_app: dash.Dash, _services: Services) -> None:
-    dash.register_page(__name__, path="/404", name="not_found", title="QuotaWatch",
-                       layout=layout)
+    dash.register_page(__name__, path="/404", name="not_found", title="QuotaWatch", layout=layout)

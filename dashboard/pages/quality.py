@@ -55,8 +55,9 @@ STALE_FIELDS = (
 QUARANTINE_SHOWN = 1000
 
 
-def _grid_with(grid_id: str, frame: Any, fields: Any, lang: str, empty_key: str,
-               height: str = "300px") -> list[Any]:
+def _grid_with(
+    grid_id: str, frame: Any, fields: Any, lang: str, empty_key: str, height: str = "300px"
+) -> list[Any]:
     grid = ui.grid(grid_id, height)
     columns, rows = tables.simple_grid(frame, fields, lang)
     grid.columnDefs, grid.rowData = columns, rows
@@ -72,54 +73,90 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             runs = queries.ingest_runs(conn, viewer)
             jobs = queries.job_runs(conn, viewer)
             sections += [
-                html.Div([html.H2(t("dq_ingest_runs", lang)),
-                          *_grid_with(ids.DQ_INGEST_GRID, runs, INGEST_FIELDS, lang,
-                                      "empty_no_ingest")], className="qw-panel"),
-                html.Div([html.H2(t("dq_job_runs", lang)),
-                          *_grid_with(ids.DQ_JOB_GRID, jobs, JOB_FIELDS, lang,
-                                      "empty_no_jobs")], className="qw-panel"),
+                html.Div(
+                    [
+                        html.H2(t("dq_ingest_runs", lang)),
+                        *_grid_with(
+                            ids.DQ_INGEST_GRID, runs, INGEST_FIELDS, lang, "empty_no_ingest"
+                        ),
+                    ],
+                    className="qw-panel",
+                ),
+                html.Div(
+                    [
+                        html.H2(t("dq_job_runs", lang)),
+                        *_grid_with(ids.DQ_JOB_GRID, jobs, JOB_FIELDS, lang, "empty_no_jobs"),
+                    ],
+                    className="qw-panel",
+                ),
             ]
         reasons = queries.quarantine_by_reason(conn, viewer)
     chart = figures.bar_counts(
-        [str(r) for r in reasons["reason_code"]], [int(n) for n in reasons["row_count"]],
-        t("dq_quarantine", lang), t("col_rows", lang), t("empty_no_quarantine", lang))
+        [str(r) for r in reasons["reason_code"]],
+        [int(n) for n in reasons["row_count"]],
+        t("dq_quarantine", lang),
+        t("col_rows", lang),
+        t("empty_no_quarantine", lang),
+    )
     downloads: list[Any] = (
-        [html.Button(t("download_csv", lang), id=ids.DQ_QUARANTINE_CSV, n_clicks=0),
-         html.Button(t("download_xlsx", lang), id=ids.DQ_QUARANTINE_XLSX, n_clicks=0),
-         dcc.Download(id=ids.DQ_DOWNLOAD)]
-        if viewer.can_export else [html.Span(t("export_analyst_only", lang),
-                                             className="qw-note")]
+        [
+            html.Button(t("download_csv", lang), id=ids.DQ_QUARANTINE_CSV, n_clicks=0),
+            html.Button(t("download_xlsx", lang), id=ids.DQ_QUARANTINE_XLSX, n_clicks=0),
+            dcc.Download(id=ids.DQ_DOWNLOAD),
+        ]
+        if viewer.can_export
+        else [html.Span(t("export_analyst_only", lang), className="qw-note")]
     )
     reason_values = [str(r) for r in reasons["reason_code"]]
-    sections.append(html.Div(
-        [
-            dcc.Graph(id=ids.DQ_QUARANTINE_CHART, figure=chart,
-                      config={"displaylogo": False, "responsive": True}),
-            html.Div(
-                [ui.control(t("dq_reason", lang), dcc.Dropdown(
-                    id=ids.DQ_REASON, options=[{"label": r, "value": r} for r in reason_values],
-                    value=reason_values[0] if reason_values else None, clearable=False)),
-                 *downloads],
-                className="qw-controls",
-            ),
-            ui.grid(ids.DQ_QUARANTINE_GRID, "320px", row_id="quarantine_id"),
-        ],
-        className="qw-panel",
-    ))
-    sections.append(html.Div(
-        [
-            html.H2(t("dq_stale", lang)),
-            ui.control(t("dq_stale_days", lang), dcc.Input(
-                id=ids.DQ_STALE_DAYS, type="number", min=1, step=1, value=2, debounce=True)),
-            html.Div(id=ids.DQ_STALE_GRID),
-        ],
-        className="qw-panel",
-    ))
+    sections.append(
+        html.Div(
+            [
+                dcc.Graph(
+                    id=ids.DQ_QUARANTINE_CHART,
+                    figure=chart,
+                    config={"displaylogo": False, "responsive": True},
+                ),
+                html.Div(
+                    [
+                        ui.control(
+                            t("dq_reason", lang),
+                            dcc.Dropdown(
+                                id=ids.DQ_REASON,
+                                options=[{"label": r, "value": r} for r in reason_values],
+                                value=reason_values[0] if reason_values else None,
+                                clearable=False,
+                            ),
+                        ),
+                        *downloads,
+                    ],
+                    className="qw-controls",
+                ),
+                ui.grid(ids.DQ_QUARANTINE_GRID, "320px", row_id="quarantine_id"),
+            ],
+            className="qw-panel",
+        )
+    )
+    sections.append(
+        html.Div(
+            [
+                html.H2(t("dq_stale", lang)),
+                ui.control(
+                    t("dq_stale_days", lang),
+                    dcc.Input(
+                        id=ids.DQ_STALE_DAYS, type="number", min=1, step=1, value=2, debounce=True
+                    ),
+                ),
+                html.Div(id=ids.DQ_STALE_GRID),
+            ],
+            className="qw-panel",
+        )
+    )
     return html.Div(sections, id=ids.DQ_BODY)
 
 
-def quarantine_table(services: Services, reason: str | None,
-                     lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def quarantine_table(
+    services: Services, reason: str | None, lang: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with services.connection() as conn:
         rows = queries.quarantine_rows(conn, current_viewer(), reason, QUARANTINE_SHOWN)
     return tables.simple_grid(rows, QUARANTINE_FIELDS, lang)
@@ -127,7 +164,10 @@ def quarantine_table(services: Services, reason: str | None,
 
 def register(app: dash.Dash, services: Services) -> None:
     dash.register_page(
-        __name__, path="/quality", name="quality", title="QuotaWatch",
+        __name__,
+        path="/quality",
+        name="quality",
+        title="QuotaWatch",
         layout=partial(layout, services),
     )
 
@@ -151,10 +191,12 @@ def register(app: dash.Dash, services: Services) -> None:
         with services.connection() as conn:
             stale = queries.stale_meters(conn, current_viewer(), today, int(days or 2))
         stale["last_day"] = stale["last_day"].map(
-            lambda d: t("never", lang) if d is None or d != d else d.isoformat())
+            lambda d: t("never", lang) if d is None or d != d else d.isoformat()
+        )
         stale["energy_type"] = stale["energy_type"].map(lambda e: t(f"energy_{e}", lang))
-        return _grid_with(ids.DQ_STALE_GRID + "-table", stale, STALE_FIELDS, lang,
-                          "empty_no_stale", "360px")
+        return _grid_with(
+            ids.DQ_STALE_GRID + "-table", stale, STALE_FIELDS, lang, "empty_no_stale", "360px"
+        )
 
     @app.callback(
         Output(ids.DQ_DOWNLOAD, "data"),

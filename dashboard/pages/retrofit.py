@@ -29,40 +29,77 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     if not years:
         return html.Div(ui.empty_state(t("empty_no_years", lang), ids.RETRO_NOTE))
     downloads: list[Any] = (
-        [html.Button(t("download_csv", lang), id=ids.RETRO_CSV, n_clicks=0),
-         html.Button(t("download_xlsx", lang), id=ids.RETRO_XLSX, n_clicks=0),
-         dcc.Download(id=ids.RETRO_DOWNLOAD)]
-        if viewer.can_export else [html.Span(t("export_analyst_only", lang),
-                                             className="qw-note")]
+        [
+            html.Button(t("download_csv", lang), id=ids.RETRO_CSV, n_clicks=0),
+            html.Button(t("download_xlsx", lang), id=ids.RETRO_XLSX, n_clicks=0),
+            dcc.Download(id=ids.RETRO_DOWNLOAD),
+        ]
+        if viewer.can_export
+        else [html.Span(t("export_analyst_only", lang), className="qw-note")]
     )
     return html.Div(
         [
             html.Div(
                 [
-                    ui.control(t("year", lang), dcc.Dropdown(
-                        id=ids.RETRO_YEAR, options=[{"label": str(y), "value": y} for y in years],
-                        value=years[0], clearable=False)),
-                    ui.control(t("district", lang), dcc.Dropdown(
-                        id=ids.RETRO_DISTRICT, multi=True, placeholder=t("all", lang),
-                        options=[{"label": d, "value": d} for d in options["districts"]])),
-                    ui.control(t("building_type", lang), dcc.Dropdown(
-                        id=ids.RETRO_TYPE, multi=True, placeholder=t("all", lang),
-                        options=[{"label": en if lang == "en" else zh, "value": code}
-                                 for code, zh, en in options["types"]])),
-                    ui.control(t("min_area", lang), dcc.Input(
-                        id=ids.RETRO_MIN_AREA, type="number", min=0, step=1000, value=0,
-                        debounce=True)),
-                    ui.control(t("trigger", lang), dcc.Dropdown(
-                        id=ids.RETRO_TRIGGER, multi=True, placeholder=t("all", lang),
-                        options=[{"label": t(f"trigger_{c}", lang), "value": c}
-                                 for c in frames.RETROFIT_TRIGGERS])),
+                    ui.control(
+                        t("year", lang),
+                        dcc.Dropdown(
+                            id=ids.RETRO_YEAR,
+                            options=[{"label": str(y), "value": y} for y in years],
+                            value=years[0],
+                            clearable=False,
+                        ),
+                    ),
+                    ui.control(
+                        t("district", lang),
+                        dcc.Dropdown(
+                            id=ids.RETRO_DISTRICT,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=[{"label": d, "value": d} for d in options["districts"]],
+                        ),
+                    ),
+                    ui.control(
+                        t("building_type", lang),
+                        dcc.Dropdown(
+                            id=ids.RETRO_TYPE,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=[
+                                {"label": en if lang == "en" else zh, "value": code}
+                                for code, zh, en in options["types"]
+                            ],
+                        ),
+                    ),
+                    ui.control(
+                        t("min_area", lang),
+                        dcc.Input(
+                            id=ids.RETRO_MIN_AREA,
+                            type="number",
+                            min=0,
+                            step=1000,
+                            value=0,
+                            debounce=True,
+                        ),
+                    ),
+                    ui.control(
+                        t("trigger", lang),
+                        dcc.Dropdown(
+                            id=ids.RETRO_TRIGGER,
+                            multi=True,
+                            placeholder=t("all", lang),
+                            options=[
+                                {"label": t(f"trigger_{c}", lang), "value": c}
+                                for c in frames.RETROFIT_TRIGGERS
+                            ],
+                        ),
+                    ),
                     *downloads,
                 ],
                 className="qw-controls",
             ),
             html.Div(id=ids.RETRO_TOTALS),
-            html.Div(ui.grid(ids.RETRO_GRID, "560px", row_id="building_id"),
-                     className="qw-panel"),
+            html.Div(ui.grid(ids.RETRO_GRID, "560px", row_id="building_id"), className="qw-panel"),
             html.P(id=ids.RETRO_NOTE, className="qw-note"),
         ]
     )
@@ -85,12 +122,26 @@ def ranked_candidates(
         if evaluation_id is None:
             return None
         registry, results = queries.retrofit_inputs(conn, viewer, evaluation_id)
-    return frames.retrofit_list(registry, results, services.settings.rules, districts or (),
-                                types or (), float(min_area_m2 or 0), triggers or ())
+    return frames.retrofit_list(
+        registry,
+        results,
+        services.settings.rules,
+        districts or (),
+        types or (),
+        float(min_area_m2 or 0),
+        triggers or (),
+    )
 
 
-def retrofit_view(services: Services, year, districts, types, min_area, triggers,  # type: ignore[no-untyped-def]
-                  lang) -> tuple[Any, ...]:
+def retrofit_view(
+    services: Services,
+    year,
+    districts,
+    types,
+    min_area,
+    triggers,  # type: ignore[no-untyped-def]
+    lang,
+) -> tuple[Any, ...]:
     lang = normalise_lang(lang)
     viewer = current_viewer()
     if not viewer.may_view_retrofit:
@@ -102,19 +153,36 @@ def retrofit_view(services: Services, year, districts, types, min_area, triggers
     note = t("retro_source_engine", lang)
     if ranked.empty:
         return (ui.empty_state(t("empty_no_candidates", lang, year=year)), columns, rows, note)
-    totals = ranked[["savings_kwh_per_year", "savings_kgce_per_year", "savings_tco2_per_year",
-                     "savings_cny_per_year"]].astype(float).sum()
-    text = t("retro_totals", lang, count=len(ranked),
-             kwh=ui.number_text(totals["savings_kwh_per_year"]),
-             kgce=ui.number_text(totals["savings_kgce_per_year"]),
-             tco2=ui.number_text(totals["savings_tco2_per_year"], 1),
-             cny=ui.number_text(totals["savings_cny_per_year"]))
+    totals = (
+        ranked[
+            [
+                "savings_kwh_per_year",
+                "savings_kgce_per_year",
+                "savings_tco2_per_year",
+                "savings_cny_per_year",
+            ]
+        ]
+        .astype(float)
+        .sum()
+    )
+    text = t(
+        "retro_totals",
+        lang,
+        count=len(ranked),
+        kwh=ui.number_text(totals["savings_kwh_per_year"]),
+        kgce=ui.number_text(totals["savings_kgce_per_year"]),
+        tco2=ui.number_text(totals["savings_tco2_per_year"], 1),
+        cny=ui.number_text(totals["savings_cny_per_year"]),
+    )
     return (html.Div(ui.card(t("nav_retrofit", lang), text)), columns, rows, note)
 
 
 def register(app: dash.Dash, services: Services) -> None:
     dash.register_page(
-        __name__, path="/retrofit", name="retrofit", title="QuotaWatch",
+        __name__,
+        path="/retrofit",
+        name="retrofit",
+        title="QuotaWatch",
         layout=partial(layout, services),
     )
     filters = [

@@ -73,8 +73,17 @@ def seed_city(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 "energy_kwh, quota, utilization, projected, excess, eui_kwh_per_m2, "
                 "completeness) VALUES (%s, %s, 'electricity_kwh', %s, %s, %s, %s, %s, %s, %s, "
                 "0.95)",
-                (runs[str(year)], bid, status, energy, quota, util,
-                 None if energy is None else energy * 1.9, excess, eui),
+                (
+                    runs[str(year)],
+                    bid,
+                    status,
+                    energy,
+                    quota,
+                    util,
+                    None if energy is None else energy * 1.9,
+                    excess,
+                    eui,
+                ),
             )
     conn.execute(
         "INSERT INTO meter (meter_id, building_id, energy_type, unit) VALUES "
@@ -102,16 +111,20 @@ def seed_city(conn: psycopg.Connection[Any]) -> dict[str, int]:
         "VALUES ('readings.csv', '/inbox/readings.csv', 'abc', 10, 'loaded') RETURNING file_id"
     ).fetchone()["file_id"]
     start = datetime(YEAR, 6, 1, tzinfo=UTC) - timedelta(hours=8)
-    rows = [(key, start + timedelta(hours=h), 100.0 + h % 24, "kWh", 100.0 + h % 24, file_id)
-            for h in range(24 * 30)]
+    rows = [
+        (key, start + timedelta(hours=h), 100.0 + h % 24, "kWh", 100.0 + h % 24, file_id)
+        for h in range(24 * 30)
+    ]
     with conn.cursor().copy(
         "COPY reading (meter_key, reading_at, value, unit, energy_kwh, file_id) FROM STDIN"
     ) as copy:
         for row in rows:
             copy.write_row(row)
-    for line, meter, reason in ((2, "M1", "reading.negative_value"),
-                                (3, "M3", "reading.negative_value"),
-                                (4, "M3", "meter.unknown")):
+    for line, meter, reason in (
+        (2, "M1", "reading.negative_value"),
+        (3, "M3", "reading.negative_value"),
+        (4, "M3", "meter.unknown"),
+    ):
         conn.execute(
             "INSERT INTO quarantine (file_id, line_number, raw_row, reason_code, message, "
             "meter_id) VALUES (%s, %s, %s, %s, 'bad row', %s)",
@@ -136,14 +149,18 @@ def signed_in(app: Any, username: str) -> Any:
     return client
 
 
-def callback_payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]],
-                     state: list[tuple[str, str, Any]] | None = None) -> dict[str, Any]:
+def callback_payload(
+    outputs: list[tuple[str, str]],
+    inputs: list[tuple[str, str, Any]],
+    state: list[tuple[str, str, Any]] | None = None,
+) -> dict[str, Any]:
     """The JSON body the Dash renderer posts to /_dash-update-component."""
-    output = "..." .join(f"{i}.{p}" for i, p in outputs)
+    output = "...".join(f"{i}.{p}" for i, p in outputs)
     return {
         "output": f"..{output}.." if len(outputs) > 1 else output,
         "outputs": [{"id": i, "property": p} for i, p in outputs]
-        if len(outputs) > 1 else {"id": outputs[0][0], "property": outputs[0][1]},
+        if len(outputs) > 1
+        else {"id": outputs[0][0], "property": outputs[0][1]},
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs[:1]],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state or []],

@@ -23,8 +23,9 @@ def test_pages_and_callbacks_require_login(app: Any) -> None:
     assert page.headers["Location"].startswith("/login?next=/building/B1")
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/_dash-dependencies").status_code == 401
-    payload = callback_payload([(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")],
-                               [(ids.CITY_YEAR, "value", 2025)])
+    payload = callback_payload(
+        [(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")], [(ids.CITY_YEAR, "value", 2025)]
+    )
     response = client.post("/_dash-update-component", json=payload)
     assert response.status_code == 401
     assert b"2025-06-30" not in response.data
@@ -37,8 +38,7 @@ def test_login_then_logout(app: Any) -> None:
     assert "用户名" in form.get_data(as_text=True)
     wrong = client.post("/login", data={"username": "reg", "password": "nope-nope"})
     assert wrong.status_code == 401
-    ok = client.post("/login", data={"username": "reg", "password": PASSWORD,
-                                     "next": "/retrofit"})
+    ok = client.post("/login", data={"username": "reg", "password": PASSWORD, "next": "/retrofit"})
     assert ok.status_code == 302 and ok.headers["Location"] == "/retrofit"
     assert client.get("/_dash-layout").status_code == 200
     client.get("/logout")
@@ -54,8 +54,13 @@ def test_removed_user_loses_session(app: Any, city: Any) -> None:
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [("/building/B1", "/building/B1"), ("//evil.example", "/"), ("https://x.y/", "/"),
-     (None, "/"), ("/\\evil", "/")],
+    [
+        ("/building/B1", "/building/B1"),
+        ("//evil.example", "/"),
+        ("https://x.y/", "/"),
+        (None, "/"),
+        ("/\\evil", "/"),
+    ],
 )
 def test_safe_next_stays_on_site(target: str | None, expected: str) -> None:
     assert safe_next(target) == expected
@@ -79,15 +84,17 @@ def test_failed_logins_lock_the_account(city: Any) -> None:
         later = authenticate(conn, "ana", PASSWORD, now + timedelta(seconds=61), policy)
         assert later.ok and later.viewer is not None and later.viewer.role == "analyst"
         row = conn.execute(
-            "SELECT failed_logins, locked_until, last_login_at FROM app_user "
-            "WHERE username = 'ana'").fetchone()
+            "SELECT failed_logins, locked_until, last_login_at FROM app_user WHERE username = 'ana'"
+        ).fetchone()
     assert row["failed_logins"] == 0 and row["locked_until"] is None
     assert row["last_login_at"] is not None
 
 
 def test_locked_login_page_says_so(app: Any, city: Any) -> None:
-    city.query("UPDATE app_user SET locked_until = now() + interval '5 minutes' "
-               "WHERE username = 'mgr' RETURNING username")
+    city.query(
+        "UPDATE app_user SET locked_until = now() + interval '5 minutes' "
+        "WHERE username = 'mgr' RETURNING username"
+    )
     client = app.server.test_client()
     response = client.post("/login", data={"username": "mgr", "password": PASSWORD})
     assert response.status_code == 401
@@ -106,12 +113,21 @@ def test_secret_key_generated_once_with_private_mode(tmp_path: Any, city: Any) -
 
 
 def _building_payload(building_id: str) -> dict[str, Any]:
-    outputs = [(ids.BUILDING_HEADER, "children"), (ids.BUILDING_CUMULATIVE, "figure"),
-               (ids.BUILDING_MONTHLY, "figure"), (ids.BUILDING_HISTORY, "figure"),
-               (ids.BUILDING_PEERS, "figure"), (ids.BUILDING_METERS, "columnDefs"),
-               (ids.BUILDING_METERS, "rowData")]
-    inputs = [(ids.BUILDING_ID_STORE, "data", building_id), (ids.BUILDING_YEAR, "value", 2025),
-              (ids.BUILDING_BASIS, "value", "electricity_kwh"), (ids.LANG_STORE, "data", "en")]
+    outputs = [
+        (ids.BUILDING_HEADER, "children"),
+        (ids.BUILDING_CUMULATIVE, "figure"),
+        (ids.BUILDING_MONTHLY, "figure"),
+        (ids.BUILDING_HISTORY, "figure"),
+        (ids.BUILDING_PEERS, "figure"),
+        (ids.BUILDING_METERS, "columnDefs"),
+        (ids.BUILDING_METERS, "rowData"),
+    ]
+    inputs = [
+        (ids.BUILDING_ID_STORE, "data", building_id),
+        (ids.BUILDING_YEAR, "value", 2025),
+        (ids.BUILDING_BASIS, "value", "electricity_kwh"),
+        (ids.LANG_STORE, "data", "en"),
+    ]
     return callback_payload(outputs, inputs)
 
 
@@ -123,10 +139,14 @@ def test_manager_crafted_callback_for_other_building_is_refused(app: Any) -> Non
     other = client.post("/_dash-update-component", json=_building_payload("B3"))
     assert other.status_code == 403
     assert "M3" not in other.get_data(as_text=True)
-    heat = callback_payload([(ids.BUILDING_HEATMAP, "figure")],
-                            [(ids.BUILDING_ID_STORE, "data", "B3"),
-                             (ids.BUILDING_MONTH, "value", "2025-06-01"),
-                             (ids.LANG_STORE, "data", "zh")])
+    heat = callback_payload(
+        [(ids.BUILDING_HEATMAP, "figure")],
+        [
+            (ids.BUILDING_ID_STORE, "data", "B3"),
+            (ids.BUILDING_MONTH, "value", "2025-06-01"),
+            (ids.LANG_STORE, "data", "zh"),
+        ],
+    )
     assert client.post("/_dash-update-component", json=heat).status_code == 403
 
 
@@ -137,8 +157,11 @@ def test_manager_url_of_other_building_is_refused(app: Any) -> None:
     # The page router, asked directly for the other building, renders no data of it.
     router = callback_payload(
         [("_pages_content", "children"), ("_pages_store", "data")],
-        [("_pages_location", "pathname", "/building/B3"), ("_pages_location", "search", ""),
-         (ids.LANG_STORE, "data", "en")],
+        [
+            ("_pages_location", "pathname", "/building/B3"),
+            ("_pages_location", "search", ""),
+            (ids.LANG_STORE, "data", "en"),
+        ],
     )
     response = client.post("/_dash-update-component", json=router)
     text = response.get_data(as_text=True)
@@ -148,22 +171,34 @@ def test_manager_url_of_other_building_is_refused(app: Any) -> None:
 
 def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
     client = signed_in(app, "mgr")
-    outputs = [(ids.CITY_EMPTY, "children"), (ids.CITY_HEADLINE, "children"),
-               (ids.CITY_BY_DISTRICT, "figure"), (ids.CITY_BY_TYPE, "figure"),
-               (ids.CITY_UTILIZATION, "figure"), (ids.CITY_GRID, "columnDefs"),
-               (ids.CITY_SELECTION, "data")]
-    inputs = [(ids.CITY_YEAR, "value", 2025), (ids.CITY_AS_OF, "value", "2025-06-30"),
-              (ids.CITY_BASIS, "value", "electricity_kwh"), (ids.CITY_DISTRICT, "value", None),
-              (ids.CITY_TYPE, "value", None), (ids.CITY_SIZE, "value", None),
-              (ids.LANG_STORE, "data", "en")]
+    outputs = [
+        (ids.CITY_EMPTY, "children"),
+        (ids.CITY_HEADLINE, "children"),
+        (ids.CITY_BY_DISTRICT, "figure"),
+        (ids.CITY_BY_TYPE, "figure"),
+        (ids.CITY_UTILIZATION, "figure"),
+        (ids.CITY_GRID, "columnDefs"),
+        (ids.CITY_SELECTION, "data"),
+    ]
+    inputs = [
+        (ids.CITY_YEAR, "value", 2025),
+        (ids.CITY_AS_OF, "value", "2025-06-30"),
+        (ids.CITY_BASIS, "value", "electricity_kwh"),
+        (ids.CITY_DISTRICT, "value", None),
+        (ids.CITY_TYPE, "value", None),
+        (ids.CITY_SIZE, "value", None),
+        (ids.LANG_STORE, "data", "en"),
+    ]
     response = client.post("/_dash-update-component", json=callback_payload(outputs, inputs))
     assert response.status_code == 200
     chosen = json.loads(response.data)["response"][ids.CITY_SELECTION]["data"]
     # The grid then asks for its rows block by block (infinite row model).
     request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
-    rows_payload = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
-                                    [(ids.CITY_GRID, "getRowsRequest", request)],
-                                    [(ids.CITY_SELECTION, "data", chosen)])
+    rows_payload = callback_payload(
+        [(ids.CITY_GRID, "getRowsResponse")],
+        [(ids.CITY_GRID, "getRowsRequest", request)],
+        [(ids.CITY_SELECTION, "data", chosen)],
+    )
     rows_response = client.post("/_dash-update-component", json=rows_payload)
     assert rows_response.status_code == 200
     block = json.loads(rows_response.data)["response"][ids.CITY_GRID]["getRowsResponse"]
@@ -171,9 +206,11 @@ def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
     # A crafted selection naming other districts and types still yields only B1.
     crafted = {**chosen, "districts": ["东城区", "西城区"], "types": ["mall"], "lang": "zh"}
     for selection in (crafted, {**chosen, "types": []}):
-        body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
-                                [(ids.CITY_GRID, "getRowsRequest", request)],
-                                [(ids.CITY_SELECTION, "data", selection)])
+        body = callback_payload(
+            [(ids.CITY_GRID, "getRowsResponse")],
+            [(ids.CITY_GRID, "getRowsRequest", request)],
+            [(ids.CITY_SELECTION, "data", selection)],
+        )
         text = client.post("/_dash-update-component", json=body).get_data(as_text=True)
         for other in ("B2", "B3", "B4", "B5", "B6"):
             assert f'"{other}"' not in text
@@ -184,57 +221,97 @@ def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
 
 def test_city_rows_are_filtered_sorted_and_paged_on_the_server(app: Any) -> None:
     client = signed_in(app, "reg")
-    chosen = {"year": 2025, "as_of": "2025-06-30", "basis": "electricity_kwh",
-              "districts": [], "types": [], "sizes": [], "lang": "en"}
+    chosen = {
+        "year": 2025,
+        "as_of": "2025-06-30",
+        "basis": "electricity_kwh",
+        "districts": [],
+        "types": [],
+        "sizes": [],
+        "lang": "en",
+    }
 
     def block(request: dict[str, Any]) -> dict[str, Any]:
-        body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
-                                [(ids.CITY_GRID, "getRowsRequest", request)],
-                                [(ids.CITY_SELECTION, "data", chosen)])
+        body = callback_payload(
+            [(ids.CITY_GRID, "getRowsResponse")],
+            [(ids.CITY_GRID, "getRowsRequest", request)],
+            [(ids.CITY_SELECTION, "data", chosen)],
+        )
         response = client.post("/_dash-update-component", json=body)
         assert response.status_code == 200
         return json.loads(response.data)["response"][ids.CITY_GRID]["getRowsResponse"]
 
     everything = block({"startRow": 0, "endRow": 100})
-    assert [r["building_id"] for r in everything["rowData"]] == ["B1", "B4", "B3", "B2", "B6",
-                                                                  "B5"]
-    west = block({"startRow": 0, "endRow": 100,
-                  "filterModel": {"district": {"filterType": "text", "type": "equals",
-                                               "filter": "西城区"}},
-                  "sortModel": [{"colId": "floor_area_m2", "sort": "desc"}]})
+    assert [r["building_id"] for r in everything["rowData"]] == ["B1", "B4", "B3", "B2", "B6", "B5"]
+    west = block(
+        {
+            "startRow": 0,
+            "endRow": 100,
+            "filterModel": {
+                "district": {"filterType": "text", "type": "equals", "filter": "西城区"}
+            },
+            "sortModel": [{"colId": "floor_area_m2", "sort": "desc"}],
+        }
+    )
     assert [r["building_id"] for r in west["rowData"]] == ["B5", "B4", "B3"]
-    second = block({"startRow": 2, "endRow": 4,
-                    "sortModel": [{"colId": "building", "sort": "asc"}]})
+    second = block(
+        {"startRow": 2, "endRow": 4, "sortModel": [{"colId": "building", "sort": "asc"}]}
+    )
     assert second["rowCount"] == 6 and len(second["rowData"]) == 2
 
 
 def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:
     client = signed_in(app, "mgr")
     payload = callback_payload(
-        [(ids.RETRO_TOTALS, "children"), (ids.RETRO_GRID, "columnDefs"),
-         (ids.RETRO_GRID, "rowData"), (ids.RETRO_NOTE, "children")],
-        [(ids.RETRO_YEAR, "value", 2025), (ids.RETRO_DISTRICT, "value", None),
-         (ids.RETRO_TYPE, "value", None), (ids.RETRO_MIN_AREA, "value", 0),
-         (ids.RETRO_TRIGGER, "value", None), (ids.LANG_STORE, "data", "en")])
+        [
+            (ids.RETRO_TOTALS, "children"),
+            (ids.RETRO_GRID, "columnDefs"),
+            (ids.RETRO_GRID, "rowData"),
+            (ids.RETRO_NOTE, "children"),
+        ],
+        [
+            (ids.RETRO_YEAR, "value", 2025),
+            (ids.RETRO_DISTRICT, "value", None),
+            (ids.RETRO_TYPE, "value", None),
+            (ids.RETRO_MIN_AREA, "value", 0),
+            (ids.RETRO_TRIGGER, "value", None),
+            (ids.LANG_STORE, "data", "en"),
+        ],
+    )
     assert client.post("/_dash-update-component", json=payload).status_code == 403
     regulator = signed_in(app, "reg")
     download = callback_payload(
         [(ids.RETRO_DOWNLOAD, "data")],
         [(ids.RETRO_CSV, "n_clicks", 1), (ids.RETRO_XLSX, "n_clicks", 0)],
-        [(ids.RETRO_YEAR, "value", 2025), (ids.RETRO_DISTRICT, "value", None),
-         (ids.RETRO_TYPE, "value", None), (ids.RETRO_MIN_AREA, "value", 0),
-         (ids.RETRO_TRIGGER, "value", None), (ids.LANG_STORE, "data", "en"),
-         (ids.RETRO_GRID, "virtualRowData", None)])
+        [
+            (ids.RETRO_YEAR, "value", 2025),
+            (ids.RETRO_DISTRICT, "value", None),
+            (ids.RETRO_TYPE, "value", None),
+            (ids.RETRO_MIN_AREA, "value", 0),
+            (ids.RETRO_TRIGGER, "value", None),
+            (ids.LANG_STORE, "data", "en"),
+            (ids.RETRO_GRID, "virtualRowData", None),
+        ],
+    )
     assert regulator.post("/_dash-update-component", json=download).status_code == 403
 
 
 def test_new_evaluation_run_replaces_cached_city_rows(app: Any, city: Any) -> None:
     client = signed_in(app, "reg")
-    chosen = {"year": 2025, "as_of": None, "basis": "electricity_kwh",
-              "districts": [], "types": [], "sizes": [], "lang": "en"}
-    body = callback_payload([(ids.CITY_GRID, "getRowsResponse")],
-                            [(ids.CITY_GRID, "getRowsRequest", {"startRow": 0, "endRow": 10})],
-                            [(ids.CITY_SELECTION, "data", chosen)])
+    chosen = {
+        "year": 2025,
+        "as_of": None,
+        "basis": "electricity_kwh",
+        "districts": [],
+        "types": [],
+        "sizes": [],
+        "lang": "en",
+    }
+    body = callback_payload(
+        [(ids.CITY_GRID, "getRowsResponse")],
+        [(ids.CITY_GRID, "getRowsRequest", {"startRow": 0, "endRow": 10})],
+        [(ids.CITY_SELECTION, "data", chosen)],
+    )
 
     def statuses() -> dict[str, str]:
         response = client.post("/_dash-update-component", json=body)
@@ -243,9 +320,14 @@ def test_new_evaluation_run_replaces_cached_city_rows(app: Any, city: Any) -> No
 
     assert statuses()["B1"] == "over_20"
     assert statuses()["B1"] == "over_20"  # served from the cache
-    run = city.scalar("INSERT INTO evaluation_run (year, as_of, timezone, building_count) "
-                      "VALUES (2025, '2025-07-31', 'Asia/Shanghai', 1) RETURNING evaluation_id")
-    city.query("INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
-               "utilization) VALUES (%s, 'B1', 'electricity_kwh', 'within', 0.5) "
-               "RETURNING building_id", (run,))
+    run = city.scalar(
+        "INSERT INTO evaluation_run (year, as_of, timezone, building_count) "
+        "VALUES (2025, '2025-07-31', 'Asia/Shanghai', 1) RETURNING evaluation_id"
+    )
+    city.query(
+        "INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
+        "utilization) VALUES (%s, 'B1', 'electricity_kwh', 'within', 0.5) "
+        "RETURNING building_id",
+        (run,),
+    )
     assert statuses() == {"B1": "within"}

@@ -41,7 +41,8 @@ def sign_in(dash_duo: Any, app: Any, username: str, path: str = "/") -> None:
 
 def grid_ids(dash_duo: Any, grid_id: str, column: str = "building_id") -> list[str]:
     cells = dash_duo.driver.find_elements(
-        By.CSS_SELECTOR, f"#{grid_id} .ag-center-cols-container [col-id='{column}']")
+        By.CSS_SELECTOR, f"#{grid_id} .ag-center-cols-container [col-id='{column}']"
+    )
     return [c.text for c in cells]
 
 
@@ -76,11 +77,14 @@ def download_retrofit_csv(dash_duo: Any) -> None:
     assert table["建筑编号"].tolist() == shown
 
 
-@pytest.mark.parametrize(("username", "expected"), [
-    ("reg", {"B1", "B2", "B3", "B4", "B5", "B6"}),
-    ("ana", {"B1", "B2", "B3", "B4", "B5", "B6"}),
-    ("mgr", {"B1"}),
-])
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("reg", {"B1", "B2", "B3", "B4", "B5", "B6"}),
+        ("ana", {"B1", "B2", "B3", "B4", "B5", "B6"}),
+        ("mgr", {"B1"}),
+    ],
+)
 def test_each_role_sees_every_page_with_a_clean_console(
     dash_duo: Any, app: Any, username: str, expected: set[str]
 ) -> None:

@@ -30,29 +30,32 @@ def test_every_status_has_label_and_colour() -> None:
     assert len(set(STATUS_COLOURS.values())) == len(STATUS_COLOURS)
 
 
-@pytest.mark.parametrize(("stored", "expected"), [("en", "en"), ("zh", "zh"), (None, "zh"),
-                                                  ("fr", "zh")])
+@pytest.mark.parametrize(
+    ("stored", "expected"), [("en", "en"), ("zh", "zh"), (None, "zh"), ("fr", "zh")]
+)
 def test_language_defaults_to_chinese(stored: object, expected: str) -> None:
     assert normalise_lang(stored) == expected
     assert t("nav_city", None) == "全市达标情况"
 
 
 def _results() -> pd.DataFrame:
-    return pd.DataFrame({
-        "building_id": ["A", "B", "C", "D"],
-        "name": ["甲", "乙", "丙 [x]", "丁"],
-        "district": ["东城", "东城", "西城", "西城"],
-        "type_zh": ["办公", "办公", "商场", "商场"],
-        "type_en": ["Office", "Office", "Mall", "Mall"],
-        "floor_area_m2": [1000.0, 2000.0, 3000.0, 4000.0],
-        "status": ["within", "over", "over_20", "insufficient_data"],
-        "energy": [50.0, 110.0, 130.0, None],
-        "quota": [100.0, 100.0, 100.0, 100.0],
-        "utilization": [0.5, 1.1, 1.3, None],
-        "projected": [90.0, 200.0, 260.0, None],
-        "excess": [None, 10.0, 30.0, None],
-        "eui_kwh_per_m2": [50.0, 55.5, 43.33, None],
-    })
+    return pd.DataFrame(
+        {
+            "building_id": ["A", "B", "C", "D"],
+            "name": ["甲", "乙", "丙 [x]", "丁"],
+            "district": ["东城", "东城", "西城", "西城"],
+            "type_zh": ["办公", "办公", "商场", "商场"],
+            "type_en": ["Office", "Office", "Mall", "Mall"],
+            "floor_area_m2": [1000.0, 2000.0, 3000.0, 4000.0],
+            "status": ["within", "over", "over_20", "insufficient_data"],
+            "energy": [50.0, 110.0, 130.0, None],
+            "quota": [100.0, 100.0, 100.0, 100.0],
+            "utilization": [0.5, 1.1, 1.3, None],
+            "projected": [90.0, 200.0, 260.0, None],
+            "excess": [None, 10.0, 30.0, None],
+            "eui_kwh_per_m2": [50.0, 55.5, 43.33, None],
+        }
+    )
 
 
 def test_headline_counts_and_share() -> None:
@@ -65,13 +68,17 @@ def test_headline_counts_and_share() -> None:
 
 
 def test_daily_in_basis_converts_to_kgce() -> None:
-    daily = pd.DataFrame({
-        "day": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 2)],
-        "energy_type": ["electricity", "natural_gas", "electricity"],
-        "energy_kwh": [100.0, 997.0, 50.0],
-    })
-    rules = {"conversion": {"electricity_kgce_per_kwh": 0.1229, "natural_gas_kgce_per_m3": 1.2143},
-             "units": {"natural_gas_kwh_per_m3": 9.97}}
+    daily = pd.DataFrame(
+        {
+            "day": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 2)],
+            "energy_type": ["electricity", "natural_gas", "electricity"],
+            "energy_kwh": [100.0, 997.0, 50.0],
+        }
+    )
+    rules = {
+        "conversion": {"electricity_kgce_per_kwh": 0.1229, "natural_gas_kgce_per_m3": 1.2143},
+        "units": {"natural_gas_kwh_per_m3": 9.97},
+    }
     factors = frames.kgce_per_kwh(rules)
     electricity = frames.daily_in_basis(daily, "electricity_kwh", factors)
     assert electricity.tolist() == [100.0, 50.0]
@@ -82,8 +89,9 @@ def test_daily_in_basis_converts_to_kgce() -> None:
 
 
 def test_heatmap_matrix_and_completeness() -> None:
-    hourly = pd.DataFrame({"day": [date(2025, 6, 1)] * 2, "hour": [0, 23],
-                           "energy_kwh": [1.0, 2.0]})
+    hourly = pd.DataFrame(
+        {"day": [date(2025, 6, 1)] * 2, "hour": [0, 23], "energy_kwh": [1.0, 2.0]}
+    )
     matrix = frames.heatmap_matrix(hourly)
     assert matrix.shape == (24, 1)
     assert matrix.loc[23].iloc[0] == 2.0 and pd.isna(matrix.loc[5].iloc[0])
@@ -134,15 +142,17 @@ def test_figures_have_units_and_status_colours() -> None:
     over_20 = next(t for t in hist.data if t.name == status_label("over_20", "en"))
     assert [x for x, y in zip(over_20.x, over_20.y, strict=True) if y] == [132.5]
     assert [shape.x0 for shape in hist.layout.shapes] == [100.0, 120.0]
-    bars = checked(figures.status_bars(frames.status_counts(results, "district"), "x", "zh",
-                                       "empty"))
+    bars = checked(
+        figures.status_bars(frames.status_counts(results, "district"), "x", "zh", "empty")
+    )
     assert bars.layout.xaxis.title.text == "建筑数（栋）"
     assert {trace.marker.color for trace in bars.data} <= set(STATUS_COLOURS.values())
 
 
 def test_empty_inputs_explain_themselves() -> None:
-    empty = checked(figures.utilization_histogram(_results().iloc[0:0], "en",
-                                                  "No quota imported for 2025"))
+    empty = checked(
+        figures.utilization_histogram(_results().iloc[0:0], "en", "No quota imported for 2025")
+    )
     assert empty.layout.annotations[0].text == "No quota imported for 2025"
     assert not empty.data
 
@@ -151,11 +161,25 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
     days = pd.date_range("2025-01-01", "2025-12-31").date
     share = pd.Series([(i + 1) / len(days) for i in range(len(days))], index=days)
     actual = pd.Series([10.0, 25.0], index=[date(2025, 1, 1), date(2025, 1, 2)])
-    fig = checked(figures.cumulative_figure(actual, frames.trajectory_values(share, 1000.0),
-                                            1000.0, 3000.0, 2025, "kWh", "en", "empty"))
+    fig = checked(
+        figures.cumulative_figure(
+            actual,
+            frames.trajectory_values(share, 1000.0),
+            1000.0,
+            3000.0,
+            2025,
+            "kWh",
+            "en",
+            "empty",
+        )
+    )
     names = [trace.name for trace in fig.data]
-    assert names == ["Quota trajectory (expected share × quota)", "Annual quota",
-                     "Actual cumulative", "Year-end projection"]
+    assert names == [
+        "Quota trajectory (expected share × quota)",
+        "Annual quota",
+        "Actual cumulative",
+        "Year-end projection",
+    ]
     assert fig.data[0].y[-1] == pytest.approx(1000.0)
     assert fig.data[3].y[-1] == 3000.0
     assert fig.layout.yaxis.title.text == "Energy (kWh)"
@@ -164,8 +188,14 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
 def test_peers_figure_needs_statistics() -> None:
     empty = checked(figures.peers_figure({}, "en", "too few"))
     assert empty.layout.annotations[0].text == "too few"
-    stats = {"p10": 10.0, "p25": 20.0, "p50": 30.0, "p75": 40.0, "p90": 50.0,
-             "eui_kwh_per_m2": 45.0}
+    stats = {
+        "p10": 10.0,
+        "p25": 20.0,
+        "p50": 30.0,
+        "p75": 40.0,
+        "p90": 50.0,
+        "eui_kwh_per_m2": 45.0,
+    }
     fig = checked(figures.peers_figure(stats, "en", "too few"))
     assert fig.data[-1].x[0] == 45.0
     assert fig.layout.xaxis.title.text == "Energy-use intensity (kWh/m²)"
@@ -173,19 +203,27 @@ def test_peers_figure_needs_statistics() -> None:
 
 def test_every_builder_gives_a_valid_plotly_figure() -> None:
     months = pd.Series({1: 10.0, 2: 12.5})
-    hourly = pd.DataFrame({"day": [date(2025, 6, 1), date(2025, 6, 2)], "hour": [0, 13],
-                           "energy_kwh": [1.0, 2.0]})
-    history = pd.DataFrame({"as_of": [date(2024, 12, 31), date(2025, 6, 30)],
-                            "status": ["within", "over"], "utilization": [0.9, 1.1]})
-    monthly = checked(figures.monthly_figure(months, pd.Series(dtype=float), 2025, "kWh",
-                                             "en", "empty"))
+    hourly = pd.DataFrame(
+        {"day": [date(2025, 6, 1), date(2025, 6, 2)], "hour": [0, 13], "energy_kwh": [1.0, 2.0]}
+    )
+    history = pd.DataFrame(
+        {
+            "as_of": [date(2024, 12, 31), date(2025, 6, 30)],
+            "status": ["within", "over"],
+            "utilization": [0.9, 1.1],
+        }
+    )
+    monthly = checked(
+        figures.monthly_figure(months, pd.Series(dtype=float), 2025, "kWh", "en", "empty")
+    )
     assert list(monthly.data[1].y[:3]) == [10.0, 12.5, None]
-    heat = checked(figures.heatmap_figure(frames.heatmap_matrix(hourly), "2025-06", "en",
-                                          "empty"))
+    heat = checked(figures.heatmap_figure(frames.heatmap_matrix(hourly), "2025-06", "en", "empty"))
     assert heat.data[0].z[13][1] == 2.0 and heat.data[0].z[13][0] is None
     hist = checked(figures.history_figure(history, "en", "empty"))
-    assert [trace.name for trace in hist.data[1:]] == [status_label("within", "en"),
-                                                       status_label("over", "en")]
+    assert [trace.name for trace in hist.data[1:]] == [
+        status_label("within", "en"),
+        status_label("over", "en"),
+    ]
     assert list(hist.data[0].y) == pytest.approx([90.0, 110.0])
     bars = checked(figures.bar_counts(["a", "b"], [3, 1], "t", "rows", "empty"))
     assert list(bars.data[0].x) == [3, 1]
@@ -212,34 +250,53 @@ def test_grid_page_filters_sorts_and_pages_like_the_grid() -> None:
     assert ids(page()) == ["A", "B", "C", "D"] and page()["rowCount"] == 4
     number = {"filterType": "number", "type": "greaterThan", "filter": 100}
     assert ids(page(filterModel={"utilization_pct": number})) == ["B", "C"]
-    either = {"filterType": "text", "operator": "OR", "conditions": [
-        {"filterType": "text", "type": "startsWith", "filter": "丙"},
-        {"filterType": "text", "type": "equals", "filter": "甲"}]}
+    either = {
+        "filterType": "text",
+        "operator": "OR",
+        "conditions": [
+            {"filterType": "text", "type": "startsWith", "filter": "丙"},
+            {"filterType": "text", "type": "equals", "filter": "甲"},
+        ],
+    }
     assert ids(page(filterModel={"building": either})) == ["A", "C"]
     blank = {"filterType": "number", "type": "blank"}
     assert ids(page(filterModel={"excess": blank})) == ["A", "D"]
-    assert ids(page(filterModel={"district": {"filterType": "text", "type": "contains",
-                                              "filter": "西"}})) == ["C", "D"]
+    assert ids(
+        page(filterModel={"district": {"filterType": "text", "type": "contains", "filter": "西"}})
+    ) == ["C", "D"]
     # Missing values last in both directions; a second key breaks ties.
-    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "asc"}])) == \
-        ["A", "B", "C", "D"]
-    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "desc"}])) == \
-        ["C", "B", "A", "D"]
-    assert ids(page(sortModel=[{"colId": "type", "sort": "asc"},
-                               {"colId": "floor_area_m2", "sort": "desc"}])) == \
-        ["D", "C", "B", "A"]
+    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "asc"}])) == [
+        "A",
+        "B",
+        "C",
+        "D",
+    ]
+    assert ids(page(sortModel=[{"colId": "utilization_pct", "sort": "desc"}])) == [
+        "C",
+        "B",
+        "A",
+        "D",
+    ]
+    assert ids(
+        page(
+            sortModel=[{"colId": "type", "sort": "asc"}, {"colId": "floor_area_m2", "sort": "desc"}]
+        )
+    ) == ["D", "C", "B", "A"]
     second = page(startRow=1, endRow=3)
     assert ids(second) == ["B", "C"] and second["rowCount"] == 4
     assert ids(page(filterModel={"no_such_column": number}, startRow=0, endRow=2)) == ["A", "B"]
 
 
 def test_filter_city_by_district_type_and_size() -> None:
-    results = _results().assign(building_type=["office", "office", "mall", "mall"],
-                                size_class=["small", "small", "ordinary", "large"])
+    results = _results().assign(
+        building_type=["office", "office", "mall", "mall"],
+        size_class=["small", "small", "ordinary", "large"],
+    )
     assert frames.filter_city(results) is results
     assert frames.filter_city(results, districts=["西城"])["building_id"].tolist() == ["C", "D"]
     assert frames.filter_city(results, types=["office"], sizes=["small", "large"])[
-        "building_id"].tolist() == ["A", "B"]
+        "building_id"
+    ].tolist() == ["A", "B"]
 
 
 def test_page_cache_is_per_key_lru_and_dropped_by_a_new_run() -> None:

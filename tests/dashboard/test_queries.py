@@ -30,8 +30,9 @@ def test_city_results_filters_and_scope(city: Any) -> None:
         everything = queries.city_results(conn, REGULATOR, city.settings, run)
         east = queries.city_results(conn, REGULATOR, city.settings, run, districts=["东城区"])
         large = queries.city_results(conn, REGULATOR, city.settings, run, sizes=["large"])
-        offices = queries.city_results(conn, REGULATOR, city.settings, run,
-                                       types=["office_government"])
+        offices = queries.city_results(
+            conn, REGULATOR, city.settings, run, types=["office_government"]
+        )
         mine = queries.city_results(conn, MANAGER, city.settings, run)
         options = queries.filter_options(conn, MANAGER)
     assert len(everything) == 6
@@ -39,8 +40,10 @@ def test_city_results_filters_and_scope(city: Any) -> None:
     assert sorted(large["building_id"]) == ["B2", "B6"]
     assert len(offices) == 5
     assert mine["building_id"].tolist() == ["B1"]
-    assert options == {"districts": ["东城区"],
-                       "types": [("office_government", "政府办公", "Government office")]}
+    assert options == {
+        "districts": ["东城区"],
+        "types": [("office_government", "政府办公", "Government office")],
+    }
     summary = frames.headline(everything)
     assert summary["counts"]["over_20"] == 1 and summary["excess_by_tier"]["over_20"] == 30000
 
@@ -50,11 +53,9 @@ def test_building_queries_refuse_other_buildings(city: Any) -> None:
     with city.connect() as conn:
         for call in (
             lambda: queries.building_info(conn, MANAGER, "B3"),
-            lambda: queries.building_daily(conn, MANAGER, "B3", date(2025, 1, 1),
-                                           date(2026, 1, 1)),
+            lambda: queries.building_daily(conn, MANAGER, "B3", date(2025, 1, 1), date(2026, 1, 1)),
             lambda: queries.building_result(conn, MANAGER, "B3", run, "electricity_kwh"),
-            lambda: queries.building_hourly(conn, MANAGER, city.settings, "B3",
-                                            date(2025, 6, 1)),
+            lambda: queries.building_hourly(conn, MANAGER, city.settings, "B3", date(2025, 6, 1)),
             lambda: queries.peer_stats(conn, MANAGER, "B3", run),
             lambda: queries.building_info(conn, REGULATOR, "NO-SUCH"),
         ):
@@ -74,8 +75,7 @@ def test_building_data_for_its_manager(city: Any) -> None:
         result = queries.building_result(conn, MANAGER, "B1", run, "electricity_kwh")
         history = queries.building_history(conn, MANAGER, "B1", "electricity_kwh")
         hourly = queries.building_hourly(conn, MANAGER, city.settings, "B1", date(2025, 6, 1))
-        meters = queries.building_meters(conn, MANAGER, "B1", date(2025, 1, 1),
-                                         date(2025, 7, 1))
+        meters = queries.building_meters(conn, MANAGER, "B1", date(2025, 1, 1), date(2025, 7, 1))
         peers = queries.peer_stats(conn, MANAGER, "B1", run)
         last_day = queries.last_data_day(conn, MANAGER, "B1", 2025)
     assert info["name"] == "一号办公楼"
@@ -103,7 +103,9 @@ def test_data_quality_scoped_to_manager_meters(city: Any) -> None:
         stale_own = queries.stale_meters(conn, MANAGER, date(2025, 7, 1), 2)
         runs = queries.ingest_runs(conn, REGULATOR)
     assert dict(zip(all_reasons["reason_code"], all_reasons["row_count"], strict=True)) == {
-        "reading.negative_value": 2, "meter.unknown": 1}
+        "reading.negative_value": 2,
+        "meter.unknown": 1,
+    }
     assert own_reasons["reason_code"].tolist() == ["reading.negative_value"]
     assert own_rows["meter_id"].tolist() == ["M1"]
     assert sorted(stale_all["meter_id"]) == ["M1", "M3"]  # M1 stale by 10 July, M3 never
@@ -118,20 +120,39 @@ def test_retrofit_list_from_engine(city: Any) -> None:
     assert "B1" in ranked["building_id"].tolist()
     row = ranked.set_index("building_id").loc["B1"]
     assert bool(row["over_20"]) and row["name"] == "一号办公楼"
-    only_malls = frames.retrofit_list(registry, results, city.settings.rules, types=["mall"],
-                                      triggers_wanted=["over_20"])
+    only_malls = frames.retrofit_list(
+        registry, results, city.settings.rules, types=["mall"], triggers_wanted=["over_20"]
+    )
     assert only_malls.empty
 
 
 def test_users_cli_add_list_remove(city: Any) -> None:
-    added = city.cli("users", "add", "mgr2", "--role", "manager", "--building", "B2",
-                     "--password-stdin", input_text=PASSWORD + "\n")
+    added = city.cli(
+        "users",
+        "add",
+        "mgr2",
+        "--role",
+        "manager",
+        "--building",
+        "B2",
+        "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
     listing = city.cli("users", "list", "--json", check=True)
     assert '"mgr2"' in listing.stdout and '"B2"' in listing.stdout
     assert "password_hash" not in listing.stdout
-    again = city.cli("users", "add", "mgr2", "--role", "manager", "--building", "B2",
-                     "--password-stdin", input_text=PASSWORD + "\n")
+    again = city.cli(
+        "users",
+        "add",
+        "mgr2",
+        "--role",
+        "manager",
+        "--building",
+        "B2",
+        "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )
     assert again.returncode == 2 and "exists" in again.stderr
     assert city.cli("users", "remove", "mgr2").returncode == 0
     with city.connect() as conn:
@@ -143,7 +164,8 @@ def test_users_cli_add_list_remove(city: Any) -> None:
             add_user(conn, "z", "analyst", PASSWORD, ["B1"])
         assert not remove_user(conn, "mgr2")
         names = [u["username"] for u in list_users(conn)]
-        stored = conn.execute("SELECT password_hash FROM app_user WHERE username = 'reg'"
-                              ).fetchone()["password_hash"]
+        stored = conn.execute(
+            "SELECT password_hash FROM app_user WHERE username = 'reg'"
+        ).fetchone()["password_hash"]
     assert names == ["ana", "mgr", "reg"]
     assert stored.startswith("$argon2id$") and PASSWORD not in stored

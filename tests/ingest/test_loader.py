@@ -345,8 +345,7 @@ def test_rollups_of_new_days_written_as_new_rows_match_a_rebuild(
     )
     # More of the same days (another meter of building B1): rollups updated and recomputed.
     second = write_file(
-        "meter_id,timestamp,value\n"
-        + "".join(f"E1,2024-01-01 {h:02d}:30,1\n" for h in range(6)),
+        "meter_id,timestamp,value\n" + "".join(f"E1,2024-01-01 {h:02d}:30,1\n" for h in range(6)),
         "b.csv",
     )
     query = "SELECT * FROM meter_daily ORDER BY meter_key, day"

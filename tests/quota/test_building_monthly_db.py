@@ -33,7 +33,8 @@ SELECT building_id, energy_type, month, energy_kwh, reading_count, covered_hours
 def assert_monthly_is_fresh(db) -> None:
     fresh, monthly = db.query(FRESH), db.query(MONTHLY)
     assert [(r["building_id"], r["energy_type"], r["month"]) for r in monthly] == [
-        (r["building_id"], r["energy_type"], r["month"]) for r in fresh]
+        (r["building_id"], r["energy_type"], r["month"]) for r in fresh
+    ]
     for got, want in zip(monthly, fresh, strict=True):
         for key in ("reading_count", "day_count", "first_day"):
             assert got[key] == want[key], (got, want)
@@ -67,8 +68,10 @@ def test_inserts_one_row_at_a_time_and_in_bulk(two_buildings):
         conn.commit()
     assert db.scalar("SELECT count(*) FROM building_monthly") == 3 + 3 * 5
     assert_monthly_is_fresh(db)
-    row = db.query("SELECT * FROM building_monthly WHERE building_id = 'A'"
-                   " AND energy_type = 'electricity' AND month = '2025-01-01'")[0]
+    row = db.query(
+        "SELECT * FROM building_monthly WHERE building_id = 'A'"
+        " AND energy_type = 'electricity' AND month = '2025-01-01'"
+    )[0]
     assert (row["day_count"], row["first_day"]) == (31, date(2025, 1, 1))
     assert row["energy_kwh"] == pytest.approx(31 * 2.5)
 
@@ -78,17 +81,24 @@ def test_updates_recompute_old_and_new_groups(two_buildings):
     with db.connect() as conn:
         add_daily(conn, "A", day_range(date(2025, 1, 1), date(2025, 3, 31)), 1.0)
         add_daily(conn, "B", day_range(date(2025, 1, 1), date(2025, 1, 31)), 4.0)
-        conn.execute("UPDATE building_daily SET energy_kwh = energy_kwh * 3, covered_hours = 12"
-                     " WHERE building_id = 'A' AND day BETWEEN '2025-01-20' AND '2025-02-10'")
+        conn.execute(
+            "UPDATE building_daily SET energy_kwh = energy_kwh * 3, covered_hours = 12"
+            " WHERE building_id = 'A' AND day BETWEEN '2025-01-20' AND '2025-02-10'"
+        )
         # move days across months and buildings: both the old and the new group change
-        conn.execute("UPDATE building_daily SET day = day + 45"
-                     " WHERE building_id = 'B' AND day > '2025-01-25'")
-        conn.execute("UPDATE building_daily SET building_id = 'A', energy_type = 'natural_gas'"
-                     " WHERE building_id = 'B' AND day < '2025-01-05'")
+        conn.execute(
+            "UPDATE building_daily SET day = day + 45"
+            " WHERE building_id = 'B' AND day > '2025-01-25'"
+        )
+        conn.execute(
+            "UPDATE building_daily SET building_id = 'A', energy_type = 'natural_gas'"
+            " WHERE building_id = 'B' AND day < '2025-01-05'"
+        )
         conn.commit()
     assert_monthly_is_fresh(db)
-    assert db.scalar("SELECT first_day FROM building_monthly WHERE building_id = 'B'"
-                     " AND month = '2025-01-01'") == date(2025, 1, 5)
+    assert db.scalar(
+        "SELECT first_day FROM building_monthly WHERE building_id = 'B' AND month = '2025-01-01'"
+    ) == date(2025, 1, 5)
 
 
 def test_deletes_shrink_or_remove_groups(two_buildings):
@@ -96,15 +106,22 @@ def test_deletes_shrink_or_remove_groups(two_buildings):
     with db.connect() as conn:
         add_daily(conn, "A", day_range(date(2024, 12, 1), date(2025, 2, 28)), 1.0)
         add_daily(conn, "B", day_range(date(2025, 1, 1), date(2025, 1, 31)), 4.0)
-        conn.execute("DELETE FROM building_daily WHERE building_id = 'A'"
-                     " AND day BETWEEN '2025-01-01' AND '2025-01-31'")  # whole month
-        conn.execute("DELETE FROM building_daily WHERE building_id = 'A'"
-                     " AND day >= '2025-02-15'")  # part of a month
+        conn.execute(
+            "DELETE FROM building_daily WHERE building_id = 'A'"
+            " AND day BETWEEN '2025-01-01' AND '2025-01-31'"
+        )  # whole month
+        conn.execute(
+            "DELETE FROM building_daily WHERE building_id = 'A' AND day >= '2025-02-15'"
+        )  # part of a month
         conn.execute("DELETE FROM building_daily WHERE building_id = 'Z'")  # nothing
         conn.commit()
     assert_monthly_is_fresh(db)
-    assert db.scalar("SELECT count(*) FROM building_monthly WHERE building_id = 'A'"
-                     " AND month = '2025-01-01'") == 0
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM building_monthly WHERE building_id = 'A' AND month = '2025-01-01'"
+        )
+        == 0
+    )
     with db.connect() as conn:
         conn.execute("DELETE FROM building WHERE building_id = 'B'")  # cascades to the rollups
         conn.commit()
@@ -127,21 +144,28 @@ def test_random_statements_keep_the_rollup_fresh_and_rebuild_agrees(two_building
             hi = lo + timedelta(days=rng.randrange(60))
             action = rng.choice(("upsert", "delete", "update"))
             if action == "upsert":
-                conn.execute("""
+                conn.execute(
+                    """
                     INSERT INTO building_daily (building_id, energy_type, day, energy_kwh,
                                                 reading_count, covered_hours, meter_count)
                     SELECT %s, %s, d::date, %s, 24, 24, 1
                       FROM generate_series(%s::date, %s::date, '1 day') d
                     ON CONFLICT (building_id, energy_type, day)
                     DO UPDATE SET energy_kwh = EXCLUDED.energy_kwh
-                """, (bid, kind, rng.uniform(0, 100), lo, hi))
+                """,
+                    (bid, kind, rng.uniform(0, 100), lo, hi),
+                )
             elif action == "delete":
-                conn.execute("DELETE FROM building_daily WHERE building_id = %s"
-                             " AND day BETWEEN %s AND %s", (bid, lo, hi))
+                conn.execute(
+                    "DELETE FROM building_daily WHERE building_id = %s AND day BETWEEN %s AND %s",
+                    (bid, lo, hi),
+                )
             else:
-                conn.execute("UPDATE building_daily SET energy_kwh = energy_kwh + %s"
-                             " WHERE energy_type = %s AND day BETWEEN %s AND %s",
-                             (rng.uniform(-1, 1), kind, lo, hi))
+                conn.execute(
+                    "UPDATE building_daily SET energy_kwh = energy_kwh + %s"
+                    " WHERE energy_type = %s AND day BETWEEN %s AND %s",
+                    (rng.uniform(-1, 1), kind, lo, hi),
+                )
         conn.commit()
     assert_monthly_is_fresh(db)
     before = db.query(MONTHLY)
@@ -150,7 +174,8 @@ def test_random_statements_keep_the_rollup_fresh_and_rebuild_agrees(two_building
         conn.commit()
     after = db.query(MONTHLY)
     assert [(r["building_id"], r["month"], r["day_count"]) for r in after] == [
-        (r["building_id"], r["month"], r["day_count"]) for r in before]
+        (r["building_id"], r["month"], r["day_count"]) for r in before
+    ]
 
 
 def test_month_split_reads_the_fewest_days():
@@ -159,22 +184,26 @@ def test_month_split_reads_the_fewest_days():
         return parts["months_end"], parts["days_start"], parts["days_end"], parts["sign"]
 
     # the 14th of a 31-day month: whole months before March plus 1..14 March
-    assert split(date(2025, 3, 14)) == (date(2025, 3, 1), date(2025, 3, 1),
-                                        date(2025, 3, 14), 1)
+    assert split(date(2025, 3, 14)) == (date(2025, 3, 1), date(2025, 3, 1), date(2025, 3, 14), 1)
     # the 20th: whole months through March minus 21..31 March
-    assert split(date(2025, 3, 20)) == (date(2025, 4, 1), date(2025, 3, 21),
-                                        date(2025, 3, 31), -1)
+    assert split(date(2025, 3, 20)) == (date(2025, 4, 1), date(2025, 3, 21), date(2025, 3, 31), -1)
     # a month end: whole months only (the day range is empty)
     months_end, days_start, days_end, _ = split(date(2025, 3, 31))
     assert months_end == date(2025, 4, 1) and days_start > days_end
-    assert split(date(2024, 2, 28)) == (date(2024, 3, 1), date(2024, 2, 29),
-                                        date(2024, 2, 29), -1)  # leap February
+    assert split(date(2024, 2, 28)) == (
+        date(2024, 3, 1),
+        date(2024, 2, 29),
+        date(2024, 2, 29),
+        -1,
+    )  # leap February
     months_end, days_start, days_end, _ = split(date(2024, 12, 31))
     assert months_end == date(2025, 1, 1) and days_start > days_end
     ranges = rollup_ranges(2024, date(2024, 2, 29))
     assert ranges["previous_cutoff"] == date(2023, 2, 28)
     assert (ranges["months_end"], ranges["previous_months_end"]) == (
-        date(2024, 3, 1), date(2023, 3, 1))
+        date(2024, 3, 1),
+        date(2023, 3, 1),
+    )
 
 
 @pytest.mark.parametrize("year", [2024, 2025])
@@ -193,20 +222,31 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
                 day = start
                 while day <= date(year, 12, 31):
                     if not (i == 3 and day.month == 7) and rng.random() > 0.05:
-                        rows.append((f"B{i}", kind, day, rng.uniform(0, 500),
-                                     rng.uniform(0, 24)))
+                        rows.append((f"B{i}", kind, day, rng.uniform(0, 500), rng.uniform(0, 24)))
                     day += timedelta(days=1)
-        with conn.cursor() as cur, cur.copy(
-            "COPY building_daily (building_id, energy_type, day, energy_kwh, covered_hours,"
-            " reading_count, meter_count) FROM STDIN"
-        ) as copy:  # one statement: the trigger sees every row in one transition table
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY building_daily (building_id, energy_type, day, energy_kwh, covered_hours,"
+                " reading_count, meter_count) FROM STDIN"
+            ) as copy,
+        ):  # one statement: the trigger sees every row in one transition table
             for row in rows:
                 copy.write_row((*row, 24, 1))
         conn.commit()
-        as_of_days = [date(year, 1, 1), date(year, 1, 31), date(year, 2, 14),
-                      date(year, 2, 28), date(year, 3, 1), date(year, 3, 20),
-                      date(year, 3, 28), date(year, 7, 15), date(year, 7, 20),
-                      date(year, 12, 30), date(year, 12, 31)]
+        as_of_days = [
+            date(year, 1, 1),
+            date(year, 1, 31),
+            date(year, 2, 14),
+            date(year, 2, 28),
+            date(year, 3, 1),
+            date(year, 3, 20),
+            date(year, 3, 28),
+            date(year, 7, 15),
+            date(year, 7, 20),
+            date(year, 12, 30),
+            date(year, 12, 31),
+        ]
         if year == 2024:
             as_of_days.append(date(2024, 2, 29))
         for as_of in as_of_days:
@@ -217,5 +257,6 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
                 key = ["building_id", "energy_type"]
                 g = g.sort_values(key, ignore_index=True)
                 w = w.sort_values(key, ignore_index=True)
-                pd.testing.assert_frame_equal(g, w, check_exact=False, rtol=1e-12,
-                                              check_dtype=False)
+                pd.testing.assert_frame_equal(
+                    g, w, check_exact=False, rtol=1e-12, check_dtype=False
+                )

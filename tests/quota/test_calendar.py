@@ -46,16 +46,19 @@ def test_elapsed_hours_in_local_time_and_cut_at_now():
     assert calendar.elapsed_hours(2025, date(2025, 1, 2), SHANGHAI) == 48.0
     now = datetime(2025, 1, 2, 6, 0, tzinfo=SHANGHAI)
     assert calendar.elapsed_hours(2025, date(2025, 1, 2), SHANGHAI, now=now) == 30.0
-    assert calendar.elapsed_hours(2025, date(2025, 1, 10), SHANGHAI,
-                                  start_day=date(2025, 1, 9)) == 48.0
+    assert (
+        calendar.elapsed_hours(2025, date(2025, 1, 10), SHANGHAI, start_day=date(2025, 1, 9))
+        == 48.0
+    )
     assert calendar.hours_in_year(2024, SHANGHAI) == 8784.0
 
 
 def test_elapsed_hours_across_a_dst_change():
     berlin = ZoneInfo("Europe/Berlin")
     # 2025-03-30 has 23 hours in Berlin.
-    assert calendar.elapsed_hours(2025, date(2025, 3, 30), berlin,
-                                  start_day=date(2025, 3, 30)) == 23.0
+    assert (
+        calendar.elapsed_hours(2025, date(2025, 3, 30), berlin, start_day=date(2025, 3, 30)) == 23.0
+    )
 
 
 def test_same_date_previous_year_maps_29_february():

@@ -57,11 +57,16 @@ def test_evaluation_reads_rollups_and_stores_a_run(city):
     assert rows[("C", "electricity_kwh")]["status"] == "out_of_scope"
     assert rows[("D", "electricity_kwh")]["status"] == "no_quota"
 
-    stored = city.query("SELECT building_id, basis, status, details FROM evaluation_result"
-                        " WHERE evaluation_id = %s ORDER BY 1, 2", (outcome.evaluation_id,))
+    stored = city.query(
+        "SELECT building_id, basis, status, details FROM evaluation_result"
+        " WHERE evaluation_id = %s ORDER BY 1, 2",
+        (outcome.evaluation_id,),
+    )
     assert [(r["building_id"], r["basis"], r["status"]) for r in stored] == [
-        ("A", "electricity_kwh", "within"), ("B", "electricity_kwh", "over_20"),
-        ("B", "energy_kgce", "over_20"), ("C", "electricity_kwh", "out_of_scope"),
+        ("A", "electricity_kwh", "within"),
+        ("B", "electricity_kwh", "over_20"),
+        ("B", "energy_kgce", "over_20"),
+        ("C", "electricity_kwh", "out_of_scope"),
         ("D", "electricity_kwh", "no_quota"),
     ]
     assert stored[0]["details"]["profile_source"] == "own"
@@ -88,8 +93,9 @@ def test_evaluation_never_reads_raw_readings(city):
         conn.execute("REVOKE SELECT ON reading FROM qw_eval_only")
         conn.execute("SET ROLE qw_eval_only")
         try:
-            outcome = run_evaluation(conn, city.settings, YEAR, date(2025, 6, 30), now=NOW,
-                                     save=False)
+            outcome = run_evaluation(
+                conn, city.settings, YEAR, date(2025, 6, 30), now=NOW, save=False
+            )
         finally:
             conn.rollback()
     assert len(outcome.results) == 5
@@ -99,9 +105,21 @@ def test_cli_evaluate_json(city):
     proc = city.cli("evaluate", "--year", "2025", "--as-of", "2025-06-30", "--json", check=True)
     data = json.loads(proc.stdout)
     assert data["year"] == 2025 and data["as_of"] == "2025-06-30"
-    fields = {"building_id", "basis", "energy_kwh", "energy_kgce", "quota", "expected_share",
-              "utilization", "projected", "completeness", "status", "excess",
-              "eui_kwh_per_m2", "co2_kg"}
+    fields = {
+        "building_id",
+        "basis",
+        "energy_kwh",
+        "energy_kgce",
+        "quota",
+        "expected_share",
+        "utilization",
+        "projected",
+        "completeness",
+        "status",
+        "excess",
+        "eui_kwh_per_m2",
+        "co2_kg",
+    }
     assert all(fields <= set(row) for row in data["buildings"])
     by_id = {(r["building_id"], r["basis"]): r for r in data["buildings"]}
     assert by_id[("B", "electricity_kwh")]["excess"] == pytest.approx(810.0)

@@ -17,7 +17,8 @@ INSERT_RESULT = (
 def _run(conn: psycopg.Connection) -> int:
     return conn.execute(
         "INSERT INTO evaluation_run (year, as_of, timezone) VALUES (2025, '2025-06-30',"
-        " 'Asia/Shanghai') RETURNING evaluation_id").fetchone()["evaluation_id"]
+        " 'Asia/Shanghai') RETURNING evaluation_id"
+    ).fetchone()["evaluation_id"]
 
 
 @pytest.fixture
@@ -44,13 +45,16 @@ def test_results_must_name_an_existing_building_and_run(stored):
             conn.execute(INSERT_RESULT, (stored.runs[1] + 100, "A"))
         conn.rollback()
         with pytest.raises(psycopg.errors.ForeignKeyViolation, match="building Z"):
-            conn.execute("UPDATE evaluation_result SET building_id = 'Z'"
-                         " WHERE building_id = 'B'")
+            conn.execute("UPDATE evaluation_result SET building_id = 'Z' WHERE building_id = 'B'")
         conn.rollback()
         # COPY (the evaluation's path) is checked too
-        with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.cursor() as cur, \
-                cur.copy("COPY evaluation_result (evaluation_id, building_id, basis, status)"
-                         " FROM STDIN") as copy:
+        with (
+            pytest.raises(psycopg.errors.ForeignKeyViolation),
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY evaluation_result (evaluation_id, building_id, basis, status) FROM STDIN"
+            ) as copy,
+        ):
             copy.write_row((stored.runs[0], "Y", "energy_kgce", "within"))
         conn.rollback()
     assert stored.scalar("SELECT count(*) FROM evaluation_result") == 4
@@ -61,12 +65,14 @@ def test_deleting_a_building_or_run_deletes_its_results(stored):
         conn.execute("DELETE FROM building WHERE building_id = 'A'")
         conn.commit()
     assert stored.query("SELECT DISTINCT building_id FROM evaluation_result") == [
-        {"building_id": "B"}]
+        {"building_id": "B"}
+    ]
     with stored.connect() as conn:
         conn.execute("DELETE FROM evaluation_run WHERE evaluation_id = %s", (stored.runs[0],))
         conn.commit()
     assert stored.query("SELECT evaluation_id, building_id FROM evaluation_result") == [
-        {"evaluation_id": stored.runs[1], "building_id": "B"}]
+        {"evaluation_id": stored.runs[1], "building_id": "B"}
+    ]
     with stored.connect() as conn:
         conn.execute("TRUNCATE evaluation_run")
         conn.commit()
@@ -90,20 +96,26 @@ def test_a_role_without_rights_on_the_rollup_or_update_rights_on_buildings_can_w
         conn.execute("CREATE ROLE qw_writer")  # rolled back with the rest
         try:
             conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO qw_writer")
-            conn.execute("GRANT INSERT, DELETE ON building_daily, evaluation_run,"
-                         " evaluation_result TO qw_writer")
+            conn.execute(
+                "GRANT INSERT, DELETE ON building_daily, evaluation_run,"
+                " evaluation_result TO qw_writer"
+            )
             conn.execute("REVOKE ALL ON building_monthly FROM qw_writer")
             conn.execute("SET ROLE qw_writer")
-            conn.execute("INSERT INTO building_daily (building_id, energy_type, day,"
-                         " energy_kwh, reading_count, covered_hours, meter_count)"
-                         " VALUES ('A', 'electricity', '2025-01-02', 5, 24, 24, 1)")
+            conn.execute(
+                "INSERT INTO building_daily (building_id, energy_type, day,"
+                " energy_kwh, reading_count, covered_hours, meter_count)"
+                " VALUES ('A', 'electricity', '2025-01-02', 5, 24, 24, 1)"
+            )
             run = _run(conn)
             conn.execute(INSERT_RESULT, (run, "A"))
             conn.execute("DELETE FROM evaluation_run WHERE evaluation_id = %s", (stored.runs[0],))
             conn.execute("RESET ROLE")
             assert conn.execute("SELECT energy_kwh FROM building_monthly").fetchone() == {
-                "energy_kwh": 5.0}
+                "energy_kwh": 5.0
+            }
             assert conn.execute("SELECT count(*) AS n FROM evaluation_result").fetchone() == {
-                "n": 3}
+                "n": 3
+            }
         finally:
             conn.rollback()

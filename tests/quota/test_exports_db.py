@@ -36,11 +36,23 @@ def offices(db):
         for h in range(28 * 24):
             at = start + timedelta(hours=h)
             occupied = at.weekday() < 5 and 8 <= at.hour < 18
-            rows.append((key["meter_key"], at, 20.0 if occupied else 15.0, "kWh",
-                         20.0 if occupied else 15.0, 0, 1))
+            rows.append(
+                (
+                    key["meter_key"],
+                    at,
+                    20.0 if occupied else 15.0,
+                    "kWh",
+                    20.0 if occupied else 15.0,
+                    0,
+                    1,
+                )
+            )
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO reading (meter_key, reading_at, value, unit,"
-                            " energy_kwh, flags, file_id) VALUES (%s,%s,%s,%s,%s,%s,%s)", rows)
+            cur.executemany(
+                "INSERT INTO reading (meter_key, reading_at, value, unit,"
+                " energy_kwh, flags, file_id) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                rows,
+            )
         conn.commit()
     db.cli("evaluate", "--year", "2025", "--as-of", "2025-06-30", check=True)
     return db
@@ -48,34 +60,51 @@ def offices(db):
 
 def test_propose_writes_import_format_csv_and_stores_proposals(offices, tmp_path):
     out = tmp_path / "proposals.csv"
-    proc = offices.cli("quota", "propose", "--year", "2025", "-o", str(out), "--method",
-                       "history", "--basis", "electricity_kwh", "--json", check=True)
+    proc = offices.cli(
+        "quota",
+        "propose",
+        "--year",
+        "2025",
+        "-o",
+        str(out),
+        "--method",
+        "history",
+        "--basis",
+        "electricity_kwh",
+        "--json",
+        check=True,
+    )
     summary = json.loads(proc.stdout)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert list(rows[0])[:4] == ["building_id", "year", "basis", "limit"]
-    assert {"method", "base_years", "historical_base", "benchmark",
-            "reduction_applied"} <= set(rows[0])
+    assert {"method", "base_years", "historical_base", "benchmark", "reduction_applied"} <= set(
+        rows[0]
+    )
     by_id = {r["building_id"]: r for r in rows}
     # O6 has an imported quota: imported wins, it is left out of the file.
     assert "O6" not in by_id and summary["skipped_imported"] == 1
     # One complete year (2024, leap): 366 days x 100 kWh x i, reduction 0 by default.
     assert float(by_id["O2"]["limit"]) == pytest.approx(366 * 200.0)
     assert by_id["O2"]["base_years"] == "2024"
-    stored = offices.query("SELECT building_id, source, limit_value FROM quota"
-                           " WHERE year = 2025 AND basis = 'electricity_kwh' ORDER BY 1, 2")
+    stored = offices.query(
+        "SELECT building_id, source, limit_value FROM quota"
+        " WHERE year = 2025 AND basis = 'electricity_kwh' ORDER BY 1, 2"
+    )
     assert ("O6", "imported", 250000.0) in [tuple(r.values()) for r in stored]
     assert ("O6", "proposed") in [(r["building_id"], r["source"]) for r in stored]
-    effective = offices.scalar("SELECT source FROM quota_effective WHERE building_id = 'O6'"
-                               " AND year = 2025")
+    effective = offices.scalar(
+        "SELECT source FROM quota_effective WHERE building_id = 'O6' AND year = 2025"
+    )
     assert effective == "imported"
 
 
 def test_retrofit_export_csv_ranks_by_savings(offices, tmp_path):
     out = tmp_path / "retrofit.csv"
-    offices.cli("export", "retrofit", "--year", "2025", "--format", "csv", "-o", str(out),
-                check=True)
+    offices.cli(
+        "export", "retrofit", "--year", "2025", "--format", "csv", "-o", str(out), check=True
+    )
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -86,8 +115,7 @@ def test_retrofit_export_csv_ranks_by_savings(offices, tmp_path):
     annual = {i: 181 * 100.0 * i / share for i in range(1, 7)}
     median = (annual[3] + annual[4]) / 2
     assert float(rows[0]["savings potential (kWh/a)"]) == pytest.approx(annual[6] - median)
-    assert float(rows[0]["savings potential (CNY/a)"]) == pytest.approx(
-        (annual[6] - median) * 0.8)
+    assert float(rows[0]["savings potential (CNY/a)"]) == pytest.approx((annual[6] - median) * 0.8)
     # O6's night and weekend load is 15/20 of the occupied load, above the 0.5 threshold.
     assert float(rows[0]["night+weekend ÷ occupied power (-)"]) == pytest.approx(0.75)
     assert rows[0]["trigger: high night/weekend base load"] == "True"
@@ -100,18 +128,29 @@ def test_retrofit_and_compliance_xlsx_open_with_units(offices, tmp_path):
     sheet = load_workbook(out)["data"]
     header = [c.value for c in sheet[1]]
     assert "savings potential (kWh/a)" in header and "savings potential (t CO₂/a)" in header
-    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
-        "O6", "O5", "O4"]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["O6", "O5", "O4"]
 
     comp = tmp_path / "compliance.xlsx"
-    proc = offices.cli("export", "compliance", "--year", "2025", "--format", "xlsx", "-o",
-                       str(comp), "--json", check=True)
+    proc = offices.cli(
+        "export",
+        "compliance",
+        "--year",
+        "2025",
+        "--format",
+        "xlsx",
+        "-o",
+        str(comp),
+        "--json",
+        check=True,
+    )
     assert json.loads(proc.stdout)["rows"] == 6
     sheet = load_workbook(comp)["data"]
     header = [c.value for c in sheet[1]]
     assert "quota (basis unit: kWh or kgce)" in header
-    values = {row[0]: dict(zip(header, row, strict=True))
-              for row in sheet.iter_rows(min_row=2, values_only=True)}
+    values = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
     assert values["O6"]["status"] == "within"
     assert values["O6"]["use to date (basis unit)"] == pytest.approx(181 * 600.0)
     assert values["O1"]["status"] == "no_quota"

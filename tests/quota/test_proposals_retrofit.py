@@ -15,13 +15,21 @@ from quota.settings import load_settings
 
 SETTINGS_RULES = load_settings().rules
 P_RULES = dataclasses.replace(
-    proposals.ProposalRules.from_rules(SETTINGS_RULES, "history"), reduction_rate=0.1,
-    worst_extra_reduction_rate=0.05, min_peer_count=3)
+    proposals.ProposalRules.from_rules(SETTINGS_RULES, "history"),
+    reduction_rate=0.1,
+    worst_extra_reduction_rate=0.05,
+    min_peer_count=3,
+)
 
 
 def registry(n, area=1000.0, btype="office_commercial"):
-    return pd.DataFrame({"building_id": [f"B{i:02d}" for i in range(1, n + 1)],
-                         "building_type": btype, "floor_area_m2": area})
+    return pd.DataFrame(
+        {
+            "building_id": [f"B{i:02d}" for i in range(1, n + 1)],
+            "building_type": btype,
+            "floor_area_m2": area,
+        }
+    )
 
 
 def annual(rows):
@@ -29,8 +37,10 @@ def annual(rows):
 
 
 def test_history_mean_of_the_five_most_recent_complete_years():
-    data = annual([("B01", y, float(y - 2017) * 100, True) for y in range(2018, 2025)]
-                  + [("B01", 2023, 9999.0, False)])  # an incomplete duplicate is ignored
+    data = annual(
+        [("B01", y, float(y - 2017) * 100, True) for y in range(2018, 2025)]
+        + [("B01", 2023, 9999.0, False)]
+    )  # an incomplete duplicate is ignored
     base = proposals.history_base(data[data["is_complete"]], 2025, 5, "mean")
     row = base.iloc[0]
     assert row["base_years"] == "2020;2021;2022;2023;2024"
@@ -42,8 +52,7 @@ def test_history_mean_of_the_five_most_recent_complete_years():
 def test_history_with_fewer_years_and_fallback_to_benchmark():
     b = registry(2)
     data = annual([("B01", 2023, 1000.0, True), ("B01", 2024, 2000.0, False)])
-    result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index(
-        "building_id")
+    result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index("building_id")
     assert result.loc["B01", "base_years"] == "2023"
     assert result.loc["B01", "limit"] == pytest.approx(1000 * 0.9)
     assert result.loc["B01", "method"] == "history"
@@ -57,8 +66,9 @@ def test_history_with_fewer_years_and_fallback_to_benchmark():
 def test_benchmark_citywide_pooled_intensity_and_combined_minimum():
     b = registry(3)
     b.loc[2, "floor_area_m2"] = 3000.0
-    data = annual([("B01", 2024, 50000.0, True), ("B02", 2024, 150000.0, True),
-                   ("B03", 2024, 200000.0, True)])
+    data = annual(
+        [("B01", 2024, 50000.0, True), ("B02", 2024, 150000.0, True), ("B03", 2024, 200000.0, True)]
+    )
     # pooled: 400,000 kWh / 5,000 m² = 80 kWh/m²
     rules = dataclasses.replace(P_RULES, method="combined")
     result = proposals.propose(2025, "electricity_kwh", b, data, rules).set_index("building_id")
@@ -68,16 +78,16 @@ def test_benchmark_citywide_pooled_intensity_and_combined_minimum():
     assert result.loc["B01", "method"] == "combined:history"
     assert result.loc["B02", "limit"] == pytest.approx(80000.0)  # benchmark < 135,000
     assert result.loc["B02", "method"] == "combined:benchmark"
-    bench = proposals.propose(2025, "electricity_kwh", b, data,
-                              dataclasses.replace(P_RULES, method="benchmark"))
+    bench = proposals.propose(
+        2025, "electricity_kwh", b, data, dataclasses.replace(P_RULES, method="benchmark")
+    )
     assert bench["limit"].tolist() == pytest.approx([80000.0, 80000.0, 240000.0])
 
 
 def test_best_five_percent_exempt_and_worst_five_percent_extra():
     b = registry(20)
     data = annual([(f"B{i:02d}", 2024, 1000.0 * i, True) for i in range(1, 21)])
-    result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index(
-        "building_id")
+    result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index("building_id")
     assert result.loc["B01", "efficiency_group"] == "best"
     assert result.loc["B01", "limit"] == pytest.approx(1000.0)  # exempt: no reduction
     assert result.loc["B20", "efficiency_group"] == "worst"
@@ -94,19 +104,31 @@ def test_proposal_rules_reject_unknown_method():
         proposals.ProposalRules.from_rules(SETTINGS_RULES, "magic")
 
 
-R_RULES = dataclasses.replace(retrofit.RetrofitRules.from_rules(SETTINGS_RULES),
-                              min_peer_count=3, worst_share=0.2)
+R_RULES = dataclasses.replace(
+    retrofit.RetrofitRules.from_rules(SETTINGS_RULES), min_peer_count=3, worst_share=0.2
+)
 
 
 def retrofit_inputs(euis, statuses=None, btype="office_commercial"):
     n = len(euis)
     ids = [f"R{i}" for i in range(1, n + 1)]
-    buildings = pd.DataFrame({"building_id": ids, "building_type": btype,
-                              "floor_area_m2": 1000.0, "operating_hours_per_year": math.nan,
-                              "area_per_person_m2": math.nan})
-    results = pd.DataFrame({"building_id": ids, "basis": "electricity_kwh",
-                            "status": statuses or ["within"] * n,
-                            "electricity_eui_kwh_per_m2": euis})
+    buildings = pd.DataFrame(
+        {
+            "building_id": ids,
+            "building_type": btype,
+            "floor_area_m2": 1000.0,
+            "operating_hours_per_year": math.nan,
+            "area_per_person_m2": math.nan,
+        }
+    )
+    results = pd.DataFrame(
+        {
+            "building_id": ids,
+            "basis": "electricity_kwh",
+            "status": statuses or ["within"] * n,
+            "electricity_eui_kwh_per_m2": euis,
+        }
+    )
     return buildings, results
 
 
@@ -129,7 +151,8 @@ def test_retrofit_savings_against_peer_median_and_ranking():
 
 def test_retrofit_triggers_list_buildings_without_savings():
     buildings, results = retrofit_inputs(
-        [50.0, 60.0, 70.0], statuses=["over_20_repeat", "within", "out_of_scope"])
+        [50.0, 60.0, 70.0], statuses=["over_20_repeat", "within", "out_of_scope"]
+    )
     ranked = retrofit.rank(retrofit.screen(buildings, results, R_RULES, SETTINGS_RULES))
     # Two in-scope peers only: no peer median, so only the trigger lists R1.
     assert ranked["building_id"].tolist() == ["R1"]
@@ -142,8 +165,7 @@ def test_retrofit_guide_target_and_gbt51161_correction():
     buildings.loc[0, "operating_hours_per_year"] = 5000.0  # γ1 = 0.3 + 0.7 x 0.5 = 0.65
     buildings.loc[0, "area_per_person_m2"] = 20.0  # γ2 = 0.7 + 0.3 x 2 = 1.3
     rules = dataclasses.replace(R_RULES, target="guide")
-    screened = retrofit.screen(buildings, results, rules, SETTINGS_RULES).set_index(
-        "building_id")
+    screened = retrofit.screen(buildings, results, rules, SETTINGS_RULES).set_index("building_id")
     assert screened.loc["R1", "corrected_eui_kwh_per_m2"] == pytest.approx(100 * 0.65 * 1.3)
     assert screened.loc["R1", "target_eui_kwh_per_m2"] == 60.0  # guide value, commercial
     assert screened.loc["R1", "target_source"] == "guide"
@@ -153,8 +175,9 @@ def test_retrofit_guide_target_and_gbt51161_correction():
 def test_base_load_trigger():
     buildings, results = retrofit_inputs([50.0, 60.0, 70.0, 100.0])
     screened = retrofit.screen(buildings, results, R_RULES, SETTINGS_RULES)
-    base = pd.DataFrame({"building_id": ["R4", "R1"], "base_kw": [8.0, 2.0],
-                         "occupied_kw": [10.0, 10.0]})
+    base = pd.DataFrame(
+        {"building_id": ["R4", "R1"], "base_kw": [8.0, 2.0], "occupied_kw": [10.0, 10.0]}
+    )
     out = retrofit.apply_base_load(screened, base, 0.5).set_index("building_id")
     assert out.loc["R4", "base_load_ratio"] == pytest.approx(0.8)
     assert bool(out.loc["R4", "high_base_load"])

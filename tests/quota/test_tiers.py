@@ -12,16 +12,31 @@ from quota import tiers
 NAN = math.nan
 
 
-def one(*, in_scope=True, has_quota=True, use=50.0, quota=100.0, projected=NAN,
-        completeness=1.0, previous=NAN, is_year_end=False):
+def one(
+    *,
+    in_scope=True,
+    has_quota=True,
+    use=50.0,
+    quota=100.0,
+    projected=NAN,
+    completeness=1.0,
+    previous=NAN,
+    is_year_end=False,
+):
     """Status of a single building (use, projected, quota in the basis unit)."""
     util = tiers.utilization(pd.Series([use]), pd.Series([quota if has_quota else NAN]))
     proj = tiers.utilization(pd.Series([projected]), pd.Series([quota]))
     return tiers.status(
-        in_scope=pd.Series([in_scope]), has_quota=pd.Series([has_quota]),
-        utilization_ratio=util, projected_ratio=proj,
-        completeness=pd.Series([completeness]), previous_utilization_ratio=pd.Series([previous]),
-        is_year_end=is_year_end, over_ratio=1.0, over_20_ratio=1.2, min_completeness=0.8,
+        in_scope=pd.Series([in_scope]),
+        has_quota=pd.Series([has_quota]),
+        utilization_ratio=util,
+        projected_ratio=proj,
+        completeness=pd.Series([completeness]),
+        previous_utilization_ratio=pd.Series([previous]),
+        is_year_end=is_year_end,
+        over_ratio=1.0,
+        over_20_ratio=1.2,
+        min_completeness=0.8,
     ).iloc[0]
 
 
@@ -60,8 +75,15 @@ def test_ratio_ties_are_not_above_despite_float_rounding():
 
 def test_every_status_is_a_known_one():
     assert set(tiers.STATUSES) == {
-        "no_quota", "out_of_scope", "insufficient_data", "within", "at_risk", "over",
-        "over_20", "over_20_repeat"}
+        "no_quota",
+        "out_of_scope",
+        "insufficient_data",
+        "within",
+        "at_risk",
+        "over",
+        "over_20",
+        "over_20_repeat",
+    }
 
 
 def test_excess_and_utilization():
@@ -77,6 +99,7 @@ def test_excess_and_utilization():
     [(3000.0, 0.5, True), (2999.9, 1.0, False), (50000.0, 0.49, False), (3000.1, 0.51, True)],
 )
 def test_scope_rule(area, share, expected):
-    result = tiers.in_scope(pd.Series([area]), pd.Series([share]), min_floor_area_m2=3000.0,
-                            min_public_use_share=0.5)
+    result = tiers.in_scope(
+        pd.Series([area]), pd.Series([share]), min_floor_area_m2=3000.0, min_public_use_share=0.5
+    )
     assert bool(result.iloc[0]) is expected

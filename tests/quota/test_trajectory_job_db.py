@@ -56,6 +56,7 @@ def test_nightly_and_reevaluate_store_runs(db):
     with db.connect() as conn:
         assert queries.latest_evaluation_id(conn, 2025) == again["evaluation_id"]
     assert evaluation_job.reevaluate(db.settings, [], 2025)["skipped"] is True
-    params = db.scalar("SELECT parameters FROM evaluation_run WHERE evaluation_id = %s",
-                       (again["evaluation_id"],))
+    params = db.scalar(
+        "SELECT parameters FROM evaluation_run WHERE evaluation_id = %s", (again["evaluation_id"],)
+    )
     assert params["trigger"] == "ingest" and params["affected_building_count"] == 1
