@@ -6,12 +6,14 @@ gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) i
 from the header. Semicolon files may use a decimal comma in the value column.
 
 The file is read in blocks of about ``batch_rows`` lines (cut at a line end), each split by
-pandas' C parser (fast path), every column but the value as text (not as pandas categories:
-their categories may be inferred as numbers, and meter id ``0042`` would become 42). When a
-block has something that parser cannot line up with the physical lines (more than one extra
-field, stray quotes), it is split line by line with :mod:`csv` (same rules, slower). Blank
-lines are skipped and not counted. A row's raw text is cut from the block only when asked
-for (quarantined rows).
+pandas' C parser (fast path). Every column but the value is text, kept as a
+:class:`TextColumn` (per row a code into the block's distinct texts): the parser reads them
+as categories, which decodes each distinct text once; where pandas makes the categories
+numbers or booleans (meter id ``0042`` would become 42), that column is read as plain text,
+in this block and the rest of the file. When a block has something the parser cannot line
+up with the physical lines (more than one extra field, stray quotes), it is split line by
+line with :mod:`csv` (same rules, slower). Blank lines are skipped and not counted. A row's
+raw text is cut from the block only when asked for (quarantined rows).
 
 Row rules: a row whose meter_id, timestamp or value field is empty (a whitespace-only
 timestamp or value is a bad timestamp or value instead), or that has more non-empty fields
