@@ -11,8 +11,8 @@ line can start the digests before the loader's libraries are imported.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 READING_SUFFIXES = (".csv", ".csv.gz")
@@ -47,16 +47,30 @@ def file_sha256(path: Path) -> str:
 class Digests:
     """SHA-256 digests of ``paths``, computed one after the other in a background thread
     from the moment this is made; :meth:`sha256` waits for a file's digest (or computes it
-    there, for a path not given)."""
+    there, for a path not given). The thread is a daemon: a process that stops early does
+    not wait for the digests of files it will not load."""
 
     def __init__(self, paths: Iterable[Path]):
-        self._futures: dict[Path, Future[str]] = {}
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-digest")
-        for path in paths:
-            self._futures[Path(path)] = executor.submit(file_sha256, Path(path))
-        executor.shutdown(wait=False)
+        self._paths = [Path(p) for p in paths]
+        self._done = {path: threading.Event() for path in self._paths}
+        self._results: dict[Path, str | OSError] = {}
+        threading.Thread(target=self._run, name="ingest-digest", daemon=True).start()
+
+    def _run(self) -> None:
+        for path in self._paths:
+            try:
+                self._results[path] = file_sha256(path)
+            except OSError as exc:
+                self._results[path] = exc
+            self._done[path].set()
 
     def sha256(self, path: Path) -> str:
         """The file's digest (an unreadable file raises ``OSError`` here)."""
-        future = self._futures.get(Path(path))
-        return future.result() if future is not None else file_sha256(path)
+        done = self._done.get(Path(path))
+        if done is None:
+            return file_sha256(path)
+        done.wait()
+        result = self._results[Path(path)]
+        if isinstance(result, OSError):
+            raise result
+        return result
