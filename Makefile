@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml | system
 	@touch $(STAMP)
 
 run: setup
-	@$(BIN)/python -m quota.run
+	@$(BIN)/python -m quota.cli.run
 
 test: setup
 	@$(BIN)/ruff check .

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from psycopg import sql
 
 from quota import db as qdb
-from quota import migrations
-from quota.demo import DemoSpec, generate
+from quota.db import migrations
+from quota.demo.generator import DemoSpec, generate
 from quota.settings import PROJECT_ROOT, Settings, load_settings
 
 

@@ -37,7 +37,7 @@ from psycopg import sql
 from dashboard import ids, queries
 from dashboard.users import LoginPolicy, Viewer, add_user
 from quota import db as qdb
-from quota import migrations
+from quota.db import migrations
 from quota.settings import load_settings
 
 PASSWORD = "bench-password-1"

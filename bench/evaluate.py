@@ -38,7 +38,8 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from quota import db as qdb
-from quota import engine, migrations, queries
+from quota import engine, queries
+from quota.db import migrations
 from quota.evaluation import run_evaluation
 from quota.settings import load_settings
 

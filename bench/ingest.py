@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from quota import db as qdb  # noqa: E402
-from quota import migrations  # noqa: E402
+from quota.db import migrations  # noqa: E402
 from quota.settings import load_settings  # noqa: E402
 
 

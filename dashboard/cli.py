@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from quota.cli_common import add_json_flag, emit, format_table
+from quota.cli.common import add_json_flag, emit, format_table
+from quota.errors import UserError
 from quota.settings import Settings
 
 
@@ -69,7 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    from quota.cli import UserError
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -88,7 +88,6 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def run_users(args: argparse.Namespace, settings: Settings) -> int:
     from dashboard import users
-    from quota.cli import UserError
     from quota.db import transaction
 
     try:
@@ -142,10 +141,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True)
         return 0
-    try:
-        from waitress import serve
-    except ImportError:
-        app.run(host=args.host, port=args.port, debug=False, threaded=True)
-        return 0
+    from waitress import serve
+
     serve(app.server, host=args.host, port=args.port, threads=args.threads)
     return 0

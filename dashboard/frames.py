@@ -12,47 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-KWH_PER_GJ = 1e9 / 3.6e6
-
-
-def kgce_per_kwh(rules: Mapping[str, Any]) -> dict[str, float]:
-    """Calorific-equivalent factor [kgce/kWh] of each energy type, from the rule parameters.
-
-    Electricity uses ``conversion.electricity_kgce_per_kwh``; gas and heat, stored in kWh,
-    are converted back through ``units.natural_gas_kwh_per_m3`` and 277.8 kWh/GJ.
-    (GB/T 2589-2020 for electricity; the others are secondary-source values.)
-    """
-    conversion = rules.get("conversion", {})
-    units = rules.get("units", {})
-    return {
-        "electricity": float(conversion.get("electricity_kgce_per_kwh", 0.1229)),
-        "natural_gas": float(conversion.get("natural_gas_kgce_per_m3", 1.2143))
-        / float(units.get("natural_gas_kwh_per_m3", 9.97)),
-        "district_heat": float(conversion.get("district_heat_kgce_per_gj", 34.12)) / KWH_PER_GJ,
-    }
-
-
-def daily_in_basis(
-    daily: pd.DataFrame, basis: str, factors_kgce_per_kwh: Mapping[str, float]
-) -> pd.Series:
-    """Use per local day in the basis's unit from rows (day, energy_type, energy_kwh).
-
-    ``electricity_kwh`` keeps electricity only [kWh]; ``energy_kgce`` sums every carrier
-    converted with ``factors_kgce_per_kwh`` [kgce]. Index: day (dates), sorted.
-    """
-    if daily.empty:
-        return pd.Series(dtype=float, name="energy")
-    data = daily[["day", "energy_type", "energy_kwh"]].copy()
-    if basis == "electricity_kwh":
-        data = data[data["energy_type"] == "electricity"]
-        values = data["energy_kwh"].astype(float)
-    else:
-        factor = data["energy_type"].map(factors_kgce_per_kwh).astype(float).fillna(0.0)
-        values = data["energy_kwh"].astype(float) * factor
-    series = values.groupby(data["day"]).sum().sort_index()
-    series.name = "energy"
-    return series
-
 
 def cumulative(daily: pd.Series) -> pd.Series:
     """Running total of a per-day series (same unit), indexed by day."""

@@ -11,6 +11,7 @@ Results are pandas DataFrames (column names as in SQL) or plain dicts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,9 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from dashboard.users import Viewer
+from quota.rules import EvaluationRules
 from quota.settings import Settings
+from quota.trajectory import CURVE_SOURCES, expected_cumulative_share
 
 JUDGED_STATUSES = ("within", "at_risk", "over", "over_20", "over_20_repeat")
 
@@ -430,19 +433,21 @@ def trajectory_share(
     settings: Settings,
     building_id: str,
     year: int,
+    result: Mapping[str, Any] | None,
 ) -> pd.Series | None:
-    """The quota engine's expected cumulative share (0..1 by local date) of the building for
-    ``year``; None when the engine cannot give one (no profile, or engine not installed)."""
+    """The expected cumulative share (0..1 by local date) of the building for ``year``, drawn
+    from the profile the evaluation chose for ``result`` (the building's stored result row,
+    as :func:`building_result` returns it); None without a result."""
     building_info(conn, viewer, building_id)
-    try:
-        from quota.trajectory import expected_cumulative_share
-    except ImportError:
+    if not result:
         return None
-    try:
-        series = expected_cumulative_share(conn, settings, building_id, year)
-    except (LookupError, ValueError):
-        return None
-    return None if series is None or len(series) == 0 else series
+    details = result.get("details") or {}
+    source = details.get("curve_source") or details.get("profile_source")
+    if source not in CURVE_SOURCES:
+        source = "elapsed"  # runs stored before the choice was recorded, at year end
+    rules = EvaluationRules.from_rules(settings.rules)
+    series = expected_cumulative_share(conn, rules, building_id, year, result["basis"], source)
+    return None if len(series) == 0 else series
 
 
 # ------------------------------------------------------------------------------------------

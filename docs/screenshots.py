@@ -1,6 +1,6 @@
 """Screenshots of the dashboard's main pages for the README, taken in headless Chromium.
 
-    .venv/bin/python -m quota.run --once          # the demo city in the make-run database
+    .venv/bin/python -m quota.cli.run --once          # the demo city in the make-run database
     .venv/bin/python docs/screenshots.py          # writes docs/img/*.png
 
 Without ``--url`` the script starts ``quotawatch serve`` on a free local port against the

@@ -6,7 +6,8 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from quota.cli_common import add_json_flag, emit, format_table
+from quota.cli.common import add_json_flag, emit, format_table
+from quota.errors import UserError
 from quota.settings import Settings
 
 
@@ -74,8 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.files import Digests, find_reading_files
-    from quota.cli import UserError
-    from quota.cli_common import Progress
+    from quota.cli.common import Progress
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
@@ -130,7 +130,6 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_rollups(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.rollups import rebuild
-    from quota.cli import UserError
     from quota.db import transaction
 
     if args.day_from and args.day_to and args.day_from > args.day_to:

@@ -56,9 +56,9 @@ from ingest.parse import RawBatch, iter_batches
 from ingest.timestamps import to_datetime, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
 from quota import db as qdb
+from quota.registry.textfiles import FileFormatError, open_text
+from quota.registry.units import UNITS_BY_TYPE, kwh_per_unit
 from quota.settings import Settings
-from quota.textfiles import FileFormatError, open_text
-from quota.units import UNITS_BY_TYPE, kwh_per_unit
 
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")

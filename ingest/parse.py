@@ -2,7 +2,7 @@
 
 A readings file is long-format CSV with a header: ``meter_id,timestamp,value[,unit]`` (any
 column order; a few aliases accepted). Encoding (UTF-8 with or without BOM, GB18030) and
-gzip are handled by :mod:`quota.textfiles`; the delimiter (comma or semicolon) is detected
+gzip are handled by :mod:`quota.registry.textfiles`; the delimiter (comma or semicolon) is detected
 from the header. Semicolon files may use a decimal comma in the value column.
 
 The file is read in blocks of about ``batch_rows`` lines (cut at a line end), each split by
@@ -32,7 +32,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from quota.textfiles import FileFormatError, normalise_header, sniff_delimiter
+from quota.registry.textfiles import FileFormatError, normalise_header, sniff_delimiter
 
 REQUIRED_COLUMNS = ("meter_id", "timestamp", "value")
 OPTIONAL_COLUMNS = ("unit",)

@@ -21,7 +21,7 @@ import pandas as pd
 from ingest import codes
 from ingest.parse import RawBatch
 from ingest.timestamps import TimestampError, parse_timestamp
-from quota.units import UnitError, check_unit, kwh_per_unit
+from quota.registry.units import UnitError, check_unit, kwh_per_unit
 
 # Readings up to this far ahead of the clock are accepted (gateway clock skew) [µs]; the
 # default of ``future_tolerance_minutes`` in the ``[ingest]`` rules.

@@ -68,3 +68,31 @@ def co2_kg_from_kwh(energy_kwh: pd.Series, energy_type: pd.Series, factors: Fact
         default=np.nan,
     )
     return native_quantity(energy_kwh, energy_type, factors) * per_native
+
+
+def in_basis(
+    energy_kwh: pd.Series, energy_type: pd.Series, basis: str, factors: Factors
+) -> pd.Series:
+    """Stored energy in a quota basis's quantity, element-wise: ``electricity_kwh`` keeps
+    electricity [kWh] (other carriers count 0), ``energy_kgce`` converts every carrier
+    [kgce] with :func:`kgce_from_kwh`."""
+    kwh = energy_kwh.astype("float64")
+    if basis == "electricity_kwh":
+        return kwh.where(energy_type == "electricity", 0.0)
+    if basis == "energy_kgce":
+        return kgce_from_kwh(kwh, energy_type, factors).fillna(0.0)
+    raise ValueError(f"unknown quota basis {basis!r}")
+
+
+def daily_in_basis(rows: pd.DataFrame, basis: str, factors: Factors) -> pd.Series:
+    """Use per local day in the basis's unit from rows (day, energy_type, energy_kwh):
+    electricity [kWh] for ``electricity_kwh``, all carriers [kgce] for ``energy_kgce``.
+    Index: the days that have a row of the basis's carriers, sorted."""
+    if rows.empty:
+        return pd.Series(dtype="float64", name="energy")
+    if basis == "electricity_kwh":
+        rows = rows[rows["energy_type"] == "electricity"]
+    values = in_basis(rows["energy_kwh"], rows["energy_type"], basis, factors)
+    series = values.groupby(rows["day"]).sum().sort_index()
+    series.name = "energy"
+    return series

@@ -45,6 +45,7 @@ RESULT_COLUMNS = (
 )
 DETAIL_COLUMNS = (
     "profile_source",
+    "curve_source",
     "quota_source",
     "previous_utilization",
     "building_type",
@@ -162,67 +163,79 @@ def _sort_rank(values: np.ndarray) -> np.ndarray:
     return rank
 
 
-def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
-    """Evaluate every building against its quotas for ``inputs.year`` as of ``inputs.as_of``.
+@dataclass
+class _UseToDate:
+    """Per building (registry position): use from 1 January through the as-of date."""
 
-    One row per building and basis with a quota in force; a building without any quota gets
-    one ``no_quota`` row with basis ``electricity_kwh``. Columns: :data:`RESULT_COLUMNS` then
-    :data:`DETAIL_COLUMNS`, sorted by building and basis.
+    electricity_kwh: np.ndarray  # [kWh]
+    all_kwh: np.ndarray  # every carrier [kWh]
+    kgce: np.ndarray  # every carrier [kgce]
+    co2_kg: np.ndarray  # [kg CO₂]
+    completeness_electricity: np.ndarray  # [-]
+    completeness_all: np.ndarray  # [-]
 
-    Vectorised: buildings are addressed by their position in the registry and per-building
-    sums use ``numpy.bincount``; no Python loop runs per building.
-    """
-    year, as_of = inputs.year, inputs.as_of
-    tz = ZoneInfo(inputs.timezone_name)
-    is_year_end = as_of >= calendar.year_end(year)
-    b = inputs.buildings.set_index("building_id")
-    index = b.index
-    n = len(index)
-    factors = rules.factors
+
+@dataclass
+class _PreviousYear:
+    """Per building: the previous year through the same calendar date and in full, and the
+    expected share of each basis with the profile chosen for it."""
+
+    electricity_full_kwh: np.ndarray  # [kWh]
+    kgce_full: np.ndarray  # [kgce]
+    share: dict[str, np.ndarray]  # by basis [-]
+    source: dict[str, np.ndarray]  # by basis: own, type, elapsed or year_end
+    curve_source: dict[str, np.ndarray]  # by basis: own, type or elapsed (the chosen profile)
+
+
+def _completeness(meter_hours: np.ndarray, expected_hours: np.ndarray) -> np.ndarray:
+    """Covered meter-hours ÷ expected meter-hours, clipped to 0..1; 0 without meters [-]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = meter_hours / np.where(expected_hours > 0, expected_hours, np.nan)
+    return np.nan_to_num(np.clip(ratio, 0, 1), nan=0.0)
+
+
+def _use_to_date(
+    inputs: EvaluationInputs, b: pd.DataFrame, rules: EvaluationRules, tz: ZoneInfo
+) -> _UseToDate:
+    """Use to date per building, and its completeness: covered meter-hours ÷ (registered
+    meters × elapsed hours). ``building_daily.covered_hours`` is the MEAN over the
+    building's registered meters of a carrier (24 = every meter reported all day), so
+    meter-hours = mean × meter count."""
+    index, n = b.index, len(b.index)
     zeros = np.zeros(n)
-
-    # --- use to date --------------------------------------------------------------------
+    factors = rules.factors
     cur = _ByBuilding(inputs.current, index)
     cur_kwh = cur.wide("energy_kwh")
     cur_cov = cur.wide("covered_hours")
-    electricity_kwh = cur_kwh.get("electricity", zeros)
-    all_kwh = _sum_types(cur_kwh, n)
-    kgce = cur.converted("energy_kwh", conversion.kgce_from_kwh, factors)
-    co2 = cur.converted("energy_kwh", conversion.co2_kg_from_kwh, factors)
-
-    # --- completeness: covered meter-hours ÷ (registered meters × elapsed hours) ---------
-    # building_daily.covered_hours is the MEAN over the building's registered meters of a
-    # carrier (24 = every meter reported all day), so meter-hours = mean × meter count.
-    commissioned_this_year = b["commissioned_year"].astype("Float64").eq(year).fillna(False)
+    commissioned_this_year = b["commissioned_year"].astype("Float64").eq(inputs.year).fillna(False)
     start_days = _first_days(inputs.current, index, commissioned_this_year.to_numpy(dtype=bool))
-    hours = _expected_hours(year, as_of, tz, start_days, n, inputs.now)
+    hours = _expected_hours(inputs.year, inputs.as_of, tz, start_days, n, inputs.now)
     meters = _ByBuilding(inputs.meters, index).wide("meter_count")
     meter_hours = {t: cov * meters.get(t, zeros) for t, cov in cur_cov.items()}
-    expected_elec = meters.get("electricity", zeros) * hours
-    expected_all = _sum_types(meters, n) * hours
-    with np.errstate(divide="ignore", invalid="ignore"):
-        completeness_elec = np.nan_to_num(
-            np.clip(
-                meter_hours.get("electricity", zeros)
-                / np.where(expected_elec > 0, expected_elec, np.nan),
-                0,
-                1,
-            ),
-            nan=0.0,
-        )
-        completeness_all = np.nan_to_num(
-            np.clip(
-                _sum_types(meter_hours, n) / np.where(expected_all > 0, expected_all, np.nan), 0, 1
-            ),
-            nan=0.0,
-        )
+    return _UseToDate(
+        electricity_kwh=cur_kwh.get("electricity", zeros),
+        all_kwh=_sum_types(cur_kwh, n),
+        kgce=cur.converted("energy_kwh", conversion.kgce_from_kwh, factors),
+        co2_kg=cur.converted("energy_kwh", conversion.co2_kg_from_kwh, factors),
+        completeness_electricity=_completeness(
+            meter_hours.get("electricity", zeros), meters.get("electricity", zeros) * hours
+        ),
+        completeness_all=_completeness(_sum_types(meter_hours, n), _sum_types(meters, n) * hours),
+    )
 
-    # --- previous year: profile inputs and final use ------------------------------------
+
+def _previous_year(
+    inputs: EvaluationInputs, b: pd.DataFrame, rules: EvaluationRules, is_year_end: bool
+) -> _PreviousYear:
+    """The previous year's use and, per basis, the expected share to date with the profile
+    chosen (``quota.profiles.choose_expected_share``: own → type → elapsed). On 31 December
+    the share is 1 and the source ``year_end``; ``curve_source`` keeps the chosen profile."""
+    year, index, n = inputs.year, b.index, len(b.index)
+    zeros = np.zeros(n)
+    factors = rules.factors
     prev = _ByBuilding(inputs.previous, index)
     prev_days = calendar.days_in_year(year - 1)
-    prev_elec_to = prev.wide("to_date_kwh").get("electricity", zeros)
     prev_full = prev.wide("full_kwh")
-    prev_elec_full = prev_full.get("electricity", zeros)
     day_share = {t: v / prev_days for t, v in prev.wide("day_count").items()}
     threshold = rules.min_profile_year_completeness
     elec_complete = day_share.get("electricity", zeros) >= threshold
@@ -234,104 +247,165 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
         any_present |= present
         all_complete &= ~present | (day_share[t] >= threshold)
     all_complete &= any_present
-    prev_kgce_to = prev.converted("to_date_kwh", conversion.kgce_from_kwh, factors)
-    prev_kgce_full = prev.converted("full_kwh", conversion.kgce_from_kwh, factors)
-
+    electricity_full = prev_full.get("electricity", zeros)
+    kgce_full = prev.converted("full_kwh", conversion.kgce_from_kwh, factors)
+    out = _PreviousYear(electricity_full, kgce_full, {}, {}, {})
     building_type = b["building_type"]
-    share_by_basis: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for basis, to_date, full, complete in (
-        ("electricity_kwh", prev_elec_to, prev_elec_full, elec_complete),
-        ("energy_kgce", prev_kgce_to, prev_kgce_full, all_complete),
+        (
+            "electricity_kwh",
+            prev.wide("to_date_kwh").get("electricity", zeros),
+            electricity_full,
+            elec_complete,
+        ),
+        (
+            "energy_kgce",
+            prev.converted("to_date_kwh", conversion.kgce_from_kwh, factors),
+            kgce_full,
+            all_complete,
+        ),
     ):
         to_date_s = pd.Series(to_date, index=index)
         full_s = pd.Series(full, index=index)
         complete_s = pd.Series(complete, index=index)
         own = profiles.share_to_date(to_date_s, full_s)
         by_type = profiles.type_profile_shares(building_type, to_date_s, full_s, complete_s)
-        type_share = building_type.map(by_type["share"]).astype("float64")
-        type_peers = building_type.map(by_type["peer_count"]).astype("float64")
         share, source = profiles.choose_expected_share(
             own,
             complete_s,
-            type_share,
-            type_peers,
-            calendar.elapsed_share(year, as_of),
+            building_type.map(by_type["share"]).astype("float64"),
+            building_type.map(by_type["peer_count"]).astype("float64"),
+            calendar.elapsed_share(year, inputs.as_of),
             rules.min_peer_count,
         )
+        out.curve_source[basis] = source.to_numpy(dtype=object)
         if is_year_end:
-            share_by_basis[basis] = (np.ones(n), np.full(n, "year_end", dtype=object))
+            out.share[basis] = np.ones(n)
+            out.source[basis] = np.full(n, "year_end", dtype=object)
         else:
-            share_by_basis[basis] = (share.to_numpy(dtype="float64"), source.to_numpy(dtype=object))
+            out.share[basis] = share.to_numpy(dtype="float64")
+            out.source[basis] = source.to_numpy(dtype=object)
+    return out
 
-    # Annualised electricity intensity (for retrofit screening, whatever the basis).
-    area = b["floor_area_m2"].to_numpy(dtype="float64", na_value=np.nan)
-    elec_share = share_by_basis["electricity_kwh"][0]
+
+def _electricity_eui(
+    use: _UseToDate,
+    previous: _PreviousYear,
+    area_m2: np.ndarray,
+    rules: EvaluationRules,
+    is_year_end: bool,
+) -> np.ndarray:
+    """Annualised electricity intensity per building [kWh/(m²·a)], for retrofit screening
+    whatever the basis: use to date ÷ expected share (NaN below ``min_expected_share``)."""
+    share = previous.share["electricity_kwh"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        electricity_eui = eui_kwh_per_m2(
-            pd.Series(
-                electricity_kwh
-                if is_year_end
-                else np.where(
-                    elec_share >= rules.min_expected_share, electricity_kwh / elec_share, np.nan
-                )
-            ),
-            pd.Series(area),
-        ).to_numpy()
+        annual = (
+            use.electricity_kwh
+            if is_year_end
+            else np.where(share >= rules.min_expected_share, use.electricity_kwh / share, np.nan)
+        )
+    return eui_kwh_per_m2(pd.Series(annual), pd.Series(area_m2)).to_numpy()
 
-    # --- rows: one per building and basis with a quota ----------------------------------
-    q = inputs.quotas
-    q_now = q[q["year"] == year]
+
+@dataclass
+class _QuotaRows:
+    """One output row per building and basis with a quota in force (plus one ``no_quota``
+    row per building without any): registry positions, basis, quota and its source."""
+
+    pos: np.ndarray
+    basis: np.ndarray
+    quota: np.ndarray  # in the basis unit
+    quota_source: np.ndarray
+
+
+def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
+    q_now = quotas[quotas["year"] == year]
     q_pos = index.get_indexer(q_now["building_id"])
     known = q_pos >= 0
-    without = np.setdiff1d(np.arange(n), q_pos[known])
-    rpos = np.concatenate([q_pos[known], without])
-    basis = np.concatenate(
-        [
-            q_now["basis"].to_numpy(dtype=object)[known],
-            np.full(len(without), DEFAULT_BASIS, dtype=object),
-        ]
+    without = np.setdiff1d(np.arange(len(index)), q_pos[known])
+    return _QuotaRows(
+        pos=np.concatenate([q_pos[known], without]),
+        basis=np.concatenate(
+            [
+                q_now["basis"].to_numpy(dtype=object)[known],
+                np.full(len(without), DEFAULT_BASIS, dtype=object),
+            ]
+        ),
+        quota=np.concatenate(
+            [
+                q_now["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[known],
+                np.full(len(without), np.nan),
+            ]
+        ),
+        quota_source=np.concatenate(
+            [
+                q_now["source"].to_numpy(dtype=object)[known],
+                np.full(len(without), None, dtype=object),
+            ]
+        ),
     )
-    quota = np.concatenate(
-        [
-            q_now["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[known],
-            np.full(len(without), np.nan),
-        ]
+
+
+def _previous_quota(
+    quotas: pd.DataFrame, index: pd.Index, year: int, rows: _QuotaRows
+) -> tuple[pd.Series, np.ndarray]:
+    """Last year's quota of each row's building and basis (NaN when none), and each row's
+    basis code for sorting."""
+    q_last = quotas[quotas["year"] == year - 1]
+    bases = pd.Index(sorted(set(rows.basis) | set(q_last["basis"])))
+    last_pos = index.get_indexer(q_last["building_id"])
+    last_known = last_pos >= 0
+    lookup = np.full(len(index) * len(bases), np.nan)
+    lookup[last_pos[last_known] * len(bases) + bases.get_indexer(q_last["basis"])[last_known]] = (
+        q_last["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[last_known]
     )
-    quota_source = np.concatenate(
-        [q_now["source"].to_numpy(dtype=object)[known], np.full(len(without), None, dtype=object)]
-    )
-    is_elec = basis == "electricity_kwh"
+    basis_code = bases.get_indexer(rows.basis)
+    return pd.Series(lookup[rows.pos * len(bases) + basis_code]), basis_code
+
+
+def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
+    """Evaluate every building against its quotas for ``inputs.year`` as of ``inputs.as_of``.
+
+    One row per building and basis with a quota in force; a building without any quota gets
+    one ``no_quota`` row with basis ``electricity_kwh``. Columns: :data:`RESULT_COLUMNS` then
+    :data:`DETAIL_COLUMNS`, sorted by building and basis.
+
+    Vectorised: buildings are addressed by their position in the registry and per-building
+    sums use ``numpy.bincount``; no Python loop runs per building.
+    """
+    year, as_of = inputs.year, inputs.as_of
+    is_year_end = as_of >= calendar.year_end(year)
+    b = inputs.buildings.set_index("building_id")
+    index = b.index
+    n = len(index)
+    use = _use_to_date(inputs, b, rules, ZoneInfo(inputs.timezone_name))
+    previous = _previous_year(inputs, b, rules, is_year_end)
+    area = b["floor_area_m2"].to_numpy(dtype="float64", na_value=np.nan)
+    electricity_eui = _electricity_eui(use, previous, area, rules, is_year_end)
+
+    rows = _quota_rows(inputs.quotas, index, year)
+    rpos = rows.pos
+    is_elec = rows.basis == "electricity_kwh"
 
     def pick(elec: np.ndarray, other: np.ndarray) -> pd.Series:
         return pd.Series(np.where(is_elec, elec[rpos], other[rpos]))
 
-    use = pick(electricity_kwh, kgce)
-    share = pick(*(share_by_basis[k][0] for k in BASES))
-    source = pick(*(share_by_basis[k][1] for k in BASES))
-    completeness = pick(completeness_elec, completeness_all)
-    basis_kwh = pick(electricity_kwh, all_kwh)
-    prev_final = pick(prev_elec_full, prev_kgce_full)
-
-    # last year's quota of the same building and basis
-    q_last = q[q["year"] == year - 1]
-    bases = pd.Index(sorted(set(basis) | set(q_last["basis"])))
-    last_pos = index.get_indexer(q_last["building_id"])
-    last_known = last_pos >= 0
-    lookup = np.full(n * len(bases), np.nan)
-    lookup[last_pos[last_known] * len(bases) + bases.get_indexer(q_last["basis"])[last_known]] = (
-        q_last["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[last_known]
+    energy = pick(use.electricity_kwh, use.kgce)
+    share = pick(*(previous.share[k] for k in BASES))
+    basis_kwh = pick(use.electricity_kwh, use.all_kwh)
+    prev_quota, basis_code = _previous_quota(inputs.quotas, index, year, rows)
+    prev_util = tiers.utilization(
+        pick(previous.electricity_full_kwh, previous.kgce_full), prev_quota
     )
-    basis_code = bases.get_indexer(basis)
-    prev_quota = pd.Series(lookup[rpos * len(bases) + basis_code])
-    prev_util = tiers.utilization(prev_final, prev_quota)
 
     projectable = share >= rules.min_expected_share
-    projected = use.copy() if is_year_end else (use / share).where(projectable)
+    projected = energy.copy() if is_year_end else (energy / share).where(projectable)
     annual_kwh = basis_kwh.copy() if is_year_end else (basis_kwh / share).where(projectable)
     area_s = pd.Series(area[rpos], dtype="float64")
+    completeness = pick(use.completeness_electricity, use.completeness_all)
 
-    quota_s = pd.Series(quota, dtype="float64")
-    util = tiers.utilization(use, quota_s)
+    quota_s = pd.Series(rows.quota, dtype="float64")
+    util = tiers.utilization(energy, quota_s)
     scope = tiers.in_scope(
         b["floor_area_m2"],
         b["public_use_share"],
@@ -353,24 +427,25 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     result = pd.DataFrame(
         {
             "building_id": index.to_numpy()[rpos],
-            "basis": basis,
+            "basis": rows.basis,
             "status": status,
-            "energy_kwh": electricity_kwh[rpos],
-            "energy_kgce": kgce[rpos],
+            "energy_kwh": use.electricity_kwh[rpos],
+            "energy_kgce": use.kgce[rpos],
             "quota": quota_s,
             "expected_share": share,
             "utilization": util,
             "projected": projected,
             "completeness": completeness,
-            "excess": tiers.excess(use, quota_s),
+            "excess": tiers.excess(energy, quota_s),
             "eui_kwh_per_m2": eui_kwh_per_m2(annual_kwh, area_s),
-            "co2_kg": co2[rpos],
-            "profile_source": source,
-            "quota_source": quota_source,
+            "co2_kg": use.co2_kg[rpos],
+            "profile_source": pick(*(previous.source[k] for k in BASES)),
+            "curve_source": pick(*(previous.curve_source[k] for k in BASES)),
+            "quota_source": rows.quota_source,
             "previous_utilization": prev_util,
-            "building_type": building_type.to_numpy()[rpos],
+            "building_type": b["building_type"].to_numpy()[rpos],
             "floor_area_m2": area_s,
-            "energy_all_kwh": all_kwh[rpos],
+            "energy_all_kwh": use.all_kwh[rpos],
             "electricity_eui_kwh_per_m2": electricity_eui[rpos],
         }
     )

@@ -82,7 +82,8 @@ def load_inputs(
 
 
 def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
-    """The ``details`` document of every row (profile and quota source, previous-year
+    """The ``details`` document of every row (profile and quota source, the chosen
+    expected-share profile ``curve_source`` that the trajectory chart draws, previous-year
     utilisation, electricity EUI, unverified parameter labels), one JSON text per row."""
     prev = results["previous_utilization"].astype("float64").round(6).tolist()
     eui = results["electricity_eui_kwh_per_m2"].astype("float64").tolist()
@@ -92,11 +93,17 @@ def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
     tail = ', "unverified": ' + json.dumps(unverified, ensure_ascii=False) + "}"
     finite = math.isfinite
     return [
-        f'{{"profile_source": "{source}", "quota_source": {quota_source}, '
+        f'{{"profile_source": "{source}", "curve_source": "{curve}", '
+        f'"quota_source": {quota_source}, '
         f'"previous_utilization": {repr(p) if finite(p) else "null"}, '
         f'"electricity_eui_kwh_per_m2": {repr(e) if finite(e) else "null"}{tail}'
-        for source, quota_source, p, e in zip(
-            results["profile_source"].astype(str).tolist(), quota_sources, prev, eui, strict=True
+        for source, curve, quota_source, p, e in zip(
+            results["profile_source"].astype(str).tolist(),
+            results["curve_source"].astype(str).tolist(),
+            quota_sources,
+            prev,
+            eui,
+            strict=True,
         )
     ]
 

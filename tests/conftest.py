@@ -24,8 +24,8 @@ import pytest
 from psycopg import sql
 
 from quota import db as qdb
-from quota import migrations
-from quota.cluster import Cluster
+from quota.db import migrations
+from quota.db.cluster import Cluster
 from quota.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,6 +20,8 @@ from dashboard import components as ui
 from dashboard import figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+from quota import conversion
+from quota.rules import EvaluationRules
 
 BASES = ("electricity_kwh", "energy_kgce")
 
@@ -134,7 +136,7 @@ def building_view(
         daily = queries.building_daily(
             conn, viewer, building_id, date(year - 1, 1, 1), date(year + 1, 1, 1)
         )
-        share = queries.trajectory_share(conn, viewer, settings, building_id, year)
+        share = queries.trajectory_share(conn, viewer, settings, building_id, year, result)
         history = queries.building_history(conn, viewer, building_id, basis)
         peers = (
             queries.peer_stats(conn, viewer, building_id, evaluation_id)
@@ -143,8 +145,8 @@ def building_view(
         )
         meters = queries.building_meters(conn, viewer, building_id, date(year, 1, 1), year_end)
 
-    factors = frames.kgce_per_kwh(settings.rules)
-    per_day = frames.daily_in_basis(daily, basis, factors)
+    factors = EvaluationRules.from_rules(settings.rules).factors
+    per_day = conversion.daily_in_basis(daily, basis, factors)
     this_year = per_day[[d.year == year for d in per_day.index]] if not per_day.empty else per_day
     last_year = (
         per_day[[d.year == year - 1 for d in per_day.index]] if not per_day.empty else per_day

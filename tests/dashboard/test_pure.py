@@ -67,23 +67,8 @@ def test_headline_counts_and_share() -> None:
     assert summary["excess_by_tier"] == {"over": 10.0, "over_20": 30.0, "over_20_repeat": 0.0}
 
 
-def test_daily_in_basis_converts_to_kgce() -> None:
-    daily = pd.DataFrame(
-        {
-            "day": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 2)],
-            "energy_type": ["electricity", "natural_gas", "electricity"],
-            "energy_kwh": [100.0, 997.0, 50.0],
-        }
-    )
-    rules = {
-        "conversion": {"electricity_kgce_per_kwh": 0.1229, "natural_gas_kgce_per_m3": 1.2143},
-        "units": {"natural_gas_kwh_per_m3": 9.97},
-    }
-    factors = frames.kgce_per_kwh(rules)
-    electricity = frames.daily_in_basis(daily, "electricity_kwh", factors)
-    assert electricity.tolist() == [100.0, 50.0]
-    kgce = frames.daily_in_basis(daily, "energy_kgce", factors)
-    assert kgce.iloc[0] == pytest.approx(100 * 0.1229 + 100 * 1.2143)
+def test_cumulative_and_monthly_totals() -> None:
+    electricity = pd.Series([100.0, 50.0], index=[date(2025, 1, 1), date(2025, 1, 2)])
     assert frames.cumulative(electricity).tolist() == [100.0, 150.0]
     assert frames.monthly_totals(electricity).to_dict() == {1: 150.0}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quota.demo import (
+from quota.demo.city import DISTRICT_NAMES, MIN_AREA_M2, TYPE_PROFILES
+from quota.demo.generator import (
     QUARANTINE_REASONS,
     DemoSpec,
     build_city,
@@ -21,9 +22,8 @@ from quota.demo import (
     quotas_frame,
     readings_text,
 )
-from quota.demo_city import DISTRICT_NAMES, MIN_AREA_M2, TYPE_PROFILES
-from quota.demo_load import year_calendar
-from quota.textfiles import decode, read_bytes
+from quota.demo.load_shapes import year_calendar
+from quota.registry.textfiles import decode, read_bytes
 
 TODAY = date(2026, 3, 20)
 SMALL = DemoSpec(buildings=24, years=1, seed=11, today=TODAY)

@@ -1,4 +1,4 @@
-"""`make run` (quota/run.py) end to end on a small city: load once, reuse, gateway feeds."""
+"""`make run` (quota/cli/run.py) end to end on a small city: load once, reuse, gateway feeds."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from quota.demo import QUARANTINE_REASONS, spec_from_manifest
-from quota.demo_gateway import next_window, send_next
+from quota.demo.gateway import next_window, send_next
+from quota.demo.generator import QUARANTINE_REASONS, spec_from_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def _run_once(db, demo_dir: Path, inbox: Path) -> subprocess.CompletedProcess[st
         [
             sys.executable,
             "-m",
-            "quota.run",
+            "quota.cli.run",
             "--once",
             "--buildings",
             "12",
@@ -106,7 +106,7 @@ def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
         [
             sys.executable,
             "-m",
-            "quota.run",
+            "quota.cli.run",
             "--demo-dir",
             str(demo_dir),
             "--port",

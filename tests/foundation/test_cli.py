@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quota.cli import build_parser
+from quota.cli.main import build_parser
 from quota.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

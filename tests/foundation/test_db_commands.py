@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quota import db as qdb
-from quota.cluster import Cluster
+from quota.db.cluster import Cluster
 from quota.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from quota import migrations
+from quota.db import migrations
 from quota.settings import SQL_DIR
 
 

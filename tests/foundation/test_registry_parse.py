@@ -2,8 +2,8 @@
 
 import pytest
 
-from quota.registry import BUILDING_TYPES, parse_registry
-from quota.textfiles import FileFormatError, decode
+from quota.registry.parse import BUILDING_TYPES, parse_registry
+from quota.registry.textfiles import FileFormatError, decode
 
 BUILDING_HEADER = "building_id,name,district,building_type,floor_area_m2,public_use_share\n"
 

@@ -16,7 +16,7 @@ from ingest.parse import TextColumn, parse_header, parse_text
 from ingest.rollups import daily_increments
 from ingest.timestamps import TimestampError, parse_timestamp, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
-from quota.textfiles import FileFormatError
+from quota.registry.textfiles import FileFormatError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

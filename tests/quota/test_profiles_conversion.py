@@ -104,3 +104,20 @@ def test_factors_follow_the_rules_not_literals():
     f = Factors.from_rules(rules)
     kgce = conversion.kgce_from_kwh(pd.Series([10.0]), pd.Series(["electricity"]), f)
     assert kgce.iloc[0] == pytest.approx(3.0)
+
+
+def test_daily_in_basis_converts_to_kgce(factors) -> None:
+    daily = pd.DataFrame(
+        {
+            "day": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 2)],
+            "energy_type": ["electricity", "natural_gas", "electricity"],
+            "energy_kwh": [100.0, 997.0, 50.0],
+        }
+    )
+    electricity = conversion.daily_in_basis(daily, "electricity_kwh", factors)
+    assert electricity.tolist() == [100.0, 50.0]
+    kgce = conversion.daily_in_basis(daily, "energy_kgce", factors)
+    gas_m3 = 997.0 / factors.natural_gas_kwh_per_m3
+    assert kgce.iloc[0] == pytest.approx(
+        100 * factors.electricity_kgce_per_kwh + gas_m3 * factors.natural_gas_kgce_per_m3
+    )

@@ -8,14 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from quota import evaluation_job, queries
-from quota.trajectory import expected_cumulative_share, expected_cumulative_share_with_source
+from quota.evaluation import run_evaluation
+from quota.rules import EvaluationRules
+from quota.trajectory import expected_cumulative_share
 from tests.quota.conftest import add_building, add_daily, add_meter, add_quota, day_range
 
 PREV = day_range(date(2024, 1, 1), date(2024, 12, 31))
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def test_trajectory_own_type_and_elapsed(db):
+def test_trajectory_draws_the_profile_the_evaluation_chose(db):
+    rules = EvaluationRules.from_rules(db.settings.rules)
     with db.connect() as conn:
         add_building(conn, "OWN")
         add_daily(conn, "OWN", [d for d in PREV if d.month <= 6], 2.0)
@@ -26,17 +29,33 @@ def test_trajectory_own_type_and_elapsed(db):
         add_building(conn, "HNEW", building_type="hotel")
         add_building(conn, "MALL", building_type="mall")
         conn.commit()
-        curve = expected_cumulative_share(conn, db.settings, "OWN", 2025)
+        outcome = run_evaluation(conn, db.settings, 2025, date(2025, 3, 1))
+        conn.commit()
+        chosen = {
+            row["building_id"]: row["details"]["curve_source"]
+            for row in conn.execute(
+                "SELECT building_id, details FROM evaluation_result WHERE evaluation_id = %s",
+                (outcome.evaluation_id,),
+            ).fetchall()
+        }
+        assert (chosen["OWN"], chosen["HNEW"], chosen["MALL"]) == ("own", "type", "elapsed")
+        curve = expected_cumulative_share(conn, rules, "OWN", 2025, "electricity_kwh", "own")
         assert len(curve) == 365 and curve.index[0] == date(2025, 1, 1)
         total = 182 * 2.0 + 184 * 1.0
         assert curve[date(2025, 6, 30)] == pytest.approx(182 * 2.0 / total)
         assert curve.iloc[-1] == 1.0
-        hotel, source = expected_cumulative_share_with_source(conn, db.settings, "HNEW", 2025)
-        assert source == "type"
+        hotel = expected_cumulative_share(conn, rules, "HNEW", 2025, "electricity_kwh", "type")
         assert hotel[date(2025, 3, 1)] == pytest.approx(61 / 366)  # leap 2024 flat profile
-        mall, source = expected_cumulative_share_with_source(conn, db.settings, "MALL", 2025)
-        assert source == "elapsed"
+        mall = expected_cumulative_share(conn, rules, "MALL", 2025, "electricity_kwh", "elapsed")
         assert mall[date(2025, 1, 1)] == pytest.approx(1 / 365)
+        # At year end the status uses the actual use, and the chart keeps the chosen profile.
+        closed = run_evaluation(conn, db.settings, 2025, date(2025, 12, 31))
+        details = conn.execute(
+            "SELECT details FROM evaluation_result WHERE evaluation_id = %s"
+            " AND building_id = 'OWN'",
+            (closed.evaluation_id,),
+        ).fetchone()["details"]
+        assert (details["profile_source"], details["curve_source"]) == ("year_end", "own")
 
 
 def test_nightly_and_reevaluate_store_runs(db):

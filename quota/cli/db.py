@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from quota.cli_common import add_json_flag, emit
+from quota.cli.common import add_json_flag, emit
 from quota.settings import Settings
 
 
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import dbadmin
+    from quota.db import admin as dbadmin
 
     if args.db_command == "migrate":
         done = dbadmin.migrate(settings)

@@ -13,8 +13,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from quota import db, migrations
-from quota.cluster import RELOADABLE_SETTINGS, Cluster
+from quota import db
+from quota.db import migrations
+from quota.db.cluster import RELOADABLE_SETTINGS, Cluster
 from quota.settings import Settings
 
 

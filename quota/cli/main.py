@@ -9,23 +9,21 @@ so that ``--help`` is fast.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from quota.cli_common import UserError
+from dashboard import cli as dashboard_cli
+from ingest import cli as ingest_cli
+from quota.cli import db as db_cli
+from quota.cli import demo as demo_cli
+from quota.cli import engine as engine_cli
+from quota.cli import registry as registry_cli
+from quota.errors import UserError
 from quota.settings import SettingsError, load_settings
 
-__all__ = ["UserError", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
-COMMAND_MODULES = (
-    "quota.cli_db",
-    "quota.cli_registry",
-    "ingest.cli",
-    "quota.cli_engine",
-    "dashboard.cli",
-    "quota.cli_demo",
-)
+COMMAND_MODULES = (db_cli, registry_cli, ingest_cli, engine_cli, dashboard_cli, demo_cli)
 
 DESCRIPTION = """\
 QuotaWatch keeps public buildings inside their annual energy quotas.
@@ -52,22 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="IANA time zone of the quota calendar (overrides QUOTAWATCH_TIMEZONE)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # an area that is not built yet
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
-    from quota.cluster import ClusterError
     from quota.db import DatabaseError
-    from quota.migrations import MigrationError
+    from quota.db.cluster import ClusterError
+    from quota.db.migrations import MigrationError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -6,7 +6,8 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from quota.cli_common import Progress, add_json_flag, emit, format_table
+from quota.cli.common import Progress, add_json_flag, emit, format_table
+from quota.errors import UserError
 from quota.settings import Settings
 
 TABLE_COLUMNS = [
@@ -117,7 +118,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from quota import calendar
-    from quota.cli import UserError
     from quota.db import connect
     from quota.evaluation import run_evaluation
     from quota.rules import RulesError
@@ -152,7 +152,6 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_propose(args: argparse.Namespace, settings: Settings) -> int:
-    from quota.cli import UserError
     from quota.db import connect
     from quota.proposal_job import propose_quotas
     from quota.rules import RulesError
@@ -183,7 +182,6 @@ def run_propose(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     from quota import exports
-    from quota.cli import UserError
     from quota.db import connect
     from quota.rules import RulesError
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from quota.demo import build_city, readings_text, spec_from_manifest
+from quota.demo.generator import build_city, readings_text, spec_from_manifest
 
 STATE_FILE = "gateway.json"
 MAX_WINDOW = timedelta(days=1)

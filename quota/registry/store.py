@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from quota.registry import ParsedFile, RowError, file_columns, parse_registry
-from quota.textfiles import decode, read_bytes
+from quota.registry.parse import ParsedFile, RowError, file_columns, parse_registry
+from quota.registry.textfiles import decode, read_bytes
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "buildings": file_columns("buildings"),

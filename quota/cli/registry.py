@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from quota.cli_common import add_json_flag, emit
+from quota.cli.common import add_json_flag, emit
+from quota.errors import UserError
 from quota.settings import Settings
 
 HELP = {
@@ -48,9 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from quota import db
-    from quota.cli import UserError
-    from quota.registry_db import import_file
-    from quota.textfiles import FileFormatError
+    from quota.registry.store import import_file
+    from quota.registry.textfiles import FileFormatError
 
     results = []
     status = 0

@@ -15,13 +15,6 @@ from typing import Any, TextIO, TypeVar
 T = TypeVar("T")
 
 
-class UserError(Exception):
-    """An error caused by input or state the user can fix; printed without a traceback.
-
-    Also importable as ``quota.cli.UserError``.
-    """
-
-
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print a machine-readable JSON summary on stdout"

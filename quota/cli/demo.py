@@ -6,7 +6,8 @@ import argparse
 from datetime import date, datetime
 from pathlib import Path
 
-from quota.cli_common import add_json_flag, emit
+from quota.cli.common import add_json_flag, emit
+from quota.errors import UserError
 from quota.settings import Settings
 
 
@@ -78,8 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from quota.cli import UserError
-    from quota.demo import DemoSpec, generate
+    from quota.demo.generator import DemoSpec, generate
 
     try:
         spec = DemoSpec(
@@ -106,8 +106,7 @@ def run_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_load(args: argparse.Namespace, settings: Settings) -> int:
-    from quota.cli import UserError
-    from quota.run import Steps, load_city
+    from quota.cli.run import Steps, load_city
 
     if not (args.folder / "city.json").is_file():
         raise UserError(f"{args.folder}: no city.json; write one with `quotawatch demo generate`")
@@ -118,8 +117,7 @@ def run_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
-    from quota.cli import UserError
-    from quota.demo_gateway import send_next
+    from quota.demo.gateway import send_next
 
     if not (args.folder / "city.json").is_file():
         raise UserError(f"{args.folder}: no city.json; write one with `quotawatch demo generate`")

@@ -11,7 +11,7 @@ Formats (header row required, extra columns ignored, UTF-8 with or without BOM, 
 
 Each row becomes a typed record or a :class:`RowError` with its line number and a reason
 code; a file whose header lacks a required column raises
-:class:`~quota.textfiles.FileFormatError` (it cannot be used at all).
+:class:`~quota.registry.textfiles.FileFormatError` (it cannot be used at all).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from quota.textfiles import FileFormatError, read_csv_rows
-from quota.units import ENERGY_TYPES, UnitError, check_unit
+from quota.registry.textfiles import FileFormatError, read_csv_rows
+from quota.registry.units import ENERGY_TYPES, UnitError, check_unit
 
 # Building types: code -> Chinese name. Kept equal to the seed rows of the building_type table
 # (a test checks both agree).

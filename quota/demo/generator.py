@@ -13,7 +13,7 @@ paths as real data)::
     readings/YYYY-MM.resend.csv  a gateway re-sending two days it had already sent
     city.json            what was generated: the spec, counts, the faults planted and where
 
-Everything is a pure function of :class:`~quota.demo_city.DemoSpec` (seed, size, today):
+Everything is a pure function of :class:`~quota.demo.city.DemoSpec` (seed, size, today):
 the same spec gives the same bytes. The readings of any later time window (what the demo
 gateway drops into the inbox while ``make run`` is running) come from the same model, see
 :func:`readings_text`. The model and its sources are described in docs/demo.md.
@@ -34,7 +34,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from quota.demo_city import (
+from quota.demo.city import (
     BUILDING_COLUMNS,
     METER_COLUMNS,
     YEARLY_EFFICIENCY_GAIN,
@@ -42,7 +42,7 @@ from quota.demo_city import (
     DemoSpec,
     build_city,
 )
-from quota.demo_load import (
+from quota.demo.load_shapes import (
     OPENING_HOURS,
     ElectricityShape,
     YearCalendar,

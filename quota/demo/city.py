@@ -2,7 +2,7 @@
 
 Pure and deterministic: :func:`build_city` turns a :class:`DemoSpec` into two DataFrames
 (``buildings`` and ``meters``) holding the registry columns of the import formats plus the
-model columns (``model_*``) that :mod:`quota.demo` uses to synthesise readings.
+model columns (``model_*``) that :mod:`quota.demo.generator` uses to synthesise readings.
 
 Choices (documented in docs/demo.md):
 
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from quota.registry import file_columns
+from quota.registry.parse import file_columns
 
 DEMO_TIMEZONE = "Asia/Shanghai"
 

@@ -30,7 +30,7 @@ class DatabaseError(RuntimeError):
 
 def embedded_conninfo(settings: Settings, dbname: str | None = None) -> str:
     """Connection string of the embedded cluster under ``settings.home`` (Unix socket)."""
-    from quota.cluster import Cluster  # the cluster module knows its socket folder and port
+    from quota.db.cluster import Cluster  # the cluster module knows its socket folder and port
 
     cluster = Cluster.from_settings(settings)
     return make_conninfo(

@@ -1,17 +1,17 @@
 """`make run`: QuotaWatch doing its real job on the embedded default, with a living demo city.
 
-``python -m quota.run`` (what ``make run`` executes after ``make setup``):
+``python -m quota.cli.run`` (what ``make run`` executes after ``make setup``):
 
 1. starts the database (``quotawatch db up``: the embedded cluster, or the server of
    ``QUOTAWATCH_DATABASE_URL``) and migrates it;
-2. when the database holds no building yet, generates the demo city (``quota.demo``) under
+2. when the database holds no building yet, generates the demo city (``quota.demo.generator``) under
    ``QUOTAWATCH_HOME/demo`` and loads it through the real commands: ``import buildings``,
    ``import meters``, ``import quotas``, ``ingest``, ``quota propose --method combined`` for
    this year, ``evaluate`` last year and this year; a second run reuses the data;
 3. creates one demo user per role (``quotawatch users add``) if they do not exist;
 4. runs the scheduler (``quotawatch scheduler``) and the dashboard (``quotawatch serve``) as
    supervised child processes, prints the URL and the demo logins, and every few minutes
-   drops the demo city's next readings into the inbox (:mod:`quota.demo_gateway`) so the
+   drops the demo city's next readings into the inbox (:mod:`quota.demo.gateway`) so the
    scheduler ingests them and the dashboard's figures move. Ctrl-C or SIGTERM stops both
    children cleanly; if one of them dies the other is stopped too.
 
@@ -46,10 +46,6 @@ DEMO_USERS = (
 STOP_TIMEOUT_S = 15.0
 
 
-class CommandMissingError(RuntimeError):
-    """A `quotawatch` command is not part of this checkout (yet)."""
-
-
 @dataclass
 class Steps:
     """Progress lines of a run: printed as they happen (unless ``quiet``) and kept."""
@@ -63,25 +59,12 @@ class Steps:
             print(f"[run] {text}", flush=True)
 
 
-def available_commands() -> set[str]:
-    """Top-level `quotawatch` commands present in this checkout."""
-    from quota.cli import build_parser
-
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
-
-
 def quotawatch(
     *args: str, input_text: str | None = None, show_progress: bool = False
 ) -> tuple[int, Any, str]:
     """Run `quotawatch ARGS` (with ``--json`` added by the caller); returns
     (exit status, parsed JSON or None, error text). ``show_progress`` lets the command's
     progress bar through to the terminal."""
-    if args[0] not in available_commands():
-        raise CommandMissingError(f"`quotawatch {args[0]}` is not available in this checkout yet")
     proc = subprocess.run(
         [sys.executable, "-m", "quota.cli", *args],
         cwd=PROJECT_ROOT,
@@ -100,12 +83,7 @@ def quotawatch(
 
 def _step(steps: Steps, report: list[dict[str, Any]], name: str, *args: str, **kwargs: Any) -> Any:
     started = time.monotonic()
-    try:
-        code, data, error = quotawatch(*args, **kwargs)
-    except CommandMissingError as exc:
-        steps.say(f"{name}: skipped: {exc}")
-        report.append({"step": name, "status": "skipped", "message": str(exc)})
-        return None
+    code, data, error = quotawatch(*args, **kwargs)
     seconds = time.monotonic() - started
     status = "done" if code == 0 else "failed"
     report.append({"step": name, "status": status, "seconds": round(seconds, 1), "result": data})
@@ -171,7 +149,7 @@ def load_city(settings: Settings, folder: Path, steps: Steps) -> dict[str, Any]:
     failing proposal or evaluation is reported but does not stop the demo. On success a
     ``loaded.json`` marker is written into ``folder``.
     """
-    from quota.demo import spec_from_manifest
+    from quota.demo.generator import spec_from_manifest
 
     spec = spec_from_manifest(folder / "city.json")
     year = spec.current_year
@@ -265,11 +243,7 @@ def manager_buildings(settings: Settings, year: int, count: int = 3) -> list[str
 
 def ensure_users(settings: Settings, steps: Steps) -> list[dict[str, Any]]:
     """Create the demo users that do not exist yet; returns their logins."""
-    try:
-        code, data, error = quotawatch("users", "list", "--json")
-    except CommandMissingError as exc:
-        steps.say(f"demo users: skipped: {exc}")
-        return []
+    code, data, error = quotawatch("users", "list", "--json")
     existing = {u["username"]: u for u in data or []} if code == 0 else {}
     logins = []
     year = datetime.now(settings.tz).year
@@ -329,9 +303,8 @@ def supervise(
     settings: Settings, args: argparse.Namespace, demo_dir: Path, logins: list[dict[str, Any]]
 ) -> int:
     """Run scheduler and dashboard as children until Ctrl-C/SIGTERM or one of them dies."""
-    from quota.demo_gateway import send_next
+    from quota.demo.gateway import send_next
 
-    commands = available_commands()
     children: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -340,26 +313,15 @@ def supervise(
         "scheduler": [*base, "scheduler", "--inbox-interval-minutes", str(args.inbox_minutes)],
         "dashboard": [*base, "serve", "--host", args.host, "--port", str(args.port)],
     }
-    command_of = {"scheduler": "scheduler", "dashboard": "serve"}
     gateway_on = (demo_dir / "city.json").is_file() and not args.no_gateway
     status = 0
     try:
         for name, cmd in wanted.items():
-            if command_of[name] not in commands:
-                print(
-                    f"[run] {name}: skipped: `quotawatch {command_of[name]}` is not available "
-                    "in this checkout yet",
-                    flush=True,
-                )
-                continue
             # A session of its own: Ctrl-C reaches only this supervisor, which then stops the
             # children in order.
             children[name] = subprocess.Popen(
                 cmd, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_die_with_parent
             )
-        if not children:
-            print("[run] nothing to run (neither scheduler nor dashboard is available)")
-            return 1
         dashboard = children.get("dashboard")
         if dashboard is not None and not _wait_for_port(args.host, args.port, 60, dashboard):
             print(f"[run] the dashboard did not start listening on {args.host}:{args.port}")
@@ -462,7 +424,7 @@ def _print_banner(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m quota.run",
+        prog="python -m quota.cli.run",
         description="Start QuotaWatch with a demo city: database, scheduler and dashboard.",
     )
     parser.add_argument(
@@ -499,7 +461,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def prepare(settings: Settings, args: argparse.Namespace, steps: Steps) -> tuple[Path, bool]:
     """Database up and, when it is empty, the demo city generated and loaded.
     Returns (demo folder, whether everything needed succeeded)."""
-    from quota.demo import DemoSpec, generate
+    from quota.demo.generator import DemoSpec, generate
 
     demo_dir = args.demo_dir or settings.home / "demo"
     code, data, error = quotawatch("db", "up", "--json")

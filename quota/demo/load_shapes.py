@@ -1,7 +1,7 @@
 """Load shapes of the demo city: Beijing's climate, the Chinese working calendar, opening hours.
 
-Pure numpy functions used by :mod:`quota.demo` to synthesise hourly electricity and daily gas
-and district-heat use. Nothing here touches files, the database or the environment.
+Pure numpy functions used by :mod:`quota.demo.generator` to synthesise hourly electricity and
+daily gas and district-heat use. Nothing here touches files, the database or the environment.
 
 Sources of the shapes (approximate, for a realistic demo, not for engineering use):
 
