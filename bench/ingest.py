@@ -12,9 +12,24 @@ then measures
 
 With ``--repeat K`` (a) and (b) are each measured K times (every ingest into a new empty
 database) and the best time of each is used: the machine's momentary load then weighs on
-neither side. The last line is the headline: ``ingest/copy ratio: R``. Usage:
+neither side.
+
+Then the shapes cities actually send, each against a raw COPY of the same rows into an
+unindexed plain table measured in the same run (one line ``shape NAME: ...`` each):
+
+- ``per-building``: a folder with one file per building and year (default 1,000 files of a
+  year of hourly readings), loaded by one ``quotawatch ingest FOLDER``;
+- ``daily``: one day of a city's readings (default 20,000 meters) into chunks that already
+  hold the previous days (loaded first, not timed);
+- ``trickle``: small gateway files (default 2,000), one building's meters over a few hours
+  each, loaded by one ``quotawatch ingest FOLDER``, counted in files/s.
+
+The last line is the headline:
+``ingest/copy ratio: bulk R1, per-building R2, daily R3; trickle F files/s``. Usage:
 
     .venv/bin/python bench/ingest.py [--rows N] [--meters M] [--repeat K] [--keep]
+        [--shapes bulk,per-building,daily,trickle] [--files N] [--daily-meters M]
+        [--trickle-files N]
 """
 
 from __future__ import annotations
@@ -63,7 +78,7 @@ def generate(path: Path, rows: int, meters: int, start: datetime) -> int:
     return written
 
 
-def setup_database(settings, name: str, meters: int) -> None:
+def setup_database(settings, name: str, meters: int, meters_per_building: int = 3) -> None:
     with qdb.connect(settings, "postgres", autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -72,7 +87,7 @@ def setup_database(settings, name: str, meters: int) -> None:
     bench = _settings_for(settings, name)
     with qdb.connect(bench, autocommit=True) as conn:
         migrations.migrate(conn)
-        buildings = max(meters // 3, 1)
+        buildings = max(meters // meters_per_building, 1)
         with conn.cursor().copy(
             "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
         ) as copy:
@@ -130,6 +145,123 @@ def raw_copy(settings, path: Path) -> float:
         return time.perf_counter() - started
 
 
+def raw_copy_files(settings, paths: list[Path]) -> float:
+    """Seconds for a raw COPY of every file's rows into the unindexed plain table, one COPY
+    per file in one transaction (what a loader without any checks would do)."""
+    with qdb.connect(settings) as conn:
+        conn.execute("TRUNCATE raw_copy")
+        conn.commit()
+        settle(settings)
+        conn.execute(sql.SQL("SET TIME ZONE {}").format(sql.Literal(settings.timezone_name)))
+        started = time.perf_counter()
+        for path in paths:
+            with conn.cursor().copy(
+                "COPY raw_copy (meter_id, reading_at, value) FROM STDIN (FORMAT csv, HEADER true)"
+            ) as copy:
+                copy.write(path.read_bytes())
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def _hour_stamps(start: datetime, hours: int) -> list[str]:
+    return [(start + timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S") for h in range(hours)]
+
+
+def generate_per_building(folder: Path, files: int, year: int) -> int:
+    """One file per building and year: the building's meter (``BM{b:06d}``), hourly, the
+    whole year, in time order, as building-management exports send it; returns the rows."""
+    rng = np.random.default_rng(11)
+    stamps = _hour_stamps(datetime(year, 1, 1), 8760)
+    folder.mkdir(parents=True, exist_ok=True)
+    for b in range(files):
+        values = np.round(rng.uniform(5, 80) * rng.uniform(0.6, 1.4, len(stamps)), 3)
+        meter = f"BM{b:06d}"
+        body = "".join(f"{meter},{t},{v}\n" for t, v in zip(stamps, values.tolist(), strict=True))
+        (folder / f"building-{b:05d}-{year}.csv").write_text(
+            "meter_id,timestamp,value\n" + body, encoding="utf-8"
+        )
+    return files * len(stamps)
+
+
+def generate_trickle(folder: Path, files: int, buildings: int, hours: int) -> int:
+    """``files`` small gateway files: one building's three meters over ``hours`` hours each,
+    buildings taken in turn and each file continuing where that building's last one ended."""
+    rng = np.random.default_rng(13)
+    folder.mkdir(parents=True, exist_ok=True)
+    start = datetime(2025, 3, 1)
+    rows = 0
+    for i in range(files):
+        b, window = i % buildings, i // buildings
+        stamps = _hour_stamps(start + timedelta(hours=window * hours), hours)
+        lines = [
+            f"BM{b * 3 + m:06d},{t},{v:.3f}\n"
+            for t in stamps
+            for m, v in zip(range(3), rng.uniform(5, 80, 3), strict=True)
+        ]
+        (folder / f"gw-{i:05d}.csv").write_text(
+            "meter_id,timestamp,value\n" + "".join(lines), encoding="utf-8"
+        )
+        rows += len(lines)
+    return rows
+
+
+def _paths(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def shape_per_building(settings, name: str, workdir: Path, files: int) -> float:
+    folder = workdir / "per-building"
+    rows = generate_per_building(folder, files, 2025)
+    setup_database(settings, name, files, meters_per_building=1)
+    bench = _settings_for(settings, name)
+    copy_s = raw_copy_files(bench, _paths(folder))
+    ingest_s, peak, _ = run_ingest(bench, folder)
+    ratio = copy_s / ingest_s
+    print(
+        f"shape per-building: {files:,} files, {rows:,} rows; "
+        f"raw COPY {rows / copy_s:,.0f} rows/s, ingest {rows / ingest_s:,.0f} rows/s "
+        f"(peak {peak:,.0f} MB); ratio {ratio:.2f}"
+    )
+    return ratio
+
+
+def shape_daily(settings, name: str, workdir: Path, meters: int, history_days: int) -> float:
+    day = datetime(2025, 5, 14)
+    history = workdir / "daily-history.csv"
+    generate(history, meters * 24 * history_days, meters, day - timedelta(days=history_days))
+    today = workdir / "daily-day.csv"
+    rows = generate(today, meters * 24, meters, day)
+    setup_database(settings, name, meters)
+    bench = _settings_for(settings, name)
+    run_ingest(bench, history)  # the previous days, already in their chunks (not timed)
+    copy_s = raw_copy_files(bench, [today])
+    ingest_s, peak, _ = run_ingest(bench, today)
+    ratio = copy_s / ingest_s
+    print(
+        f"shape daily: {meters:,} meters, {rows:,} rows after {history_days} days already "
+        f"stored; raw COPY {rows / copy_s:,.0f} rows/s, ingest {rows / ingest_s:,.0f} rows/s "
+        f"(peak {peak:,.0f} MB); ratio {ratio:.2f}"
+    )
+    return ratio
+
+
+def shape_trickle(settings, name: str, workdir: Path, files: int) -> float:
+    folder = workdir / "trickle"
+    buildings = 500
+    rows = generate_trickle(folder, files, buildings, hours=4)
+    setup_database(settings, name, buildings * 3)
+    bench = _settings_for(settings, name)
+    copy_s = raw_copy_files(bench, _paths(folder))
+    ingest_s, peak, _ = run_ingest(bench, folder)
+    rate = files / ingest_s
+    print(
+        f"shape trickle: {files:,} files of {rows // files} rows; raw COPY {files / copy_s:,.0f} "
+        f"files/s, ingest {rate:,.1f} files/s ({1000 * ingest_s / files:.1f} ms a file, "
+        f"peak {peak:,.0f} MB)"
+    )
+    return rate
+
+
 def run_ingest(settings, path: Path) -> tuple[float, float, str]:
     """(seconds, peak RSS in MB, stdout) of `quotawatch ingest --json PATH`."""
     env = dict(os.environ)
@@ -158,6 +290,63 @@ def run_ingest(settings, path: Path) -> tuple[float, float, str]:
         return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
+def shape_bulk(settings, name: str, workdir: Path, args: argparse.Namespace) -> float:
+    """The best case: one large file into new time ranges, (a)-(d) as described above."""
+    path = workdir / "readings.csv"
+    started = time.perf_counter()
+    rows = generate(path, args.rows, args.meters, datetime(2025, 1, 1))
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"file: {rows:,} rows, {args.meters:,} meters, hourly, {size_mb:,.0f} MB "
+        f"(generated in {time.perf_counter() - started:.1f} s)"
+    )
+    setup_database(settings, name, args.meters)
+    bench = _settings_for(settings, name)
+
+    repeat = max(args.repeat, 1)
+    copy_times = []
+    for _ in range(repeat):
+        copy_times.append(raw_copy(bench, path))
+    copy_s = min(copy_times)
+    copy_rate = rows / copy_s
+    print(
+        f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  "
+        f"{copy_rate:>12,.0f} rows/s{_spread(copy_times)}"
+    )
+
+    ingest_times, peaks = [], []
+    for attempt in range(repeat):
+        if attempt:
+            setup_database(settings, name, args.meters)
+        seconds, peak, _ = run_ingest(bench, path)
+        ingest_times.append(seconds)
+        peaks.append(peak)
+    ingest_s, peak_mb = min(ingest_times), max(peaks)
+    ingest_rate = rows / ingest_s
+    print(
+        f"(b) quotawatch ingest into an empty database: {ingest_s:6.2f} s  "
+        f"{ingest_rate:>12,.0f} rows/s  (peak memory {peak_mb:,.0f} MB){_spread(ingest_times)}"
+    )
+
+    again_s, again_mb, _ = run_ingest(bench, path)
+    print(
+        f"(c) re-ingest of the same file (skipped by checksum): {again_s:6.2f} s  "
+        f"(peak memory {again_mb:,.0f} MB)"
+    )
+
+    dup_path = workdir / "readings-again.csv.gz"
+    with path.open("rb") as src, gzip.open(dup_path, "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst)
+    dup_s, dup_mb, _ = run_ingest(bench, dup_path)
+    print(
+        f"(d) the same rows in another file (all duplicates): {dup_s:6.2f} s  "
+        f"{rows / dup_s:>12,.0f} rows/s  (peak memory {dup_mb:,.0f} MB)"
+    )
+    ratio = ingest_rate / copy_rate
+    print(f"shape bulk: {rows:,} rows; ratio {ratio:.2f}")
+    return ratio
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -170,63 +359,37 @@ def main() -> int:
         help="measure (a) and (b) K times each and use the best of each (default 1)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--shapes",
+        default="bulk,per-building,daily,trickle",
+        help="comma-separated shapes to measure (default: all four)",
+    )
+    parser.add_argument("--files", type=int, default=1_000, help="per-building files (1,000)")
+    parser.add_argument("--daily-meters", type=int, default=20_000, help="daily meters (20,000)")
+    parser.add_argument("--daily-history-days", type=int, default=6, help="days stored before (6)")
+    parser.add_argument("--trickle-files", type=int, default=2_000, help="trickle files (2,000)")
     args = parser.parse_args()
+    shapes = {s.strip() for s in args.shapes.split(",") if s.strip()}
 
     settings = load_settings()
     name = f"qwbench_ingest_{os.getpid()}"
     workdir = Path(tempfile.mkdtemp(prefix="qwbench_"))
-    path = workdir / "readings.csv"
+    ratios: dict[str, float] = {}
+    trickle = None
     try:
-        started = time.perf_counter()
-        rows = generate(path, args.rows, args.meters, datetime(2025, 1, 1))
-        size_mb = path.stat().st_size / 1e6
-        print(
-            f"file: {rows:,} rows, {args.meters:,} meters, hourly, {size_mb:,.0f} MB "
-            f"(generated in {time.perf_counter() - started:.1f} s)"
-        )
-        setup_database(settings, name, args.meters)
-        bench = _settings_for(settings, name)
-
-        repeat = max(args.repeat, 1)
-        copy_times = []
-        for _ in range(repeat):
-            copy_times.append(raw_copy(bench, path))
-        copy_s = min(copy_times)
-        copy_rate = rows / copy_s
-        print(
-            f"(a) raw COPY into an unindexed plain table: {copy_s:6.2f} s  "
-            f"{copy_rate:>12,.0f} rows/s{_spread(copy_times)}"
-        )
-
-        ingest_times, peaks = [], []
-        for attempt in range(repeat):
-            if attempt:
-                setup_database(settings, name, args.meters)
-            seconds, peak, _ = run_ingest(bench, path)
-            ingest_times.append(seconds)
-            peaks.append(peak)
-        ingest_s, peak_mb = min(ingest_times), max(peaks)
-        ingest_rate = rows / ingest_s
-        print(
-            f"(b) quotawatch ingest into an empty database: {ingest_s:6.2f} s  "
-            f"{ingest_rate:>12,.0f} rows/s  (peak memory {peak_mb:,.0f} MB){_spread(ingest_times)}"
-        )
-
-        again_s, again_mb, _ = run_ingest(bench, path)
-        print(
-            f"(c) re-ingest of the same file (skipped by checksum): {again_s:6.2f} s  "
-            f"(peak memory {again_mb:,.0f} MB)"
-        )
-
-        dup_path = workdir / "readings-again.csv.gz"
-        with path.open("rb") as src, gzip.open(dup_path, "wb", compresslevel=1) as dst:
-            shutil.copyfileobj(src, dst)
-        dup_s, dup_mb, _ = run_ingest(bench, dup_path)
-        print(
-            f"(d) the same rows in another file (all duplicates): {dup_s:6.2f} s  "
-            f"{rows / dup_s:>12,.0f} rows/s  (peak memory {dup_mb:,.0f} MB)"
-        )
-        print(f"ingest/copy ratio: {ingest_rate / copy_rate:.2f}")
+        if "bulk" in shapes:
+            ratios["bulk"] = shape_bulk(settings, name, workdir, args)
+        if "per-building" in shapes:
+            ratios["per-building"] = shape_per_building(settings, name, workdir, args.files)
+        if "daily" in shapes:
+            ratios["daily"] = shape_daily(
+                settings, name, workdir, args.daily_meters, args.daily_history_days
+            )
+        if "trickle" in shapes:
+            trickle = shape_trickle(settings, name, workdir, args.trickle_files)
+        headline = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
+        tail = f"; trickle {trickle:.1f} files/s" if trickle is not None else ""
+        print(f"ingest/copy ratio: {headline}{tail}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:
