@@ -117,3 +117,42 @@ def test_metrics_parse_with_prometheus_client_and_honour_the_token(registered, t
         assert "quotawatch_database_up" in _families(right.get_data(as_text=True))
     finally:
         pool.close()
+
+
+def test_quality_page_shows_the_heartbeat_and_warns_when_stale(registered):
+    import flask
+
+    from dashboard.pages import quality
+    from dashboard.users import add_user, load_viewer
+
+    with registered.connect() as conn:
+        add_user(conn, "reg", "regulator", "a-long-password-1", [])
+        conn.commit()
+    app, pool = _app(registered.settings)
+    services = app.server.config["QUOTAWATCH_SERVICES"]
+
+    def render() -> str:
+        with app.server.test_request_context("/quality"):
+            with services.connection() as conn:
+                flask.g.viewer = load_viewer(conn, "reg")
+            return repr(quality.layout(services, "en"))
+
+    try:
+        never = render()
+        assert "No scheduler has run yet." in never
+        assert "dq-heartbeat-stale" in never
+        registered.query(
+            "INSERT INTO scheduler_heartbeat (hostname, pid, started_at, inbox_interval_minutes)"
+            " VALUES ('ops-host', 4242, now(), 5) RETURNING 1"
+        )
+        fresh = render()
+        assert "host ops-host, process 4242, inbox every 5 min" in fresh
+        assert "dq-heartbeat-stale" not in fresh
+        registered.query(
+            "UPDATE scheduler_heartbeat SET beat_at = now() - interval '1 hour' RETURNING 1"
+        )
+        stale = render()
+        assert "dq-heartbeat-stale" in stale
+        assert "heartbeat is stale" in stale
+    finally:
+        pool.close()
