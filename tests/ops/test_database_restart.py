@@ -16,6 +16,7 @@ from tests.ops.support import ROOT, drop_file, start_scheduler, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
+PASSWORD = "an-operator-password-1"
 INTERVAL_MIN = 0.2  # 12 s between inbox runs
 INTERVAL_S = INTERVAL_MIN * 60
 SLACK_S = 30  # a loaded two-core machine: process start, reconnect back-off, the load itself
@@ -160,6 +161,28 @@ def test_healthz_of_a_running_server_while_the_database_is_down(private_cluster,
         check=False,
     )
     assert once.returncode == 0, once.stderr
+    add = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quota.cli",
+            "users",
+            "add",
+            "ops",
+            "--role",
+            "regulator",
+            "--password-stdin",
+            "--replace",
+        ],
+        cwd=ROOT,
+        env=env,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert add.returncode == 0, add.stderr
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "quota.cli", "serve", "--port", str(port)],
@@ -188,5 +211,22 @@ def test_healthz_of_a_running_server_while_the_database_is_down(private_cluster,
         private_cluster.up()
         status, body = _get(url)
         assert status == 200, body
+        # signed-in pages use the pool: its connections died with the server, and the next
+        # request gets a checked, fresh one (no failed request)
+        page = _signed_in_page(f"http://127.0.0.1:{port}")
+        assert page == 200
     finally:
         stop(server)
+
+
+def _signed_in_page(base: str) -> int:
+    import http.cookiejar
+    import urllib.parse
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = urllib.parse.urlencode({"username": "ops", "password": PASSWORD}).encode()
+    with opener.open(f"{base}/login", data=form, timeout=30) as response:
+        assert response.status == 200  # redirected to the city page
+    with opener.open(f"{base}/_dash-layout", timeout=30) as response:
+        return int(response.status)
