@@ -29,6 +29,17 @@ from quota import ops_queries
 from quota.settings import Settings
 
 LOCK_APPLICATION_NAME = "quotawatch-scheduler-lock"
+# A half-open TCP connection (a server gone without a word) must not hang the lock check:
+# TCP keepalives declare it dead after about 10 + 3 × 5 s (ignored on Unix sockets, where
+# the kernel reports a closed server at once).
+LOCK_CONNECTION_OPTIONS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms
+}
 
 
 class LockTakenError(RuntimeError):
@@ -89,7 +100,7 @@ class SchedulerLock:
         try the lock once. True when this process now holds it."""
         with self._mutex:
             self._drop_connection()
-            conn = qdb.connect(self.settings, autocommit=True, connect_timeout=10)
+            conn = qdb.connect(self.settings, autocommit=True, **LOCK_CONNECTION_OPTIONS)
             try:
                 conn.execute(ops_queries.SET_APPLICATION_NAME, (LOCK_APPLICATION_NAME,))
                 locked = conn.execute(

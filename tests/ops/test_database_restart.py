@@ -133,6 +133,30 @@ def test_restart_with_a_second_scheduler_waiting_exactly_one_loads(private_clust
     assert rows[0]["n"] == 2
 
 
+def test_a_scheduler_started_while_the_database_is_down_waits_for_it(private_cluster, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop_file(inbox, "waiting.csv", "E1,2024-05-03 00:00,1\n")
+    log = tmp_path / "scheduler.log"
+    private_cluster.down()
+    proc = None
+    try:
+        proc = start_scheduler(
+            _env(private_cluster, inbox), log, "--inbox-interval-minutes", str(INTERVAL_MIN)
+        )
+        assert wait_for(lambda: "attempt 2 failed" in log.read_text(), 60), log.read_text()
+        assert proc.poll() is None
+    finally:
+        private_cluster.up()
+    try:
+        assert wait_for(lambda: (inbox / "archive" / "waiting.csv").exists(), SLACK_S + 30), (
+            log.read_text()
+        )
+        assert _loaded(private_cluster, "waiting.csv") == 1
+    finally:
+        assert stop(proc) == 0
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
