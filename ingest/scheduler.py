@@ -50,13 +50,17 @@ def _guarded(
         return job
 
     def run(settings: Settings) -> Any:
-        if not lock.held():
+        while True:
+            pid = lock.pid
+            if pid is not None and lock.held():
+                break
             wake.set()
             while not lock.ready.wait(1.0):
                 if lock.stopping.is_set():
                     return None
         try:
-            return job(settings, lock_pid=lock.pid)
+            # the job checks again, on its own connection, that backend ``pid`` holds the lock
+            return job(settings, lock_pid=pid)
         except Exception:
             wake.set()  # a database error in a job: the main loop checks the lock now
             raise
