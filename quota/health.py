@@ -94,7 +94,7 @@ def inbox_backlog(inbox: Path) -> int | None:
         return None
 
 
-def _read(conn: psycopg.Connection[Any], snap: OpsSnapshot, settings: Settings) -> None:
+def _read(conn: psycopg.Connection[Any], snap: OpsSnapshot) -> None:
     snap.migration_level = int(conn.execute(ops_queries.MIGRATION_LEVEL).fetchone()["level"])
     beat = conn.execute(ops_queries.LAST_HEARTBEAT).fetchone()
     snap.heartbeat = dict(beat) if beat else None
@@ -138,7 +138,7 @@ def snapshot(settings: Settings) -> OpsSnapshot:
     try:
         with qdb.connect(settings, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
             snap.database_reachable = True
-            _read(conn, snap, settings)
+            _read(conn, snap)
     except (qdb.DatabaseError, psycopg.Error) as exc:
         if not snap.database_reachable:
             snap.database_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
