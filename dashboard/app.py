@@ -13,7 +13,7 @@ import dash
 from dash import Input
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, ids, shell
+from dashboard import auth, ids, ops_routes, shell
 from dashboard.pages import building, city, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
@@ -46,6 +46,7 @@ def create_app(
         suppress_callback_exceptions=True,
         routing_callback_inputs={"lang": Input(ids.LANG_STORE, "data")},
     )
+    ops_routes.install(app.server, services)  # /healthz, /metrics, latency; before the guard
     auth.install(app.server, services)
     app.layout = shell.layout
     shell.register_callbacks(app)

@@ -1,7 +1,8 @@
 """Sign-in for the Flask server under Dash: login form, logout, and a guard on every request.
 
-The guard runs before every request: the login form and its stylesheet are the only things
-reachable without a session. Pages redirect to ``/login``; Dash's own endpoints
+The guard runs before every request: the login form and its stylesheet, and the operator
+endpoints ``/healthz`` and ``/metrics`` (no building data), are the only things reachable
+without a session. Pages redirect to ``/login``; Dash's own endpoints
 (``/_dash-layout``, ``/_dash-update-component``, ...) answer 401. The session cookie is signed
 with ``settings.secret_key`` or with a secret generated once under ``settings.home`` (0600).
 The viewer is reloaded from the database on every request, so removing a user or changing
@@ -27,7 +28,7 @@ from quota.settings import Settings
 
 SECRET_FILE_NAME = "dashboard_secret_key"
 SESSION_LIFETIME = timedelta(hours=12)
-PUBLIC_PATHS = frozenset({"/login", "/logout"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/metrics"})  # see ops_routes
 BUILDING_PREFIX = "/building/"
 
 

@@ -165,6 +165,22 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "dq_stale": ("数据陈旧或缺失的计量表", "Meters with stale or missing data"),
     "dq_stale_days": ("多少天无数据视为陈旧", "Days without data counted as stale"),
     "dq_reason": ("原因", "Reason"),
+    # scheduler heartbeat (data-quality page; see dashboard/heartbeat.py)
+    "hb_title": ("调度程序心跳", "Scheduler heartbeat"),
+    "hb_line": (
+        "最近心跳：{beat}（{age}前），主机 {host}，进程 {pid}，每 {interval} 分钟读取一次收件箱，"
+        "重连 {reconnects} 次。",
+        "Last beat {beat} ({age} ago), host {host}, process {pid}, inbox every {interval} min, "
+        "{reconnects} reconnections.",
+    ),
+    "hb_never": ("尚无调度程序运行过。", "No scheduler has run yet."),
+    "hb_stale": (
+        "调度程序心跳已过期：新的读数文件没有被导入，数据可能已停止更新。请检查调度程序进程"
+        "（见运维文档 docs/operations.md）。",
+        "The scheduler's heartbeat is stale: new reading files are not being loaded and the "
+        "figures may have stopped updating. Check the scheduler process (see "
+        "docs/operations.md).",
+    ),
     "col_run_id": ("批次", "Run"),
     "col_trigger": ("触发方式", "Trigger"),
     "col_started_at": ("开始时间", "Started"),

@@ -57,7 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Run QuotaWatch's job scheduler: every N minutes load the new files of the inbox "
             "(moved to archive/ when loaded, rejected/ when unusable), and each night run the "
             "quota evaluation. Only one scheduler runs jobs at a time (database advisory "
-            "lock); a second one exits with status 3. SIGTERM or Ctrl-C stops it cleanly."
+            "lock); a second one exits with status 3, or waits with --standby. After a lost "
+            "connection or a database restart it reconnects with back-off and takes the lock "
+            "again; if another scheduler took it meanwhile it exits with status 3. SIGTERM or "
+            "Ctrl-C stops it cleanly."
         ),
     )
     scheduler.add_argument(
@@ -68,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=float,
         metavar="N",
         help="minutes between inbox runs (default from settings: inbox_interval_minutes)",
+    )
+    scheduler.add_argument(
+        "--standby",
+        action="store_true",
+        help="when another scheduler holds the lock, wait and take over when it stops "
+        "(default: exit with status 3)",
     )
     add_json_flag(scheduler)
     scheduler.set_defaults(func=run_scheduler)
@@ -156,4 +165,4 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         counts = jobs.run_inbox_job(settings)
         emit(args, counts, "inbox: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return 0
-    return scheduler.run(settings)
+    return scheduler.run(settings, standby=args.standby)

@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-READING_SUFFIXES = (".csv", ".csv.gz")
+from quota.ops_queries import INBOX_SUFFIXES
+
+READING_SUFFIXES = INBOX_SUFFIXES
 
 
 def find_reading_files(paths: Iterable[Path]) -> list[Path]:

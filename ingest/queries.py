@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from quota.ops_queries import SCHEDULER_LOCK_KEY  # noqa: F401  (re-exported for the SQL below)
+
 # Advisory lock keys: one ingest transaction at a time (the loader relies on it to skip
 # ON CONFLICT for rows it has checked), one scheduler process at a time.
 INGEST_LOCK_KEY = 0x5157_494E_4753  # "QWINGS"
-SCHEDULER_LOCK_KEY = 0x5157_5343_4844  # "QWSCHD"
 
 LOCK_INGEST = "SELECT pg_advisory_xact_lock(%s)"
 TRY_LOCK_SCHEDULER = "SELECT pg_try_advisory_lock(%s) AS locked"

@@ -20,6 +20,12 @@ Sources, later ones winning:
                                 (default ``1``: indexed once after their rows are written,
                                 when the database role is a superuser; see ingest/fresh.py)
    ``QUOTAWATCH_INGEST_TEST_PAUSE``  seconds the loader sleeps after each batch (tests only)
+   ``QUOTAWATCH_METRICS_TOKEN``  when set, ``GET /metrics`` requires ``Authorization: Bearer
+                                <token>`` (default: open, like ``/healthz``)
+   ``QUOTAWATCH_SCHEDULER_HEARTBEAT_SECONDS``  seconds between the scheduler's checks of its
+                                database lock and heartbeats (default 10)
+   ``QUOTAWATCH_SCHEDULER_RECONNECT_MAX_SECONDS``  longest wait between two reconnection
+                                attempts of the scheduler (default 60; the first waits 1 s)
 
 Every other module receives a :class:`Settings` object (``get_settings()``) and never looks at
 ``os.environ`` itself.
@@ -80,6 +86,9 @@ class Settings:
     ingest_batch_rows: int = 100_000
     ingest_test_pause_seconds: float = 0.0
     ingest_defer_indexes: bool = True
+    metrics_token: str | None = None
+    scheduler_heartbeat_seconds: float = 10.0
+    scheduler_reconnect_max_seconds: float = 60.0
     rules: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -158,6 +167,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
         "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),
         "ingest_defer_indexes": bool(general.get("ingest_defer_indexes", True)),
+        "metrics_token": general.get("metrics_token"),
+        "scheduler_heartbeat_seconds": float(general.get("scheduler_heartbeat_seconds", 10.0)),
+        "scheduler_reconnect_max_seconds": float(
+            general.get("scheduler_reconnect_max_seconds", 60.0)
+        ),
         "rules": rules,
     }
     env_map = {
@@ -165,6 +179,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "QUOTAWATCH_TIMEZONE": "timezone_name",
         "QUOTAWATCH_DATABASE_NAME": "database_name",
         "QUOTAWATCH_SECRET_KEY": "secret_key",
+        "QUOTAWATCH_METRICS_TOKEN": "metrics_token",
     }
     for var, name in env_map.items():
         if env.get(var):
@@ -179,6 +194,15 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         values["ingest_defer_indexes"] = _flag(
             "QUOTAWATCH_INGEST_DEFER_INDEXES", env["QUOTAWATCH_INGEST_DEFER_INDEXES"]
         )
+    for var, name in (
+        ("QUOTAWATCH_SCHEDULER_HEARTBEAT_SECONDS", "scheduler_heartbeat_seconds"),
+        ("QUOTAWATCH_SCHEDULER_RECONNECT_MAX_SECONDS", "scheduler_reconnect_max_seconds"),
+    ):
+        if env.get(var):
+            try:
+                values[name] = float(env[var])
+            except ValueError as exc:
+                raise SettingsError(f"{var}={env[var]!r}: expected a number of seconds") from exc
     if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
         values["ingest_test_pause_seconds"] = float(env["QUOTAWATCH_INGEST_TEST_PAUSE"])
     values.update(overrides)

@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard import components as ui
-from dashboard import figures, ids, queries, tables
+from dashboard import figures, heartbeat, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang, t
 
@@ -73,6 +73,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             runs = queries.ingest_runs(conn, viewer)
             jobs = queries.job_runs(conn, viewer)
             sections += [
+                heartbeat.panel(conn, services.settings, lang),
                 html.Div(
                     [
                         html.H2(t("dq_ingest_runs", lang)),

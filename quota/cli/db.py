@@ -1,8 +1,9 @@
-"""`quotawatch db up|status|down|migrate`."""
+"""`quotawatch db up|status|down|migrate|backup|restore`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from quota.cli.common import add_json_flag, emit
 from quota.settings import Settings
@@ -32,6 +33,76 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action = actions.add_parser(name, help=text, description=text)
         add_json_flag(action)
         action.set_defaults(func=run)
+    backup = actions.add_parser(
+        "backup",
+        help="write a pg_dump archive of the database (-o FILE)",
+        description=(
+            "Back up the database (embedded cluster or QUOTAWATCH_DATABASE_URL) with "
+            "pg_dump -Fc into FILE. The running scheduler and dashboard may stay up: the "
+            "archive is a consistent snapshot. The TimescaleDB version is recorded inside "
+            "the archive for the restore."
+        ),
+    )
+    backup.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    add_json_flag(backup)
+    backup.set_defaults(func=run_backup)
+    restore = actions.add_parser(
+        "restore",
+        help="restore a `db backup` archive into an empty database",
+        description=(
+            "Restore FILE (written by `quotawatch db backup`) into the configured database, "
+            "created if missing, with TimescaleDB's pre- and post-restore steps and the "
+            "extension at the archive's version. A database that holds tables is refused "
+            "unless --force, which drops it first. Stop the scheduler and the dashboard "
+            "before restoring."
+        ),
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="drop the existing database (and all its data) and replace it with the backup",
+    )
+    add_json_flag(restore)
+    restore.set_defaults(func=run_restore)
+
+
+def run_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from quota.db import backup
+    from quota.errors import UserError
+
+    try:
+        result = backup.backup(settings, args.output)
+    except backup.BackupError as exc:
+        raise UserError(str(exc)) from exc
+    emit(
+        args,
+        result.to_dict(),
+        f"backup written: {result.file} ({result.size_bytes:,} bytes in {result.seconds:.1f} s; "
+        f"PostgreSQL {result.postgres_version}, TimescaleDB {result.timescaledb_version}, "
+        f"migration {result.migration_level:04d})",
+    )
+    return 0
+
+
+def run_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from quota.db import backup
+    from quota.errors import UserError
+
+    try:
+        result = backup.restore(settings, args.file, force=args.force)
+    except backup.BackupError as exc:
+        raise UserError(str(exc)) from exc
+    emit(
+        args,
+        result.to_dict(),
+        f"restored {result.file} into {result.database} in {result.seconds:.1f} s "
+        f"(TimescaleDB {result.timescaledb_version}, migration "
+        f"{result.migration_level or 0:04d}"
+        + ("; the previous contents were replaced" if result.replaced_existing else "")
+        + "). Run `quotawatch db migrate` if this version has newer migrations.",
+    )
+    return 0
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,8 @@
    supervised child processes, prints the URL and the demo logins, and every few minutes
    drops the demo city's next readings into the inbox (:mod:`quota.demo.gateway`) so the
    scheduler ingests them and the dashboard's figures move. Ctrl-C or SIGTERM stops both
-   children cleanly; if one of them dies the other is stopped too.
+   children cleanly; a child that dies is started again with back-off
+   (:mod:`quota.cli.supervisor`).
 
 Every step is a real ``quotawatch`` command run as a subprocess; a command that is not part
 of this checkout yet is skipped with a clear message, so the demo works as the parts land.
@@ -302,10 +303,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 def supervise(
     settings: Settings, args: argparse.Namespace, demo_dir: Path, logins: list[dict[str, Any]]
 ) -> int:
-    """Run scheduler and dashboard as children until Ctrl-C/SIGTERM or one of them dies."""
+    """Run scheduler and dashboard as children until Ctrl-C/SIGTERM; a child that dies is
+    started again with back-off (:mod:`quota.cli.supervisor`)."""
+    from quota.cli.supervisor import Supervisor
     from quota.demo.gateway import send_next
 
-    children: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     base = [sys.executable, "-m", "quota.cli"]
@@ -314,28 +316,27 @@ def supervise(
         "dashboard": [*base, "serve", "--host", args.host, "--port", str(args.port)],
     }
     gateway_on = (demo_dir / "city.json").is_file() and not args.no_gateway
-    status = 0
+    # A session of its own: Ctrl-C reaches only this supervisor, which then stops the
+    # children in order.
+    supervisor = Supervisor(
+        say=lambda text: print(f"[run] {text}", flush=True),
+        popen_kwargs={
+            "cwd": PROJECT_ROOT,
+            "start_new_session": True,
+            "preexec_fn": _die_with_parent,
+        },
+        next_argv=_argv_after_exit,
+    )
     try:
         for name, cmd in wanted.items():
-            # A session of its own: Ctrl-C reaches only this supervisor, which then stops the
-            # children in order.
-            children[name] = subprocess.Popen(
-                cmd, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_die_with_parent
-            )
-        dashboard = children.get("dashboard")
+            supervisor.start(name, cmd)
+        dashboard = supervisor.running("dashboard")
         if dashboard is not None and not _wait_for_port(args.host, args.port, 60, dashboard):
             print(f"[run] the dashboard did not start listening on {args.host}:{args.port}")
-        _print_banner(settings, args, logins, children, gateway_on)
+        _print_banner(settings, args, logins, supervisor.children, gateway_on)
         next_gateway = time.monotonic()
         while True:
-            for name, child in children.items():
-                code = child.poll()
-                if code is not None:
-                    print(
-                        f"[run] {name} stopped unexpectedly (exit {code}); stopping the rest",
-                        flush=True,
-                    )
-                    return 1
+            supervisor.poll()
             if gateway_on and time.monotonic() >= next_gateway:
                 next_gateway = time.monotonic() + args.gateway_minutes * 60
                 _gateway_tick(send_next, demo_dir, settings)
@@ -345,8 +346,19 @@ def supervise(
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        status = _stop_children(children) or status
-    return status
+        supervisor.stop_all(STOP_TIMEOUT_S)
+        print("[run] stopped", flush=True)
+    return 0
+
+
+def _argv_after_exit(child: Any, code: int) -> list[str]:
+    """A scheduler that exited because another one holds the lock comes back as a standby
+    (it would otherwise exit again at once)."""
+    from ingest.scheduler import EXIT_LOCKED
+
+    if child.name == "scheduler" and code == EXIT_LOCKED and "--standby" not in child.argv:
+        return [*child.argv, "--standby"]
+    return child.argv
 
 
 def _gateway_tick(send_next: Any, demo_dir: Path, settings: Settings) -> None:
@@ -376,27 +388,11 @@ def _die_with_parent() -> None:
         pass  # not Linux: the supervisor's own signal handling still stops the children
 
 
-def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> int:
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for name, child in children.items():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"[run] {name} did not stop in {STOP_TIMEOUT_S:.0f} s; killing it", flush=True)
-            child.kill()
-            child.wait()
-    print("[run] stopped", flush=True)
-    return 0
-
-
 def _print_banner(
     settings: Settings,
     args: argparse.Namespace,
     logins: list[dict[str, Any]],
-    children: dict[str, subprocess.Popen[bytes]],
+    children: dict[str, Any],
     gateway_on: bool,
 ) -> None:
     lines = ["", "QuotaWatch is running."]

@@ -118,6 +118,7 @@ def make_pool(settings: Settings, *, min_size: int = 1, max_size: int = 8) -> Co
         kwargs={"row_factory": dict_row, "autocommit": True},
         open=False,
         name="quotawatch",
+        check=ConnectionPool.check_connection,
     )
     try:
         pool.open(wait=True, timeout=15)
