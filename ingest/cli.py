@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "meter_id,timestamp,value[,unit]. Each file is loaded in one transaction: an "
             "identical file already loaded is skipped, rows already stored count as "
             "duplicates, rejected rows go to the quarantine with their reason, and the daily "
-            "rollups are updated. Exit status 1 when a file could not be used at all."
+            "rollups are updated. A file that cannot be read at all is rejected with the "
+            "reason and the other files still load. Exit status 1 when a file could not be "
+            "used at all or failed."
         ),
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -54,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run the scheduled jobs (inbox loading, nightly evaluation) in this process",
         description=(
             "Run QuotaWatch's job scheduler: every N minutes load the new files of the inbox "
-            "(moved to archive/ when loaded, rejected/ when unusable), and each night run the "
+            "(moved to archive/ when loaded, to rejected/ with the reason beside them when "
+            "unusable or failing; files modified in the last inbox_settle_seconds, or named "
+            "*.part, *.tmp or .*, are left for a later run), and each night run the "
             "quota evaluation. Only one scheduler runs jobs at a time (database advisory "
             "lock); a second one exits with status 3. SIGTERM or Ctrl-C stops it cleanly."
         ),

@@ -26,6 +26,8 @@ import numpy as np
 from ingest.timestamps import to_epoch_us
 
 DEFAULT_EARLIEST_READING_DATE = date(2000, 1, 1)
+# The earliest the parameter may be: stored readings before it were moved out (sql/0041).
+EARLIEST_ALLOWED_DATE = date(1900, 1, 1)
 DEFAULT_MAX_POWER_KW = 100_000.0
 US_PER_HOUR = 3_600_000_000
 
@@ -53,6 +55,11 @@ def plausibility(rules: dict[str, Any], tz: ZoneInfo) -> Plausibility:
         ) from exc
     if isinstance(earliest, datetime):
         earliest = earliest.date()
+    if earliest < EARLIEST_ALLOWED_DATE:
+        raise ValueError(
+            f"[rules.ingest] earliest_reading_date {earliest} is before "
+            f"{EARLIEST_ALLOWED_DATE}: no reading that old is real"
+        )
     max_kw = float(section.get("max_power_kw", DEFAULT_MAX_POWER_KW))
     if not max_kw > 0:
         raise ValueError("[rules.ingest] max_power_kw must be > 0")
