@@ -228,8 +228,15 @@ def _unusable(columns: list[TextColumn | np.ndarray], n: int) -> np.ndarray:
             if (why == "").all():
                 continue
             per_row = why[column.codes]
-        elif column.dtype == object:
-            per_row = np.array([_unusable_text(str(t)) for t in column], dtype=object)
+        elif column.dtype == object:  # value texts (mostly distinct): pandas' string loops
+            texts = pd.Series(column, dtype=object).astype(str)
+            hit = (
+                texts.str.contains("\x00", regex=False) | (texts.str.len() > MAX_FIELD_CHARS)
+            ).to_numpy(dtype=bool)
+            if not hit.any():
+                continue
+            per_row = np.full(n, "", dtype=object)
+            per_row[hit] = [_unusable_text(t) for t in texts[hit]]
         else:
             continue  # numbers
         take = (out == "") & (per_row != "")
