@@ -329,10 +329,11 @@ def load_file(
 
 
 def _failed(result: FileResult, error: str) -> None:
-    """Mark ``result`` failed: nothing of the file was stored."""
+    """Mark ``result`` failed: nothing of the file was stored, so no row of it counts (the
+    accounting rows_read = loaded + duplicate + quarantined holds with zeros)."""
     result.status = "failed"
     result.error = error
-    result.rows_loaded = result.rows_duplicate = result.rows_quarantined = 0
+    result.rows_read = result.rows_loaded = result.rows_duplicate = result.rows_quarantined = 0
     result.rows_corrected = 0
     result.quarantine_by_reason.clear()
     result.flags.clear()

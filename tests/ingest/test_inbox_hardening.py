@@ -144,3 +144,18 @@ def test_a_file_failing_on_a_database_error_moves_to_rejected_and_the_others_loa
     assert registered.scalar("SELECT count(*) FROM reading") == 2
     # Not retried automatically.
     assert _once(registered, inbox)["files_seen"] == 0
+    # The same through `quotawatch ingest`: the failing file is reported, the next one loads.
+    (tmp_path / "c_boom.csv").write_text("meter_id,timestamp,value\nBOOM,x,1\n", encoding="utf-8")
+    (tmp_path / "d_good.csv").write_text(
+        "meter_id,timestamp,value\nE1,2024-03-02 00:00,1\n", encoding="utf-8"
+    )
+    proc = registered.cli(
+        "ingest", "--json", str(tmp_path / "c_boom.csv"), str(tmp_path / "d_good.csv")
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert [f["status"] for f in data["files"]] == ["failed", "loaded"]
+    for part in [data, *data["files"]]:
+        assert part["rows_read"] == (
+            part["rows_loaded"] + part["rows_duplicate"] + part["rows_quarantined"]
+        )
