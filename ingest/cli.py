@@ -93,15 +93,20 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for p in args.paths
         for f in ([p] if p.is_file() else [x for x in p.iterdir() if x.is_file()])
     )
+    import psycopg
+
     with Progress("ingest (bytes)", total=total or None) as progress:
-        summary = ingest_paths(
-            settings,
-            args.paths,
-            trigger="cli",
-            corrections=args.corrections,
-            progress=progress,
-            digests=digests,
-        )
+        try:
+            summary = ingest_paths(
+                settings,
+                args.paths,
+                trigger="cli",
+                corrections=args.corrections,
+                progress=progress,
+                digests=digests,
+            )
+        except psycopg.Error as exc:  # the database went away: no file's fault
+            raise UserError(f"database error during the load (nothing half-stored): {exc}") from exc
     data = summary.to_dict()
     rows = [
         {
