@@ -325,8 +325,8 @@ def _split_fast(
 def _first_line_fields(text: str, delimiter: str) -> int:
     """Fields on the block's first line (pandas sizes its columns by the first row: a
     first row with more fields than the names given would shift every row)."""
-    ends = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
-    first = text[: min(ends)] if ends else text
+    head = text[:65536]  # a first line longer than this takes the slow path anyway
+    first = head.split("\n", 1)[0].split("\r", 1)[0]
     try:
         return len(next(csv.reader([first], delimiter=delimiter), []))
     except csv.Error:  # a quoted field over several lines: the slow path sorts it out
