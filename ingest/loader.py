@@ -318,7 +318,11 @@ def load_file(
             _check_accounting(result)
             conn.execute(queries.FINISH_FILE, _file_counts(result))
     except _UnusableFileError as exc:
-        result = _record_rejected(conn, record, result, str(exc))
+        try:
+            result = _record_rejected(conn, record, result, str(exc))
+        except psycopg.Error as db_exc:  # could not even record it: reported, not raised
+            _failed(result, f"{exc}; and recording it failed: {db_exc}")
+            result.connection_lost = conn.closed or isinstance(db_exc, psycopg.OperationalError)
     except psycopg.Error as exc:
         _failed(result, f"database error: {exc}")
         result.connection_lost = conn.closed or isinstance(exc, psycopg.OperationalError)
