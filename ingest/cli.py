@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "meter_id,timestamp,value[,unit]. Each file is loaded in one transaction: an "
             "identical file already loaded is skipped, rows already stored count as "
             "duplicates, rejected rows go to the quarantine with their reason, and the daily "
-            "rollups are updated. Exit status 1 when a file could not be used at all."
+            "rollups are updated. A file that cannot be read at all is rejected with the "
+            "reason and the other files still load. Exit status 1 when a file could not be "
+            "used at all or failed."
         ),
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -55,7 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run the scheduled jobs (inbox loading, nightly evaluation) in this process",
         description=(
             "Run QuotaWatch's job scheduler: every N minutes load the new files of the inbox "
-            "(moved to archive/ when loaded, rejected/ when unusable), and each night run the "
+            "(moved to archive/ when loaded, to rejected/ with the reason beside them when "
+            "unusable or failing; files modified in the last inbox_settle_seconds, or named "
+            "*.part, *.tmp or .*, are left for a later run), and each night run the "
             "quota evaluation. Only one scheduler runs jobs at a time (database advisory "
             "lock); a second one exits with status 3, or waits with --standby. After a lost "
             "connection or a database restart it reconnects with back-off and takes the lock "
@@ -98,15 +102,20 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for p in args.paths
         for f in ([p] if p.is_file() else [x for x in p.iterdir() if x.is_file()])
     )
+    import psycopg
+
     with Progress("ingest (bytes)", total=total or None) as progress:
-        summary = ingest_paths(
-            settings,
-            args.paths,
-            trigger="cli",
-            corrections=args.corrections,
-            progress=progress,
-            digests=digests,
-        )
+        try:
+            summary = ingest_paths(
+                settings,
+                args.paths,
+                trigger="cli",
+                corrections=args.corrections,
+                progress=progress,
+                digests=digests,
+            )
+        except psycopg.Error as exc:  # the database went away: no file's fault
+            raise UserError(f"database error during the load (nothing half-stored): {exc}") from exc
     data = summary.to_dict()
     rows = [
         {

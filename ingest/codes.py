@@ -19,18 +19,26 @@ BAD_UNIT: Final = "bad_unit"
 CONFLICTING_DUPLICATE: Final = "conflicting_duplicate"
 REGISTER_DECREASE: Final = "register_decrease"
 ABOVE_REGISTER_MAX: Final = "above_register_max"
+IMPLAUSIBLE_TIMESTAMP: Final = "implausible_timestamp"
+IMPLAUSIBLE_VALUE: Final = "implausible_value"
 
 # Checked in this order: a row gets the first code that applies.
 REASONS: Final[dict[str, str]] = {
-    MALFORMED_ROW: "the row does not have the header's fields (missing or extra fields)",
+    MALFORMED_ROW: "the row does not have the header's fields (missing or extra fields), or "
+    "holds a NUL byte or a field too long to be real",
     UNKNOWN_METER: "the meter_id is not in the meter registry",
     BAD_TIMESTAMP: "the timestamp is not a supported format, or is a local time that does not "
     "exist or is ambiguous in the quota time zone",
+    IMPLAUSIBLE_TIMESTAMP: "the timestamp lies before the earliest plausible date "
+    "(earliest_reading_date)",
     BAD_VALUE: "the value is not a finite number",
     NEGATIVE_VALUE: "the value is negative",
     BAD_UNIT: "the unit is unknown or not valid for the meter's energy type",
+    IMPLAUSIBLE_VALUE: "the average power over the reading's interval is above the meter's "
+    "ceiling (max_power_kw)",
     FUTURE_TIMESTAMP: "the timestamp lies in the future",
-    ABOVE_REGISTER_MAX: "a cumulative register reading is at or above the meter's register maximum",
+    ABOVE_REGISTER_MAX: "a cumulative register reading is above the largest value the register "
+    "shows (register_max)",
     CONFLICTING_DUPLICATE: "the same meter and time is already stored (or earlier in the file) "
     "with a different value",
     REGISTER_DECREASE: "a cumulative register decreased and the register maximum does not "

@@ -6,11 +6,15 @@ difference of the registers, converted to kWh, times the meter's multiplier; the
 (:mod:`ingest.rollups`), so a midnight or a New Year inside a span splits exactly.
 
 A decrease is a rollover only when the meter has a register maximum (``register_max``: the
-register's modulus, the value at which it wraps to 0, in the meter's unit) and the wrapped
-use ``register_max - previous + current`` is at most ``rollover_max_share`` of the register
-range (a wrap that would mean using most of the register's range in one span does not explain
-the drop). Otherwise the reading is quarantined as ``register_decrease`` and the next reading
-of the meter is stored as a new baseline (no use counted for its span).
+largest value the register shows, in the meter's unit: 99999 for a five-digit register) and
+the wrapped use ``modulus - previous + current`` (modulus = ``register_max + 1``, the value at
+which the register wraps to 0: 99990 → 5 is 15 units) is at most ``rollover_max_share`` of
+the modulus (a wrap that would mean using most of the register's range in one span does not
+explain the drop). Otherwise the reading is quarantined as ``register_decrease`` and the next
+reading of the meter is stored as a new baseline (no use counted for its span).
+
+A use whose average power over its span is above the meter's ceiling (``max_power_kw``) is
+quarantined as ``implausible_value``; the meter's sequence goes on from the reading before.
 
 New readings that arrive between stored ones are checked against both neighbours, and the
 following stored reading's use is recomputed.
@@ -18,10 +22,12 @@ following stored reading's use is recomputed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ingest import codes
+from ingest.plausibility import describe_power, too_powerful
 
 ROLLOVER_MAX_SHARE = 0.5
 
@@ -64,7 +70,8 @@ def register_use_kwh(
     rollover_max_share: float = ROLLOVER_MAX_SHARE,
 ) -> float | None:
     """Register use between two readings [kWh, before the multiplier], or None when the
-    decrease is not explained by a rollover."""
+    decrease is not explained by a rollover. ``modulus_kwh``: the value at which the register
+    wraps to 0 (``register_max + 1`` in the meter's unit), converted to kWh."""
     if current_kwh >= previous_kwh:
         return current_kwh - previous_kwh
     if modulus_kwh is None or previous_kwh > modulus_kwh:
@@ -82,6 +89,7 @@ def walk(
     modulus_kwh: float | None,
     last_decrease_us: int | None = None,
     rollover_max_share: float = ROLLOVER_MAX_SHARE,
+    max_power_kw: float = math.inf,
 ) -> ChainResult:
     """Merge a meter's new register readings into its stored sequence.
 
@@ -89,7 +97,8 @@ def walk(
     between, the first one after), ``new``: new readings (``replaces_stored`` for a
     correction of a stored reading at the same instant). ``last_decrease_us``: instant of
     the latest reading of this meter already quarantined as ``register_decrease``.
-    Returns energies in kWh with the multiplier applied.
+    ``max_power_kw``: the meter's power ceiling [kW] (a use above it over its span is
+    ``implausible_value``). Returns energies in kWh with the multiplier applied.
     """
     replaced = {r.at_us for r in new if r.replaces_stored}
     originals = {r.at_us: r for r in stored if r.at_us in replaced}
@@ -134,6 +143,22 @@ def walk(
                     prev = originals[item.at_us]
                 continue
             energy, since = delta * multiplier, prev.at_us
+            if bool(too_powerful(energy, item.at_us - since, max_power_kw)):
+                result.quarantined.append(
+                    (
+                        row,
+                        codes.IMPLAUSIBLE_VALUE,
+                        describe_power(energy, item.at_us - since, max_power_kw),
+                        {
+                            "previous_at_us": prev.at_us,
+                            "previous_register_kwh": prev.register_kwh,
+                            "energy_kwh": energy if math.isfinite(energy) else None,
+                        },
+                    )
+                )
+                if item.replaces_stored:
+                    prev = originals[item.at_us]
+                continue
         following = next((r for r in items[index + 1 :] if not r.is_new), None)
         if (
             following is not None

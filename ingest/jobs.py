@@ -3,10 +3,14 @@
 
 - ``inbox``: load every reading file in the inbox (catch-up after downtime comes from the
   data: whatever is still in the inbox is loaded), move it to ``archive/`` when loaded (or
-  already loaded before) and to ``rejected/`` when unusable, with ``<name>.reason.txt``
-  saying why. A file younger than ``settle_seconds`` is left for the next run (it may still
-  be being written). After a load that touches the current local year, the quota engine
-  re-evaluates the affected buildings.
+  already loaded before) and to ``rejected/`` when it cannot be used or its load failed,
+  with ``<name>.reason.txt`` saying why; a file in ``rejected/`` is not tried again until
+  someone moves it back (or loads it with ``quotawatch ingest``). One file never stops the
+  others. Only a lost database connection leaves a failed file in the inbox, for the next
+  run. A file modified less than ``inbox_settle_seconds`` ago (it may still be being
+  written), and a name ending ``.part``/``.tmp`` or starting with ``.`` (a transfer in
+  progress), are left for a later run. After a load that touches the current local year,
+  the quota engine re-evaluates the affected buildings.
 - ``nightly_evaluation``: the quota engine's nightly evaluation.
 
 The quota engine is optional at import time: when ``quota.evaluation_job`` is missing the
@@ -36,7 +40,7 @@ from quota.settings import Settings
 
 INBOX_JOB_ID = "inbox"
 NIGHTLY_JOB_ID = "nightly_evaluation"
-SETTLE_SECONDS = 10.0
+IN_PROGRESS_SUFFIXES = (".part", ".tmp")
 
 
 @contextmanager
@@ -63,19 +67,36 @@ def recorded(settings: Settings, job_id: str) -> Iterator[dict[str, Any]]:
         conn.execute(queries.FINISH_JOB, (outcome, Jsonb(counts), note, run_id))
 
 
+def is_settled_reading_file(name: str, age_seconds: float, settle_seconds: float) -> bool:
+    """Whether an inbox file is a reading file ready to load: a ``.csv``/``.csv.gz`` name,
+    not hidden (``.name``) nor a transfer in progress (``.part``, ``.tmp``), last modified
+    at least ``settle_seconds`` ago [s]."""
+    lowered = name.lower()
+    return (
+        lowered.endswith(READING_SUFFIXES)
+        and not lowered.startswith(".")
+        and not lowered.endswith(IN_PROGRESS_SUFFIXES)
+        and age_seconds >= settle_seconds
+    )
+
+
 def inbox_files(inbox: Path, settle_seconds: float) -> list[Path]:
-    """Reading files directly in ``inbox`` older than ``settle_seconds``, oldest first."""
+    """Reading files directly in ``inbox`` ready to load (:func:`is_settled_reading_file`),
+    oldest first."""
     if not inbox.is_dir():
         return []
     now = time.time()
-    files = [
-        p
-        for p in inbox.iterdir()
-        if p.is_file()
-        and p.name.lower().endswith(READING_SUFFIXES)
-        and now - p.stat().st_mtime >= settle_seconds
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    found: list[tuple[float, str, Path]] = []
+    for path in inbox.iterdir():
+        try:
+            if not path.is_file():
+                continue
+            modified = path.stat().st_mtime
+        except OSError:  # gone meanwhile (moved by someone else)
+            continue
+        if is_settled_reading_file(path.name, now - modified, settle_seconds):
+            found.append((modified, path.name, path))
+    return [path for _, _, path in sorted(found)]
 
 
 def _move(path: Path, folder: Path) -> Path:
@@ -104,12 +125,16 @@ LOCK_LOST_NOTE = "the scheduler lost its database lock (server restart?); job no
 
 
 def run_inbox_job(
-    settings: Settings, settle_seconds: float = SETTLE_SECONDS, lock_pid: int | None = None
+    settings: Settings, settle_seconds: float | None = None, lock_pid: int | None = None
 ) -> dict[str, Any]:
     """Load the inbox's files once; returns the counts recorded in ``job_run``.
 
-    ``lock_pid``: backend pid of the scheduler session holding the scheduler lock (the
-    scheduler passes it; the job is skipped if that lock is gone)."""
+    ``settle_seconds``: files modified less than this long ago are left for a later run
+    (default ``settings.inbox_settle_seconds``) [s]. ``lock_pid``: backend pid of the
+    scheduler session holding the scheduler lock (the scheduler passes it; the job is
+    skipped if that lock is gone)."""
+    if settle_seconds is None:
+        settle_seconds = settings.inbox_settle_seconds
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     with recorded(settings, INBOX_JOB_ID) as counts:
@@ -124,14 +149,14 @@ def run_inbox_job(
             return dict(counts)
         summary = ingest_paths(settings, files, trigger="scheduler")
         for result in summary.files:
-            if result.status in ("loaded", "skipped"):
-                _move(result.path, inbox / "archive")
-            elif result.status == "rejected":
-                moved = _move(result.path, inbox / "rejected")
-                moved.with_name(moved.name + ".reason.txt").write_text(
-                    f"{result.error}\n", encoding="utf-8"
-                )
             counts[f"files_{result.status}"] += 1
+            try:
+                if result.status in ("loaded", "skipped"):
+                    _move(result.path, inbox / "archive")
+                elif result.status == "rejected" or not result.connection_lost:
+                    _reject(result.path, inbox / "rejected", result.status, result.error)
+            except OSError as exc:  # moved or removed meanwhile: the others go on
+                counts.setdefault("move_errors", []).append(f"{result.path.name}: {exc}")
         counts.update(
             run_id=summary.run_id,
             rows_read=summary.rows_read,
@@ -154,6 +179,17 @@ def run_inbox_job(
                 f"{r.path.name}: {r.error}" for r in summary.files if r.status == "failed"
             )
         return dict(counts)
+
+
+def _reject(path: Path, folder: Path, status: str, error: str | None) -> None:
+    """Move ``path`` to ``folder`` with ``<name>.reason.txt`` beside it saying why."""
+    moved = _move(path, folder)
+    what = "could not be used" if status == "rejected" else "failed to load"
+    moved.with_name(moved.name + ".reason.txt").write_text(
+        f"{path.name} {what}: {error}\n"
+        "Move the file back into the inbox (or run `quotawatch ingest` on it) to try again.\n",
+        encoding="utf-8",
+    )
 
 
 def run_nightly_job(settings: Settings, lock_pid: int | None = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import json
 import queue
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,11 +53,12 @@ from ingest import codes, copybin, cumulative, queries, rollups
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import compute_flags, limits, parameters
 from ingest.fresh import FreshChunks, WrittenRows
-from ingest.parse import RawBatch, iter_batches
+from ingest.parse import MAX_FIELD_CHARS, RawBatch, iter_batches
+from ingest.plausibility import plausibility
 from ingest.timestamps import to_datetime, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
 from quota import db as qdb
-from quota.registry.textfiles import FileFormatError, open_text
+from quota.registry.textfiles import FileFormatError, open_text, unreadable_reason
 from quota.registry.units import UNITS_BY_TYPE, kwh_per_unit
 from quota.settings import Settings
 
@@ -86,6 +88,9 @@ class FileResult:
     affected: dict[int, set[str]] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    # A failed load because the database connection was lost (not the file's fault: the
+    # inbox leaves such a file for the next run).
+    connection_lost: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +188,7 @@ def load_registry(conn: psycopg.Connection[Any], settings: Settings) -> Registry
             multiplier=row["multiplier"],
             register_max=row["register_max"],
             interval_minutes=row["interval_minutes"],
+            max_power_kw=row["max_power_kw"],
         )
         for row in conn.execute(queries.METERS).fetchall()
     }
@@ -219,6 +225,13 @@ def ingest_paths(
         error: str | None = None
         try:
             for path in files:
+                try:
+                    sha256 = digests.sha256(path)
+                except OSError as exc:  # vanished or unreadable: nothing to record
+                    summary.files.append(
+                        FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+                    )
+                    continue
                 summary.files.append(
                     load_file(
                         conn,
@@ -227,7 +240,7 @@ def ingest_paths(
                         run_id,
                         corrections=corrections,
                         progress=progress,
-                        sha256=digests.sha256(path),
+                        sha256=sha256,
                     )
                 )
         except BaseException as exc:
@@ -265,16 +278,25 @@ def load_file(
     sha256: str | None = None,
 ) -> FileResult:
     """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
-    is the file's digest when already known."""
+    is the file's digest when already known.
+
+    Never raises for a problem of the file or of its load: a file that cannot be read at all
+    is ``rejected`` (recorded, with a reason a person understands), one whose load fails
+    (database error, an unforeseen error) is ``failed`` with the error, nothing of it stored;
+    the caller goes on with its other files."""
     started = time.monotonic()
     kind = "corrections" if corrections else "readings"
-    result = FileResult(path=path, status="loaded", sha256=sha256 or file_sha256(path))
+    try:
+        result = FileResult(path=path, status="loaded", sha256=sha256 or file_sha256(path))
+        size_bytes = path.stat().st_size
+    except OSError as exc:
+        return FileResult(path=path, status="rejected", error=unreadable_reason(exc))
     record = {
         "run_id": run_id,
         "file_name": path.name,
         "path": str(path.resolve()),
         "sha256": result.sha256,
-        "size_bytes": path.stat().st_size,
+        "size_bytes": size_bytes,
         "kind": kind,
     }
     try:
@@ -291,17 +313,46 @@ def load_file(
             loader = _FileLoader(conn, settings, result, corrections, progress)
             try:
                 loader.run(path)
-            except (FileFormatError, UnicodeDecodeError) as exc:
-                raise _UnusableFileError(str(exc)) from exc
+            except (FileFormatError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+                raise _UnusableFileError(unreadable_reason(exc, loader.encoding)) from exc
+            _check_accounting(result)
             conn.execute(queries.FINISH_FILE, _file_counts(result))
     except _UnusableFileError as exc:
-        result = _record_rejected(conn, record, result, str(exc))
+        try:
+            result = _record_rejected(conn, record, result, str(exc))
+        except psycopg.Error as db_exc:  # could not even record it: reported, not raised
+            _failed(result, f"{exc}; and recording it failed: {db_exc}")
+            result.connection_lost = conn.closed or isinstance(db_exc, psycopg.OperationalError)
     except psycopg.Error as exc:
-        result.status = "failed"
-        result.error = f"database error: {exc}"
-        result.rows_loaded = result.rows_duplicate = result.rows_quarantined = 0
+        _failed(result, f"database error: {exc}")
+        result.connection_lost = conn.closed or isinstance(exc, psycopg.OperationalError)
+    except Exception as exc:  # one file never stops the run; its transaction rolled back
+        _failed(result, f"internal error ({type(exc).__name__}): {exc}")
     result.seconds = time.monotonic() - started
     return result
+
+
+def _failed(result: FileResult, error: str) -> None:
+    """Mark ``result`` failed: nothing of the file was stored, so no row of it counts (the
+    accounting rows_read = loaded + duplicate + quarantined holds with zeros)."""
+    result.status = "failed"
+    result.error = error
+    result.rows_read = result.rows_loaded = result.rows_duplicate = result.rows_quarantined = 0
+    result.rows_corrected = 0
+    result.quarantine_by_reason.clear()
+    result.flags.clear()
+    result.affected = {}
+
+
+def _check_accounting(result: FileResult) -> None:
+    """Every row has exactly one outcome: refuse to commit a file whose counts do not add
+    up (rows_read = loaded + duplicate + quarantined)."""
+    outcomes = result.rows_loaded + result.rows_duplicate + result.rows_quarantined
+    if outcomes != result.rows_read:
+        raise RuntimeError(
+            f"rows_read {result.rows_read} but loaded + duplicate + quarantined = {outcomes}; "
+            "not committing"
+        )
 
 
 @dataclass(frozen=True)
@@ -391,6 +442,7 @@ class _FileLoader:
         self.meters_by_key = self.registry.by_key()
         self.flag_params = parameters(settings.rules)
         self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
+        self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
         self.now_us = to_epoch_us(datetime.now(UTC))
         self.file_id = int(result.file_id or 0)
@@ -400,6 +452,7 @@ class _FileLoader:
         for key, meter in self.meters_by_key.items():
             self.interval_minutes_by_key[key] = meter.interval_minutes or 60
         self._chunks: list[dict[str, Any]] | None = None
+        self.encoding = "UTF-8 or GB18030"  # known once the file is opened
         self.increments = rollups.Increments(conn)
         # The chunk interval of reading [µs]: chunks start at multiples of it (since 1970).
         self.chunk_interval_us = int(
@@ -420,7 +473,8 @@ class _FileLoader:
         """Load the file: a reader thread parses and validates batch N+1 (pure Python and
         pandas) while this thread writes batch N (mostly waiting on the server), so the two
         cores work at once. At most one parsed batch waits in between (memory bound)."""
-        stream, _encoding = open_text(path)
+        stream, encoding = open_text(path)
+        self.encoding = "GB18030" if encoding == "gb18030" else "UTF-8"
         raw_file = stream.buffer
         position = getattr(raw_file, "fileobj", raw_file)
         handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
@@ -469,7 +523,12 @@ class _FileLoader:
                 if stop.is_set():
                     return
                 good, rejects = validate_batch(
-                    batch, self.registry, self.tz, self.now_us, self.future_tolerance_us
+                    batch,
+                    self.registry,
+                    self.tz,
+                    self.now_us,
+                    self.future_tolerance_us,
+                    self.plausibility,
                 )
                 # By meter and instant; rows of one meter and instant stay in file order.
                 order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
@@ -909,18 +968,15 @@ class _FileLoader:
                     strict=True,
                 )
             ]
-            modulus = (
-                meter.register_max * self.registry.factor(meter, meter.unit)
-                if meter.register_max
-                else None
-            )
+            modulus = meter.register_modulus
             outcome = cumulative.walk(
                 stored_by_key[int(key)],
                 new,
                 meter.multiplier,
-                modulus,
+                None if modulus is None else modulus * self.registry.factor(meter, meter.unit),
                 decreases.get(meter.meter_id),
                 self.rollover_max_share,
+                meter.max_power_kw or self.plausibility.max_power_kw,
             )
             accepted_rows.extend(outcome.accepted)
             quarantined.extend(outcome.quarantined)
@@ -1138,17 +1194,37 @@ class _FileLoader:
             ):
                 info = dict(details) if details else {"code": codes.dotted(code)}
                 info.setdefault("code", codes.dotted(code))
+                meter_id = _storable(batch.meter_id[row])
                 copy.write_row(
                     (
                         self.file_id,
                         int(batch.line_numbers[row]),
                         batch.raw_text(row).replace("\x00", ""),
                         code,
-                        message,
-                        batch.meter_id[row] or None,
-                        json.dumps(info, ensure_ascii=False),
+                        _storable(str(message), 4 * MAX_FIELD_CHARS),
+                        meter_id[: MAX_FIELD_CHARS + 1] or None,
+                        json.dumps(_storable_json(info), ensure_ascii=False),
                     )
                 )
+
+
+def _storable(text: str, limit: int | None = None) -> str:
+    """``text`` as a database text can hold it: NUL bytes removed (PostgreSQL text cannot
+    hold them), cut to ``limit`` characters when given."""
+    text = text.replace("\x00", "")
+    return text if limit is None else text[:limit]
+
+
+def _storable_json(value: Any) -> Any:
+    """``value`` (details of a quarantined row) with NUL bytes removed from its texts (jsonb
+    cannot hold ``\\u0000``) and long texts cut to a few kilobytes."""
+    if isinstance(value, str):
+        return _storable(value, 4 * MAX_FIELD_CHARS)
+    if isinstance(value, dict):
+        return {str(k): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
 
 
 def _split_name(name: str) -> list[str]:

@@ -15,10 +15,16 @@ up with the physical lines (more than one extra field, stray quotes), it is spli
 line with :mod:`csv` (same rules, slower). Blank lines are skipped and not counted. A row's
 raw text is cut from the block only when asked for (quarantined rows).
 
+Header: columns QuotaWatch does not know (a ``note``, say) are ignored; a known column may
+appear once.
+
 Row rules: a row whose meter_id, timestamp or value field is empty (a whitespace-only
-timestamp or value is a bad timestamp or value instead), or that has more non-empty fields
-than the header, is ``malformed_row``; the optional unit may be missing or
-empty (then the meter's unit applies); one trailing empty field is tolerated.
+timestamp or value is a bad timestamp or value instead), that has more non-empty fields
+than the header, or whose fields hold a NUL byte or are longer than
+:data:`MAX_FIELD_CHARS`, is ``malformed_row``; the optional unit may be missing or empty
+(then the meter's unit applies); trailing empty fields are tolerated. A row of delimiters
+only (``,,,``) is a row (malformed), not a blank line. These checks are made once per
+distinct text of a column, like every other text check.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ import pandas as pd
 from quota.registry.textfiles import FileFormatError, normalise_header, sniff_delimiter
 
 REQUIRED_COLUMNS = ("meter_id", "timestamp", "value")
+# No meter id, timestamp, value or unit is longer than this; a longer field is a broken row
+# (and would not fit a database index) [characters].
+MAX_FIELD_CHARS = 200
 OPTIONAL_COLUMNS = ("unit",)
 HEADER_ALIASES = {
     "meter": "meter_id",
@@ -156,31 +165,37 @@ class RawBatch:
 
 def parse_header(line: str) -> Layout:
     """The layout of a file from its header line; raises ``FileFormatError`` when a required
-    column is missing or a column is not one QuotaWatch knows."""
+    column is missing or a known column appears twice (other columns are ignored)."""
     delimiter = sniff_delimiter(line)
     names = normalise_header(next(csv.reader([line], delimiter=delimiter)))
     positions: dict[str, int] = {}
+    unknown: list[str] = []
     for index, name in enumerate(names):
         canonical = HEADER_ALIASES.get(name, name)
         if canonical not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
-            raise FileFormatError(
-                f"unknown column {name!r} in the header; expected meter_id,timestamp,value[,unit]"
-            )
+            unknown.append(name)  # extra columns (a note, a gateway's own fields) are ignored
+            continue
         if canonical in positions:
             raise FileFormatError(f"column {canonical!r} appears twice in the header")
         positions[canonical] = index
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if missing:
+        ignored = f" (unknown column {', '.join(map(repr, unknown))} ignored)" if unknown else ""
         raise FileFormatError(
-            f"the header lacks {', '.join(missing)}; expected meter_id,timestamp,value[,unit]"
+            f"the header lacks {', '.join(missing)}{ignored}; "
+            "expected meter_id,timestamp,value[,unit]"
         )
     return Layout(delimiter=delimiter, n_fields=len(names), positions=positions)
 
 
-def _malformed(fields: dict[str, Any], too_many: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(per row whether it is malformed, and why: ``""`` for good rows)."""
+def _malformed(
+    fields: dict[str, Any], too_many: np.ndarray, unusable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(per row whether it is malformed, and why: ``""`` for good rows). ``unusable``: per
+    row the message of a field with a NUL byte or too long (``""`` if none)."""
     empty = {name: _is_empty(fields[name]) for name in REQUIRED_COLUMNS}
-    malformed = too_many.copy()
+    bad_text = unusable != ""
+    malformed = too_many | bad_text
     for mask in empty.values():
         malformed |= mask
     messages = np.full(len(too_many), "", dtype=object)
@@ -188,7 +203,45 @@ def _malformed(fields: dict[str, Any], too_many: np.ndarray) -> tuple[np.ndarray
         messages[too_many] = "more fields than the header"
         for name in reversed(REQUIRED_COLUMNS):
             messages[empty[name] & ~too_many] = f"missing {name}"
+        messages[bad_text] = unusable[bad_text]
     return malformed, messages
+
+
+def _unusable_text(text: str) -> str:
+    """Why a field's text cannot be a reading's field (``""`` when it can)."""
+    if "\x00" in text:
+        return "the row holds a NUL byte"
+    if len(text) > MAX_FIELD_CHARS:
+        return f"a field is longer than {MAX_FIELD_CHARS} characters"
+    return ""
+
+
+def _unusable(columns: list[TextColumn | np.ndarray], n: int) -> np.ndarray:
+    """Per row the message of its first field with a NUL byte or longer than
+    :data:`MAX_FIELD_CHARS` (``""`` if none); text columns are checked per distinct text."""
+    out = np.full(n, "", dtype=object)
+    for column in columns:
+        if isinstance(column, TextColumn):
+            if not len(column.texts):
+                continue
+            why = np.array([_unusable_text(str(t)) for t in column.texts], dtype=object)
+            if (why == "").all():
+                continue
+            per_row = why[column.codes]
+        elif column.dtype == object:  # value texts (mostly distinct): pandas' string loops
+            texts = pd.Series(column, dtype=object).astype(str)
+            hit = (
+                texts.str.contains("\x00", regex=False) | (texts.str.len() > MAX_FIELD_CHARS)
+            ).to_numpy(dtype=bool)
+            if not hit.any():
+                continue
+            per_row = np.full(n, "", dtype=object)
+            per_row[hit] = [_unusable_text(t) for t in texts[hit]]
+        else:
+            continue  # numbers
+        take = (out == "") & (per_row != "")
+        out[take] = per_row[take]
+    return out
 
 
 def _columns(frame_values: list[Any], layout: Layout) -> dict[str, Any]:
@@ -216,7 +269,7 @@ def _split_fast(
     again. The value column is first parsed as numbers by the C parser (with a decimal comma
     in semicolon files); any value that is not a plain number (empty, text, padded with
     spaces) makes that fail, and the column is read as text instead."""
-    width = layout.n_fields + 1
+    width = max(layout.n_fields + 1, _first_line_fields(text, layout.delimiter))
     value_index = layout.positions["value"]
     data = text.encode("utf-8")
     common: dict[str, Any] = {
@@ -226,6 +279,7 @@ def _split_fast(
         "keep_default_na": False,
         "na_filter": False,
         "skip_blank_lines": False,
+        "index_col": False,  # never take surplus leading fields as an index
         "engine": "c",
         "encoding": "utf-8",
     }
@@ -266,6 +320,17 @@ def _split_fast(
                 TextColumn(coded.codes.astype(np.intp), np.asarray(coded.categories, dtype=object))
             )
     return columns
+
+
+def _first_line_fields(text: str, delimiter: str) -> int:
+    """Fields on the block's first line (pandas sizes its columns by the first row: a
+    first row with more fields than the names given would shift every row)."""
+    head = text[:65536]  # a first line longer than this takes the slow path anyway
+    first = head.split("\n", 1)[0].split("\r", 1)[0]
+    try:
+        return len(next(csv.reader([first], delimiter=delimiter), []))
+    except csv.Error:  # a quoted field over several lines: the slow path sorts it out
+        return 0
 
 
 def _exact_texts(categories: pd.Index) -> bool:
@@ -332,16 +397,18 @@ def _batch(
     layout: Layout,
 ) -> RawBatch:
     columns = _columns(values, layout)
-    extra = values[layout.n_fields]
-    assert isinstance(extra, TextColumn)
-    too_many = ~extra.map(lambda t: str(t).strip()).is_empty()
+    too_many = np.zeros(n_lines, dtype=bool)
+    for extra in values[layout.n_fields :]:
+        assert isinstance(extra, TextColumn)
+        too_many |= ~extra.map(lambda t: str(t).strip()).is_empty()
     numbers = np.arange(first_line_number, first_line_number + n_lines, dtype=np.int64)
     # Blank (or whitespace-only) lines come back as rows of empty fields: not rows at all.
+    # A row of delimiters only (",,,") looks the same and is a (malformed) row.
     rest_empty = ~too_many
     for column in values[1 : layout.n_fields]:
         rest_empty &= _is_empty(column)
-    blank = rest_empty & _is_empty(values[0])
-    maybe_blank = np.flatnonzero(rest_empty & ~blank)
+    blank = np.zeros(n_lines, dtype=bool)
+    maybe_blank = np.flatnonzero(rest_empty)
     if len(maybe_blank):
         if callable(lines):
             lines = lines()
@@ -361,7 +428,8 @@ def _batch(
         else TextColumn.constant("", len(meter_id))
     )
     fields = {"meter_id": meter_id, "timestamp": timestamp, "value": value}
-    malformed, malformed_message = _malformed(fields, take(too_many))
+    unusable = _unusable([meter_id, timestamp, value, unit], len(meter_id))
+    malformed, malformed_message = _malformed(fields, take(too_many), unusable)
     if value.dtype == object and layout.delimiter == ";" and len(value):
         value = pd.Series(value, dtype=object).str.replace(",", ".", regex=False).to_numpy(object)
     return RawBatch(

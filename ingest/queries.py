@@ -24,7 +24,7 @@ SELECT EXISTS (
 
 METERS = """
 SELECT meter_key, meter_id, building_id, energy_type, unit, reading_kind, multiplier,
-       register_max, interval_minutes
+       register_max, interval_minutes, max_power_kw
   FROM meter
 """
 
@@ -59,10 +59,16 @@ UPDATE ingest_run
  WHERE run_id = %(run_id)s
 """
 
+# Claim a file for loading: a new file, or one rejected before (sent again, or moved back
+# into the inbox: it is retried). A file loaded before returns no row (skipped).
 CLAIM_FILE = """
 INSERT INTO ingest_file (run_id, file_name, path, sha256, size_bytes, kind, status)
 VALUES (%(run_id)s, %(file_name)s, %(path)s, %(sha256)s, %(size_bytes)s, %(kind)s, 'loaded')
-ON CONFLICT (sha256, kind) DO NOTHING
+ON CONFLICT (sha256, kind) DO UPDATE
+   SET run_id = EXCLUDED.run_id, file_name = EXCLUDED.file_name, path = EXCLUDED.path,
+       size_bytes = EXCLUDED.size_bytes, status = 'loaded', rows_read = 0, rows_loaded = 0,
+       rows_duplicate = 0, rows_quarantined = 0, error = NULL, loaded_at = now()
+ WHERE ingest_file.status = 'rejected'
 RETURNING file_id
 """
 EXISTING_FILE = """

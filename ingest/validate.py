@@ -20,7 +20,9 @@ import pandas as pd
 
 from ingest import codes
 from ingest.parse import RawBatch
+from ingest.plausibility import Plausibility, plausibility, too_early, too_powerful
 from ingest.timestamps import TimestampError, parse_timestamp
+from quota.registry.parse import register_modulus
 from quota.registry.units import UnitError, check_unit, kwh_per_unit
 
 # Readings up to this far ahead of the clock are accepted (gateway clock skew) [µs]; the
@@ -41,10 +43,18 @@ class MeterInfo:
     multiplier: float = 1.0
     register_max: float | None = None
     interval_minutes: int | None = None
+    max_power_kw: float | None = None
 
     @property
     def is_cumulative(self) -> bool:
         return self.reading_kind == "cumulative"
+
+    @property
+    def register_modulus(self) -> float | None:
+        """The value at which the register wraps to 0, in the meter's unit: one step of its
+        last digit more than ``register_max``, the largest value the register shows (99999
+        for five digits wraps at 100000; see :func:`quota.registry.parse.register_modulus`)."""
+        return None if self.register_max is None else register_modulus(self.register_max)
 
 
 @dataclass(frozen=True)
@@ -172,9 +182,14 @@ def validate_batch(
     tz: ZoneInfo,
     now_us: int,
     future_tolerance_us: int = FUTURE_TOLERANCE_US,
+    limits: Plausibility | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(good rows, rejected rows) of ``batch``; see the module docstring for the columns.
-    Readings later than ``now_us + future_tolerance_us`` [µs] are ``future_timestamp``."""
+    Readings later than ``now_us + future_tolerance_us`` [µs] are ``future_timestamp``;
+    ``limits`` (default: the defaults of :mod:`ingest.plausibility`) gives the earliest
+    plausible instant and the default power ceiling."""
+    if limits is None:
+        limits = plausibility({}, tz)
     rejects = _Rejects(len(batch))
     malformed = batch.malformed
     if malformed.any():
@@ -195,6 +210,13 @@ def validate_batch(
     bad_stamp_u = stamp_errors_u != ""
     if bad_stamp_u.any():
         rejects.add(bad_stamp_u[stamp_codes], codes.BAD_TIMESTAMP, stamp_errors_u[stamp_codes])
+    early_u = too_early(stamps_u, limits) & ~bad_stamp_u
+    if early_u.any():
+        rejects.add(
+            early_u[stamp_codes],
+            codes.IMPLAUSIBLE_TIMESTAMP,
+            f"timestamp is before {limits.earliest_date.isoformat()} (earliest_reading_date)",
+        )
 
     values = batch.value if batch.value.dtype.kind == "f" else parse_values(batch.value)
     finite = np.isfinite(values)
@@ -223,21 +245,46 @@ def validate_batch(
     if bad_unit_u.any():
         rejects.add(bad_unit_u[pair_codes], codes.BAD_UNIT, unit_error[pair_codes])
 
+    meter_key_u = np.array([i.meter_key if i else -1 for i in infos], dtype=np.int64)
+    multiplier_u = np.array([i.multiplier if i else 1.0 for i in infos], dtype=np.float64)
+    cumulative_u = np.array([bool(i and i.is_cumulative) for i in infos], dtype=bool)
+    # Power: an interval reading's energy over its meter's interval; a cumulative register
+    # that is not even a finite number of kWh (its use is checked against its span later).
+    ceiling_u = np.array(
+        [i.max_power_kw if i and i.max_power_kw else limits.max_power_kw for i in infos],
+        dtype=np.float64,
+    )
+    span_us_u = np.array(
+        [(i.interval_minutes or 60) * 60_000_000 if i else 3_600_000_000 for i in infos],
+        dtype=np.float64,
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        energy_kwh = values * factor[pair_codes] * multiplier_u[meter_codes]
+        implausible = np.where(
+            cumulative_u[meter_codes],
+            ~np.isfinite(energy_kwh),
+            too_powerful(energy_kwh, span_us_u[meter_codes], ceiling_u[meter_codes]),
+        )
+    implausible &= finite & ~np.isnan(factor[pair_codes])
+    if implausible.any():
+        rejects.add(
+            implausible,
+            codes.IMPLAUSIBLE_VALUE,
+            _power_messages(values, canon, pair_codes, meter_codes, ceiling_u, implausible),
+        )
+
     future = reading_at_us > now_us + future_tolerance_us
     if future.any():
         rejects.add(
             future & ~bad_stamp_u[stamp_codes], codes.FUTURE_TIMESTAMP, "timestamp is in the future"
         )
 
-    meter_key_u = np.array([i.meter_key if i else -1 for i in infos], dtype=np.int64)
-    multiplier_u = np.array([i.multiplier if i else 1.0 for i in infos], dtype=np.float64)
-    cumulative_u = np.array([bool(i and i.is_cumulative) for i in infos], dtype=bool)
     if cumulative_u.any():
-        # Cumulative registers above the register maximum cannot be read.
-        register_max_kwh_u = np.array(
+        # A cumulative register above the largest value it shows cannot be read.
+        modulus_kwh_u = np.array(
             [
-                i.register_max * registry.factor(i, i.unit)
-                if i and i.is_cumulative and i.register_max
+                i.register_modulus * registry.factor(i, i.unit)
+                if i and i.is_cumulative and i.register_modulus is not None
                 else math.inf
                 for i in infos
             ],
@@ -245,9 +292,13 @@ def validate_batch(
         )
         with np.errstate(invalid="ignore"):
             over = cumulative_u[meter_codes] & (
-                values * factor[pair_codes] >= register_max_kwh_u[meter_codes]
+                values * factor[pair_codes] >= modulus_kwh_u[meter_codes]
             )
-        rejects.add(over, codes.ABOVE_REGISTER_MAX, "register reading is at or above register_max")
+        rejects.add(
+            over,
+            codes.ABOVE_REGISTER_MAX,
+            "register reading is above register_max (a value the register cannot show)",
+        )
 
     if rejects.pending.all():  # every row good (the usual case): no row selection
         good_rows: np.ndarray | slice = slice(None)
@@ -272,6 +323,24 @@ def validate_batch(
         columns=GOOD_COLUMNS,
     )
     return good, rejects.frame(batch)
+
+
+def _power_messages(
+    values: np.ndarray,
+    canon: np.ndarray,
+    pair_codes: np.ndarray,
+    meter_codes: np.ndarray,
+    ceiling_u: np.ndarray,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Per row the implausible_value message (only ``rows`` filled: they are few)."""
+    out = np.full(len(values), "", dtype=object)
+    for r in np.flatnonzero(rows).tolist():
+        out[r] = (
+            f"{values[r]:g} {canon[pair_codes[r]]} means an average power above the ceiling "
+            f"{ceiling_u[meter_codes[r]]:,.0f} kW"
+        )
+    return out
 
 
 @functools.lru_cache(maxsize=1024)

@@ -15,6 +15,8 @@ Sources, later ones winning:
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
    ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
                                 ``$QUOTAWATCH_HOME/inbox``
+   ``QUOTAWATCH_INBOX_SETTLE_SECONDS``  the inbox leaves a file modified less than this long
+                                ago for a later run (it may still be being written); default 30
    ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 100,000)
    ``QUOTAWATCH_INGEST_DEFER_INDEXES``  ``0`` keeps index upkeep on for chunks a load creates
                                 (default ``1``: indexed once after their rows are written,
@@ -83,6 +85,7 @@ class Settings:
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
     inbox_path: Path | None = None
+    inbox_settle_seconds: float = 30.0
     ingest_batch_rows: int = 100_000
     ingest_test_pause_seconds: float = 0.0
     ingest_defer_indexes: bool = True
@@ -165,6 +168,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "secret_key": general.get("secret_key"),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
+        "inbox_settle_seconds": float(general.get("inbox_settle_seconds", 30.0)),
         "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),
         "ingest_defer_indexes": bool(general.get("ingest_defer_indexes", True)),
         "metrics_token": general.get("metrics_token"),
@@ -188,6 +192,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         values["inbox_path"] = Path(general["inbox_dir"]).expanduser()
     if env.get("QUOTAWATCH_INBOX"):
         values["inbox_path"] = Path(env["QUOTAWATCH_INBOX"]).expanduser()
+    if env.get("QUOTAWATCH_INBOX_SETTLE_SECONDS"):
+        values["inbox_settle_seconds"] = float(env["QUOTAWATCH_INBOX_SETTLE_SECONDS"])
     if env.get("QUOTAWATCH_INGEST_BATCH_ROWS"):
         values["ingest_batch_rows"] = int(env["QUOTAWATCH_INGEST_BATCH_ROWS"])
     if env.get("QUOTAWATCH_INGEST_DEFER_INDEXES"):
@@ -209,6 +215,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     if values.get("home") is not None:
         values["home"] = Path(values["home"]).resolve()
 
+    if values["inbox_settle_seconds"] < 0:
+        raise SettingsError("inbox_settle_seconds must be 0 or more")
     try:
         ZoneInfo(values["timezone_name"])
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -16,7 +16,8 @@ HELP = {
     ),
     "meters": (
         "meter_id,building_id,energy_type,unit[,reading_kind,multiplier,register_max,"
-        "interval_minutes]"
+        "interval_minutes,register_digits,max_power_kw] (register_max: the largest value a "
+        "cumulative register shows, 99999 for five digits; or register_digits 5)"
     ),
     "quotas": "building_id,year,basis,limit",
 }

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from quota.registry.parse import file_columns
+from quota.registry.parse import file_columns, register_modulus, stored_columns
 
 DEMO_TIMEZONE = "Asia/Shanghai"
 
@@ -233,7 +233,7 @@ LARGE_AREA_M2 = 100_000.0
 MIN_AREA_M2 = 3_000.0
 MAX_AREA_M2 = 350_000.0
 SECOND_METER_AREA_M2 = 40_000.0  # buildings this large get a second electricity meter
-ROLLOVER_REGISTER_MAX = 100_000.0  # register wraps to 0 on reaching this value
+ROLLOVER_REGISTER_MAX = 99_999.0  # a five-digit register: wraps to 0 after 99999
 ROLLOVER_MULTIPLIER = 80.0  # current-transformer ratio of the cumulative meter
 
 
@@ -302,7 +302,8 @@ class City:
 
 
 BUILDING_COLUMNS = list(file_columns("buildings"))
-METER_COLUMNS = list(file_columns("meters"))
+# The demo's meters use the default power ceiling (no max_power_kw column).
+METER_COLUMNS = [c for c in stored_columns("meters") if c != "max_power_kw"]
 
 
 def allocate_counts(total: int, shares: list[float]) -> list[int]:
@@ -569,9 +570,10 @@ def _meters(spec: DemoSpec, buildings: pd.DataFrame, rng: np.random.Generator) -
                     register_max=ROLLOVER_REGISTER_MAX,
                     # Half a year's use below the maximum: the register wraps inside the data.
                     model_register_start=(
-                        ROLLOVER_REGISTER_MAX - 0.5 * annual_kwh / ROLLOVER_MULTIPLIER
+                        register_modulus(ROLLOVER_REGISTER_MAX)
+                        - 0.5 * annual_kwh / ROLLOVER_MULTIPLIER
                     )
-                    % ROLLOVER_REGISTER_MAX,
+                    % register_modulus(ROLLOVER_REGISTER_MAX),
                 )
             rows.append(row)
         if b.model_kitchen_gas_m3_per_m2 > 0 or b.model_boiler_gas_m3_per_m2 > 0:

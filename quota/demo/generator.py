@@ -53,6 +53,7 @@ from quota.demo.load_shapes import (
     seasonal_temperature_c,
     year_calendar,
 )
+from quota.registry.parse import register_modulus
 
 __all__ = [
     "City",
@@ -302,8 +303,9 @@ def _registers(use: np.ndarray, meter: Any, registers: dict[str, float]) -> np.n
     reading = start + before
     registers[meter.meter_id] = float(start + filled.sum())
     if meter.register_max and not pd.isna(meter.register_max):
-        reading = np.mod(reading, meter.register_max)
-        registers[meter.meter_id] = registers[meter.meter_id] % meter.register_max
+        modulus = register_modulus(float(meter.register_max))
+        reading = np.mod(reading, modulus)
+        registers[meter.meter_id] = registers[meter.meter_id] % modulus
     return np.where(np.isnan(use), np.nan, reading)
 
 

@@ -5,7 +5,9 @@ Formats (header row required, extra columns ignored, UTF-8 with or without BOM, 
 - buildings: ``building_id,name,district,building_type,floor_area_m2[,public_use_share,
   commissioned_year,latitude,longitude,operating_hours_per_year,area_per_person_m2]``
 - meters: ``meter_id,building_id,energy_type,unit[,reading_kind,multiplier,register_max,
-  interval_minutes]``
+  interval_minutes,register_digits,max_power_kw]``; ``register_max`` is the largest value a
+  cumulative register shows (99999 for a five-digit register), ``register_digits`` an
+  alternative (5 gives register_max 99999); see :func:`register_modulus`
 - quotas: ``building_id,year,basis,limit`` (``limit`` in kWh for ``electricity_kwh``, in kgce
   for ``energy_kgce``)
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from quota.registry.textfiles import FileFormatError, read_csv_rows
@@ -55,6 +58,27 @@ _ENERGY_TYPE_ALIASES = {
 BASES = ("electricity_kwh", "energy_kgce")
 READING_KINDS = ("interval", "cumulative")
 DEFAULT_INTERVAL_MINUTES = 60
+MAX_REGISTER_DIGITS = 15  # a float holds 15 significant digits exactly
+
+
+def register_step(register_max: float) -> float:
+    """The register's last-digit step, from the decimals of its largest value [meter unit]:
+    1 for 99999, 0.1 for 9999.9, 0.01 for 999.99 (at most 6 decimals)."""
+    exponent = Decimal(repr(float(register_max))).normalize().as_tuple().exponent
+    decimals = min(max(-int(exponent), 0), 6)  # type: ignore[arg-type]
+    return 10.0**-decimals
+
+
+def register_modulus(register_max: float) -> float:
+    """The value at which a register wraps to 0 [meter unit]: its largest value plus one
+    step of its last digit. A five-digit register shows 0…99999 (``register_max`` 99999) and
+    wraps at 100000: a rollover from 99990 to 5 is 15 units; 9999.9 wraps at 10000."""
+    return round(register_max + register_step(register_max), 6)
+
+
+def register_max_of_digits(digits: int) -> float:
+    """``register_max`` of a register of ``digits`` whole digits (5 → 99999)."""
+    return float(10**digits - 1)
 
 
 @dataclass(frozen=True)
@@ -206,10 +230,23 @@ def _meter(get: Callable[[str], str]) -> dict[str, Any]:
             "bad_reading_kind", f"reading_kind {kind!r} is not interval or cumulative"
         )
     register_max = _positive(get("register_max"), "register_max")
+    digits = _integer(get("register_digits"), "register_digits", 1, MAX_REGISTER_DIGITS)
+    if digits is not None:
+        implied = register_max_of_digits(digits)
+        if register_max is not None and register_max != implied:
+            raise InvalidRowError(
+                "out_of_range",
+                f"register_digits {digits} means register_max {implied:.0f}, "
+                f"but register_max is {get('register_max').strip()}",
+            )
+        register_max = implied
     if register_max is not None and kind != "cumulative":
-        raise InvalidRowError("out_of_range", "register_max applies to cumulative meters only")
+        raise InvalidRowError(
+            "out_of_range", "register_max and register_digits apply to cumulative meters only"
+        )
     multiplier = _positive(get("multiplier"), "multiplier")
     interval = _integer(get("interval_minutes"), "interval_minutes", 1, 1440)
+    max_power_kw = _positive(get("max_power_kw"), "max_power_kw")
     return {
         "meter_id": _text(get("meter_id"), "meter_id", required=True),
         "building_id": _text(get("building_id"), "building_id", required=True),
@@ -219,6 +256,7 @@ def _meter(get: Callable[[str], str]) -> dict[str, Any]:
         "multiplier": 1.0 if multiplier is None else multiplier,
         "register_max": register_max,
         "interval_minutes": DEFAULT_INTERVAL_MINUTES if interval is None else interval,
+        "max_power_kw": max_power_kw,
     }
 
 
@@ -241,6 +279,8 @@ class FileSpec:
     optional: tuple[str, ...]
     key: tuple[str, ...]
     parse: Callable[[Callable[[str], str]], dict[str, Any]]
+    # Columns read from the file but not stored as such (register_digits gives register_max).
+    input_only: tuple[str, ...] = ()
 
 
 SPECS: dict[str, FileSpec] = {
@@ -261,9 +301,17 @@ SPECS: dict[str, FileSpec] = {
     "meters": FileSpec(
         "meters",
         ("meter_id", "building_id", "energy_type", "unit"),
-        ("reading_kind", "multiplier", "register_max", "interval_minutes"),
+        (
+            "reading_kind",
+            "multiplier",
+            "register_max",
+            "interval_minutes",
+            "register_digits",
+            "max_power_kw",
+        ),
         ("meter_id",),
         _meter,
+        input_only=("register_digits",),
     ),
     "quotas": FileSpec(
         "quotas",
@@ -333,3 +381,10 @@ def file_columns(kind: str) -> tuple[str, ...]:
     """The columns of a registry file of ``kind``, required first, in the documented order."""
     spec = SPECS[kind]
     return spec.required + spec.optional
+
+
+def stored_columns(kind: str) -> tuple[str, ...]:
+    """The columns of a registry file of ``kind`` that are stored as they are (without the
+    input-only ones such as ``register_digits``)."""
+    spec = SPECS[kind]
+    return tuple(c for c in file_columns(kind) if c not in spec.input_only)

@@ -9,12 +9,12 @@ from typing import Any
 
 import psycopg
 
-from quota.registry.parse import ParsedFile, RowError, file_columns, parse_registry
+from quota.registry.parse import ParsedFile, RowError, parse_registry, stored_columns
 from quota.registry.textfiles import decode, read_bytes
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "buildings": file_columns("buildings"),
-    "meters": file_columns("meters"),
+    "buildings": stored_columns("buildings"),
+    "meters": stored_columns("meters"),
     # the file's `limit` column is stored as limit_value (limit is an SQL keyword)
     "quotas": ("building_id", "year", "basis", "limit_value"),
 }

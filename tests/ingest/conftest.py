@@ -14,7 +14,7 @@ METERS = [
     ("E1", "electricity", "kWh", "interval", 1.0, None, 60),
     ("E2", "electricity", "kWh", "interval", 40.0, None, 60),
     ("G1", "natural_gas", "m3", "cumulative", 1.0, None, None),
-    ("H1", "district_heat", "GJ", "cumulative", 1.0, 1000.0, None),
+    ("H1", "district_heat", "GJ", "cumulative", 1.0, 999.0, None),  # wraps at 1000
     ("C1", "electricity", "kWh", "cumulative", 2.0, None, None),
 ]
 

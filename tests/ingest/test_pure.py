@@ -69,8 +69,13 @@ def test_header_aliases_order_and_errors() -> None:
     assert layout.positions == {"value": 0, "timestamp": 1, "meter_id": 2}
     with pytest.raises(FileFormatError, match="lacks value"):
         parse_header("meter_id,timestamp")
-    with pytest.raises(FileFormatError, match="unknown column"):
-        parse_header("meter_id,timestamp,value,quality")
+    # Extra columns are ignored (README: "Extra columns are ignored").
+    extra = parse_header("meter_id,quality,timestamp,value,note")
+    assert extra.positions == {"meter_id": 0, "timestamp": 2, "value": 3}
+    with pytest.raises(FileFormatError, match="unknown column 'when' ignored"):
+        parse_header("meter_id,when,value")
+    with pytest.raises(FileFormatError, match="appears twice"):
+        parse_header("meter_id,timestamp,value,ts")
 
 
 def test_rows_line_numbers_blank_lines_and_malformed() -> None:
@@ -100,7 +105,7 @@ def test_semicolon_file_decimal_comma() -> None:
 REGISTRY = Registry(
     {
         "E1": MeterInfo(1, "E1", "B1", "electricity", "kWh", multiplier=40.0),
-        "G1": MeterInfo(2, "G1", "B1", "natural_gas", "m3", "cumulative", 1.0, 1000.0),
+        "G1": MeterInfo(2, "G1", "B1", "natural_gas", "m3", "cumulative", 1.0, 999.0),  # 0…999
     },
     natural_gas_kwh_per_m3=10.0,
 )
@@ -115,7 +120,7 @@ def test_validation_reasons_in_order_and_units() -> None:
         "E1,bad,-1,\n"  # bad timestamp before value checks
         "E1,2024-01-01 01:00,-1,m3\n"  # negative before unit
         "E1,2024-01-01 01:00,1,furlong\n"
-        "G1,2024-01-01 02:00,1000,\n"  # at the register maximum
+        "G1,2024-01-01 02:00,1000,\n"  # above the largest value the register shows
     )
     [batch] = parse_text(text)
     now = us(2025, 1, 1)
