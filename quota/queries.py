@@ -97,7 +97,7 @@ SELECT building_id, energy_type,
 """
 
 QUOTAS = """
-SELECT building_id, year, basis, limit_value, source
+SELECT building_id, year, basis, limit_value, source, version_id
   FROM quota_effective
  WHERE year = ANY(%(years)s)
 """
@@ -192,18 +192,11 @@ SELECT m.building_id,
  GROUP BY m.building_id
 """
 
-UPSERT_PROPOSED_QUOTA = """
-INSERT INTO quota (building_id, year, basis, limit_value, source, method, explanation)
-VALUES (%(building_id)s, %(year)s, %(basis)s, %(limit_value)s, 'proposed', %(method)s,
-        %(explanation)s)
-ON CONFLICT (building_id, year, basis, source) DO UPDATE
-   SET limit_value = EXCLUDED.limit_value, method = EXCLUDED.method,
-       explanation = EXCLUDED.explanation, updated_at = now()
-"""
-
+# Published quotas in force (imported or adjusted by the regulator): proposals never replace
+# them.
 IMPORTED_QUOTAS = """
-SELECT building_id, basis, limit_value FROM quota
- WHERE year = %(year)s AND source = 'imported'
+SELECT building_id, basis, limit_value FROM quota_effective
+ WHERE year = %(year)s AND source <> 'proposed'
 """
 
 
@@ -282,10 +275,13 @@ def rollup_aggregates(
 
 
 def quotas(conn: psycopg.Connection[Any], years: list[int]) -> pd.DataFrame:
-    """Quotas in force (imported wins over proposed) for ``years``."""
+    """Quota versions in force (published wins over proposed, then the latest) for
+    ``years``, with their ``version_id``."""
     data = frame(conn, QUOTAS, {"years": years})
     if data.empty:
-        return pd.DataFrame(columns=["building_id", "year", "basis", "limit_value", "source"])
+        return pd.DataFrame(
+            columns=["building_id", "year", "basis", "limit_value", "source", "version_id"]
+        )
     data["limit_value"] = data["limit_value"].astype("float64")
     return data
 
@@ -403,7 +399,14 @@ def imported_quotas(conn: psycopg.Connection[Any], year: int) -> pd.DataFrame:
 
 
 def upsert_proposed(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> int:
-    """Store proposals as ``source='proposed'`` quotas (imported quotas keep winning)."""
+    """Store proposals as ``proposed`` quota versions: a version only for a key without a
+    published (imported or adjusted) version and whose limit differs from its latest
+    proposal. Returns the number of versions added."""
+    from quota.decision_queries import PROPOSE_VERSION
+
+    added = 0
     with conn.cursor() as cur:
-        cur.executemany(UPSERT_PROPOSED_QUOTA, rows)
-    return len(rows)
+        for row in rows:
+            cur.execute(PROPOSE_VERSION, row)
+            added += cur.rowcount
+    return added
