@@ -92,3 +92,17 @@ def entries(
     return [
         {k: (row[k].isoformat() if k == "at" else row[k]) for k in ENTRY_FIELDS} for row in rows
     ]
+
+
+def describe_change(before: Any, after: Any) -> str:
+    """A short text of what changed (``key: old → new`` for the keys that differ)."""
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    if not old and not new:
+        return ""
+    if not old:
+        return "added " + ", ".join(f"{k}={v}" for k, v in new.items() if v is not None)
+    if not new:
+        return "removed"
+    keys = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+    return "; ".join(f"{k}: {old.get(k)} → {new.get(k)}" for k in keys)

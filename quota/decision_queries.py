@@ -143,14 +143,6 @@ SELECT determination_id, year, as_of, at, actor AS by, reason, superseded_by, ti
  ORDER BY year, determination_id
 """
 
-# Utilisation of a year's determination in force (for the repeat-offender rule).
-DETERMINED_UTILIZATION = """
-SELECT r.building_id, r.basis, r.utilization
-  FROM determination d
-  JOIN determination_result r USING (determination_id)
- WHERE d.year = %(year)s AND d.superseded_by IS NULL
-"""
-
 # Every building's determined results over all years (determinations in force only).
 DETERMINED_HISTORY = """
 SELECT d.year, d.determination_id, r.building_id, r.basis, r.status, r.utilization,

@@ -51,6 +51,8 @@ DETAIL_COLUMNS = (
     "floor_area_m2",
     "energy_all_kwh",
     "electricity_eui_kwh_per_m2",
+    "quota_version_id",
+    "previous_source",
 )
 
 BUILDING_COLUMNS = (
@@ -74,7 +76,11 @@ class EvaluationInputs:
     [kWh], covered meter-hours [h] (the sum over the building's meters of that type), first
     local day with data. ``previous``: per building and energy type, the previous year's use
     through the same calendar date [kWh], its full-year use [kWh] and days with data.
-    ``quotas``: quotas in force for ``year`` and ``year - 1``.
+    ``quotas``: quotas in force for ``year`` and ``year - 1`` (with an optional
+    ``version_id``). ``previous_determined``: per building and basis, the utilisation of
+    ``year - 1``'s determination in force (None or empty: none), which the repeat-offender
+    rule uses instead of the computed previous year. ``buildings`` holds the registry values
+    in force on ``as_of`` (floor area, type, public-use share).
     """
 
     year: int
@@ -87,6 +93,7 @@ class EvaluationInputs:
     timezone_name: str = "Asia/Shanghai"
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    previous_determined: pd.DataFrame | None = None
 
 
 class _ByBuilding:
@@ -300,6 +307,14 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     quota_source = np.concatenate(
         [q_now["source"].to_numpy(dtype=object)[known], np.full(len(without), None, dtype=object)]
     )
+    version_ids = (
+        q_now["version_id"].to_numpy(dtype="float64", na_value=np.nan)[known]
+        if "version_id" in q_now
+        else np.full(int(known.sum()), np.nan)
+    )
+    quota_version_id = pd.Series(
+        np.concatenate([version_ids, np.full(len(without), np.nan)])
+    ).astype("Int64")
     is_elec = basis == "electricity_kwh"
 
     def pick(elec: np.ndarray, other: np.ndarray) -> pd.Series:
@@ -323,7 +338,12 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     )
     basis_code = bases.get_indexer(basis)
     prev_quota = pd.Series(lookup[rpos * len(bases) + basis_code])
-    prev_util = tiers.utilization(prev_final, prev_quota)
+    prev_util, prev_source = previous_utilization(
+        tiers.utilization(prev_final, prev_quota),
+        index.to_numpy()[rpos],
+        basis,
+        inputs.previous_determined,
+    )
 
     projectable = share >= rules.min_expected_share
     projected = use.copy() if is_year_end else (use / share).where(projectable)
@@ -372,6 +392,8 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
             "floor_area_m2": area_s,
             "energy_all_kwh": all_kwh[rpos],
             "electricity_eui_kwh_per_m2": electricity_eui[rpos],
+            "quota_version_id": quota_version_id,
+            "previous_source": prev_source,
         }
     )
     building_rank = (
@@ -379,6 +401,29 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     )
     order = np.lexsort((basis_code, building_rank[rpos]))
     return result.take(order).reset_index(drop=True)
+
+
+def previous_utilization(
+    computed: pd.Series,
+    building_ids: np.ndarray,
+    basis: np.ndarray,
+    determined: pd.DataFrame | None,
+) -> tuple[pd.Series, pd.Series]:
+    """Last year's utilisation per row [-] and where it comes from: the previous year's
+    determination in force for the building and basis when there is one (``determined``),
+    else the ``computed`` previous year (final use ÷ last year's quota). Returns
+    (utilisation, source) with source ``determined``, ``computed`` or None (unknown)."""
+    util = computed.astype("float64").to_numpy(copy=True)
+    source = np.where(np.isnan(util), None, "computed").astype(object)
+    if determined is not None and not determined.empty:
+        keys = pd.MultiIndex.from_arrays([determined["building_id"], determined["basis"]])
+        rows = pd.MultiIndex.from_arrays([building_ids, basis])
+        pos = keys.get_indexer(rows)
+        has = pos >= 0
+        values = determined["utilization"].to_numpy(dtype="float64", na_value=np.nan)
+        util[has] = values[pos[has]]
+        source[has] = "determined"
+    return pd.Series(util, index=computed.index), pd.Series(source, index=computed.index)
 
 
 def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:

@@ -23,6 +23,32 @@ SELECT building_id, name, district, building_type, floor_area_m2, public_use_sha
  ORDER BY building_id
 """
 
+# The registry with floor area, type and public-use share in force on a local date
+# (building_history, sql/0073); a building without history before that date keeps its row's.
+BUILDINGS_ON = """
+SELECT b.building_id, b.name, b.district,
+       coalesce(h.building_type, b.building_type) AS building_type,
+       coalesce(h.floor_area_m2, b.floor_area_m2) AS floor_area_m2,
+       coalesce(h.public_use_share, b.public_use_share) AS public_use_share,
+       b.commissioned_year, b.operating_hours_per_year, b.area_per_person_m2
+  FROM building b
+  LEFT JOIN LATERAL (
+        SELECT building_type, floor_area_m2, public_use_share
+          FROM building_history h
+         WHERE h.building_id = b.building_id AND h.effective_from <= %(on_date)s
+         ORDER BY h.effective_from DESC
+         LIMIT 1) h ON true
+ ORDER BY b.building_id
+"""
+
+# Per building and basis, the utilisation of a year's determination in force.
+DETERMINED_UTILIZATION = """
+SELECT r.building_id, r.basis, r.utilization
+  FROM determination d
+  JOIN determination_result r USING (determination_id)
+ WHERE d.year = %(year)s AND d.superseded_by IS NULL
+"""
+
 METER_COUNTS = """
 SELECT building_id, energy_type, count(*)::int AS meter_count
   FROM meter
@@ -221,9 +247,12 @@ def frame(
     return pd.DataFrame.from_records(rows, columns=names)
 
 
-def buildings(conn: psycopg.Connection[Any]) -> pd.DataFrame:
-    """The registry, one row per building."""
-    return frame(conn, BUILDINGS)
+def buildings(conn: psycopg.Connection[Any], on_date: date | None = None) -> pd.DataFrame:
+    """The registry, one row per building; with ``on_date``, the floor area, type and
+    public-use share in force on that local date."""
+    if on_date is None:
+        return frame(conn, BUILDINGS)
+    return frame(conn, BUILDINGS_ON, {"on_date": on_date})
 
 
 def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:

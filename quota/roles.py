@@ -18,10 +18,13 @@ ADJUST = "adjust"
 DETERMINE = "determine"
 PROPOSE = "propose"
 
+# The command line run without --by: the operator, who may do what a regulator may.
+OPERATOR_ROLE = "operator"
+
 ALLOWED_ROLES: dict[str, frozenset[str]] = {
-    ADJUST: frozenset({"regulator"}),
-    DETERMINE: frozenset({"regulator"}),
-    PROPOSE: frozenset({"regulator", "analyst"}),
+    ADJUST: frozenset({"regulator", OPERATOR_ROLE}),
+    DETERMINE: frozenset({"regulator", OPERATOR_ROLE}),
+    PROPOSE: frozenset({"regulator", "analyst", OPERATOR_ROLE}),
 }
 
 

@@ -16,10 +16,12 @@ CREATE TABLE determination (
     factors          jsonb NOT NULL,
     unverified       jsonb NOT NULL DEFAULT '[]'::jsonb,
     superseded_by    bigint REFERENCES determination,
-    CHECK (superseded_by IS NULL OR superseded_by <> determination_id)
+    CHECK (superseded_by IS NULL OR superseded_by <> determination_id),
+    -- One in force per year, checked at commit (a new determination is inserted before the
+    -- old one is marked superseded by it).
+    CONSTRAINT determination_one_in_force EXCLUDE USING btree (year WITH =)
+        WHERE (superseded_by IS NULL) DEFERRABLE INITIALLY DEFERRED
 );
-CREATE UNIQUE INDEX determination_in_force_idx ON determination (year)
-    WHERE superseded_by IS NULL;
 
 CREATE TABLE determination_result (
     determination_id bigint NOT NULL REFERENCES determination,

@@ -10,7 +10,7 @@
 ALTER TABLE building ADD COLUMN effective_from date;
 
 CREATE TABLE building_history (
-    building_id      text NOT NULL REFERENCES building ON DELETE CASCADE,
+    building_id      text NOT NULL REFERENCES building ON DELETE CASCADE ON UPDATE CASCADE,
     effective_from   date NOT NULL,
     building_type    text NOT NULL REFERENCES building_type,
     floor_area_m2    double precision NOT NULL CHECK (floor_area_m2 > 0),
