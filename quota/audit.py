@@ -94,6 +94,49 @@ def entries(
     ]
 
 
+def current_actor(conn: psycopg.Connection[Any]) -> str:
+    """The actor set for this transaction with :func:`act_as`, else the operator."""
+    row = conn.execute(q.CURRENT_ACTOR).fetchone()
+    value = next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return value or operator_name()
+
+
+def user_snapshot(conn: psycopg.Connection[Any], username: str) -> dict[str, Any] | None:
+    """A dashboard user's role, buildings and a digest of the password hash (None when the
+    user does not exist); compared by :func:`record_user_change`."""
+    row = conn.execute(q.USER_SNAPSHOT, {"username": username}).fetchone()
+    return None if row is None else dict(row)
+
+
+def record_user_change(
+    conn: psycopg.Connection[Any], username: str, before: dict[str, Any] | None
+) -> None:
+    """Append ``user.added``, ``user.changed`` or ``user.removed`` when the user differs from
+    ``before`` (a :func:`user_snapshot`); the password itself is never logged, only that it
+    changed."""
+    after = user_snapshot(conn, username)
+    if before == after:
+        return
+    action = "user.added" if before is None else "user.removed" if after is None else "user.changed"
+
+    def shown(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+        if snapshot is None:
+            return None
+        return {k: v for k, v in snapshot.items() if k != "password_digest"}
+
+    shown_after = shown(after)
+    if before is not None and after is not None:
+        shown_after["password_changed"] = before["password_digest"] != after["password_digest"]
+    record(
+        conn,
+        action,
+        actor=current_actor(conn),
+        reason=None,
+        before=shown(before),
+        after=shown_after,
+    )
+
+
 def describe_change(before: Any, after: Any) -> str:
     """A short text of what changed (``key: old → new`` for the keys that differ)."""
     old = before if isinstance(before, dict) else {}

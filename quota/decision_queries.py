@@ -11,6 +11,16 @@ from __future__ import annotations
 SET_ACTOR = "SELECT set_config('quotawatch.actor', %(actor)s, true)"
 SET_REASON = "SELECT set_config('quotawatch.reason', %(reason)s, true)"
 
+CURRENT_ACTOR = "SELECT nullif(current_setting('quotawatch.actor', true), '') AS actor"
+
+USER_SNAPSHOT = """
+SELECT u.username, u.role, md5(u.password_hash) AS password_digest,
+       coalesce((SELECT array_agg(ub.building_id ORDER BY ub.building_id)
+                   FROM user_building ub WHERE ub.username = u.username), '{}') AS building_ids
+  FROM app_user u
+ WHERE u.username = %(username)s
+"""
+
 USER_ROLE = "SELECT role FROM app_user WHERE username = %(username)s"
 BUILDING_EXISTS = "SELECT 1 FROM building WHERE building_id = %(building_id)s"
 

@@ -48,15 +48,20 @@ CREATE INDEX determination_result_building_idx ON determination_result (building
 
 CREATE FUNCTION determination_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'determination'
-       AND OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL
-       AND (to_jsonb(OLD) - 'superseded_by') = (to_jsonb(NEW) - 'superseded_by') THEN
-        RETURN NEW;
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL
+           AND (to_jsonb(OLD) - 'superseded_by') = (to_jsonb(NEW) - 'superseded_by') THEN
+            RETURN NEW;
+        END IF;
     END IF;
-    RAISE EXCEPTION '% rows are kept as determined: % refused', TG_TABLE_NAME, TG_OP
+    RAISE EXCEPTION 'determinations are kept as determined: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 CREATE TRIGGER determination_guard BEFORE UPDATE OR DELETE ON determination
     FOR EACH ROW EXECUTE FUNCTION determination_guard();
 CREATE TRIGGER determination_result_guard BEFORE UPDATE OR DELETE ON determination_result
-    FOR EACH ROW EXECUTE FUNCTION determination_guard();
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER determination_no_truncate BEFORE TRUNCATE ON determination
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER determination_result_no_truncate BEFORE TRUNCATE ON determination_result
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
