@@ -423,7 +423,10 @@ def previous_utilization(
         values = determined["utilization"].to_numpy(dtype="float64", na_value=np.nan)
         util[has] = values[pos[has]]
         source[has] = "determined"
-    return pd.Series(util, index=computed.index), pd.Series(source, index=computed.index)
+    return (
+        pd.Series(util, index=computed.index),
+        pd.Series(source, index=computed.index, dtype=object),
+    )
 
 
 def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:
