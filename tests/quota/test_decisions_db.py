@@ -310,3 +310,19 @@ def test_reading_corrections_and_user_changes_are_audited(city, tmp_path):
     assert added == ["reg", "ana", "man"]
     since = run_json(city, "audit", "--since", "2999-01-01")["entries"]
     assert since == []
+
+
+def test_human_output_and_help(city):
+    made = city.cli("determine", "--year", "2023")
+    assert made.returncode == 0, made.stderr
+    assert "determination 1 of 2023 by cli:" in made.stdout
+    for args in (
+        ("quota", "history", "A", "--year", "2025"),
+        ("determinations", "--year", "2023"),
+        ("audit", "--building", "A"),
+    ):
+        proc = city.cli(*args)
+        assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    assert "quota.imported" in city.cli("audit", "--building", "A").stdout
+    for command in (("quota", "adjust"), ("quota", "history"), ("determine",), ("audit",)):
+        assert city.cli(*command, "--help").returncode == 0
