@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import db
+    from quota import audit, db
     from quota.cli import UserError
     from quota.registry_db import import_file
     from quota.textfiles import FileFormatError
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(f"{path}: no such file")
             try:
                 with conn.transaction():
+                    audit.act_as(conn, audit.operator_name())
                     result = import_file(conn, args.kind, path)
                     if args.dry_run and result.applied:
                         raise _DryRunRollbackError(result)

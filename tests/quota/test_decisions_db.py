@@ -120,6 +120,7 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     assert last["actor"] == "reg" and last["reason"] == "extension of opening hours"
     assert last["before"]["limit"] == 31000.0 and last["after"]["limit"] == 40000.0
     assert quota_entries[3]["after"]["file"] == "q2.csv"
+    assert quota_entries[3]["actor"].startswith("cli:")  # an import names the operator
 
 
 def test_proposals_are_proposed_versions_and_an_analyst_may_propose(city, tmp_path):
