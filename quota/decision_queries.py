@@ -30,12 +30,18 @@ version_id, building_id, year, basis, limit_value, source, method, reason, actor
 file_name, file_sha256, created_at
 """
 
-VERSIONS = f"""
-SELECT {VERSION_COLUMNS}
-  FROM quota_version
- WHERE building_id = %(building_id)s AND year = %(year)s
-   AND (%(basis)s::text IS NULL OR basis = %(basis)s)
- ORDER BY basis, version_id
+# Oldest first; in_force marks the version quota_effective (the one rule) puts in force.
+VERSIONS = """
+SELECT v.version_id, v.building_id, v.year, v.basis, v.limit_value, v.source, v.method,
+       v.reason, v.actor, v.file_name, v.file_sha256, v.created_at,
+       (e.version_id IS NOT NULL) AS in_force
+  FROM quota_version v
+  LEFT JOIN quota_effective e
+         ON e.building_id = v.building_id AND e.year = v.year AND e.basis = v.basis
+        AND e.version_id = v.version_id
+ WHERE v.building_id = %(building_id)s AND v.year = %(year)s
+   AND (%(basis)s::text IS NULL OR v.basis = %(basis)s)
+ ORDER BY v.version_id
 """
 
 VERSION_IN_FORCE = f"""

@@ -44,13 +44,15 @@ def version_record(row: dict[str, Any]) -> dict[str, Any]:
         record["checksum"] = row["file_sha256"]
     if row.get("method"):
         record["method"] = row["method"]
+    if "in_force" in row:
+        record["in_force"] = bool(row["in_force"])
     return record
 
 
 def history(
     conn: psycopg.Connection[Any], building_id: str, year: int, basis: str | None = None
 ) -> list[dict[str, Any]]:
-    """Versions oldest first (by basis, then in order of writing)."""
+    """Versions oldest first (in order of writing), each with ``in_force``."""
     rows = conn.execute(
         q.VERSIONS, {"building_id": building_id, "year": year, "basis": basis}
     ).fetchall()

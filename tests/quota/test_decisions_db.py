@@ -94,6 +94,7 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     assert [v["source"] for v in history] == ["imported", "imported", "adjusted"]
     assert history[-1]["limit"] == 40000.0
     assert history[-1]["reason"] == "extension of opening hours"
+    assert [v["in_force"] for v in history] == [False, False, True]
 
     # Every reader of quotas sees the version in force.
     assert city.scalar(
