@@ -328,3 +328,31 @@ def test_human_output_and_help(city):
     assert "quota.imported" in city.cli("audit", "--building", "A").stdout
     for command in (("quota", "adjust"), ("quota", "history"), ("determine",), ("audit",)):
         assert city.cli(*command, "--help").returncode == 0
+
+
+def test_concurrent_determinations_of_one_year_leave_one_in_force(city):
+    import threading
+
+    from quota import determinations
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt() -> None:
+        with city.connect() as conn:
+            barrier.wait()
+            try:
+                determinations.determine(conn, city.settings, 2024, actor="reg", role="regulator")
+                conn.commit()
+                outcomes.append("made")
+            except determinations.DeterminationError:
+                conn.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["made", "refused"]
+    assert city.scalar("SELECT count(*) FROM determination WHERE superseded_by IS NULL") == 1
