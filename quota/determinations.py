@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from quota import audit, calendar, queries, roles
+from quota import audit, calendar, queries, quota_versions, roles
 from quota import decision_queries as q
 from quota.evaluation import EvaluationOutcome, result_records, run_evaluation
 from quota.rules import EvaluationRules
@@ -94,6 +94,11 @@ def determine(
     reason = (reason or "").strip() or None
     if supersede and reason is None:
         raise DeterminationError("--supersede needs a reason (--reason TEXT)")
+    if not quota_versions.FIRST_YEAR <= year <= quota_versions.LAST_YEAR:
+        raise DeterminationError(
+            f"year {year}: a quota year lies in "
+            f"{quota_versions.FIRST_YEAR}..{quota_versions.LAST_YEAR}"
+        )
     today = calendar.local_today(settings.tz, now)
     as_of = calendar.year_end(year)
     if today <= as_of:

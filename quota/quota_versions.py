@@ -20,6 +20,8 @@ from quota import audit, roles
 from quota import decision_queries as q
 
 BASES = ("electricity_kwh", "energy_kgce")
+# Quota years the schema accepts (quota_version.year CHECK).
+FIRST_YEAR, LAST_YEAR = 1990, 2200
 
 
 class VersionError(ValueError):
@@ -90,6 +92,8 @@ def adjust(
     reason = (reason or "").strip()
     if not reason:
         raise VersionError("an adjustment needs a reason (--reason TEXT)")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise VersionError(f"year {year}: a quota year lies in {FIRST_YEAR}..{LAST_YEAR}")
     if basis not in BASES:
         raise VersionError(f"basis must be one of {', '.join(BASES)}")
     if not limit_value > 0:

@@ -141,6 +141,7 @@ def test_proposals_are_proposed_versions_and_an_analyst_may_propose(city, tmp_pa
         (["--reason", "x", "--by", "man"], "may not adjust"),
         (["--reason", "   ", "--by", "reg"], "needs a reason"),
         (["--reason", "x", "--by", "nobody"], "no such dashboard user"),
+        (["--reason", "x", "--by", "reg", "--year", "1800"], "a quota year lies in"),
     ],
 )
 def test_refused_adjustments_change_nothing(city, extra, message):
@@ -192,6 +193,8 @@ def test_determination_supersede_and_listing(city):
         assert refused.returncode != 0 and "may not determine" in refused.stderr
     unfinished = city.cli("determine", "--year", str(date.today().year + 1))
     assert unfinished.returncode != 0 and "has not ended" in unfinished.stderr
+    ancient = city.cli("determine", "--year", "1800")
+    assert ancient.returncode != 0 and "a quota year lies in" in ancient.stderr
 
     second = run_json(
         city, "determine", "--year", "2024", "--supersede", "--reason", "meter fixed", "--by", "reg"
