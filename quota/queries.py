@@ -26,18 +26,20 @@ SELECT building_id, name, district, building_type, floor_area_m2, public_use_sha
 # The registry with floor area, type and public-use share in force on a local date
 # (building_history, sql/0073); a building without history before that date keeps its row's.
 BUILDINGS_ON = """
+WITH h AS (
+    SELECT DISTINCT ON (building_id)
+           building_id, building_type, floor_area_m2, public_use_share
+      FROM building_history
+     WHERE effective_from <= %(on_date)s
+     ORDER BY building_id, effective_from DESC
+)
 SELECT b.building_id, b.name, b.district,
        coalesce(h.building_type, b.building_type) AS building_type,
        coalesce(h.floor_area_m2, b.floor_area_m2) AS floor_area_m2,
        coalesce(h.public_use_share, b.public_use_share) AS public_use_share,
        b.commissioned_year, b.operating_hours_per_year, b.area_per_person_m2
   FROM building b
-  LEFT JOIN LATERAL (
-        SELECT building_type, floor_area_m2, public_use_share
-          FROM building_history h
-         WHERE h.building_id = b.building_id AND h.effective_from <= %(on_date)s
-         ORDER BY h.effective_from DESC
-         LIMIT 1) h ON true
+  LEFT JOIN h USING (building_id)
  ORDER BY b.building_id
 """
 
