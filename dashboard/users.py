@@ -19,6 +19,8 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from quota import audit
+
 ROLES = ("regulator", "analyst", "manager")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -190,12 +192,14 @@ def add_user(
         raise UserInputError(f"unknown building(s): {', '.join(unknown)}")
     if not replace and conn.execute(USER_EXISTS, {"username": username}).fetchone():
         raise UserInputError(f"user {username!r} exists (use --replace to overwrite)")
+    before = audit.user_snapshot(conn, username)
     row = conn.execute(
         INSERT_USER, {"username": username, "role": role, "hash": hash_password(password)}
     ).fetchone()
     conn.execute(DELETE_ASSIGNMENTS, {"username": username})
     if ids:
         conn.execute(INSERT_ASSIGNMENTS, {"username": username, "building_ids": ids})
+    audit.record_user_change(conn, username, before)
     return bool(row and _value(row, "inserted"))
 
 
@@ -206,7 +210,10 @@ def list_users(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
 
 def remove_user(conn: psycopg.Connection[Any], username: str) -> bool:
     """Delete a user (and their building assignments); False when there was none."""
-    return conn.execute(DELETE_USER, {"username": username}).rowcount > 0
+    before = audit.user_snapshot(conn, username)
+    removed = conn.execute(DELETE_USER, {"username": username}).rowcount > 0
+    audit.record_user_change(conn, username, before)
+    return removed
 
 
 def load_viewer(conn: psycopg.Connection[Any], username: str) -> Viewer | None:

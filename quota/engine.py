@@ -52,6 +52,8 @@ DETAIL_COLUMNS = (
     "floor_area_m2",
     "energy_all_kwh",
     "electricity_eui_kwh_per_m2",
+    "quota_version_id",
+    "previous_source",
 )
 
 BUILDING_COLUMNS = (
@@ -75,7 +77,11 @@ class EvaluationInputs:
     [kWh], covered meter-hours [h] (the sum over the building's meters of that type), first
     local day with data. ``previous``: per building and energy type, the previous year's use
     through the same calendar date [kWh], its full-year use [kWh] and days with data.
-    ``quotas``: quotas in force for ``year`` and ``year - 1``.
+    ``quotas``: quotas in force for ``year`` and ``year - 1`` (with an optional
+    ``version_id``). ``previous_determined``: per building and basis, the utilisation of
+    ``year - 1``'s determination in force (None or empty: none), which the repeat-offender
+    rule uses instead of the computed previous year. ``buildings`` holds the registry values
+    in force on ``as_of`` (floor area, type, public-use share).
     """
 
     year: int
@@ -88,6 +94,7 @@ class EvaluationInputs:
     timezone_name: str = "Asia/Shanghai"
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    previous_determined: pd.DataFrame | None = None
 
 
 class _ByBuilding:
@@ -316,6 +323,7 @@ class _QuotaRows:
     basis: np.ndarray
     quota: np.ndarray  # in the basis unit
     quota_source: np.ndarray
+    quota_version_id: pd.Series  # Int64, <NA> for rows without a quota
 
 
 def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
@@ -323,6 +331,11 @@ def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
     q_pos = index.get_indexer(q_now["building_id"])
     known = q_pos >= 0
     without = np.setdiff1d(np.arange(len(index)), q_pos[known])
+    version_ids = (
+        q_now["version_id"].to_numpy(dtype="float64", na_value=np.nan)[known]
+        if "version_id" in q_now
+        else np.full(int(known.sum()), np.nan)
+    )
     return _QuotaRows(
         pos=np.concatenate([q_pos[known], without]),
         basis=np.concatenate(
@@ -343,6 +356,9 @@ def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
                 np.full(len(without), None, dtype=object),
             ]
         ),
+        quota_version_id=pd.Series(
+            np.concatenate([version_ids, np.full(len(without), np.nan)])
+        ).astype("Int64"),
     )
 
 
@@ -394,8 +410,11 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     share = pick(*(previous.share[k] for k in BASES))
     basis_kwh = pick(use.electricity_kwh, use.all_kwh)
     prev_quota, basis_code = _previous_quota(inputs.quotas, index, year, rows)
-    prev_util = tiers.utilization(
-        pick(previous.electricity_full_kwh, previous.kgce_full), prev_quota
+    prev_util, prev_source = previous_utilization(
+        tiers.utilization(pick(previous.electricity_full_kwh, previous.kgce_full), prev_quota),
+        index.to_numpy()[rpos],
+        rows.basis,
+        inputs.previous_determined,
     )
 
     projectable = share >= rules.min_expected_share
@@ -447,6 +466,8 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
             "floor_area_m2": area_s,
             "energy_all_kwh": use.all_kwh[rpos],
             "electricity_eui_kwh_per_m2": electricity_eui[rpos],
+            "quota_version_id": rows.quota_version_id,
+            "previous_source": prev_source,
         }
     )
     building_rank = (
@@ -454,6 +475,32 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     )
     order = np.lexsort((basis_code, building_rank[rpos]))
     return result.take(order).reset_index(drop=True)
+
+
+def previous_utilization(
+    computed: pd.Series,
+    building_ids: np.ndarray,
+    basis: np.ndarray,
+    determined: pd.DataFrame | None,
+) -> tuple[pd.Series, pd.Series]:
+    """Last year's utilisation per row [-] and where it comes from: the previous year's
+    determination in force for the building and basis when there is one (``determined``),
+    else the ``computed`` previous year (final use ÷ last year's quota). Returns
+    (utilisation, source) with source ``determined``, ``computed`` or None (unknown)."""
+    util = computed.astype("float64").to_numpy(copy=True)
+    source = np.where(np.isnan(util), None, "computed").astype(object)
+    if determined is not None and not determined.empty:
+        keys = pd.MultiIndex.from_arrays([determined["building_id"], determined["basis"]])
+        rows = pd.MultiIndex.from_arrays([building_ids, basis])
+        pos = keys.get_indexer(rows)
+        has = pos >= 0
+        values = determined["utilization"].to_numpy(dtype="float64", na_value=np.nan)
+        util[has] = values[pos[has]]
+        source[has] = "determined"
+    return (
+        pd.Series(util, index=computed.index),
+        pd.Series(source, index=computed.index, dtype=object),
+    )
 
 
 def as_of_cutoffs(year: int, as_of: date) -> dict[str, date]:

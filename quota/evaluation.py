@@ -66,18 +66,20 @@ def load_inputs(
     as_of: date,
     now: datetime | None = None,
 ) -> engine.EvaluationInputs:
-    """Read registry, meter counts, rollup aggregates and quotas for one evaluation."""
+    """Read registry (values in force on ``as_of``), meter counts, rollup aggregates, quotas
+    in force and the previous year's determination for one evaluation."""
     current, previous = queries.rollup_aggregates(conn, engine.rollup_ranges(year, as_of))
     return engine.EvaluationInputs(
         year=year,
         as_of=as_of,
-        buildings=queries.buildings(conn),
+        buildings=queries.buildings(conn, on_date=as_of),
         meters=queries.meter_counts(conn),
         current=current,
         previous=previous,
         quotas=queries.quotas(conn, [year, year - 1]),
         timezone_name=settings.timezone_name,
         now=now,
+        previous_determined=queries.frame(conn, queries.DETERMINED_UTILIZATION, {"year": year - 1}),
     )
 
 

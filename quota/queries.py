@@ -23,6 +23,34 @@ SELECT building_id, name, district, building_type, floor_area_m2, public_use_sha
  ORDER BY building_id
 """
 
+# The registry with floor area, type and public-use share in force on a local date
+# (building_history, sql/0073); a building without history before that date keeps its row's.
+BUILDINGS_ON = """
+WITH h AS (
+    SELECT DISTINCT ON (building_id)
+           building_id, building_type, floor_area_m2, public_use_share
+      FROM building_history
+     WHERE effective_from <= %(on_date)s
+     ORDER BY building_id, effective_from DESC
+)
+SELECT b.building_id, b.name, b.district,
+       coalesce(h.building_type, b.building_type) AS building_type,
+       coalesce(h.floor_area_m2, b.floor_area_m2) AS floor_area_m2,
+       coalesce(h.public_use_share, b.public_use_share) AS public_use_share,
+       b.commissioned_year, b.operating_hours_per_year, b.area_per_person_m2
+  FROM building b
+  LEFT JOIN h USING (building_id)
+ ORDER BY b.building_id
+"""
+
+# Per building and basis, the utilisation of a year's determination in force.
+DETERMINED_UTILIZATION = """
+SELECT r.building_id, r.basis, r.utilization
+  FROM determination d
+  JOIN determination_result r USING (determination_id)
+ WHERE d.year = %(year)s AND d.superseded_by IS NULL
+"""
+
 METER_COUNTS = """
 SELECT building_id, energy_type, count(*)::int AS meter_count
   FROM meter
@@ -97,7 +125,7 @@ SELECT building_id, energy_type,
 """
 
 QUOTAS = """
-SELECT building_id, year, basis, limit_value, source
+SELECT building_id, year, basis, limit_value, source, version_id
   FROM quota_effective
  WHERE year = ANY(%(years)s)
 """
@@ -192,18 +220,11 @@ SELECT m.building_id,
  GROUP BY m.building_id
 """
 
-UPSERT_PROPOSED_QUOTA = """
-INSERT INTO quota (building_id, year, basis, limit_value, source, method, explanation)
-VALUES (%(building_id)s, %(year)s, %(basis)s, %(limit_value)s, 'proposed', %(method)s,
-        %(explanation)s)
-ON CONFLICT (building_id, year, basis, source) DO UPDATE
-   SET limit_value = EXCLUDED.limit_value, method = EXCLUDED.method,
-       explanation = EXCLUDED.explanation, updated_at = now()
-"""
-
+# Published quotas in force (imported or adjusted by the regulator): proposals never replace
+# them.
 IMPORTED_QUOTAS = """
-SELECT building_id, basis, limit_value FROM quota
- WHERE year = %(year)s AND source = 'imported'
+SELECT building_id, basis, limit_value FROM quota_effective
+ WHERE year = %(year)s AND source <> 'proposed'
 """
 
 
@@ -228,9 +249,12 @@ def frame(
     return pd.DataFrame.from_records(rows, columns=names)
 
 
-def buildings(conn: psycopg.Connection[Any]) -> pd.DataFrame:
-    """The registry, one row per building."""
-    return frame(conn, BUILDINGS)
+def buildings(conn: psycopg.Connection[Any], on_date: date | None = None) -> pd.DataFrame:
+    """The registry, one row per building; with ``on_date``, the floor area, type and
+    public-use share in force on that local date."""
+    if on_date is None:
+        return frame(conn, BUILDINGS)
+    return frame(conn, BUILDINGS_ON, {"on_date": on_date})
 
 
 def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:
@@ -282,10 +306,13 @@ def rollup_aggregates(
 
 
 def quotas(conn: psycopg.Connection[Any], years: list[int]) -> pd.DataFrame:
-    """Quotas in force (imported wins over proposed) for ``years``."""
+    """Quota versions in force (published wins over proposed, then the latest) for
+    ``years``, with their ``version_id``."""
     data = frame(conn, QUOTAS, {"years": years})
     if data.empty:
-        return pd.DataFrame(columns=["building_id", "year", "basis", "limit_value", "source"])
+        return pd.DataFrame(
+            columns=["building_id", "year", "basis", "limit_value", "source", "version_id"]
+        )
     data["limit_value"] = data["limit_value"].astype("float64")
     return data
 
@@ -403,7 +430,14 @@ def imported_quotas(conn: psycopg.Connection[Any], year: int) -> pd.DataFrame:
 
 
 def upsert_proposed(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> int:
-    """Store proposals as ``source='proposed'`` quotas (imported quotas keep winning)."""
+    """Store proposals as ``proposed`` quota versions: a version only for a key without a
+    published (imported or adjusted) version and whose limit differs from its latest
+    proposal. Returns the number of versions added."""
+    from quota.decision_queries import PROPOSE_VERSION
+
+    added = 0
     with conn.cursor() as cur:
-        cur.executemany(UPSERT_PROPOSED_QUOTA, rows)
-    return len(rows)
+        for row in rows:
+            cur.execute(PROPOSE_VERSION, row)
+            added += cur.rowcount
+    return added

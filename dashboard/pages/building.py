@@ -17,7 +17,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard import components as ui
-from dashboard import figures, frames, ids, queries, tables
+from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 from quota import conversion
@@ -36,6 +36,7 @@ def layout(
         with services.connection() as conn:
             info = queries.building_info(conn, viewer, building_id)
             years = queries.evaluation_years(conn)
+            determined = decisions.determined_history_panel(conn, viewer, lang, building_id)
     except queries.AccessDeniedError:
         return html.Div(
             [
@@ -106,6 +107,7 @@ def layout(
                 [html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
                 className="qw-panel",
             ),
+            determined,
         ]
     )
 

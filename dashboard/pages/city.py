@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components as ui
-from dashboard import figures, frames, ids, queries, tables
+from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
@@ -29,6 +29,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     with services.connection() as conn:
         years = queries.evaluation_years(conn)
         options = queries.filter_options(conn, viewer)
+        determined = decisions.determined_history_panel(conn, viewer, lang)
     if not viewer.sees_all and not viewer.building_ids:
         return html.Div(ui.empty_state(t("empty_no_buildings_visible", lang), ids.CITY_EMPTY))
     if not years:
@@ -105,6 +106,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
                 className="qw-panel",
             ),
+            determined,
         ]
     )
 

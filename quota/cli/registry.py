@@ -29,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="import the building registry: buildings, meters, quotas (CSV)",
         description=(
             "Import registry CSV files (header row required; UTF-8 with or without BOM, or "
-            "GB18030/GBK; comma or semicolon). Re-importing updates rows in place. A file "
+            "GB18030/GBK; comma or semicolon). Re-importing updates buildings and meters in "
+            "place (floor area, type and public-use share keep their history, from the "
+            "optional effective_from column); a quotas file adds a quota version where a "
+            "limit changed, with the file's name and checksum. A file "
             "with any invalid row is not applied at all: every invalid row is reported with "
             "its line number and reason. Exit status: 0 applied, 1 invalid rows (nothing "
             "applied), 2 a file cannot be used at all."
@@ -49,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import db
+    from quota import audit, db
     from quota.registry.store import import_file
     from quota.registry.textfiles import FileFormatError
 
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(f"{path}: no such file")
             try:
                 with conn.transaction():
+                    audit.act_as(conn, audit.operator_name())
                     result = import_file(conn, args.kind, path)
                     if args.dry_run and result.applied:
                         raise _DryRunRollbackError(result)

@@ -3,7 +3,9 @@
 Formats (header row required, extra columns ignored, UTF-8 with or without BOM, GB18030/GBK):
 
 - buildings: ``building_id,name,district,building_type,floor_area_m2[,public_use_share,
-  commissioned_year,latitude,longitude,operating_hours_per_year,area_per_person_m2]``
+  commissioned_year,latitude,longitude,operating_hours_per_year,area_per_person_m2,
+  effective_from]`` (``effective_from``: the local date from which floor area, type and
+  public-use share apply; default the day of the import)
 - meters: ``meter_id,building_id,energy_type,unit[,reading_kind,multiplier,register_max,
   interval_minutes,register_digits,max_power_kw]``; ``register_max`` is the largest value a
   cumulative register shows (99999 for a five-digit register), ``register_digits`` an
@@ -21,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -202,7 +205,21 @@ def _building(get: Callable[[str], str]) -> dict[str, Any]:
         "longitude": _in_range(get("longitude"), "longitude", -180, 180),
         "operating_hours_per_year": _operating_hours(get("operating_hours_per_year")),
         "area_per_person_m2": _positive(get("area_per_person_m2"), "area_per_person_m2"),
+        "effective_from": _date(get("effective_from"), "effective_from"),
     }
+
+
+def _date(value: str, name: str) -> date | None:
+    """An optional ISO date (YYYY-MM-DD)."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRowError(
+            "invalid_date", f"{name} {text!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def _operating_hours(value: str) -> float | None:

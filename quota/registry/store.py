@@ -9,21 +9,19 @@ from typing import Any
 
 import psycopg
 
+from quota import quota_versions
 from quota.registry.parse import ParsedFile, RowError, parse_registry, stored_columns
 from quota.registry.textfiles import decode, read_bytes
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "buildings": stored_columns("buildings"),
+    # effective_from: optional, read when the file has the column (see quota.registry.parse)
+    "buildings": (*stored_columns("buildings"), "effective_from"),
     "meters": stored_columns("meters"),
     # the file's `limit` column is stored as limit_value (limit is an SQL keyword)
     "quotas": ("building_id", "year", "basis", "limit_value"),
 }
-TABLES = {"buildings": "building", "meters": "meter", "quotas": "quota"}
-CONFLICT_KEYS = {
-    "buildings": ("building_id",),
-    "meters": ("meter_id",),
-    "quotas": ("building_id", "year", "basis", "source"),
-}
+TABLES = {"buildings": "building", "meters": "meter"}
+CONFLICT_KEYS = {"buildings": ("building_id",), "meters": ("meter_id",)}
 # Meter attributes that give stored readings their meaning: not changed once readings exist.
 METER_FROZEN_WITH_READINGS = ("energy_type", "unit", "reading_kind", "multiplier")
 
@@ -112,17 +110,36 @@ def database_checks(conn: psycopg.Connection[Any], parsed: ParsedFile) -> list[R
     return errors
 
 
+def import_quotas(
+    conn: psycopg.Connection[Any], records: list[dict[str, Any]], file_name: str, sha256: str
+) -> tuple[int, int]:
+    """Add an ``imported`` quota version for each record whose limit differs from the latest
+    imported one (a re-import that changes nothing adds nothing); returns (new keys, changed
+    limits)."""
+    if not records:
+        return 0, 0
+    columns = list(COLUMNS["quotas"])
+    col_list = ", ".join(columns)
+    conn.execute(
+        "CREATE TEMP TABLE stage_quota (building_id text, year integer, basis text, "
+        "limit_value double precision) ON COMMIT DROP"
+    )
+    with conn.cursor().copy(f"COPY stage_quota ({col_list}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row([record[c] for c in columns])
+    counts = quota_versions.import_staged(conn, file_name, sha256)
+    conn.execute("DROP TABLE stage_quota")
+    return counts["inserted"], counts["updated"]
+
+
 def upsert(
     conn: psycopg.Connection[Any], kind: str, records: list[dict[str, Any]]
 ) -> tuple[int, int]:
-    """Insert or update ``records``; returns (inserted, updated)."""
+    """Insert or update ``records`` (buildings or meters); returns (inserted, updated)."""
     if not records:
         return 0, 0
     columns = list(COLUMNS[kind])
     table = TABLES[kind]
-    if kind == "quotas":
-        columns = [*columns, "source"]
-        records = [{**r, "source": "imported"} for r in records]
     keys = CONFLICT_KEYS[kind]
     stage = f"stage_{table}"
     col_list = ", ".join(columns)
@@ -152,7 +169,8 @@ def import_file(conn: psycopg.Connection[Any], kind: str, path: Path) -> ImportR
     Nothing is written when any row is invalid. Raises ``FileFormatError`` when the file
     cannot be used at all (undecodable, no header, missing required columns).
     """
-    text, encoding = decode(read_bytes(path), path.name)
+    data = read_bytes(path)
+    text, encoding = decode(data, path.name)
     parsed = parse_registry(kind, text)
     result = ImportResult(file=str(path), kind=kind, encoding=encoding, rows_read=parsed.rows_read)
     result.errors = list(parsed.errors)
@@ -162,5 +180,10 @@ def import_file(conn: psycopg.Connection[Any], kind: str, path: Path) -> ImportR
         result.errors.sort(key=lambda e: e.line)
         return result
     clean = [{k: v for k, v in r.items() if k != "_line"} for r in parsed.records]
-    result.rows_inserted, result.rows_updated = upsert(conn, kind, clean)
+    if kind == "quotas":
+        result.rows_inserted, result.rows_updated = import_quotas(
+            conn, clean, path.name, quota_versions.file_sha256(data)
+        )
+    else:
+        result.rows_inserted, result.rows_updated = upsert(conn, kind, clean)
     return result
