@@ -7,7 +7,6 @@ columns is what the viewer sees on screen.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ import pandas as pd
 
 from dashboard.palette import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from dashboard.texts import UNIT_BY_BASIS, status_label, t
+from quota import spreadsheets
 
 Column = dict[str, Any]
 Row = dict[str, Any]
@@ -424,13 +424,13 @@ def export_frame(columns: Sequence[Column], rows: Sequence[Row]) -> pd.DataFrame
 
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with a byte-order mark (opens with Chinese intact in Excel)."""
-    return table.to_csv(index=False).encode("utf-8-sig")
+    """CSV in UTF-8 with a byte-order mark (opens with Chinese intact in Excel); text a
+    spreadsheet would run as a formula is written as text (:mod:`quota.spreadsheets`)."""
+    return spreadsheets.csv_bytes(list(table.columns), table.itertuples(index=False, name=None))
 
 
 def to_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "QuotaWatch") -> bytes:
-    """An XLSX workbook with one sheet holding the table."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=sheet_name[:31])
-    return buffer.getvalue()
+    """An XLSX workbook with one sheet holding the table, text cells always as text."""
+    return spreadsheets.xlsx_bytes(
+        list(table.columns), table.itertuples(index=False, name=None), sheet_name
+    )
