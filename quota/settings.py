@@ -13,6 +13,9 @@ Sources, later ones winning:
    ``QUOTAWATCH_TIMEZONE``      IANA zone of the quota calendar; default ``Asia/Shanghai``
    ``QUOTAWATCH_DATABASE_NAME`` database name on the embedded cluster; default ``quotawatch``
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
+   ``QUOTAWATCH_COOKIE_SECURE`` ``1`` marks the dashboard's session cookie ``Secure`` (sent over
+                                HTTPS only): set it when the dashboard is served behind TLS
+                                (docs/security.md); default ``0``
    ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
                                 ``$QUOTAWATCH_HOME/inbox``
    ``QUOTAWATCH_INGEST_BATCH_ROWS``  rows per ingest batch (memory bound; default 100,000)
@@ -73,6 +76,7 @@ class Settings:
     database_url: str | None = None
     database_name: str = DEFAULT_DATABASE_NAME
     secret_key: str | None = None
+    cookie_secure: bool = False
     config_path: Path | None = None
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
@@ -154,6 +158,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "database_url": general.get("database_url"),
         "database_name": general.get("database_name", DEFAULT_DATABASE_NAME),
         "secret_key": general.get("secret_key"),
+        "cookie_secure": bool(general.get("cookie_secure", False)),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
         "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),
@@ -179,6 +184,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         values["ingest_defer_indexes"] = _flag(
             "QUOTAWATCH_INGEST_DEFER_INDEXES", env["QUOTAWATCH_INGEST_DEFER_INDEXES"]
         )
+    if env.get("QUOTAWATCH_COOKIE_SECURE"):
+        values["cookie_secure"] = _flag("QUOTAWATCH_COOKIE_SECURE", env["QUOTAWATCH_COOKIE_SECURE"])
     if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
         values["ingest_test_pause_seconds"] = float(env["QUOTAWATCH_INGEST_TEST_PAUSE"])
     values.update(overrides)
