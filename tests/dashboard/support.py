@@ -179,3 +179,19 @@ def callback_payload(
         "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs[:1]],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state or []],
     }
+
+
+def http_sign_in(base_url: str, username: str, password: str = PASSWORD) -> Any:
+    """A ``requests`` session signed in as ``username`` on a running server."""
+    import requests
+
+    session = requests.Session()
+    form = session.get(f"{base_url}/login", timeout=30)
+    response = session.post(
+        f"{base_url}/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(form.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302, response.text
+    return session
