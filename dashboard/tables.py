@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ from quota import spreadsheets
 Column = dict[str, Any]
 Row = dict[str, Any]
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+# Every ASCII punctuation character may be backslash-escaped in (CommonMark) markdown.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _num(value: Any, digits: int = 0) -> float | int | None:
@@ -55,9 +58,19 @@ def _text(value: Any) -> str:
 
 
 def markdown_link(label: str, href: str) -> str:
-    """A markdown link whose label cannot break the markup."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", label)
-    return f"[{escaped}]({href})"
+    """A markdown link that shows ``label`` as plain text and points at ``href``.
+
+    Every punctuation character of the label is escaped and line breaks become spaces, so
+    a name like ``[x](http://evil)`` shows as written instead of becoming a link; the href
+    is percent-encoded (path separators and existing escapes kept).
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", label))
+    return f"[{escaped}]({quote(href, safe='/%')})"
+
+
+def building_href(building_id: str) -> str:
+    """The path of a building's page, its id percent-encoded as one path segment."""
+    return "/building/" + quote(building_id, safe="")
 
 
 def number_column(field: str, header: str, width: int = 130) -> Column:
@@ -180,7 +193,7 @@ def city_row(table: Table, index: int) -> Row:
     """Row ``index`` of a :func:`city_table` as the grid shows it: the name as a link to
     the building's page, and the plain ``name`` to sort and filter on."""
     row = {field: values[index] for field, values in table.items()}
-    row["building"] = markdown_link(row["name"], f"/building/{row['building_id']}")
+    row["building"] = markdown_link(row["name"], building_href(row["building_id"]))
     return row
 
 
