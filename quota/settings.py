@@ -158,7 +158,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "database_url": general.get("database_url"),
         "database_name": general.get("database_name", DEFAULT_DATABASE_NAME),
         "secret_key": general.get("secret_key"),
-        "cookie_secure": bool(general.get("cookie_secure", False)),
+        "cookie_secure": _flag("cookie_secure", str(general.get("cookie_secure", False))),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
         "ingest_batch_rows": int(general.get("ingest_batch_rows", 100_000)),

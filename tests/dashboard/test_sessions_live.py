@@ -208,3 +208,15 @@ def test_shell_logout_form_posts_the_token(live_server: Any) -> None:
     text = json.dumps(layout)
     assert '"action": "/logout"' in text and '"method": "post"' in text
     assert logout_token(session, live_server.url)
+
+
+def test_cookie_secure_setting_from_file_and_environment(tmp_path: Any) -> None:
+    from quota.settings import SettingsError, load_settings
+
+    home = {"QUOTAWATCH_HOME": str(tmp_path)}
+    assert load_settings(home).cookie_secure is False
+    (tmp_path / "quotawatch.toml").write_text("[quotawatch]\ncookie_secure = true\n")
+    assert load_settings(home).cookie_secure is True
+    assert load_settings({**home, "QUOTAWATCH_COOKIE_SECURE": "0"}).cookie_secure is False
+    with pytest.raises(SettingsError, match="QUOTAWATCH_COOKIE_SECURE"):
+        load_settings({**home, "QUOTAWATCH_COOKIE_SECURE": "maybe"})
