@@ -230,8 +230,8 @@ def install(server: flask.Flask, services: Services) -> None:
             result = authenticate(
                 conn, username, form.get("password", ""), datetime.now(UTC), policy
             )
-            if result.ok:
-                token = sessions.start_session(conn, username, SESSION_LIFETIME)
+            if result.viewer is not None:
+                token = sessions.start_session(conn, result.viewer.username, SESSION_LIFETIME)
         if token is None:
             time.sleep(policy.failure_delay_s)
             return _html(render_login(next_path, _both("login_failed")), 401)
