@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -190,10 +191,10 @@ def main() -> int:
         pool = qdb.make_pool(settings, max_size=4)
         app = create_app(settings, pool, login_policy=LoginPolicy(failure_delay_s=0))
         client = app.server.test_client()
-        assert (
-            client.post("/login", data={"username": "bench", "password": PASSWORD}).status_code
-            == 302
-        )
+        form = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        login = {"username": "bench", "password": PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=login).status_code == 302
         viewer = Viewer("bench", "regulator")
         with pool.connection() as conn:
             run = queries.resolve_evaluation_id(conn, YEAR)

@@ -13,7 +13,7 @@ import dash
 from dash import Input
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, ids, ops_routes, shell
+from dashboard import auth, callback_inputs, headers, ids, ops_routes, shell
 from dashboard.pages import audit, building, city, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
@@ -48,9 +48,11 @@ def create_app(
     )
     ops_routes.install(app.server, services)  # /healthz, /metrics, latency; before the guard
     auth.install(app.server, services)
+    callback_inputs.install(app.server)  # after the sign-in guard
     app.layout = shell.layout
     shell.register_callbacks(app)
     for page in PAGES:
         page.register(app, services)
+    headers.install(app)
     app.server.config["QUOTAWATCH_SERVICES"] = services
     return app

@@ -1,12 +1,19 @@
 """Sign-in for the Flask server under Dash: login form, logout, and a guard on every request.
 
-The guard runs before every request: the login form and its stylesheet, and the operator
-endpoints ``/healthz`` and ``/metrics`` (no building data), are the only things reachable
-without a session. Pages redirect to ``/login``; Dash's own endpoints
-(``/_dash-layout``, ``/_dash-update-component``, ...) answer 401. The session cookie is signed
-with ``settings.secret_key`` or with a secret generated once under ``settings.home`` (0600).
-The viewer is reloaded from the database on every request, so removing a user or changing
-their buildings takes effect immediately.
+The guard runs before every request: the paths in :data:`PUBLIC_PATHS` (the login and logout
+forms, and the operator endpoints ``/healthz`` and ``/metrics``, which show no building
+data) are the only things reachable without a
+session. Pages redirect to ``/login``; Dash's own endpoints (``/_dash-layout``,
+``/_dash-update-component``, ...) answer 401.
+
+Sessions are recorded on the server (:mod:`dashboard.sessions`): the cookie, signed with
+``settings.secret_key`` or with a secret generated once under ``settings.home`` (0600),
+carries a random token whose row must exist in ``web_session``. Signing out, a new password
+and removing the user end every session of that user. The viewer is reloaded from the
+database on every request, so removing a user or changing their buildings takes effect
+immediately. The login and logout forms carry a CSRF token (:mod:`dashboard.csrf`); the
+cookie is ``HttpOnly``, ``SameSite=Lax`` and, with ``settings.cookie_secure``, ``Secure``.
+See docs/security.md.
 """
 
 from __future__ import annotations
@@ -14,21 +21,26 @@ from __future__ import annotations
 import html
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import flask
 
+from dashboard import csrf, sessions
 from dashboard.queries import AccessDeniedError
 from dashboard.services import Services
 from dashboard.texts import t
-from dashboard.users import authenticate, load_viewer
+from dashboard.users import Viewer, authenticate
 from quota.settings import Settings
 
 SECRET_FILE_NAME = "dashboard_secret_key"
-SESSION_LIFETIME = timedelta(hours=12)
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/metrics"})  # see ops_routes
+SESSION_LIFETIME = sessions.SESSION_LIFETIME
+# Paths answered without a session. Add an endpoint here (e.g. "/healthz") only when it
+# shows nothing about buildings or users.
+PUBLIC_PATHS: frozenset[str] = frozenset({"/login", "/logout", "/healthz", "/metrics"})
+SESSION_TOKEN_KEY = "token"
 BUILDING_PREFIX = "/building/"
 
 
@@ -52,8 +64,22 @@ def resolve_secret_key(settings: Settings) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to go to after signing in (never another host)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-site path to go to after signing in; anything else becomes ``/``.
+
+    Only an absolute path on this site passes: no scheme or host (``https://x``,
+    ``//x``), no backslash (``/\\x``, read as ``//x`` by browsers), and no control
+    character or space anywhere (browsers drop tabs and newlines, so ``/%09/x`` would
+    become ``//x``). Percent-escapes are checked after decoding as well.
+    """
+    if not target or not isinstance(target, str):
+        return "/"
+    for text in (target, unquote(target)):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return "/"
+        if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in text):
+            return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -62,25 +88,28 @@ def _is_dash_internal(path: str) -> bool:
     return path.startswith(("/_dash", "/_reload-hash"))
 
 
+PAGE_STYLE = """<style>
+body { font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+       background: #f4f6f8; display: flex; justify-content: center; padding-top: 10vh; }
+form { background: #fff; padding: 2rem 2.5rem; border-radius: 8px;
+       box-shadow: 0 1px 4px rgba(0,0,0,.15); min-width: 20rem; }
+h1 { font-size: 1.25rem; margin: 0 0 1.25rem; }
+label { display: block; margin: .75rem 0 .25rem; }
+input { width: 100%; padding: .5rem; box-sizing: border-box; font-size: 1rem; }
+button { margin-top: 1.25rem; width: 100%; padding: .6rem; font-size: 1rem;
+         background: #0072B2; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+.error { color: #b00020; margin-top: 1rem; }
+</style>"""
+
 LOGIN_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<style>
-body {{ font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
-       background: #f4f6f8; display: flex; justify-content: center; padding-top: 10vh; }}
-form {{ background: #fff; padding: 2rem 2.5rem; border-radius: 8px;
-        box-shadow: 0 1px 4px rgba(0,0,0,.15); min-width: 20rem; }}
-h1 {{ font-size: 1.25rem; margin: 0 0 1.25rem; }}
-label {{ display: block; margin: .75rem 0 .25rem; }}
-input {{ width: 100%; padding: .5rem; box-sizing: border-box; font-size: 1rem; }}
-button {{ margin-top: 1.25rem; width: 100%; padding: .6rem; font-size: 1rem;
-          background: #0072B2; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }}
-.error {{ color: #b00020; margin-top: 1rem; }}
-</style></head>
+{style}</head>
 <body><form method="post" action="/login">
 <h1>{title}</h1>
 <input type="hidden" name="next" value="{next}">
+<input type="hidden" name="{csrf_field}" value="{csrf}">
 <label for="username">{username}</label>
 <input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">{password}</label>
@@ -90,21 +119,70 @@ button {{ margin-top: 1.25rem; width: 100%; padding: .6rem; font-size: 1rem;
 </form></body></html>
 """
 
+LOGOUT_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+{style}</head>
+<body><form method="post" action="/logout">
+<h1>{title}</h1>
+<p>{question}</p>
+<input type="hidden" name="{csrf_field}" value="{csrf}">
+<button id="logout-submit" type="submit">{button}</button>
+{error}
+</form></body></html>
+"""
+
 
 def _both(key: str, **values: object) -> str:
     return f"{t(key, 'zh', **values)} / {t(key, 'en', **values)}"
 
 
+def _error(message: str) -> str:
+    return f'<p class="error" id="login-error" role="alert">{html.escape(message)}</p>'
+
+
 def render_login(next_path: str, error: str = "") -> str:
-    """The bilingual sign-in form (Chinese first)."""
+    """The bilingual sign-in form (Chinese first), with this browser's CSRF token."""
     return LOGIN_PAGE.format(
         title=html.escape(_both("app_title")) + " — " + html.escape(_both("login_title")),
+        style=PAGE_STYLE,
         next=html.escape(next_path, quote=True),
+        csrf_field=csrf.FIELD,
+        csrf=html.escape(csrf.token(), quote=True),
         username=html.escape(_both("username")),
         password=html.escape(_both("password")),
         button=html.escape(_both("login_button")),
-        error=f'<p class="error" id="login-error">{html.escape(error)}</p>' if error else "",
+        error=_error(error) if error else "",
     )
+
+
+def render_logout(error: str = "") -> str:
+    """The bilingual sign-out confirmation (for a sign-out that did not come from the
+    dashboard's own button, or whose form had expired)."""
+    return LOGOUT_PAGE.format(
+        title=html.escape(_both("logout_title")),
+        style=PAGE_STYLE,
+        question=html.escape(_both("logout_question")),
+        csrf_field=csrf.FIELD,
+        csrf=html.escape(csrf.token(), quote=True),
+        button=html.escape(_both("logout")),
+        error=_error(error) if error else "",
+    )
+
+
+def _html(body: str, status: int = 200) -> flask.Response:
+    return flask.Response(body, status=status, mimetype="text/html")
+
+
+def _signed_in_viewer(services: Services) -> Viewer | None:
+    """The viewer of this request's session token, or None (no token, or its session has
+    ended on the server)."""
+    token = flask.session.get(SESSION_TOKEN_KEY)
+    if not isinstance(token, str) or not token:
+        return None
+    with services.connection() as conn:
+        return sessions.viewer_for_token(conn, token)
 
 
 def install(server: flask.Flask, services: Services) -> None:
@@ -113,6 +191,7 @@ def install(server: flask.Flask, services: Services) -> None:
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=services.settings.cookie_secure,
         SESSION_COOKIE_NAME="quotawatch_session",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
@@ -122,13 +201,10 @@ def install(server: flask.Flask, services: Services) -> None:
         path = flask.request.path
         if path in PUBLIC_PATHS:
             return None
-        username = flask.session.get("username")
-        viewer = None
-        if username:
-            with services.connection() as conn:
-                viewer = load_viewer(conn, username)
+        viewer = _signed_in_viewer(services)
         if viewer is None:
-            flask.session.clear()
+            if SESSION_TOKEN_KEY in flask.session:
+                flask.session.pop(SESSION_TOKEN_KEY)
             if _is_dash_internal(path) or flask.request.method != "GET":
                 return flask.Response("sign in required", status=401, mimetype="text/plain")
             target = flask.request.full_path if flask.request.query_string else path
@@ -141,35 +217,41 @@ def install(server: flask.Flask, services: Services) -> None:
         return None
 
     @server.route("/login", methods=["GET", "POST"])
-    def login() -> flask.Response | str:
+    def login() -> flask.Response:
         if flask.request.method == "GET":
-            return render_login(safe_next(flask.request.args.get("next")))
+            return _html(render_login(safe_next(flask.request.args.get("next"))))
         form = flask.request.form
-        username = form.get("username", "").strip()
         next_path = safe_next(form.get("next"))
-        with services.connection() as conn:
+        if not csrf.form_is_valid():
+            return _html(render_login(next_path, _both("form_expired")), 400)
+        username = form.get("username", "").strip()
+        policy = services.login_policy
+        token = None
+        with services.connection() as conn, conn.transaction():
             result = authenticate(
-                conn,
-                username,
-                form.get("password", ""),
-                datetime.now(UTC),
-                services.login_policy,
+                conn, username, form.get("password", ""), datetime.now(UTC), policy
             )
-        if not result.ok:
-            if result.locked_for_s > 0:
-                message = _both("login_locked", seconds=int(result.locked_for_s + 0.999))
-            else:
-                message = _both("login_failed")
-            return flask.Response(
-                render_login(next_path, message), status=401, mimetype="text/html"
-            )
+            if result.viewer is not None:
+                token = sessions.start_session(conn, result.viewer.username, SESSION_LIFETIME)
+        if token is None:
+            time.sleep(policy.failure_delay_s)
+            return _html(render_login(next_path, _both("login_failed")), 401)
         flask.session.clear()
         flask.session.permanent = True
-        flask.session["username"] = result.viewer.username  # type: ignore[union-attr]
+        flask.session[SESSION_TOKEN_KEY] = token
+        csrf.renew()
         return flask.redirect(next_path)
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout() -> flask.Response:
+        if flask.request.method == "GET":
+            return _html(render_logout())
+        if not csrf.form_is_valid():
+            return _html(render_logout(_both("form_expired")), 400)
+        token = flask.session.get(SESSION_TOKEN_KEY)
+        if isinstance(token, str) and token:
+            with services.connection() as conn:
+                sessions.end_sessions_of_token(conn, token)
         flask.session.clear()
         return flask.redirect("/login")
 

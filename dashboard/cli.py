@@ -57,13 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    add.add_argument("--replace", action="store_true", help="overwrite an existing user")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite an existing user (a new password ends all of the user's sessions)",
+    )
     add_json_flag(add)
     add.set_defaults(func=run_users)
     listing = actions.add_parser("list", help="list users, roles and assigned buildings")
     add_json_flag(listing)
     listing.set_defaults(func=run_users)
-    remove = actions.add_parser("remove", help="delete a user")
+    remove = actions.add_parser("remove", help="delete a user (ending all of their sessions)")
     remove.add_argument("name")
     add_json_flag(remove)
     remove.set_defaults(func=run_users)

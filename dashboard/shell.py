@@ -1,12 +1,13 @@
 """The frame around every page: title, navigation, who is signed in, language switch,
-logout, and the page container. The language is kept in the browser's local storage."""
+logout (a POST form carrying the CSRF token), and the page container. The language is kept
+in the browser's local storage."""
 
 from __future__ import annotations
 
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import ids
+from dashboard import csrf, ids
 from dashboard.services import current_viewer
 from dashboard.texts import DEFAULT_LANG, normalise_lang, role_label, t
 
@@ -40,7 +41,19 @@ def layout() -> html.Div:
                             html.Button(
                                 t("switch_language", DEFAULT_LANG), id=ids.LANG_TOGGLE, n_clicks=0
                             ),
-                            html.A(t("logout", DEFAULT_LANG), href="/logout", id=ids.NAV_LOGOUT),
+                            # Signing out is a POST carrying the CSRF token (dashboard/csrf.py).
+                            html.Form(
+                                html.Button(
+                                    t("logout", DEFAULT_LANG),
+                                    id=ids.NAV_LOGOUT,
+                                    type="submit",
+                                    name=csrf.FIELD,
+                                    value=csrf.token(),
+                                ),
+                                method="post",
+                                action="/logout",
+                                className="qw-logout",
+                            ),
                         ],
                         className="qw-user",
                     ),

@@ -7,23 +7,26 @@ columns is what the viewer sees on screen.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from dashboard.palette import STATUS_COLOURS, STATUS_TEXT_COLOURS
 from dashboard.texts import UNIT_BY_BASIS, status_label, t
+from quota import spreadsheets
 
 Column = dict[str, Any]
 Row = dict[str, Any]
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+# Every ASCII punctuation character may be backslash-escaped in (CommonMark) markdown.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _num(value: Any, digits: int = 0) -> float | int | None:
@@ -55,9 +58,19 @@ def _text(value: Any) -> str:
 
 
 def markdown_link(label: str, href: str) -> str:
-    """A markdown link whose label cannot break the markup."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", label)
-    return f"[{escaped}]({href})"
+    """A markdown link that shows ``label`` as plain text and points at ``href``.
+
+    Every punctuation character of the label is escaped and line breaks become spaces, so
+    a name like ``[x](http://evil)`` shows as written instead of becoming a link; the href
+    is percent-encoded (path separators and existing escapes kept).
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", label))
+    return f"[{escaped}]({quote(href, safe='/%')})"
+
+
+def building_href(building_id: str) -> str:
+    """The path of a building's page, its id percent-encoded as one path segment."""
+    return "/building/" + quote(building_id, safe="")
 
 
 def number_column(field: str, header: str, width: int = 130) -> Column:
@@ -180,7 +193,7 @@ def city_row(table: Table, index: int) -> Row:
     """Row ``index`` of a :func:`city_table` as the grid shows it: the name as a link to
     the building's page, and the plain ``name`` to sort and filter on."""
     row = {field: values[index] for field, values in table.items()}
-    row["building"] = markdown_link(row["name"], f"/building/{row['building_id']}")
+    row["building"] = markdown_link(row["name"], building_href(row["building_id"]))
     return row
 
 
@@ -424,13 +437,13 @@ def export_frame(columns: Sequence[Column], rows: Sequence[Row]) -> pd.DataFrame
 
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with a byte-order mark (opens with Chinese intact in Excel)."""
-    return table.to_csv(index=False).encode("utf-8-sig")
+    """CSV in UTF-8 with a byte-order mark (opens with Chinese intact in Excel); text a
+    spreadsheet would run as a formula is written as text (:mod:`quota.spreadsheets`)."""
+    return spreadsheets.csv_bytes(list(table.columns), table.itertuples(index=False, name=None))
 
 
 def to_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "QuotaWatch") -> bytes:
-    """An XLSX workbook with one sheet holding the table."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=sheet_name[:31])
-    return buffer.getvalue()
+    """An XLSX workbook with one sheet holding the table, text cells always as text."""
+    return spreadsheets.xlsx_bytes(
+        list(table.columns), table.itertuples(index=False, name=None), sheet_name
+    )

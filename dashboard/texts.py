@@ -257,10 +257,20 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "login_button": ("登录", "Sign in"),
-    "login_failed": ("用户名或密码错误。", "Wrong username or password."),
-    "login_locked": (
-        "登录失败次数过多，请 {seconds} 秒后再试。",
-        "Too many failed sign-ins; try again in {seconds} s.",
+    # One answer for every failed sign-in (unknown user, wrong password, locked account), so
+    # the page never tells whether a user name exists.
+    "login_failed": (
+        "用户名或密码错误，或登录失败次数过多（请几分钟后再试）。",
+        "Wrong username or password, or too many failed sign-ins (try again in a few minutes).",
+    ),
+    "form_expired": (
+        "表单已过期，请重试。",
+        "The form has expired; please try again.",
+    ),
+    "logout_title": ("退出登录", "Sign out"),
+    "logout_question": (
+        "退出后，该用户在所有浏览器上的登录都将结束。",
+        "Signing out ends every session of this user, in every browser.",
     ),
 }
 

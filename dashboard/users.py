@@ -3,13 +3,16 @@
 Passwords are hashed with Argon2id (argon2-cffi, salted, parameters inside the hash).
 Failed sign-ins are slowed down per user: after ``max_failures`` failures in a row the account
 is locked for a time that doubles with each further failure (capped), and every failure costs
-a fixed delay. Functions take a connection and never commit on their own.
+a fixed delay (slept by the caller, after its transaction). Attempts on one user are checked
+one after another (the user's row is locked while its password is checked), so concurrent
+wrong passwords cannot all be tried before the lock applies. An unknown user, a wrong
+password and a locked account cost one Argon2 verification each and get the same answer.
+Functions take a connection and never commit on their own.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -151,6 +154,13 @@ SELECT u.username, u.role, u.password_hash, u.failed_logins, u.locked_until,
  WHERE u.username = %(username)s
  GROUP BY u.username
 """
+SELECT_USER_FOR_SIGN_IN = """
+SELECT username, role, password_hash, failed_logins, locked_until
+  FROM app_user
+ WHERE username = %(username)s
+   FOR UPDATE
+"""
+SELECT_BUILDINGS = "SELECT building_id FROM user_building WHERE username = %(username)s"
 RECORD_FAILURE = """
 UPDATE app_user SET failed_logins = failed_logins + 1,
        locked_until = %(locked_until)s
@@ -233,17 +243,22 @@ def authenticate(
 ) -> LoginResult:
     """Check a sign-in, record its outcome and apply the throttling ``policy``.
 
-    A locked account is refused without looking at the password; the result then says how
-    many seconds remain. ``now`` must be timezone-aware.
+    Call it inside a transaction: the user's row stays locked until the transaction ends,
+    so concurrent attempts on one user are checked one after another, each seeing the
+    failures before it. A locked account is refused whatever the password; the result then
+    says how many seconds remain (for logs and tests: the sign-in page gives every failure
+    the same answer). Every path verifies one Argon2 hash, so an unknown or locked user
+    costs what a wrong password costs. The caller sleeps ``policy.failure_delay_s`` after a
+    failure, once the transaction has ended. ``now`` must be timezone-aware.
     """
     policy = policy or LoginPolicy()
-    row = conn.execute(SELECT_USER, {"username": username}).fetchone()
+    row = conn.execute(SELECT_USER_FOR_SIGN_IN, {"username": username}).fetchone()
     if row is None:
         verify_password(_DUMMY_HASH, password)
-        time.sleep(policy.failure_delay_s)
         return LoginResult(None)
     locked_until = row["locked_until"]
     if locked_until is not None and locked_until > now:
+        verify_password(_DUMMY_HASH, password)
         return LoginResult(None, locked_for_s=(locked_until - now).total_seconds())
     if not verify_password(row["password_hash"], password):
         duration_s = lock_duration_s(row["failed_logins"] + 1, policy)
@@ -254,11 +269,13 @@ def authenticate(
                 "locked_until": now + timedelta(seconds=duration_s) if duration_s else None,
             },
         )
-        time.sleep(policy.failure_delay_s)
         return LoginResult(None, locked_for_s=duration_s)
     new_hash = _HASHER.hash(password) if _HASHER.check_needs_rehash(row["password_hash"]) else None
     conn.execute(RECORD_SUCCESS, {"username": username, "now": now, "new_hash": new_hash})
-    return LoginResult(Viewer(row["username"], row["role"], frozenset(row["building_ids"])))
+    buildings = conn.execute(SELECT_BUILDINGS, {"username": username}).fetchall()
+    return LoginResult(
+        Viewer(row["username"], row["role"], frozenset(_value(b, "building_id") for b in buildings))
+    )
 
 
 def _value(row: Any, key: str) -> Any:

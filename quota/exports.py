@@ -8,7 +8,6 @@ listed candidates only, over ``[retrofit] base_load_window_days`` up to the as-o
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from quota import calendar, queries, retrofit
+from quota import calendar, queries, retrofit, spreadsheets
 from quota.evaluation import run_evaluation
 from quota.rules import unverified_labels
 from quota.settings import Settings
@@ -162,12 +161,6 @@ def _records(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
     return data.to_dict(orient="records")
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
-    return value
-
-
 def write_table(table: Table, path: Path, fmt: str) -> None:
     """Write ``table`` as ``csv`` (UTF-8 with BOM) or ``xlsx``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,18 +173,20 @@ def write_table(table: Table, path: Path, fmt: str) -> None:
 
 
 def write_csv(table: Table, path: Path) -> None:
-    """CSV, UTF-8 with a byte-order mark, header row with units."""
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([header for _, header in table.columns])
-        for row in table.rows:
-            writer.writerow(
-                ["" if row.get(k) is None else _plain(row.get(k)) for k, _ in table.columns]
-            )
+    """CSV, UTF-8 with a byte-order mark, header row with units; text that a spreadsheet
+    would run as a formula is written as text (:mod:`quota.spreadsheets`)."""
+    keys = [k for k, _ in table.columns]
+    path.write_bytes(
+        spreadsheets.csv_bytes(
+            [header for _, header in table.columns],
+            ([row.get(k) for k in keys] for row in table.rows),
+        )
+    )
 
 
 def write_xlsx(table: Table, path: Path) -> None:
-    """An XLSX workbook: one data sheet (bold, frozen header with units) and a notes sheet."""
+    """An XLSX workbook: one data sheet (bold, frozen header with units) and a notes sheet.
+    Text cells are always text, never formulas (:mod:`quota.spreadsheets`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -199,23 +194,24 @@ def write_xlsx(table: Table, path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "data"
-    sheet.append([header for _, header in table.columns])
+    spreadsheets.append_row(sheet, [header for _, header in table.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append([_plain(row.get(k)) for k, _ in table.columns])
+        spreadsheets.append_row(sheet, [row.get(k) for k, _ in table.columns])
     sheet.freeze_panes = "A2"
     for i, (_, header) in enumerate(table.columns, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = min(max(len(header) + 2, 10), 40)
     notes = workbook.create_sheet("notes")
-    notes.append([table.title])
-    notes.append(
+    spreadsheets.append_row(notes, [table.title])
+    spreadsheets.append_row(
+        notes,
         [
             f"evaluation_id: {table.evaluation_id}"
             if table.evaluation_id
             else "computed for this export (no stored evaluation)"
-        ]
+        ],
     )
     for note in table.notes:
-        notes.append([note])
+        spreadsheets.append_row(notes, [note])
     workbook.save(path)

@@ -13,6 +13,9 @@ Sources, later ones winning:
    ``QUOTAWATCH_TIMEZONE``      IANA zone of the quota calendar; default ``Asia/Shanghai``
    ``QUOTAWATCH_DATABASE_NAME`` database name on the embedded cluster; default ``quotawatch``
    ``QUOTAWATCH_SECRET_KEY``    dashboard session-signing secret (else generated under home)
+   ``QUOTAWATCH_COOKIE_SECURE`` ``1`` marks the dashboard's session cookie ``Secure`` (sent over
+                                HTTPS only): set it when the dashboard is served behind TLS
+                                (docs/security.md); default ``0``
    ``QUOTAWATCH_INBOX``         folder the scheduler loads reading files from; default
                                 ``$QUOTAWATCH_HOME/inbox``
    ``QUOTAWATCH_INBOX_SETTLE_SECONDS``  the inbox leaves a file modified less than this long
@@ -81,6 +84,7 @@ class Settings:
     database_url: str | None = None
     database_name: str = DEFAULT_DATABASE_NAME
     secret_key: str | None = None
+    cookie_secure: bool = False
     config_path: Path | None = None
     inbox_interval_minutes: float = 5.0
     nightly_evaluation_hour: int = 2
@@ -166,6 +170,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         "database_url": general.get("database_url"),
         "database_name": general.get("database_name", DEFAULT_DATABASE_NAME),
         "secret_key": general.get("secret_key"),
+        "cookie_secure": _flag("cookie_secure", str(general.get("cookie_secure", False))),
         "inbox_interval_minutes": float(general.get("inbox_interval_minutes", 5.0)),
         "nightly_evaluation_hour": int(general.get("nightly_evaluation_hour", 2)),
         "inbox_settle_seconds": float(general.get("inbox_settle_seconds", 30.0)),
@@ -209,6 +214,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
                 values[name] = float(env[var])
             except ValueError as exc:
                 raise SettingsError(f"{var}={env[var]!r}: expected a number of seconds") from exc
+    if env.get("QUOTAWATCH_COOKIE_SECURE"):
+        values["cookie_secure"] = _flag("QUOTAWATCH_COOKIE_SECURE", env["QUOTAWATCH_COOKIE_SECURE"])
     if env.get("QUOTAWATCH_INGEST_TEST_PAUSE"):
         values["ingest_test_pause_seconds"] = float(env["QUOTAWATCH_INGEST_TEST_PAUSE"])
     values.update(overrides)

@@ -109,16 +109,30 @@ def transaction(settings: Settings, dbname: str | None = None) -> Iterator[psyco
         conn.close()
 
 
+POOL_APPLICATION_NAME = "quotawatch"
+
+
 def make_pool(settings: Settings, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
-    """One pool per process (the dashboard's), opened and checked before use."""
+    """One pool per process (the dashboard's), opened and checked before use.
+
+    Every connection is checked as it is handed out (``ConnectionPool.check_connection``, a
+    round trip of an empty query): one the server has closed since (a database restart, a
+    terminated backend, a dropped network link) is discarded and replaced, so a restart
+    costs no failed request. Connections show ``application_name`` "quotawatch" in
+    ``pg_stat_activity``.
+    """
     pool = ConnectionPool(
         conninfo(settings),
         min_size=min_size,
         max_size=max_size,
-        kwargs={"row_factory": dict_row, "autocommit": True},
+        kwargs={
+            "row_factory": dict_row,
+            "autocommit": True,
+            "application_name": POOL_APPLICATION_NAME,
+        },
+        check=ConnectionPool.check_connection,
         open=False,
         name="quotawatch",
-        check=ConnectionPool.check_connection,
     )
     try:
         pool.open(wait=True, timeout=15)

@@ -66,3 +66,74 @@ def app(city: Any) -> Iterator[Any]:
         yield create_app(settings, pool, login_policy=LoginPolicy(failure_delay_s=0.0))
     finally:
         pool.close()
+
+
+@dataclasses.dataclass
+class LiveServer:
+    """`quotawatch serve` (waitress) running in a subprocess on the test database."""
+
+    url: str
+    process: Any
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def start_server(city: Any, tmp_path: Path) -> Iterator[Any]:
+    """Start the real dashboard server on the seeded city: ``start_server(**env)`` returns a
+    :class:`LiveServer` once it answers; every server started is stopped afterwards."""
+    import subprocess
+    import time
+
+    import requests
+
+    started: list[LiveServer] = []
+
+    def start(**env: str) -> LiveServer:
+        port = _free_port()
+        log_path = tmp_path / f"serve-{port}.log"
+        handle = log_path.open("w", encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "quota.cli", "serve", "--port", str(port)],
+            env=city.env(QUOTAWATCH_SECRET_KEY="test-secret-key", **env),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+        handle.close()
+        server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+        started.append(server)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{server.url}/login", timeout=5).status_code == 200:
+                    return server
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the dashboard server did not start:\n{server.log()}")
+            time.sleep(0.2)
+
+    yield start
+    for server in started:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture
+def live_server(start_server: Any) -> LiveServer:
+    """The real dashboard server on the seeded city (default settings)."""
+    return start_server()

@@ -10,6 +10,7 @@ rollups for B1, a month of hourly readings for B1, two meters, quarantined rows.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -141,10 +142,23 @@ def seed_city(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {k: int(v) for k, v in runs.items()}
 
 
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(page: str) -> str:
+    """The CSRF token of a rendered login or logout form."""
+    match = CSRF_PATTERN.search(page)
+    assert match, page[:500]
+    return match.group(1)
+
+
 def signed_in(app: Any, username: str) -> Any:
-    """A Flask test client signed in as ``username``."""
+    """A Flask test client signed in as ``username`` through the login form."""
     client = app.server.test_client()
-    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, response.data
     return client
 
@@ -165,3 +179,19 @@ def callback_payload(
         "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs[:1]],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state or []],
     }
+
+
+def http_sign_in(base_url: str, username: str, password: str = PASSWORD) -> Any:
+    """A ``requests`` session signed in as ``username`` on a running server."""
+    import requests
+
+    session = requests.Session()
+    form = session.get(f"{base_url}/login", timeout=30)
+    response = session.post(
+        f"{base_url}/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(form.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302, response.text
+    return session

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from qw_dashboard_support import PASSWORD, callback_payload, signed_in
+from qw_dashboard_support import PASSWORD, callback_payload, csrf_from, signed_in
 
 from dashboard import ids
 from dashboard.auth import resolve_secret_key, safe_next
@@ -36,13 +36,34 @@ def test_login_then_logout(app: Any) -> None:
     form = client.get("/login?next=/retrofit")
     assert form.status_code == 200
     assert "用户名" in form.get_data(as_text=True)
-    wrong = client.post("/login", data={"username": "reg", "password": "nope-nope"})
+    token = csrf_from(form.get_data(as_text=True))
+    wrong = client.post(
+        "/login", data={"username": "reg", "password": "nope-nope", "csrf_token": token}
+    )
     assert wrong.status_code == 401
-    ok = client.post("/login", data={"username": "reg", "password": PASSWORD, "next": "/retrofit"})
+    ok = client.post(
+        "/login",
+        data={"username": "reg", "password": PASSWORD, "next": "/retrofit", "csrf_token": token},
+    )
     assert ok.status_code == 302 and ok.headers["Location"] == "/retrofit"
     assert client.get("/_dash-layout").status_code == 200
-    client.get("/logout")
+    # Signing out is a POST with the (renewed) CSRF token; a GET only asks.
+    assert client.get("/logout").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+    logout_form = client.get("/logout").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 400
+    done = client.post("/logout", data={"csrf_token": csrf_from(logout_form)})
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
     assert client.get("/_dash-layout").status_code == 401
+
+
+def test_login_without_csrf_token_is_refused(app: Any, city: Any) -> None:
+    client = app.server.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "reg", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/_dash-layout").status_code == 401
+    assert city.scalar("SELECT count(*) FROM web_session") == 0
 
 
 def test_removed_user_loses_session(app: Any, city: Any) -> None:
@@ -90,15 +111,49 @@ def test_failed_logins_lock_the_account(city: Any) -> None:
     assert row["last_login_at"] is not None
 
 
-def test_locked_login_page_says_so(app: Any, city: Any) -> None:
+def test_locked_and_unknown_users_get_the_answer_of_a_wrong_password(app: Any, city: Any) -> None:
     city.query(
         "UPDATE app_user SET locked_until = now() + interval '5 minutes' "
         "WHERE username = 'mgr' RETURNING username"
     )
-    client = app.server.test_client()
-    response = client.post("/login", data={"username": "mgr", "password": PASSWORD})
-    assert response.status_code == 401
-    assert "try again in" in response.get_data(as_text=True)
+
+    def attempt(username: str, password: str) -> tuple[int, str]:
+        client = app.server.test_client()
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        response = client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+        return response.status_code, response.get_data(as_text=True).replace(token, "TOKEN")
+
+    locked = attempt("mgr", PASSWORD)
+    assert locked[0] == 401
+    assert attempt("nobody", PASSWORD) == locked
+    assert attempt("reg", "wrong-password") == locked
+    assert "try again in" in locked[1]
+
+
+def test_every_failed_path_verifies_one_hash(city: Any, monkeypatch: Any) -> None:
+    from dashboard import users
+
+    calls: list[str] = []
+    real_verify = users.verify_password
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        calls.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", counting_verify)
+    policy = LoginPolicy(failure_delay_s=0)
+    now = datetime.now(UTC)
+    city.query(
+        "UPDATE app_user SET locked_until = now() + interval '5 minutes' "
+        "WHERE username = 'mgr' RETURNING username"
+    )
+    with city.connect() as conn:
+        for username, password in (("mgr", PASSWORD), ("nobody", "x"), ("reg", "wrong")):
+            calls.clear()
+            assert not authenticate(conn, username, password, now, policy).ok
+            assert calls == [password], username
 
 
 def test_secret_key_generated_once_with_private_mode(tmp_path: Any, city: Any) -> None:
