@@ -26,12 +26,17 @@ as ``rejected`` with the reason.
 
 Accounting per file: rows_read = rows_loaded + rows_duplicate + rows_quarantined (corrected
 rows count as loaded).
+
+This module is the file transaction (entry points, per-file results, the reader thread and
+the batch loop). Its parts, mixed into the loader: :mod:`ingest.interval_store` (interval
+preparation and COPY, chunks the load creates), :mod:`ingest.stored_checks` (duplicates
+within the batch, against this load's chunks and against stored readings; corrections) and
+:mod:`ingest.cumulative_store` (merging register readings into their stored sequence).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import queue
 import threading
@@ -49,17 +54,19 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingest import codes, copybin, cumulative, queries, rollups
+from ingest import codes, copybin, queries, rollups
+from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
-from ingest.flags import compute_flags, limits, parameters
-from ingest.fresh import FreshChunks, WrittenRows
+from ingest.flags import limits, parameters
+from ingest.fresh import FreshChunks
+from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
 from ingest.parse import MAX_FIELD_CHARS, RawBatch, iter_batches
 from ingest.plausibility import plausibility
+from ingest.stored_checks import StoredChecks, split_in_batch_duplicates, split_name
 from ingest.timestamps import to_datetime, to_epoch_us
 from ingest.validate import MeterInfo, Registry, validate_batch
 from quota import db as qdb
 from quota.registry.textfiles import FileFormatError, open_text, unreadable_reason
-from quota.registry.units import UNITS_BY_TYPE, kwh_per_unit
 from quota.settings import Settings
 
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
@@ -355,40 +362,6 @@ def _check_accounting(result: FileResult) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _SlotRows:
-    """One chunk interval's new readings of a batch, ready to write: binary COPY rows (the
-    first row apart: it may have to create the chunk through the hypertable, then the rest
-    follow into the chunk; bytes, or slices of one structured array of the rows), and what a
-    fresh chunk remembers of them."""
-
-    first_at_us: int
-    first_meter_key: int
-    first: bytes | np.ndarray
-    rest: bytes | np.ndarray
-    written: WrittenRows
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A batch's interval readings worked out by the reader thread (see
-    :meth:`_FileLoader._prepare_interval`): valid while all ``n_rows`` rows are new."""
-
-    n_rows: int
-    flags: np.ndarray
-    records: list[Any]
-    increments: pd.DataFrame
-    column_names: str
-    slots: dict[int, _SlotRows]
-
-
-def _take(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
-    """The column restricted to ``rows`` (a mask or positions)."""
-    return copybin.Column(
-        column.kind, column.values[rows], None if column.null is None else column.null[rows]
-    )
-
-
 class _UnusableFileError(Exception):
     """The file as a whole cannot be read (recorded as rejected)."""
 
@@ -417,11 +390,7 @@ def _file_counts(result: FileResult) -> dict[str, Any]:
     }
 
 
-def _utc(epoch_us: int) -> datetime:
-    return to_datetime(epoch_us)
-
-
-class _FileLoader:
+class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
     """The per-batch work of one file inside its transaction."""
 
     def __init__(
@@ -541,80 +510,6 @@ class _FileLoader:
         except BaseException as exc:  # handed to the loading thread, which re-raises it
             handoff.put(exc)
 
-    def _prepare_interval(self, good: pd.DataFrame) -> _Prepared | None:
-        """Reader thread: the write of a batch of interval readings worked out in advance,
-        on the assumption that none of them is stored yet (the usual case; the loading
-        thread uses it only when that turns out true): energy, flags, daily increments and
-        the COPY rows per chunk-interval slot."""
-        if self.corrections or good.empty or good["is_cumulative"].to_numpy().any():
-            return None
-        keys = good["meter_key"].to_numpy().astype(np.int64)
-        times = good["reading_at_us"].to_numpy()
-        energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
-        minutes = self.interval_minutes_by_key[keys]
-        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
-        increments = rollups.daily_increments(keys, times, energy, minutes, self.tz)
-        columns = self._interval_columns(good, keys, times, energy, flags)
-        column_names = queries.INTERVAL_COLUMNS
-        if not flags.any():  # the column's default: one field less per row to send and read
-            columns = columns[:5] + columns[6:]
-            column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
-        register = good["register_kwh"].to_numpy()
-        value = good["value"].to_numpy()
-        lines = good["line_number"].to_numpy()
-        width = self.chunk_interval_us
-        slots: dict[int, _SlotRows] = {}
-        slot_of = times - np.mod(times, width)
-        starts = sorted(pd.unique(slot_of).tolist())
-        whole = len(starts) == 1  # the batch lies in one chunk interval (most batches)
-        for start in starts:
-            rows = np.arange(len(times)) if whole else np.flatnonzero(slot_of == start)
-            array = copybin.rows_array(columns if whole else [_take(c, rows) for c in columns])
-            if array is not None:  # one row layout (the usual case): sliced, not rebuilt
-                first, rest = array[:1], array[1:]
-            else:
-                first = copybin.rows_bytes([_take(c, rows[:1]) for c in columns])
-                rest = copybin.rows_bytes([_take(c, rows[1:]) for c in columns])
-            slots[int(start)] = _SlotRows(
-                first_at_us=int(times[rows[0]]),
-                first_meter_key=int(keys[rows[0]]),
-                first=first,
-                rest=rest,
-                written=WrittenRows.of(
-                    keys[rows],
-                    times[rows],
-                    register[rows],
-                    value[rows],
-                    lines[rows],
-                    int(start),
-                    width,
-                ),
-            )
-        return _Prepared(len(good), flags, records, increments, column_names, slots)
-
-    def _interval_columns(
-        self,
-        rows: pd.DataFrame,
-        keys: np.ndarray,
-        times: np.ndarray,
-        energy: np.ndarray,
-        flags: np.ndarray,
-    ) -> list[copybin.Column]:
-        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings. A
-        reading sent in kWh with no multiplier has its value as energy_kwh: value and unit
-        are stored NULL (sql/0030)."""
-        unit = rows["unit"].array
-        as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
-        return [
-            copybin.Column("int4", keys),
-            copybin.Column("timestamptz", times),
-            copybin.Column("float8", rows["value"].to_numpy(), as_energy),
-            copybin.Column("text", unit, as_energy),
-            copybin.Column("float8", energy),
-            copybin.Column("int2", flags),
-            copybin.Column("int8", np.full(len(keys), self.file_id)),
-        ]
-
     # -- one batch --------------------------------------------------------------------------
     def load_batch(
         self,
@@ -623,7 +518,7 @@ class _FileLoader:
         rejects: pd.DataFrame,
         in_batch: pd.DataFrame,
         duplicates: int,
-        prepared: _Prepared | None,
+        prepared: PreparedSlots | None,
     ) -> None:
         """Store one validated batch (``good`` rows without the ones repeating an earlier row
         of the batch, ``duplicates`` of them identical, ``in_batch`` the differing ones):
@@ -657,242 +552,6 @@ class _FileLoader:
             for name in dict.fromkeys(done):
                 self._index_chunk(name)
 
-    def _split_fresh(self, good: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-        """Rows for chunks this load created (their stored rows all come from earlier
-        batches of this file) checked against what was written there: identical →
-        duplicate, different → conflicting_duplicate. Returns the remaining rows, which of
-        them were checked here, and the rejects."""
-        checked = np.zeros(len(good), dtype=bool)
-        if self.fresh is None or not self.fresh.chunks or good.empty:
-            return good, checked, _empty_rejects()
-        keys = good["meter_key"].to_numpy()
-        times = good["reading_at_us"].to_numpy()
-        register = good["register_kwh"].to_numpy()
-        repeat = np.zeros(len(good), dtype=bool)
-        conflict_rows: list[np.ndarray] = []
-        kept_lines: list[np.ndarray] = []
-        kept_values: list[np.ndarray] = []
-        for chunk, mask in self.fresh.containing(times):
-            rows: np.ndarray | slice = slice(None) if mask.all() else np.flatnonzero(mask)
-            checked[rows] = True
-            found = chunk.find(keys[rows], times[rows])
-            if not found.found.any():
-                continue
-            if isinstance(rows, slice):
-                rows = np.arange(len(good))
-            hit = np.flatnonzero(found.found)
-            same = np.isclose(register[rows[hit]], found.register_kwh[hit], rtol=1e-9, atol=1e-12)
-            repeat[rows[hit]] = True
-            self.result.rows_duplicate += int(same.sum())
-            differ = hit[~same]
-            conflict_rows.append(good["row"].to_numpy()[rows[differ]])
-            kept_lines.append(found.line_number[differ])
-            kept_values.append(found.value[differ])
-        if not repeat.any():
-            return good, checked, _empty_rejects()
-        rejects = _earlier_line_rejects(
-            np.concatenate(conflict_rows), np.concatenate(kept_lines), np.concatenate(kept_values)
-        )
-        keep = ~repeat
-        return good[keep].reset_index(drop=True), checked[keep], rejects
-
-    def _index_chunk(self, name: str) -> None:
-        """Build the indexes of a fresh chunk and stop tracking it (later rows for it take
-        the indexed path)."""
-        assert self.fresh is not None
-        table = sql.SQL(".").join(sql.Identifier(part) for part in _split_name(name))
-        self.conn.execute(sql.SQL(queries.REINDEX_CHUNK).format(chunk=table))
-        del self.fresh.chunks[name]
-
-    def _index_fresh_chunks(self) -> None:
-        if self.fresh is not None:
-            for name in list(self.fresh.chunks):
-                self._index_chunk(name)
-
-    def _split_stored(
-        self, good: pd.DataFrame, checked: np.ndarray
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Remove rows already stored: identical → duplicate; different → quarantined, or
-        marked ``replace`` in a corrections file. Rows ``checked`` (in a fresh chunk, see
-        :meth:`_split_fresh`) are not looked up. Adds the boolean column ``replace``."""
-        good["replace"] = False
-        unchecked = ~checked
-        if unchecked.any():  # a row in no chunk yet cannot be stored
-            at = good["reading_at_us"].to_numpy()
-            in_chunk = np.zeros(len(good), dtype=bool)
-            for chunk in self._chunks_in_range(int(at.min()), int(at.max())):
-                in_chunk |= (at >= chunk["start"]) & (at < chunk["end"])
-            unchecked &= in_chunk
-        probe = np.flatnonzero(unchecked)
-        if len(probe) == 0:
-            return good, _empty_rejects()
-        times = good["reading_at_us"].to_numpy()[probe]
-        lo, hi = _utc(int(times.min())), _utc(int(times.max()))
-        keys = np.unique(good["meter_key"].to_numpy()[probe]).tolist()
-        present = self.conn.execute(
-            queries.ANY_STORED_IN_RANGE, {"keys": keys, "lo": lo, "hi": hi}
-        ).fetchone()["present"]
-        if not present:
-            return good, _empty_rejects()
-        if not self._probe_ready:
-            self.conn.execute(queries.CREATE_PROBE)
-            self.conn.execute(queries.CREATE_UNIT_FACTOR)
-            with self.conn.cursor() as cur:
-                cur.executemany(queries.INSERT_UNIT_FACTOR, self._unit_factors())
-            self._probe_ready = True
-        self.conn.execute(queries.TRUNCATE_PROBE)
-        data = copybin.payload(
-            [
-                copybin.Column("int4", probe),
-                copybin.Column("int4", good["meter_key"].to_numpy()[probe]),
-                copybin.Column("timestamptz", times),
-                copybin.Column("float8", good["register_kwh"].to_numpy()[probe]),
-            ]
-        )
-        with self.conn.cursor().copy(queries.COPY_PROBE) as copy:
-            copy.write(data)
-        found = self.conn.execute(queries.PROBE_MATCHES, {"lo": lo, "hi": hi}).fetchone()
-        same = np.asarray(found["same_idx"], dtype=np.int64)
-        differing = np.asarray(found["diff_idx"], dtype=np.int64)
-        drop = np.zeros(len(good), dtype=bool)
-        drop[same] = True
-        self.result.rows_duplicate += len(same)
-        if self.corrections:
-            good.loc[differing, "replace"] = True
-            return good[~drop].reset_index(drop=True), _empty_rejects()
-        drop[differing] = True
-        rejects = pd.DataFrame(
-            {
-                "row": good["row"].to_numpy()[differing],
-                "reason_code": codes.CONFLICTING_DUPLICATE,
-                "message": "the same meter and time is stored with a different value",
-                "meter_id": None,
-                "details": [
-                    {
-                        "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
-                        "stored_value": value,
-                        "stored_unit": unit,
-                        "stored_file_id": file_id,
-                    }
-                    for value, unit, file_id in zip(
-                        found["diff_value"],
-                        found["diff_unit"],
-                        found["diff_file_id"],
-                        strict=True,
-                    )
-                ],
-            },
-            columns=["row", "reason_code", "message", "meter_id", "details"],
-        )
-        return good[~drop].reset_index(drop=True), rejects
-
-    def _unit_factors(self) -> list[tuple[str, str, float]]:
-        """kWh per unit for every energy type and unit (gas from the rules)."""
-        return [
-            (
-                energy_type,
-                unit,
-                kwh_per_unit(energy_type, unit, self.registry.natural_gas_kwh_per_m3),
-            )
-            for energy_type, units in UNITS_BY_TYPE.items()
-            for unit in units
-        ]
-
-    # -- interval meters ----------------------------------------------------------------------
-    def _slots_fit(self, prepared: _Prepared) -> bool:
-        """Whether every stored chunk around the prepared slots is one whole chunk interval
-        (then the chunks created for the others are too, and each slot is one chunk's rows;
-        not so after the chunk interval was changed)."""
-        width = self.chunk_interval_us
-        lo = min(prepared.slots)
-        hi = max(prepared.slots) + width - 1
-        return all(
-            c["end"] - c["start"] == width and c["start"] % width == 0
-            for c in self._chunks_in_range(lo, hi)
-        )
-
-    def _store_prepared(self, prepared: _Prepared) -> None:
-        """Store a batch of new interval readings as the reader thread prepared them: per
-        slot, COPY the rows into its chunk (creating it with the first row through the
-        hypertable when missing) and remember them when the chunk is fresh."""
-        for start, slot in sorted(prepared.slots.items()):
-            chunk = next(
-                (c["chunk"] for c in self._chunks_in_range(start, start) if c["start"] == start),
-                None,
-            )
-            parts = [slot.first, slot.rest]
-            if chunk is None:
-                self._copy_rows("reading", prepared.column_names, [slot.first])
-                chunk = self._created_chunk(slot.first_at_us, (slot.first_meter_key, start))
-                parts = [slot.rest]
-            self._copy_rows(chunk, prepared.column_names, parts)
-            if self.fresh is not None:
-                self.fresh.remember(chunk, slot.written)
-        self.result.rows_loaded += prepared.n_rows
-        self._write_flags(prepared.records)
-        self.increments.add(prepared.increments)
-
-    def _store_interval(self, rows: pd.DataFrame) -> None:
-        """Store new interval readings (or, in a corrections file, replace stored ones)."""
-        if rows.empty:
-            return
-        keys = rows["meter_key"].to_numpy().astype(np.int64)
-        times = rows["reading_at_us"].to_numpy()
-        energy = rows["register_kwh"].to_numpy() * rows["multiplier"].to_numpy()
-        replace = rows["replace"].to_numpy()
-        minutes = self.interval_minutes_by_key[keys]
-        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
-        fresh = ~replace
-        if fresh.any():
-            self._copy_readings(
-                queries.INTERVAL_COLUMNS,
-                [_take(c, fresh) for c in self._interval_columns(rows, keys, times, energy, flags)],
-                rows["register_kwh"].to_numpy()[fresh],
-                rows["line_number"].to_numpy()[fresh],
-            )
-        for i in np.flatnonzero(replace):
-            self._correct(
-                int(keys[i]),
-                int(times[i]),
-                float(rows["value"].iat[i]),
-                str(rows["unit"].iat[i]),
-                float(energy[i]),
-                None,
-            )
-        self.result.rows_loaded += len(rows)
-        self._write_flags(records)
-        if fresh.any():
-            self.increments.add(
-                rollups.daily_increments(
-                    keys[fresh], times[fresh], energy[fresh], minutes[fresh], self.tz
-                )
-            )
-        if replace.any():
-            rollups.merge_touched(self.touched, keys[replace], times[replace], times[replace])
-
-    def _correct(
-        self,
-        meter_key: int,
-        at_us: int,
-        value: float,
-        unit: str,
-        energy_kwh: float | None,
-        since_us: int | None,
-    ) -> None:
-        self.conn.execute(
-            queries.CORRECT_READING,
-            {
-                "meter_key": meter_key,
-                "reading_at": _utc(at_us),
-                "value": value,
-                "unit": unit,
-                "energy_kwh": energy_kwh,
-                "since_at": None if since_us is None else _utc(since_us),
-                "file_id": self.file_id,
-            },
-        )
-        self.result.rows_corrected += 1
-
     def _write_flags(self, records: list[Any]) -> None:
         if not records:
             return
@@ -903,8 +562,8 @@ class _FileLoader:
                     (
                         r.meter_key,
                         r.flag_code,
-                        _utc(r.start_us),
-                        _utc(r.end_us),
+                        to_datetime(r.start_us),
+                        to_datetime(r.end_us),
                         json.dumps(r.details),
                         self.file_id,
                     )
@@ -913,254 +572,11 @@ class _FileLoader:
             )
         self.result.flags.update(r.flag_code for r in records)
 
-    # -- cumulative meters ----------------------------------------------------------------------
-    def _store_cumulative(self, rows: pd.DataFrame) -> pd.DataFrame:
-        if rows.empty:
-            return _empty_rejects()
-        # The neighbour lookups below go by meter: the chunks written so far need their index.
-        self._index_fresh_chunks()
-        stats = rows.groupby("meter_key")["reading_at_us"].agg(["min", "max"])
-        keys = [int(k) for k in stats.index]
-        neighbours = self.conn.execute(
-            queries.CUMULATIVE_NEIGHBOURS,
-            {
-                "keys": keys,
-                "los": [_utc(int(v)) for v in stats["min"]],
-                "his": [_utc(int(v)) for v in stats["max"]],
-            },
-        ).fetchall()
-        decreases = {
-            r["meter_id"]: to_epoch_us(r["reading_at"])
-            for r in self.conn.execute(
-                queries.LAST_REGISTER_DECREASE,
-                ([self.meters_by_key[k].meter_id for k in keys],),
-            ).fetchall()
-            if r["reading_at"] is not None
-        }
-        stored_by_key: dict[int, list[cumulative.Register]] = {k: [] for k in keys}
-        for r in neighbours:
-            meter = self.meters_by_key[r["meter_key"]]
-            stored_by_key[r["meter_key"]].append(
-                cumulative.Register(
-                    at_us=to_epoch_us(r["reading_at"]),
-                    register_kwh=r["value"] * self.registry.factor(meter, r["unit"]),
-                    energy_kwh=r["energy_kwh"],
-                    since_us=None if r["since_at"] is None else to_epoch_us(r["since_at"]),
-                )
-            )
-        accepted_rows: list[tuple[int, float | None, int | None]] = []
-        quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
-        lo_hi: list[tuple[int, int, int]] = []
-        for key, group in rows.groupby("meter_key", sort=True):
-            meter = self.meters_by_key[int(key)]
-            new = [
-                cumulative.Register(
-                    at_us=int(at),
-                    register_kwh=float(reg),
-                    row=int(pos),
-                    replaces_stored=bool(rep),
-                )
-                for pos, at, reg, rep in zip(
-                    group.index,
-                    group["reading_at_us"],
-                    group["register_kwh"],
-                    group["replace"],
-                    strict=True,
-                )
-            ]
-            modulus = meter.register_modulus
-            outcome = cumulative.walk(
-                stored_by_key[int(key)],
-                new,
-                meter.multiplier,
-                None if modulus is None else modulus * self.registry.factor(meter, meter.unit),
-                decreases.get(meter.meter_id),
-                self.rollover_max_share,
-                meter.max_power_kw or self.plausibility.max_power_kw,
-            )
-            accepted_rows.extend(outcome.accepted)
-            quarantined.extend(outcome.quarantined)
-            for at_us, energy, since in outcome.updates:
-                self.conn.execute(
-                    queries.UPDATE_READING_ENERGY,
-                    (energy, None if since is None else _utc(since), int(key), _utc(at_us)),
-                )
-                lo_hi.append((int(key), since if since is not None else at_us, at_us))
-        self._insert_cumulative(rows, accepted_rows, lo_hi)
-        if lo_hi:
-            arr = np.array(lo_hi, dtype=np.int64)
-            rollups.merge_touched(self.touched, arr[:, 0], arr[:, 1], arr[:, 2])
-        return pd.DataFrame(
-            {
-                "row": [int(rows.at[q[0], "row"]) for q in quarantined],
-                "reason_code": [q[1] for q in quarantined],
-                "message": [q[2] for q in quarantined],
-                "meter_id": None,
-                "details": [
-                    {
-                        "code": codes.dotted(q[1]),
-                        "reading_at": _utc(int(rows.at[q[0], "reading_at_us"])).isoformat(),
-                        **{
-                            k: (_utc(v).isoformat() if k.endswith("_at_us") else v)
-                            for k, v in q[3].items()
-                        },
-                    }
-                    for q in quarantined
-                ],
-            },
-            columns=["row", "reason_code", "message", "meter_id", "details"],
-        )
-
-    def _insert_cumulative(
-        self,
-        rows: pd.DataFrame,
-        accepted: list[tuple[int, float | None, int | None]],
-        lo_hi: list[tuple[int, int, int]],
-    ) -> None:
-        if not accepted:
-            return
-        positions = np.array([a[0] for a in accepted], dtype=np.int64)
-        energy = np.array([np.nan if a[1] is None else a[1] for a in accepted])
-        since = np.array([0 if a[2] is None else a[2] for a in accepted], dtype=np.int64)
-        sub = rows.loc[positions]
-        keys = sub["meter_key"].to_numpy().astype(np.int64)
-        times = sub["reading_at_us"].to_numpy()
-        replace = sub["replace"].to_numpy()
-        fresh = ~replace
-        if fresh.any():
-            self._copy_readings(
-                queries.CUMULATIVE_COLUMNS,
-                [
-                    copybin.Column("int4", keys[fresh]),
-                    copybin.Column("timestamptz", times[fresh]),
-                    copybin.Column("float8", sub["value"].to_numpy()[fresh]),
-                    copybin.Column("text", sub["unit"].to_numpy()[fresh]),
-                    copybin.Column("float8", energy[fresh], np.isnan(energy[fresh])),
-                    copybin.Column("int2", np.zeros(int(fresh.sum()), dtype=np.int64)),
-                    copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
-                    copybin.Column("timestamptz", since[fresh], np.isnan(energy[fresh])),
-                ],
-                sub["register_kwh"].to_numpy()[fresh],
-                sub["line_number"].to_numpy()[fresh],
-            )
-        for i in np.flatnonzero(replace):
-            self._correct(
-                int(keys[i]),
-                int(times[i]),
-                float(sub["value"].iat[i]),
-                str(sub["unit"].iat[i]),
-                None if np.isnan(energy[i]) else float(energy[i]),
-                None if np.isnan(energy[i]) else int(since[i]),
-            )
-        self.result.rows_loaded += len(accepted)
-        spans_lo = np.where(np.isnan(energy), times, since)
-        lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
-
-    # -- writing readings -----------------------------------------------------------------------
-    def _copy_readings(
-        self,
-        column_names: str,
-        columns: list[copybin.Column],
-        register_kwh: np.ndarray,
-        line_number: np.ndarray,
-    ) -> None:
-        """COPY new readings (``columns[0]`` is meter_key, ``columns[1]`` reading_at,
-        ``columns[2]`` the value) chunk by chunk, straight into each chunk table: that skips
-        the hypertable's per-row chunk routing (measured 1.4-1.8x faster). A row whose chunk
-        does not exist yet goes through the hypertable, which creates the chunk; the chunk's
-        indexes are then switched off until the end of the load (:mod:`ingest.fresh`) and
-        the rest of its rows follow directly."""
-        times = columns[1].values
-        remaining = np.ones(len(times), dtype=bool)
-        lo, hi = int(times.min()), int(times.max())
-        while remaining.any():
-            for chunk in self._chunks_in_range(lo, hi):
-                start, end = chunk["start"], chunk["end"]
-                take = remaining & (times >= start) & (times < end)
-                if take.any():
-                    self._copy_into(chunk["chunk"], column_names, columns, take)
-                    self._remember_fresh(chunk["chunk"], columns, register_kwh, line_number, take)
-                    remaining &= ~take
-            if remaining.any():
-                first = np.zeros(len(times), dtype=bool)
-                first[np.flatnonzero(remaining)[0]] = True
-                self._copy_into("reading", column_names, columns, first)
-                remaining &= ~first
-                name = self._created_chunk(int(times[first][0]))
-                self._remember_fresh(name, columns, register_kwh, line_number, first)
-
-    def _chunks_in_range(self, lo: int, hi: int) -> list[dict[str, Any]]:
-        """reading's chunks overlapping [lo, hi] [µs], from a list read once per file and
-        again after this load creates a chunk (loads hold the ingest lock: no other session
-        creates one meanwhile)."""
-        if self._chunks is None:
-            self._chunks = [
-                {
-                    "chunk": row["chunk"],
-                    "start": to_epoch_us(row["range_start"]),
-                    "end": to_epoch_us(row["range_end"]),
-                }
-                for row in self.conn.execute(queries.READING_CHUNKS).fetchall()
-            ]
-        return [c for c in self._chunks if c["end"] > lo and c["start"] <= hi]
-
-    def _created_chunk(self, at_us: int, slot: tuple[int, int] | None = None) -> str:
-        """The chunk holding ``at_us``, just created by this transaction: with deferred
-        indexes its indexes are switched off and it is tracked as fresh (unless its keys
-        would not pack, see ingest/fresh.py). Returns its name.
-
-        ``slot``: (meter key of the row written at ``at_us``, start of its chunk interval)
-        when the chunks around are whole, aligned intervals (:meth:`_slots_fit`): the new
-        chunk is then that interval and only its name is looked up (0.5 ms; the chunk list
-        takes 3-4 ms after a chunk was created)."""
-        if slot is None:
-            self._chunks = None
-            chunk = self._chunks_in_range(at_us, at_us)[0]
-        else:
-            meter_key, start = slot
-            name = self.conn.execute(queries.CHUNK_OF_READING, (meter_key, _utc(at_us))).fetchone()[
-                "chunk"
-            ]
-            chunk = {"chunk": name, "start": start, "end": start + self.chunk_interval_us}
-            self._chunks_in_range(start, start)  # the list is loaded before adding to it
-            assert self._chunks is not None
-            self._chunks.append(chunk)
-            self._chunks.sort(key=lambda c: c["start"])
-        if self.fresh is not None:
-            tracked = self.fresh.add_chunk(chunk["chunk"], chunk["start"], chunk["end"])
-            if tracked is not None:
-                self.conn.execute(queries.DISABLE_CHUNK_INDEXES, (chunk["chunk"],))
-        return str(chunk["chunk"])
-
-    def _remember_fresh(
-        self,
-        name: str,
-        columns: list[copybin.Column],
-        register_kwh: np.ndarray,
-        line_number: np.ndarray,
-        take: np.ndarray,
-    ) -> None:
-        """Record rows just written into chunk ``name`` when it is a fresh chunk."""
-        chunk = self.fresh.chunks.get(name) if self.fresh is not None else None
-        if chunk is None:
-            return
-        assert self.fresh is not None
-        self.fresh.remember(
-            name,
-            chunk.written(
-                columns[0].values[take],
-                columns[1].values[take],
-                register_kwh[take],
-                columns[2].values[take],
-                line_number[take],
-            ),
-        )
-
     def _copy_rows(self, table: str, column_names: str, parts: list[bytes | np.ndarray]) -> None:
         """COPY prepared binary rows (one header, the parts as they are, one trailer); a
         part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
         statement = sql.SQL(queries.COPY_READINGS).format(
-            table=sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table)),
+            table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
             columns=sql.SQL(column_names),
         )
         with self.conn.cursor().copy(statement) as copy:
@@ -1174,7 +590,7 @@ class _FileLoader:
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
     ) -> None:
         """COPY the rows ``take`` (a mask) of ``columns``."""
-        rows = copybin.rows_bytes([_take(c, take) for c in columns])
+        rows = copybin.rows_bytes([take_rows(c, take) for c in columns])
         self._copy_rows(table, column_names, [rows])
 
     # -- quarantine ---------------------------------------------------------------------------
@@ -1225,71 +641,6 @@ def _storable_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_storable_json(v) for v in value]
     return value
-
-
-def _split_name(name: str) -> list[str]:
-    """``schema.table`` (as format('%I.%I') writes it) into its unquoted parts."""
-    parts = next(csv.reader([name], delimiter=".", quotechar='"'))
-    return [p for p in parts if p]
-
-
-def split_in_batch_duplicates(good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Rows repeating an earlier row of a batch sorted by meter, instant and row: identical →
-    duplicate, different → conflicting_duplicate (the first row of the file wins). Returns
-    the other rows, the rejects and the number of duplicates."""
-    keys = good["meter_key"].to_numpy()
-    times = good["reading_at_us"].to_numpy()
-    if len(good) < 2:
-        return good, _empty_rejects(), 0
-    repeat = np.zeros(len(good), dtype=bool)
-    repeat[1:] = (keys[1:] == keys[:-1]) & (times[1:] == times[:-1])
-    if not repeat.any():
-        return good, _empty_rejects(), 0
-    first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(good))))
-    reg = good["register_kwh"].to_numpy()
-    same = np.isclose(reg, reg[first], rtol=1e-9, atol=1e-12)
-    duplicate = repeat & same
-    conflict = repeat & ~same
-    rejects = _earlier_line_rejects(
-        good["row"].to_numpy()[conflict],
-        good["line_number"].to_numpy()[first[conflict]],
-        good["value"].to_numpy()[first[conflict]],
-    )
-    return good[~repeat].reset_index(drop=True), rejects, int(duplicate.sum())
-
-
-def _earlier_line_rejects(
-    rows: np.ndarray, kept_lines: np.ndarray, kept_values: np.ndarray
-) -> pd.DataFrame:
-    """conflicting_duplicate rejects of batch ``rows`` that repeat an earlier line of the
-    file (its line number and value as sent) with a different value."""
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "reason_code": codes.CONFLICTING_DUPLICATE,
-            "message": [
-                f"line {ln} has the same meter and time with a different value" for ln in kept_lines
-            ],
-            "meter_id": None,
-            "details": [
-                {
-                    "code": codes.dotted(codes.CONFLICTING_DUPLICATE),
-                    "kept_line": int(ln),
-                    "kept_value": float(v),
-                }
-                for ln, v in zip(kept_lines, kept_values, strict=True)
-            ],
-        },
-        columns=["row", "reason_code", "message", "meter_id", "details"],
-    )
-
-
-_NO_REJECTS = pd.DataFrame(columns=["row", "reason_code", "message", "meter_id", "details"])
-
-
-def _empty_rejects() -> pd.DataFrame:
-    """No rejected rows (one shared frame: reject frames are only ever concatenated)."""
-    return _NO_REJECTS
 
 
 def _announce(text: str) -> None:

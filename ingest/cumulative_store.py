@@ -1,0 +1,170 @@
+"""Cumulative (register) readings of a file: merged into each meter's stored sequence
+(:mod:`ingest.cumulative` does the pure walk), with the use since the previous reading
+allocated to local days.
+
+One part of the file transaction (:mod:`ingest.loader`): :class:`CumulativeStore` is mixed
+into the loader and works on its connection, settings and per-file state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest import codes, copybin, cumulative, queries, rollups
+from ingest.stored_checks import empty_rejects
+from ingest.timestamps import to_datetime, to_epoch_us
+
+
+class CumulativeStore:
+    """Storing a file's cumulative readings (mixed into the file loader)."""
+
+    # -- cumulative meters ----------------------------------------------------------------------
+    def _store_cumulative(self, rows: pd.DataFrame) -> pd.DataFrame:
+        if rows.empty:
+            return empty_rejects()
+        # The neighbour lookups below go by meter: the chunks written so far need their index.
+        self._index_fresh_chunks()
+        stats = rows.groupby("meter_key")["reading_at_us"].agg(["min", "max"])
+        keys = [int(k) for k in stats.index]
+        neighbours = self.conn.execute(
+            queries.CUMULATIVE_NEIGHBOURS,
+            {
+                "keys": keys,
+                "los": [to_datetime(int(v)) for v in stats["min"]],
+                "his": [to_datetime(int(v)) for v in stats["max"]],
+            },
+        ).fetchall()
+        decreases = {
+            r["meter_id"]: to_epoch_us(r["reading_at"])
+            for r in self.conn.execute(
+                queries.LAST_REGISTER_DECREASE,
+                ([self.meters_by_key[k].meter_id for k in keys],),
+            ).fetchall()
+            if r["reading_at"] is not None
+        }
+        stored_by_key: dict[int, list[cumulative.Register]] = {k: [] for k in keys}
+        for r in neighbours:
+            meter = self.meters_by_key[r["meter_key"]]
+            stored_by_key[r["meter_key"]].append(
+                cumulative.Register(
+                    at_us=to_epoch_us(r["reading_at"]),
+                    register_kwh=r["value"] * self.registry.factor(meter, r["unit"]),
+                    energy_kwh=r["energy_kwh"],
+                    since_us=None if r["since_at"] is None else to_epoch_us(r["since_at"]),
+                )
+            )
+        accepted_rows: list[tuple[int, float | None, int | None]] = []
+        quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
+        lo_hi: list[tuple[int, int, int]] = []
+        for key, group in rows.groupby("meter_key", sort=True):
+            meter = self.meters_by_key[int(key)]
+            new = [
+                cumulative.Register(
+                    at_us=int(at),
+                    register_kwh=float(reg),
+                    row=int(pos),
+                    replaces_stored=bool(rep),
+                )
+                for pos, at, reg, rep in zip(
+                    group.index,
+                    group["reading_at_us"],
+                    group["register_kwh"],
+                    group["replace"],
+                    strict=True,
+                )
+            ]
+            modulus = meter.register_modulus
+            outcome = cumulative.walk(
+                stored_by_key[int(key)],
+                new,
+                meter.multiplier,
+                None if modulus is None else modulus * self.registry.factor(meter, meter.unit),
+                decreases.get(meter.meter_id),
+                self.rollover_max_share,
+                meter.max_power_kw or self.plausibility.max_power_kw,
+            )
+            accepted_rows.extend(outcome.accepted)
+            quarantined.extend(outcome.quarantined)
+            for at_us, energy, since in outcome.updates:
+                self.conn.execute(
+                    queries.UPDATE_READING_ENERGY,
+                    (
+                        energy,
+                        None if since is None else to_datetime(since),
+                        int(key),
+                        to_datetime(at_us),
+                    ),
+                )
+                lo_hi.append((int(key), since if since is not None else at_us, at_us))
+        self._insert_cumulative(rows, accepted_rows, lo_hi)
+        if lo_hi:
+            arr = np.array(lo_hi, dtype=np.int64)
+            rollups.merge_touched(self.touched, arr[:, 0], arr[:, 1], arr[:, 2])
+        return pd.DataFrame(
+            {
+                "row": [int(rows.at[q[0], "row"]) for q in quarantined],
+                "reason_code": [q[1] for q in quarantined],
+                "message": [q[2] for q in quarantined],
+                "meter_id": None,
+                "details": [
+                    {
+                        "code": codes.dotted(q[1]),
+                        "reading_at": to_datetime(int(rows.at[q[0], "reading_at_us"])).isoformat(),
+                        **{
+                            k: (to_datetime(v).isoformat() if k.endswith("_at_us") else v)
+                            for k, v in q[3].items()
+                        },
+                    }
+                    for q in quarantined
+                ],
+            },
+            columns=["row", "reason_code", "message", "meter_id", "details"],
+        )
+
+    def _insert_cumulative(
+        self,
+        rows: pd.DataFrame,
+        accepted: list[tuple[int, float | None, int | None]],
+        lo_hi: list[tuple[int, int, int]],
+    ) -> None:
+        if not accepted:
+            return
+        positions = np.array([a[0] for a in accepted], dtype=np.int64)
+        energy = np.array([np.nan if a[1] is None else a[1] for a in accepted])
+        since = np.array([0 if a[2] is None else a[2] for a in accepted], dtype=np.int64)
+        sub = rows.loc[positions]
+        keys = sub["meter_key"].to_numpy().astype(np.int64)
+        times = sub["reading_at_us"].to_numpy()
+        replace = sub["replace"].to_numpy()
+        fresh = ~replace
+        if fresh.any():
+            self._copy_readings(
+                queries.CUMULATIVE_COLUMNS,
+                [
+                    copybin.Column("int4", keys[fresh]),
+                    copybin.Column("timestamptz", times[fresh]),
+                    copybin.Column("float8", sub["value"].to_numpy()[fresh]),
+                    copybin.Column("text", sub["unit"].to_numpy()[fresh]),
+                    copybin.Column("float8", energy[fresh], np.isnan(energy[fresh])),
+                    copybin.Column("int2", np.zeros(int(fresh.sum()), dtype=np.int64)),
+                    copybin.Column("int8", np.full(int(fresh.sum()), self.file_id)),
+                    copybin.Column("timestamptz", since[fresh], np.isnan(energy[fresh])),
+                ],
+                sub["register_kwh"].to_numpy()[fresh],
+                sub["line_number"].to_numpy()[fresh],
+            )
+        for i in np.flatnonzero(replace):
+            self._correct(
+                int(keys[i]),
+                int(times[i]),
+                float(sub["value"].iat[i]),
+                str(sub["unit"].iat[i]),
+                None if np.isnan(energy[i]) else float(energy[i]),
+                None if np.isnan(energy[i]) else int(since[i]),
+            )
+        self.result.rows_loaded += len(accepted)
+        spans_lo = np.where(np.isnan(energy), times, since)
+        lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
