@@ -47,6 +47,7 @@ def create_app(
         routing_callback_inputs={"lang": Input(ids.LANG_STORE, "data")},
     )
     auth.install(app.server, services)
+    app.index_string = shell.index_string(app.index_string)
     app.layout = shell.layout
     shell.register_callbacks(app)
     for page in PAGES:

@@ -77,7 +77,8 @@ button {{ margin-top: 1.25rem; width: 100%; padding: .6rem; font-size: 1rem;
           background: #0072B2; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }}
 .error {{ color: #b00020; margin-top: 1rem; }}
 </style></head>
-<body><form method="post" action="/login">
+<body><main>
+<form method="post" action="/login">
 <h1>{title}</h1>
 <input type="hidden" name="next" value="{next}">
 <label for="username">{username}</label>
@@ -86,7 +87,8 @@ button {{ margin-top: 1.25rem; width: 100%; padding: .6rem; font-size: 1rem;
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button id="login-submit" type="submit">{button}</button>
 {error}
-</form></body></html>
+</form>
+</main></body></html>
 """
 
 

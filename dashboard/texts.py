@@ -246,6 +246,9 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "登录失败次数过多，请 {seconds} 秒后再试。",
         "Too many failed sign-ins; try again in {seconds} s.",
     ),
+    # accessibility: skip link, page titles
+    "skip_to_content": ("跳到主要内容", "Skip to main content"),
+    "title_building": ("建筑 {building_id}", "Building {building_id}"),
 }
 
 UNIT_BY_BASIS: Final = {"electricity_kwh": "kWh", "energy_kgce": "kgce"}
