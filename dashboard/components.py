@@ -7,7 +7,6 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
-
 # Components whose element with the id is a labelable one (<input>, or the <button> that
 # dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
 # by ``aria-labelledby`` instead (set by assets/a11y.js from the label's id).

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html
+from dash.exceptions import MissingCallbackContextException
 
 from dashboard import ids
 from dashboard.services import current_viewer
@@ -33,7 +34,7 @@ def routing_lang() -> str:
     callback received it (Chinese outside a callback)."""
     try:
         value = dash.ctx.inputs.get(f"{ids.LANG_STORE}.data")
-    except (AttributeError, LookupError, RuntimeError):
+    except (MissingCallbackContextException, AttributeError, LookupError, RuntimeError):
         value = None
     return normalise_lang(value)
 
