@@ -141,6 +141,21 @@ def check_page(dash_duo: Any, path: str, ready: str, has_charts: bool, lang: str
     return str(driver.title)
 
 
+def check_open_dropdowns(dash_duo: Any) -> None:
+    """On the city page: a single-choice (radios) and a multi-choice (checkboxes) dropdown,
+    each checked with axe while open."""
+    driver = dash_duo.driver
+    for dropdown_id in (ids.CITY_YEAR, ids.CITY_DISTRICT):
+        dash_duo.find_element(f"#{dropdown_id}").click()
+        dash_duo.wait_for_element(".dash-dropdown-content .dash-options-list-option", timeout=10)
+        assert_accessible(driver, f"city page with #{dropdown_id} open")
+        press(driver, Keys.ESCAPE)
+        wait_until(
+            lambda: not driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-content"),
+            what="the dropdown to close",
+        )
+
+
 @pytest.mark.parametrize("username", ["reg", "ana", "mgr"])
 def test_every_page_passes_axe_in_both_languages(dash_duo: Any, app: Any, username: str) -> None:
     sign_in(dash_duo, app, username)
@@ -148,6 +163,8 @@ def test_every_page_passes_axe_in_both_languages(dash_duo: Any, app: Any, userna
     titles: dict[str, list[str]] = {"zh": [], "en": []}
     for path, ready, has_charts in PAGES:
         titles["zh"].append(check_page(dash_duo, path, ready, has_charts, "zh"))
+        if path == "/":
+            check_open_dropdowns(dash_duo)
 
     # Switch the language on the building page and check the page as it is re-rendered.
     driver.get(f"{dash_duo.server_url}/building/B1")
