@@ -67,6 +67,49 @@ def readable_text_colour(background: str) -> str:
 STATUS_TEXT_COLOURS: Final[dict[str, str]] = {
     status: readable_text_colour(STATUS_COLOURS[status]) for status in STATUS_ORDER
 }
+# Fill patterns of status bars and marker symbols of status points, so that a chart tells the
+# statuses apart without colour too (monochrome print, achromatopsia). Good statuses plain,
+# worse ones denser.
+STATUS_PATTERNS: Final[dict[str, str]] = {
+    "within": "",
+    "at_risk": ".",
+    "over": "/",
+    "over_20": "x",
+    "over_20_repeat": "",
+    "insufficient_data": "-",
+    "no_quota": "|",
+    "out_of_scope": "",
+}
+STATUS_SYMBOLS: Final[dict[str, str]] = {
+    "within": "circle",
+    "at_risk": "diamond",
+    "over": "triangle-up",
+    "over_20": "x",
+    "over_20_repeat": "square",
+    "insufficient_data": "circle-open",
+    "no_quota": "diamond-open",
+    "out_of_scope": "square-open",
+}
+
+
+def status_bar_marker(status: str) -> dict[str, object]:
+    """Plotly bar marker of a status: its colour with its pattern drawn over it in the
+    status's text colour (half opaque), separated by thin white lines."""
+    marker: dict[str, object] = {
+        "color": STATUS_COLOURS[status],
+        "line": {"color": "#FFFFFF", "width": 0.5},
+    }
+    if STATUS_PATTERNS[status]:
+        marker["pattern"] = {
+            "shape": STATUS_PATTERNS[status],
+            "fillmode": "overlay",
+            "fgcolor": STATUS_TEXT_COLOURS[status],
+            "fgopacity": 0.45,
+            "size": 8,
+        }
+    return marker
+
+
 ACCENT: Final = "#0072B2"  # blue: actual use, this building
 REFERENCE: Final = "#555555"  # quota lines, trajectories
 LAST_YEAR: Final = "#56B4E9"

@@ -14,6 +14,7 @@ from dashboard.palette import (
     STATUS_ORDER,
     STATUS_TEXT_COLOURS,
     contrast_ratio,
+    relative_luminance,
     readable_text_colour,
 )
 
@@ -57,3 +58,19 @@ def test_page_titles_and_template_language() -> None:
     )
     template = shell.index_string("<!DOCTYPE html>\n<html>\n<head></head></html>")
     assert '<html lang="zh-CN">' in template
+
+
+def test_status_charts_tell_statuses_apart_without_colour() -> None:
+    from dashboard.palette import STATUS_PATTERNS, STATUS_SYMBOLS, status_bar_marker
+
+    patterned = {s: p for s, p in STATUS_PATTERNS.items() if p}
+    assert len(set(patterned.values())) == len(patterned)
+    # The three plain fills differ widely in lightness: green, black, light grey.
+    plain = sorted(
+        relative_luminance(STATUS_COLOURS[s]) for s in STATUS_ORDER if s not in patterned
+    )
+    assert len(plain) == 3 and plain[1] - plain[0] > 0.2 and plain[2] - plain[1] > 0.2
+    assert len(set(STATUS_SYMBOLS.values())) == len(STATUS_SYMBOLS)
+    marker = status_bar_marker("over")
+    assert marker["pattern"]["shape"] == "/"
+    assert marker["pattern"]["fgcolor"] == STATUS_TEXT_COLOURS["over"]
