@@ -14,8 +14,8 @@ from dashboard.palette import (
     STATUS_ORDER,
     STATUS_TEXT_COLOURS,
     contrast_ratio,
-    relative_luminance,
     readable_text_colour,
+    relative_luminance,
 )
 
 
