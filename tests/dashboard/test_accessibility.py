@@ -137,6 +137,14 @@ def check_page(dash_duo: Any, path: str, ready: str, has_charts: bool, lang: str
     assert driver.find_elements(By.CSS_SELECTOR, f"main#{ids.MAIN}")
     skip = driver.find_element(By.CSS_SELECTOR, f"#{ids.SKIP_LINK}")
     assert skip.get_attribute("href").endswith(f"#{ids.MAIN}")
+    for control in driver.find_elements(By.CSS_SELECTOR, ".qw-control"):
+        label = control.find_element(By.CSS_SELECTOR, "label").text.strip()
+        named = control.find_elements(
+            By.CSS_SELECTOR, "button.dash-dropdown, input[type=number], [role=radiogroup]"
+        )
+        for element in named:  # every control is named by its visible label first
+            name = element.accessible_name
+            assert name.startswith(label), (path, element.get_attribute("id"), name, label)
     assert_accessible(driver, f"{path} [{lang}]")
     return str(driver.title)
 
