@@ -91,14 +91,22 @@
         setAttr(button, "tabindex", "-1");
     }
 
+    /* Apply fix to root itself and to every element under it that matches selector. */
+    function each(root, selector, fix) {
+        if (root.matches(selector)) {
+            fix(root);
+        }
+        root.querySelectorAll(selector).forEach(fix);
+    }
+
     function repair(root) {
-        if (!root || !root.querySelectorAll) {
+        if (!root || root.nodeType !== 1) {
             return;
         }
-        root.querySelectorAll(".dash-dropdown-wrapper").forEach(fixDropdown);
-        root.querySelectorAll(".dash-options-list").forEach(fixOptionList);
-        root.querySelectorAll(".dash-options-list-option").forEach(fixOption);
-        root.querySelectorAll(".modebar-btn").forEach(fixModebarButton);
+        each(root, ".dash-dropdown-wrapper", fixDropdown);
+        each(root, ".dash-options-list", fixOptionList);
+        each(root, ".dash-options-list-option", fixOption);
+        each(root, ".modebar-btn", fixModebarButton);
     }
 
     /* ---- chart summaries ---------------------------------------------------------- */

@@ -305,3 +305,21 @@ def test_keyboard_only_sign_in_table_building_and_language(dash_duo: Any, app: A
     assert focused(driver).get_attribute("id") == ids.LANG_TOGGLE  # focus stays on the switch
     logs = dash_duo.get_logs()
     assert logs == [], [entry["message"][:700] for entry in logs]
+
+
+def test_quality_page_without_quarantined_rows(dash_duo: Any, city: Any, app: Any) -> None:
+    """With no quarantine reason to choose, the Reason dropdown is still named (by its label)."""
+    with city.connect() as conn:
+        conn.execute("DELETE FROM quarantine")
+        conn.commit()
+    base = start(dash_duo, app)
+    driver = dash_duo.driver
+    driver.get(f"{base}/login?next=/quality")
+    dash_duo.find_element("#username").send_keys("mgr")
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element(f"#{ids.DQ_REASON}", timeout=15)
+    wait_until(lambda: charts_described(driver), what="the quarantine chart's summary")
+    reason = dash_duo.find_element(f"#{ids.DQ_REASON}")
+    assert reason.accessible_name.strip() == "原因"
+    assert_accessible(driver, "quality page without quarantined rows")
