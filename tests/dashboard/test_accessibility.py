@@ -250,13 +250,17 @@ def open_building_with_enter(dash_duo: Any, grid_id: str, column: str) -> str:
         in_body = cell.get_attribute("role") == "gridcell"
         if in_body and cell.get_attribute("col-id") == column:
             break
-        if not in_body:
+        if not in_body:  # (a grid whose rows are still arriving ignores the key)
             press(driver, Keys.ARROW_DOWN)
+            time.sleep(0.2)
         else:
             current = int(cell.get_attribute("aria-colindex"))
             press(driver, Keys.ARROW_RIGHT if current < target else Keys.ARROW_LEFT)
     else:
-        raise AssertionError("the building name cell was not reached")
+        raise AssertionError(
+            "the building name cell was not reached; focus on "
+            + focused(driver).get_attribute("outerHTML")[:300]
+        )
     row_index = driver.execute_script(
         "return arguments[0].closest('[role=row]').getAttribute('row-index')", focused(driver)
     )
@@ -285,6 +289,18 @@ def test_keyboard_only_sign_in_table_building_and_language(dash_duo: Any, app: A
     presses = tab_until(driver, lambda e: e.get_attribute("id") == ids.SKIP_LINK, 1)
     press(driver, Keys.ENTER)
     assert focused(driver).get_attribute("id") == ids.MAIN
+    # On the way, the Basis radio group works with the arrow keys (native radios).
+    presses += tab_until(driver, inside(ids.CITY_BASIS), MAX_TABS_TO_TABLE)
+    press(driver, Keys.ARROW_RIGHT)
+    dash_duo.wait_for_contains_text(
+        f"#{ids.CITY_GRID} .ag-header-cell[col-id='energy']", "kgce", timeout=10
+    )
+    assert focused(driver).get_attribute("value") == "energy_kgce"
+    press(driver, Keys.ARROW_LEFT)  # back to electricity (the tiny city has no kgce results)
+    dash_duo.wait_for_contains_text(
+        f"#{ids.CITY_GRID} .ag-header-cell[col-id='energy']", "kWh", timeout=10
+    )
+    dash_duo.wait_for_element(f"#{ids.CITY_GRID} .ag-row", timeout=10)
     presses += tab_until(driver, inside(ids.CITY_GRID), MAX_TABS_TO_TABLE)
     assert presses <= MAX_TABS_TO_TABLE
 
