@@ -307,6 +307,18 @@ def test_keyboard_only_sign_in_table_building_and_language(dash_duo: Any, app: A
     building_id = open_building_with_enter(dash_duo, ids.CITY_GRID, "building")
     assert building_id.startswith("B")
 
+    # A Dropdown by keyboard: Tab to it, Enter opens, arrow to the next year, Enter chooses.
+    tab_until(driver, lambda e: e.get_attribute("id") == ids.BUILDING_YEAR, 12)
+    before = dash_duo.find_element(f"#{ids.BUILDING_YEAR}-value").text
+    press(driver, Keys.ENTER)
+    dash_duo.wait_for_element(".dash-dropdown-content .dash-options-list-option", timeout=10)
+    time.sleep(0.3)  # the open list moves focus to the chosen option on the next frame
+    press(driver, Keys.ARROW_DOWN, Keys.ENTER)
+    wait_until(
+        lambda: dash_duo.find_element(f"#{ids.BUILDING_YEAR}-value").text == str(int(before) - 1),
+        what="the next year chosen by keyboard",
+    )
+
     # The retrofit table: Enter on a name opens its page too.
     driver.get(f"{base}/retrofit")
     dash_duo.wait_for_element(f"#{ids.RETRO_GRID} .ag-row", timeout=15)
