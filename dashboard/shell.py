@@ -86,7 +86,10 @@ def layout() -> html.Div:
                         [
                             html.Span(id=ids.WHOAMI),
                             html.Button(
-                                t("switch_language", DEFAULT_LANG), id=ids.LANG_TOGGLE, n_clicks=0
+                                t("switch_language", DEFAULT_LANG),
+                                id=ids.LANG_TOGGLE,
+                                n_clicks=0,
+                                lang=LANG_TAGS["en"],
                             ),
                             html.A(t("logout", DEFAULT_LANG), href="/logout", id=ids.NAV_LOGOUT),
                         ],
@@ -118,6 +121,7 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(ids.NAV_QUALITY, "children"),
         Output(ids.WHOAMI, "children"),
         Output(ids.LANG_TOGGLE, "children"),
+        Output(ids.LANG_TOGGLE, "lang"),
         Output(ids.NAV_LOGOUT, "children"),
         Output(ids.SKIP_LINK, "children"),
         Input(ids.LANG_STORE, "data"),
@@ -133,6 +137,7 @@ def register_callbacks(app: dash.Dash) -> None:
             t("nav_quality", lang),
             t("signed_in_as", lang, user=viewer.username, role=role_label(viewer.role, lang)),
             t("switch_language", lang),
+            LANG_TAGS["zh" if lang == "en" else "en"],  # the switch names the other language
             t("logout", lang),
             t("skip_to_content", lang),
         )

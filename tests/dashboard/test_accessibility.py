@@ -135,6 +135,9 @@ def check_page(dash_duo: Any, path: str, ready: str, has_charts: bool, lang: str
     expected_tag = "en" if lang == "en" else "zh-CN"
     wait_until(lambda: html_lang(driver) == expected_tag, what=f"lang={expected_tag} on {path}")
     assert driver.find_elements(By.CSS_SELECTOR, f"main#{ids.MAIN}")
+    # The switch is labelled in the other language, and says so (WCAG 3.1.2).
+    toggle = driver.find_element(By.CSS_SELECTOR, f"#{ids.LANG_TOGGLE}")
+    assert toggle.get_attribute("lang") == ("zh-CN" if lang == "en" else "en")
     skip = driver.find_element(By.CSS_SELECTOR, f"#{ids.SKIP_LINK}")
     assert skip.get_attribute("href").endswith(f"#{ids.MAIN}")
     for control in driver.find_elements(By.CSS_SELECTOR, ".qw-control"):
