@@ -27,6 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from dashboard import ids
+from dashboard.palette import MIN_TEXT_CONTRAST, contrast_ratio
 
 pytestmark = pytest.mark.browser
 
@@ -123,6 +124,23 @@ PAGES: list[tuple[str, str, bool]] = [
 ]
 
 
+def _hex(css_colour: str) -> str:
+    """``rgb(r, g, b)``/``rgba(r, g, b, 1)`` as ``#RRGGBB``."""
+    parts = css_colour[css_colour.index("(") + 1 : css_colour.index(")")].split(",")
+    return "#" + "".join(f"{int(float(p)):02X}" for p in parts[:3])
+
+
+def check_status_cells(driver: Any) -> None:
+    """The rendered status cells (which axe cannot measure inside the grid) reach 4.5:1."""
+    cells = driver.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='status']")
+    assert cells
+    for cell in cells:
+        background = cell.value_of_css_property("background-color")
+        text = cell.value_of_css_property("color")
+        ratio = contrast_ratio(_hex(text), _hex(background))
+        assert ratio >= MIN_TEXT_CONTRAST, (cell.text, text, background, round(ratio, 2))
+
+
 def check_page(dash_duo: Any, path: str, ready: str, has_charts: bool, lang: str) -> str:
     """Open a page, wait until it has rendered, check it with axe; return its title."""
     driver = dash_duo.driver
@@ -148,6 +166,8 @@ def check_page(dash_duo: Any, path: str, ready: str, has_charts: bool, lang: str
         for element in named:  # every control is named by its visible label first
             name = element.accessible_name
             assert name.startswith(label), (path, element.get_attribute("id"), name, label)
+    if path in ("/", "/retrofit") and driver.find_elements(By.CSS_SELECTOR, ".ag-row"):
+        check_status_cells(driver)
     assert_accessible(driver, f"{path} [{lang}]")
     return str(driver.title)
 
