@@ -106,7 +106,8 @@ LOGIN_PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 {style}</head>
-<body><form method="post" action="/login">
+<body><main>
+<form method="post" action="/login">
 <h1>{title}</h1>
 <input type="hidden" name="next" value="{next}">
 <input type="hidden" name="{csrf_field}" value="{csrf}">
@@ -116,7 +117,8 @@ LOGIN_PAGE = """<!DOCTYPE html>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button id="login-submit" type="submit">{button}</button>
 {error}
-</form></body></html>
+</form>
+</main></body></html>
 """
 
 LOGOUT_PAGE = """<!DOCTYPE html>

@@ -7,10 +7,28 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
+# Components whose element with the id is a labelable one (<input>, or the <button> that
+# dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
+# by ``aria-labelledby`` instead (set by assets/a11y.js from the label's id).
+_LABELABLE = (dcc.Input, dcc.Dropdown)
+
+
+def label_id(component_id: str) -> str:
+    """The id of a control's visible label; assets/a11y.js names Dropdowns and radio groups
+    by it (``aria-labelledby``)."""
+    return f"{component_id}-label"
+
 
 def control(label: str, component: Any) -> html.Div:
-    """A labelled filter control."""
-    return html.Div([html.Label(label), component], className="qw-control")
+    """A filter control with its visible label, which also gives the control its accessible
+    name (``for`` an input, ``aria-labelledby`` for a Dropdown or RadioItems)."""
+    component_id = getattr(component, "id", None)
+    if not isinstance(component_id, str):
+        return html.Div([html.Label(label), component], className="qw-control")
+    label_kwargs: dict[str, Any] = {"id": label_id(component_id)}
+    if isinstance(component, _LABELABLE):
+        label_kwargs["htmlFor"] = component_id
+    return html.Div([html.Label(label, **label_kwargs), component], className="qw-control")
 
 
 def card(label: str, value: str, sub: str = "", card_id: str | None = None) -> html.Div:
@@ -64,6 +82,8 @@ def grid(
 
 
 def graph(graph_id: str) -> dcc.Graph:
+    """A chart. Its toolbar takes no keyboard focus and the chart carries an aria-label
+    summary of its numbers (both added by assets/a11y.js)."""
     return dcc.Graph(id=graph_id, config={"displaylogo": False, "responsive": True})
 
 

@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.palette import ACCENT, LAST_YEAR, REFERENCE, STATUS_COLOURS, STATUS_ORDER
+from dashboard.palette import (
+    ACCENT,
+    LAST_YEAR,
+    REFERENCE,
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    STATUS_SYMBOLS,
+    status_bar_marker,
+)
 from dashboard.texts import status_label, t
 
 FONT = "system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
@@ -122,10 +130,7 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
                 "y": groups,
                 "x": [int(v) for v in counts[status].tolist()],
                 "name": label,
-                "marker": {
-                    "color": STATUS_COLOURS[status],
-                    "line": {"color": "#FFFFFF", "width": 0.5},
-                },
+                "marker": status_bar_marker(status),
                 "hovertemplate": "%{y}: %{x}<extra>" + label + "</extra>",
             }
         )
@@ -190,10 +195,7 @@ def utilization_histogram(
                 "y": counts,
                 "width": HISTOGRAM_BIN_PCT,
                 "name": status_label(status, lang),
-                "marker": {
-                    "color": STATUS_COLOURS[status],
-                    "line": {"color": "#FFFFFF", "width": 0.5},
-                },
+                "marker": status_bar_marker(status),
                 "hovertemplate": "%{x}% ± 2.5: %{y}<extra>"
                 + status_label(status, lang)
                 + "</extra>",
@@ -391,6 +393,7 @@ def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figu
                 "name": status_label(status, lang),
                 "marker": {
                     "color": STATUS_COLOURS[status],
+                    "symbol": STATUS_SYMBOLS[status],
                     "size": 10,
                     "line": {"color": "#333333", "width": 0.5},
                 },

@@ -16,6 +16,9 @@ NAV_QUALITY = "nav-quality"
 NAV_LOGOUT = "nav-logout"
 WHOAMI = "whoami"
 APP_TITLE = "app-title"
+SKIP_LINK = "skip-link"
+MAIN = "main-content"  # the <main> landmark, target of the skip link
+LANG_TAG = "lang-tag"  # the <html lang> tag the page carries
 
 # City compliance page
 CITY_YEAR = "city-year"

@@ -272,6 +272,9 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "退出后，该用户在所有浏览器上的登录都将结束。",
         "Signing out ends every session of this user, in every browser.",
     ),
+    # accessibility: skip link, page titles
+    "skip_to_content": ("跳到主要内容", "Skip to main content"),
+    "title_building": ("建筑 {building_id}", "Building {building_id}"),
 }
 
 UNIT_BY_BASIS: Final = {"electricity_kwh": "kWh", "energy_kgce": "kgce"}

@@ -19,6 +19,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
+from dashboard.shell import page_title
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 from quota import conversion
 from quota.rules import EvaluationRules
@@ -255,7 +256,7 @@ def register(app: dash.Dash, services: Services) -> None:
         __name__,
         path_template="/building/<building_id>",
         name="building",
-        title="QuotaWatch",
+        title=page_title("title_building"),
         layout=partial(layout, services),
     )
 

@@ -17,6 +17,7 @@ from dashboard import components as ui
 from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
+from dashboard.shell import page_title
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 
 BASES = ("electricity_kwh", "energy_kgce")
@@ -357,7 +358,11 @@ function(chosen, gridId) {
 
 def register(app: dash.Dash, services: Services) -> None:
     dash.register_page(
-        __name__, path="/", name="city", title="QuotaWatch", layout=partial(layout, services)
+        __name__,
+        path="/",
+        name="city",
+        title=page_title("nav_city"),
+        layout=partial(layout, services),
     )
 
     @app.callback(

@@ -8,6 +8,7 @@ import dash
 from dash import dcc, html
 
 from dashboard.services import Services
+from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
 
 
@@ -17,4 +18,6 @@ def layout(lang: str | None = None, **_query: Any) -> html.Div:
 
 
 def register(_app: dash.Dash, _services: Services) -> None:
-    dash.register_page(__name__, path="/404", name="not_found", title="QuotaWatch", layout=layout)
+    dash.register_page(
+        __name__, path="/404", name="not_found", title=page_title("not_found"), layout=layout
+    )

@@ -14,6 +14,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import figures, heartbeat, ids, queries, tables
 from dashboard.services import Services, current_viewer
+from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
 
 INGEST_FIELDS = (
@@ -168,7 +169,7 @@ def register(app: dash.Dash, services: Services) -> None:
         __name__,
         path="/quality",
         name="quality",
-        title="QuotaWatch",
+        title=page_title("nav_quality"),
         layout=partial(layout, services),
     )
 

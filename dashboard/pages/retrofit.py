@@ -14,6 +14,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
+from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
 from dashboard.users import Viewer
 
@@ -182,7 +183,7 @@ def register(app: dash.Dash, services: Services) -> None:
         __name__,
         path="/retrofit",
         name="retrofit",
-        title="QuotaWatch",
+        title=page_title("nav_retrofit"),
         layout=partial(layout, services),
     )
     filters = [
