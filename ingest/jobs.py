@@ -12,19 +12,15 @@
   progress), are left for a later run. After a load that touches the current local year,
   the quota engine re-evaluates the affected buildings.
 - ``nightly_evaluation``: the quota engine's nightly evaluation.
-
-The quota engine is optional at import time: when ``quota.evaluation_job`` is missing the
-evaluation step is recorded as skipped with a note.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +32,7 @@ from ingest import queries
 from ingest.files import READING_SUFFIXES
 from ingest.loader import ingest_paths
 from quota import db as qdb
+from quota import evaluation_job
 from quota.settings import Settings
 
 INBOX_JOB_ID = "inbox"
@@ -168,11 +165,7 @@ def run_inbox_job(
         year = datetime.now(settings.tz).year
         if year in summary.affected:
             counts["reevaluated_buildings"] = len(summary.affected[year])
-            note = _call_engine(
-                lambda module: module.reevaluate(settings, sorted(summary.affected[year]), year)
-            )
-            if note:
-                counts["note"] = note
+            evaluation_job.reevaluate(settings, sorted(summary.affected[year]), year)
         if counts["files_failed"]:
             counts["outcome"] = "failed"
             counts["note"] = "; ".join(
@@ -193,16 +186,12 @@ def _reject(path: Path, folder: Path, status: str, error: str | None) -> None:
 
 
 def run_nightly_job(settings: Settings, lock_pid: int | None = None) -> dict[str, Any]:
-    """The nightly quota evaluation (skipped with a note when the engine is not installed
-    or the scheduler lost its lock)."""
+    """The nightly quota evaluation (skipped with a note when the scheduler lost its lock)."""
     with recorded(settings, NIGHTLY_JOB_ID) as counts:
         if _lock_lost(settings, lock_pid):
             counts.update(outcome="skipped", note=LOCK_LOST_NOTE)
             return {"skipped": LOCK_LOST_NOTE}
-        note = _call_engine(lambda module: counts.update(module.run_nightly(settings) or {}))
-        if note:
-            counts["outcome"] = "skipped"
-            counts["note"] = note
+        counts.update(evaluation_job.run_nightly(settings) or {})
         return dict(counts)
 
 
@@ -211,15 +200,3 @@ def _lock_lost(settings: Settings, lock_pid: int | None) -> bool:
         return False
     with qdb.connect(settings, autocommit=True) as conn:
         return lock_lost(conn, lock_pid)
-
-
-def _call_engine(call: Callable[[Any], Any]) -> str | None:
-    """Run ``call(quota.evaluation_job)``; a note when the module is not available."""
-    try:
-        # import_module looks the module up in sys.modules by name, so a deployment (or a
-        # test) can replace or withhold the engine without touching the quota package.
-        evaluation_job = importlib.import_module("quota.evaluation_job")
-    except ImportError as exc:
-        return f"quota evaluation not available ({exc})"
-    call(evaluation_job)
-    return None

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,10 +26,16 @@ def _age(path: Path, seconds: float = 60) -> None:
 
 def _fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     calls: list[tuple] = []
-    module = types.ModuleType("quota.evaluation_job")
-    module.reevaluate = lambda settings, ids, year: calls.append(("re", tuple(ids), year)) or {}
-    module.run_nightly = lambda settings: calls.append(("nightly",)) or {"buildings": 1}
-    monkeypatch.setitem(sys.modules, "quota.evaluation_job", module)
+    monkeypatch.setattr(
+        jobs.evaluation_job,
+        "reevaluate",
+        lambda settings, ids, year: calls.append(("re", tuple(ids), year)) or {},
+    )
+    monkeypatch.setattr(
+        jobs.evaluation_job,
+        "run_nightly",
+        lambda settings: calls.append(("nightly",)) or {"buildings": 1},
+    )
     return calls
 
 
@@ -62,15 +67,14 @@ def test_inbox_job_moves_files_records_run_and_reevaluates(registered, tmp_path,
     assert run["finished_at"] is not None
 
 
-def test_nightly_job_skips_with_a_note_without_the_engine(registered, monkeypatch):
-    monkeypatch.setitem(sys.modules, "quota.evaluation_job", None)
-    jobs.run_nightly_job(registered.settings)
+def test_nightly_job_runs_the_engine_and_records_its_counts(registered, monkeypatch):
+    jobs.run_nightly_job(registered.settings)  # the real engine
     calls = _fake_engine(monkeypatch)
     jobs.run_nightly_job(registered.settings)
     assert calls == [("nightly",)]
-    runs = registered.query("SELECT outcome, error, counts FROM job_run ORDER BY job_run_id")
-    assert runs[0]["outcome"] == "skipped"
-    assert "not available" in runs[0]["error"]
+    runs = registered.query("SELECT outcome, counts FROM job_run ORDER BY job_run_id")
+    assert runs[0]["outcome"] == "succeeded"
+    assert [r["year"] for r in runs[0]["counts"]["runs"]]  # it evaluated at least one year
     assert (runs[1]["outcome"], runs[1]["counts"]) == ("succeeded", {"buildings": 1})
 
 
