@@ -108,7 +108,7 @@ LOGIN_PAGE = """<!DOCTYPE html>
 {style}</head>
 <body><main>
 <form method="post" action="/login">
-<h1>{title}</h1>
+<h1>{heading}</h1>
 <input type="hidden" name="next" value="{next}">
 <input type="hidden" name="{csrf_field}" value="{csrf}">
 <label for="username">{username}</label>
@@ -126,49 +126,63 @@ LOGOUT_PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 {style}</head>
-<body><form method="post" action="/logout">
-<h1>{title}</h1>
+<body><main>
+<form method="post" action="/logout">
+<h1>{heading}</h1>
 <p>{question}</p>
 <input type="hidden" name="{csrf_field}" value="{csrf}">
 <button id="logout-submit" type="submit">{button}</button>
 {error}
-</form></body></html>
+</form>
+</main></body></html>
 """
 
 
 def _both(key: str, **values: object) -> str:
+    """Chinese / English, as plain text (for ``<title>``)."""
     return f"{t(key, 'zh', **values)} / {t(key, 'en', **values)}"
 
 
-def _error(message: str) -> str:
-    return f'<p class="error" id="login-error" role="alert">{html.escape(message)}</p>'
+def _both_html(key: str, **values: object) -> str:
+    """Chinese / English as HTML: the English half is marked ``lang="en"`` so a screen
+    reader switches voice (WCAG 3.1.2); the page itself is ``zh-CN``."""
+    zh, en = (html.escape(t(key, lang, **values)) for lang in ("zh", "en"))
+    return f'{zh} / <span lang="en">{en}</span>'
+
+
+def _error(key: str) -> str:
+    return f'<p class="error" id="login-error" role="alert">{_both_html(key)}</p>'
 
 
 def render_login(next_path: str, error: str = "") -> str:
+    # ``error``: the texts key of the message to show, if any
     """The bilingual sign-in form (Chinese first), with this browser's CSRF token."""
     return LOGIN_PAGE.format(
         title=html.escape(_both("app_title")) + " — " + html.escape(_both("login_title")),
+        heading=_both_html("app_title") + " — " + _both_html("login_title"),
         style=PAGE_STYLE,
         next=html.escape(next_path, quote=True),
         csrf_field=csrf.FIELD,
         csrf=html.escape(csrf.token(), quote=True),
-        username=html.escape(_both("username")),
-        password=html.escape(_both("password")),
-        button=html.escape(_both("login_button")),
+        username=_both_html("username"),
+        password=_both_html("password"),
+        button=_both_html("login_button"),
         error=_error(error) if error else "",
     )
 
 
 def render_logout(error: str = "") -> str:
+    # ``error``: the texts key of the message to show, if any
     """The bilingual sign-out confirmation (for a sign-out that did not come from the
     dashboard's own button, or whose form had expired)."""
     return LOGOUT_PAGE.format(
         title=html.escape(_both("logout_title")),
+        heading=_both_html("logout_title"),
         style=PAGE_STYLE,
-        question=html.escape(_both("logout_question")),
+        question=_both_html("logout_question"),
         csrf_field=csrf.FIELD,
         csrf=html.escape(csrf.token(), quote=True),
-        button=html.escape(_both("logout")),
+        button=_both_html("logout"),
         error=_error(error) if error else "",
     )
 
@@ -225,7 +239,7 @@ def install(server: flask.Flask, services: Services) -> None:
         form = flask.request.form
         next_path = safe_next(form.get("next"))
         if not csrf.form_is_valid():
-            return _html(render_login(next_path, _both("form_expired")), 400)
+            return _html(render_login(next_path, "form_expired"), 400)
         username = form.get("username", "").strip()
         policy = services.login_policy
         token = None
@@ -237,7 +251,7 @@ def install(server: flask.Flask, services: Services) -> None:
                 token = sessions.start_session(conn, result.viewer.username, SESSION_LIFETIME)
         if token is None:
             time.sleep(policy.failure_delay_s)
-            return _html(render_login(next_path, _both("login_failed")), 401)
+            return _html(render_login(next_path, "login_failed"), 401)
         flask.session.clear()
         flask.session.permanent = True
         flask.session[SESSION_TOKEN_KEY] = token
@@ -249,7 +263,7 @@ def install(server: flask.Flask, services: Services) -> None:
         if flask.request.method == "GET":
             return _html(render_logout())
         if not csrf.form_is_valid():
-            return _html(render_logout(_both("form_expired")), 400)
+            return _html(render_logout("form_expired"), 400)
         token = flask.session.get(SESSION_TOKEN_KEY)
         if isinstance(token, str) and token:
             with services.connection() as conn:
