@@ -7,6 +7,8 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from dashboard.sizes import graph_style
+
 
 def control(label: str, component: Any) -> html.Div:
     """A labelled filter control."""
@@ -63,8 +65,25 @@ def grid(
     )
 
 
-def graph(graph_id: str) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False, "responsive": True})
+def graph(graph_id: str, figure: dict[str, Any] | None = None) -> dcc.Graph:
+    """A chart in a box of explicit pixel height (:mod:`dashboard.sizes`) that Plotly fills;
+    only its width follows the window."""
+    kwargs: dict[str, Any] = {"figure": figure} if figure is not None else {}
+    return dcc.Graph(
+        id=graph_id,
+        config={"displaylogo": False, "responsive": True},
+        responsive=True,
+        style=graph_style(graph_id, figure_height(figure)),
+        **kwargs,
+    )
+
+
+def figure_height(figure: dict[str, Any] | None) -> int | None:
+    """The height a figure dict asks for [px], if any."""
+    if not figure:
+        return None
+    height = figure.get("layout", {}).get("height")
+    return int(height) if height else None
 
 
 def number_text(value: float | None, digits: int = 0) -> str:

@@ -132,7 +132,7 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
     return _figure(
         data,
         title,
-        max(300, 60 + 26 * len(groups)),
+        max(340, 60 + 26 * len(groups)),
         xaxis=_axis(t("axis_buildings", lang)),
         yaxis=_axis(autorange="reversed"),
         barmode="stack",
@@ -352,7 +352,7 @@ def heatmap_figure(matrix: pd.DataFrame, month_label: str, lang: str, empty_mess
     return _figure(
         data,
         title,
-        380,
+        400,
         xaxis=_axis(t("axis_day", lang), type="category"),
         yaxis=_axis(t("axis_hour", lang), dtick=3),
     )

@@ -17,6 +17,7 @@ from dashboard import components as ui
 from dashboard import figures, frames, ids, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
+from dashboard.sizes import graph_style
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 
 BASES = ("electricity_kwh", "energy_kgce")
@@ -307,7 +308,8 @@ def city_view(
     lang: str | None,
 ) -> tuple[Any, ...]:
     """The outputs of the main callback: empty state, headline cards, the three charts, the
-    table's columns, and the selection the table's rows are then requested for."""
+    heights of the two bar charts (they grow with their groups), the table's columns, and
+    the selection the table's rows are then requested for."""
     chosen = selection(year, as_of, basis, districts, types, sizes)
     page = city_page(services, chosen, lang)
     return (
@@ -316,6 +318,8 @@ def city_view(
         page.by_district,
         page.by_type,
         page.utilization,
+        graph_style(ids.CITY_BY_DISTRICT, ui.figure_height(page.by_district)),
+        graph_style(ids.CITY_BY_TYPE, ui.figure_height(page.by_type)),
         page.columns,
         {**chosen, "lang": normalise_lang(lang)},
     )
@@ -377,6 +381,8 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.CITY_BY_DISTRICT, "figure"),
         Output(ids.CITY_BY_TYPE, "figure"),
         Output(ids.CITY_UTILIZATION, "figure"),
+        Output(ids.CITY_BY_DISTRICT, "style"),
+        Output(ids.CITY_BY_TYPE, "style"),
         Output(ids.CITY_GRID, "columnDefs"),
         Output(ids.CITY_SELECTION, "data"),
         Input(ids.CITY_YEAR, "value"),

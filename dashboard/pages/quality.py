@@ -111,11 +111,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     sections.append(
         html.Div(
             [
-                dcc.Graph(
-                    id=ids.DQ_QUARANTINE_CHART,
-                    figure=chart,
-                    config={"displaylogo": False, "responsive": True},
-                ),
+                ui.graph(ids.DQ_QUARANTINE_CHART, chart),
                 html.Div(
                     [
                         ui.control(

@@ -177,6 +177,8 @@ def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
         (ids.CITY_BY_DISTRICT, "figure"),
         (ids.CITY_BY_TYPE, "figure"),
         (ids.CITY_UTILIZATION, "figure"),
+        (ids.CITY_BY_DISTRICT, "style"),
+        (ids.CITY_BY_TYPE, "style"),
         (ids.CITY_GRID, "columnDefs"),
         (ids.CITY_SELECTION, "data"),
     ]
