@@ -51,15 +51,22 @@ def _figure(
     return {
         "data": data,
         "layout": {
-            "title": {"text": title, "x": 0.01, "font": {"size": 15}},
+            "title": {
+                "text": title,
+                "x": 0.01,
+                "y": 0.985,
+                "yanchor": "top",
+                "font": {"size": 15},
+            },
             "height": height,
-            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+            "margin": {"l": 60, "r": 20, "t": 80, "b": 50},
             "font": {"family": FONT, "size": 12},
             "plot_bgcolor": "#FFFFFF",
             "paper_bgcolor": "#FFFFFF",
-            "legend": {"orientation": "h", "y": -0.2, "x": 0},
-            "xaxis": xaxis or _axis(),
-            "yaxis": yaxis or _axis(),
+            # Above the plot, under the title: a legend never meets an axis title.
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            "xaxis": {"automargin": True, **(xaxis or _axis())},
+            "yaxis": {"automargin": True, **(yaxis or _axis())},
             **layout,
         },
     }
@@ -109,7 +116,9 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
     (columns), in the status order and colours."""
     if counts.empty:
         return empty_figure(empty_message, title)
+    counts = counts.sort_index()  # a stable order of districts and types
     groups = [str(g) for g in counts.index]
+    most = int(counts.sum(axis=1).max()) if not counts.empty else 0
     data = []
     for status in STATUS_ORDER:
         if status not in counts.columns:
@@ -132,11 +141,31 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
     return _figure(
         data,
         title,
-        max(340, 60 + 26 * len(groups)),
-        xaxis=_axis(t("axis_buildings", lang)),
-        yaxis=_axis(autorange="reversed"),
+        max(340, 110 + 26 * len(groups)),
+        # Whole buildings only: integer ticks, at least one building apart.
+        xaxis=_axis(
+            t("axis_buildings", lang), tickformat=",d", rangemode="tozero", **_count_ticks(most)
+        ),
+        yaxis=_axis(
+            autorange="reversed",
+            type="category",
+            categoryorder="array",
+            categoryarray=groups,
+            automargin=True,
+        ),
         barmode="stack",
     )
+
+
+def _count_ticks(most: int) -> dict[str, Any]:
+    """Tick spacing of a count axis: whole numbers only (``dtick`` ≥ 1)."""
+    if most <= 10:
+        return {"dtick": 1, "tick0": 0}
+    step = 10 ** math.floor(math.log10(most / 5))
+    for factor in (1, 2, 5, 10):
+        if most / (step * factor) <= 8:
+            return {"dtick": step * factor, "tick0": 0}
+    return {"dtick": step * 10, "tick0": 0}
 
 
 def histogram_bins(
@@ -177,12 +206,16 @@ def utilization_histogram(
         return empty_figure(empty_message, title)
     statuses = results["status"].to_numpy(dtype=object)
     upper = float(min(max(float(pct_all[known].max()), 130.0), 300.0))
+    lowest = float(np.floor(max(float(pct_all[known].min()), 0.0) / HISTOGRAM_BIN_PCT))
+    lower = max(0.0, (lowest - 1.0) * HISTOGRAM_BIN_PCT)
+    most = 0
     data = []
     for status in STATUS_ORDER:
         chosen = known & (statuses == status)
         if not chosen.any():
             continue
         centres, counts = histogram_bins(pct_all[chosen], upper)
+        most += max(counts) if counts else 0
         data.append(
             {
                 "type": "bar",
@@ -212,14 +245,32 @@ def utilization_histogram(
         }
         for ratio in tier_ratios
     ]
+    annotations = [
+        {
+            "x": ratio * 100.0,
+            "xref": "x",
+            "y": 1.0,
+            "yref": "y domain",
+            "yanchor": "bottom",
+            "text": f"{ratio * 100:.0f} %",
+            "showarrow": False,
+            "font": {"size": 11, "color": REFERENCE},
+        }
+        for ratio in tier_ratios
+    ]
     return _figure(
         data,
         title,
-        xaxis=_axis(t("axis_utilization_pct", lang)),
-        yaxis=_axis(t("axis_buildings", lang)),
+        xaxis=_axis(
+            t("axis_utilization_pct", lang),
+            range=[lower, upper + HISTOGRAM_BIN_PCT],
+            ticksuffix=" %",
+        ),
+        yaxis=_axis(t("axis_buildings", lang), tickformat=",d", **_count_ticks(most)),
         barmode="stack",
         bargap=0,
         shapes=shapes,
+        annotations=annotations,
     )
 
 

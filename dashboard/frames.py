@@ -103,11 +103,24 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
         counts.get(s, 0) for s in ("within", "at_risk", "over", "over_20", "over_20_repeat")
     )
     excess: dict[str, float] = {}
+    projected_excess: dict[str, float] = {}
     for tier in ("over", "over_20", "over_20_repeat"):
         rows = results[results["status"] == tier] if not results.empty else results
         excess[tier] = (
             float(pd.to_numeric(rows.get("excess"), errors="coerce").sum())
             if not rows.empty
+            else 0.0
+        )
+        projected_excess[tier] = (
+            float(
+                (
+                    pd.to_numeric(rows["projected"], errors="coerce")
+                    - pd.to_numeric(rows["quota"], errors="coerce")
+                )
+                .clip(lower=0.0)
+                .sum()
+            )
+            if not rows.empty and "projected" in rows and "quota" in rows
             else 0.0
         )
     return {
@@ -119,6 +132,7 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
         "judged": judged,
         "share_within": counts.get("within", 0) / judged if judged else float("nan"),
         "excess_by_tier": excess,
+        "projected_excess_by_tier": projected_excess,
     }
 
 

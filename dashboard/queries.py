@@ -129,9 +129,16 @@ SELECT b.building_id, b.name, b.district, b.building_type,
        {SIZE_CLASS_SQL} AS size_class,
        r.status,
        CASE WHEN r.basis = 'energy_kgce' THEN r.energy_kgce ELSE r.energy_kwh END AS energy,
-       r.quota, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness
+       r.quota, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness,
+       bind.basis AS binding_basis, bind.basis_count
   FROM evaluation_result r
   JOIN building b USING (building_id)
+  LEFT JOIN LATERAL (
+       SELECT (array_agg(o.basis ORDER BY o.utilization DESC NULLS LAST))[1] AS basis,
+              count(*) FILTER (WHERE o.quota IS NOT NULL) AS basis_count
+         FROM evaluation_result o
+        WHERE o.evaluation_id = r.evaluation_id AND o.building_id = r.building_id
+  ) bind ON true
   JOIN building_type t ON t.building_type = b.building_type
  WHERE r.evaluation_id = %(evaluation_id)s AND r.basis = %(basis)s
    AND {SCOPE}

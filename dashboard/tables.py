@@ -103,27 +103,65 @@ def rounded_list(values: Any, digits: int = 0) -> list[float | int | None]:
     return [None if v != v else v for v in rounded]
 
 
+THOUSANDS = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+
+
 def city_columns(basis: str, lang: str) -> list[Column]:
-    """Column definitions of the city page's building table (energies in the basis's unit)."""
+    """Column definitions of the city page's building table (energies in the basis's unit).
+
+    The decisive columns come first (status, utilization, quota, use to date, projection,
+    excess to date and projected at year end), so at 1440 px they are on screen; numbers
+    show thousands separators; headers wrap instead of being clipped.
+    """
     unit = UNIT_BY_BASIS[basis]
+
+    def num(field: str, key: str, width: int, fmt: dict[str, str] = THOUSANDS) -> Column:
+        return {
+            **number_column(field, t(key, lang, unit=unit), width),
+            "valueFormatter": fmt,
+        }
+
     return [
         {
-            **text_column("building", t("col_building", lang), 220),
+            **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
             "pinned": "left",
         },
-        text_column("building_id", t("col_building_id", lang), 120),
-        text_column("district", t("col_district", lang), 110),
-        text_column("type", t("col_type", lang), 130),
-        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
-        status_column(t("col_status", lang)),
-        number_column("utilization_pct", t("col_utilization_pct", lang)),
-        number_column("energy", t("col_energy", lang, unit=unit), 150),
-        number_column("quota", t("col_quota", lang, unit=unit), 150),
-        number_column("projected", t("col_projected", lang, unit=unit), 160),
-        number_column("excess", t("col_excess", lang, unit=unit), 140),
-        number_column("eui_kwh_per_m2", t("col_eui", lang), 150),
+        {**status_column(t("col_status", lang)), "minWidth": 200 if lang == "en" else 140},
+        num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
+        num("quota", "col_quota", 115),
+        num("energy", "col_energy", 115),
+        num("projected", "col_projected", 125),
+        num("excess", "col_excess", 110),
+        num("projected_excess", "col_projected_excess", 130),
+        text_column("binding_basis", t("col_binding_basis", lang), 95),
+        text_column("district", t("col_district", lang), 90),
+        text_column("type", t("col_type", lang), 170 if lang == "en" else 120),
+        num("floor_area_m2", "col_floor_area_m2", 110),
+        num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
+        text_column("building_id", t("col_building_id", lang), 100),
     ]
+
+
+def projected_excess(projected: Any, quota: Any) -> pd.Series:
+    """Projected excess at year end [basis unit]: max(0, projected − quota), NaN when
+    either is missing."""
+    projected_v = pd.to_numeric(pd.Series(projected), errors="coerce").reset_index(drop=True)
+    quota_v = pd.to_numeric(pd.Series(quota), errors="coerce").reset_index(drop=True)
+    return (projected_v - quota_v).clip(lower=0.0)
+
+
+def binding_basis_label(binding: Any, basis_count: Any) -> str:
+    """Which basis binds (the one with the higher utilization) when a building has both:
+    its unit, else empty."""
+    try:
+        count = int(basis_count)
+    except (TypeError, ValueError):
+        return ""
+    if count < 2 or binding not in UNIT_BY_BASIS:
+        return ""
+    return UNIT_BY_BASIS[str(binding)]
 
 
 Table = dict[str, list[Any]]
@@ -155,6 +193,15 @@ def city_table(results: pd.DataFrame, lang: str) -> Table:
         "quota": rounded_list(results["quota"]),
         "projected": rounded_list(results["projected"]),
         "excess": rounded_list(results["excess"]),
+        "projected_excess": rounded_list(projected_excess(results["projected"], results["quota"])),
+        "binding_basis": [
+            binding_basis_label(b, n)
+            for b, n in zip(
+                results.get("binding_basis", pd.Series([None] * len(results))).tolist(),
+                results.get("basis_count", pd.Series([1] * len(results))).tolist(),
+                strict=True,
+            )
+        ],
         "eui_kwh_per_m2": rounded_list(results["eui_kwh_per_m2"], 1),
     }
 
@@ -172,6 +219,8 @@ CITY_TABLE_FIELDS = (
     "quota",
     "projected",
     "excess",
+    "projected_excess",
+    "binding_basis",
     "eui_kwh_per_m2",
 )
 

@@ -63,6 +63,26 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kpi_insufficient": ("数据不足", "Insufficient data"),
     "kpi_over_count": ("{tier}：{count} 栋", "{tier}: {count} buildings"),
     "kpi_excess": ("超出 {value}", "excess {value}"),
+    "kpi_excess_to_date": ("至今超出 {value}", "excess to date {value}"),
+    "kpi_projected_excess": ("预计年末超出 {value}", "projected at year end {value}"),
+    "kpi_over_100": ("超限额（100–120 %）", "Over quota (100–120 %)"),
+    "kpi_over_120": ("超限额 20% 以上（> 120 %）", "Over quota by > 20 % (> 120 %)"),
+    "kpi_repeat_inside": ("其中连续两年：{count} 栋", "of which two years running: {count}"),
+    "next_step": ("后果：{text}", "What happens next: {text}"),
+    # What follows each tier ([tiers.consequences] of the rule parameters; the English text
+    # is taken from the rules when they carry one).
+    "consequence_over": (
+        "超限额：应开展能源审计并实施改造",
+        "over quota: energy audit and retrofit expected",
+    ),
+    "consequence_over_20": (
+        "主管部门可责令开展能源审计并限期改造",
+        "the authority may order an energy audit and retrofit",
+    ),
+    "consequence_over_20_repeat": (
+        "列入有序用电 / 限电优先名单；处 3 万至 10 万元罚款",
+        "priority for orderly power use / load shedding; fine of CNY 30,000-100,000",
+    ),
     # charts
     "chart_by_district": ("各区状态分布", "Status by district"),
     "chart_by_type": ("各类型状态分布", "Status by building type"),
@@ -129,6 +149,8 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "col_quota": ("限额（{unit}）", "Quota ({unit})"),
     "col_projected": ("年末预测（{unit}）", "Year-end projection ({unit})"),
     "col_excess": ("超出量（{unit}）", "Excess ({unit})"),
+    "col_projected_excess": ("预计年末超出量（{unit}）", "Projected excess at year end ({unit})"),
+    "col_binding_basis": ("约束口径", "Binding basis"),
     "col_eui": ("单位面积能耗（kWh/m²）", "EUI (kWh/m²)"),
     "col_corrected_eui": ("修正后能耗（kWh/m²）", "Corrected EUI (kWh/m²)"),
     "col_target_eui": ("目标能耗（kWh/m²）", "Target EUI (kWh/m²)"),
@@ -267,6 +289,20 @@ def normalise_lang(lang: object) -> str:
 def status_label(status: str, lang: str | None) -> str:
     """Localised name of an evaluation status (``within``, ``over_20``, ...)."""
     return t(f"status_{status}", lang)
+
+
+def consequence(tier: str, lang: str | None, rules: dict[str, object] | None = None) -> str:
+    """What follows an over-quota tier (``over``, ``over_20``, ``over_20_repeat``), in words;
+    empty for other statuses. English comes from ``[tiers.consequences]`` when present."""
+    key = f"consequence_{tier}"
+    if key not in TEXTS:
+        return ""
+    if lang == "en" and rules:
+        tiers = rules.get("tiers", {})
+        listed = tiers.get("consequences", {}) if isinstance(tiers, dict) else {}
+        if isinstance(listed, dict) and listed.get(tier):
+            return str(listed[tier])
+    return t(key, lang)
 
 
 def role_label(role: str, lang: str | None) -> str:

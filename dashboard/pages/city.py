@@ -18,7 +18,7 @@ from dashboard import figures, frames, ids, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
 from dashboard.sizes import graph_style
-from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+from dashboard.texts import UNIT_BY_BASIS, consequence, normalise_lang, t
 
 BASES = ("electricity_kwh", "energy_kgce")
 SIZES = ("small", "ordinary", "large")
@@ -102,41 +102,76 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
             dcc.Store(id=ids.CITY_SELECTION),
-            html.Div(
-                ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
-                className="qw-panel",
-            ),
+            html.Div(city_grid(), className="qw-panel"),
         ]
     )
 
 
-def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.Div]:
-    """The headline figures as cards (pure)."""
+def city_grid() -> Any:
+    """The building table: headers wrap (never clipped), rows come from the server."""
+    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True)
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    return grid
+
+
+def headline_cards(
+    summary: dict[str, Any], basis: str, lang: str, rules: dict[str, Any] | None = None
+) -> list[html.Div]:
+    """The headline figures as cards (pure): the over-quota tiers with their excess to
+    date, their projected excess at year end and what happens next; above 120 % counts
+    every building over by more than 20 %, the two-years-running ones inside it."""
     unit = UNIT_BY_BASIS[basis]
     share = summary["share_within"]
     counts = summary["counts"]
-    cards = [
+    excess = summary["excess_by_tier"]
+    projected = summary.get("projected_excess_by_tier", {})
+
+    def amounts(*tiers: str) -> str:
+        to_date = sum(excess.get(k, 0.0) for k in tiers)
+        year_end = sum(projected.get(k, 0.0) for k in tiers)
+        return " · ".join(
+            [
+                t("kpi_excess_to_date", lang, value=f"{ui.number_text(to_date)} {unit}"),
+                t("kpi_projected_excess", lang, value=f"{ui.number_text(year_end)} {unit}"),
+            ]
+        )
+
+    def tier_card(label: str, count: int, subs: list[str]) -> html.Div:
+        return html.Div(
+            [
+                html.Div(ui.number_text(count), className="qw-value"),
+                html.Div(label, className="qw-label"),
+                *[html.Div(sub, className="qw-sub") for sub in subs if sub],
+            ],
+            className="qw-card qw-card-tier",
+        )
+
+    repeat = counts.get("over_20_repeat", 0)
+    over_120 = counts.get("over_20", 0) + repeat
+    return [
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
         ui.card(t("kpi_share_within", lang), "–" if share != share else f"{share * 100:.1f} %"),
+        tier_card(
+            t("kpi_over_100", lang),
+            counts.get("over", 0),
+            [amounts("over"), t("next_step", lang, text=consequence("over", lang, rules))],
+        ),
+        tier_card(
+            t("kpi_over_120", lang),
+            over_120,
+            [
+                t("kpi_repeat_inside", lang, count=ui.number_text(repeat)),
+                amounts("over_20", "over_20_repeat"),
+                t("next_step", lang, text=consequence("over_20", lang, rules)),
+                t("next_step", lang, text=consequence("over_20_repeat", lang, rules))
+                if repeat
+                else "",
+            ],
+        ),
+        ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))),
+        ui.card(t("kpi_insufficient", lang), ui.number_text(counts.get("insufficient_data", 0))),
     ]
-    for tier in ("over", "over_20", "over_20_repeat"):
-        cards.append(
-            ui.card(
-                status_label(tier, lang),
-                ui.number_text(counts.get(tier, 0)),
-                t(
-                    "kpi_excess",
-                    lang,
-                    value=f"{ui.number_text(summary['excess_by_tier'][tier])} {unit}",
-                ),
-            )
-        )
-    cards.append(ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))))
-    cards.append(
-        ui.card(t("kpi_insufficient", lang), ui.number_text(counts.get("insufficient_data", 0)))
-    )
-    return cards
 
 
 @dataclass(frozen=True)
@@ -245,7 +280,7 @@ def compute_city_page(
     )
     return CityPage(
         None,
-        headline_cards(summary, basis, lang),
+        headline_cards(summary, basis, lang, services.settings.rules),
         by_district,
         by_type,
         utilization,

@@ -65,6 +65,38 @@ def test_headline_counts_and_share() -> None:
     assert summary["judged"] == 3
     assert summary["share_within"] == pytest.approx(1 / 3)
     assert summary["excess_by_tier"] == {"over": 10.0, "over_20": 30.0, "over_20_repeat": 0.0}
+    assert summary["projected_excess_by_tier"] == {
+        "over": 100.0,
+        "over_20": 160.0,
+        "over_20_repeat": 0.0,
+    }
+
+
+def test_binding_basis_named_only_with_both_bases() -> None:
+    assert tables.binding_basis_label("energy_kgce", 2) == "kgce"
+    assert tables.binding_basis_label("electricity_kwh", 2) == "kWh"
+    assert tables.binding_basis_label("electricity_kwh", 1) == ""
+    assert tables.binding_basis_label(None, None) == ""
+
+
+def test_headline_cards_total_above_120_with_repeat_inside_and_consequences() -> None:
+    from dashboard.pages.city import headline_cards
+
+    results = _results()
+    results.loc[3, "status"] = "over_20_repeat"
+    results.loc[3, ["projected", "excess"]] = [150.0, 20.0]
+    rules = {"tiers": {"consequences": {"over_20_repeat": "fine of CNY 30,000-100,000"}}}
+    cards = headline_cards(frames.headline(results), "electricity_kwh", "en", rules)
+    texts = [str(card.to_plotly_json()) for card in cards]
+    above_120 = next(text for text in texts if "Over quota by > 20 % (> 120 %)" in text)
+    assert "'2'" in above_120 and "of which two years running: 1" in above_120
+    assert "excess to date 50 kWh" in above_120 and "projected at year end 210 kWh" in above_120
+    assert "fine of CNY 30,000-100,000" in above_120
+    zh = [
+        str(card.to_plotly_json())
+        for card in headline_cards(frames.headline(results), "electricity_kwh", "zh")
+    ]
+    assert any("罚款" in text for text in zh)
 
 
 def test_daily_in_basis_converts_to_kgce() -> None:
@@ -100,8 +132,21 @@ def test_heatmap_matrix_and_completeness() -> None:
 
 def test_city_grid_links_rounds_and_localises() -> None:
     columns, rows = tables.city_grid(_results(), "electricity_kwh", "en")
-    assert [c["field"] for c in columns][:2] == ["building", "building_id"]
-    assert "kWh" in columns[7]["headerName"]
+    # The decisive columns first: status, utilization, quota, use, projection, excesses.
+    assert [c["field"] for c in columns][:8] == [
+        "building",
+        "status",
+        "utilization_pct",
+        "quota",
+        "energy",
+        "projected",
+        "excess",
+        "projected_excess",
+    ]
+    assert all("kWh" in c["headerName"] for c in columns[3:8])
+    assert "d3.format(',.0f')" in columns[3]["valueFormatter"]["function"]
+    # Projected excess at year end: max(0, projected − quota).
+    assert [r["projected_excess"] for r in rows] == [0, 100, 160, None]
     assert rows[2]["building"] == r"[丙 \[x\]](/building/C)"
     assert rows[1]["status"] == "Over quota" and rows[1]["utilization_pct"] == 110.0
     assert rows[3]["utilization_pct"] is None
