@@ -14,14 +14,14 @@ from dash import Input
 from psycopg_pool import ConnectionPool
 
 from dashboard import auth, ids, shell
-from dashboard.pages import building, city, not_found_404, quality, retrofit
+from dashboard.pages import building, city, method, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
 from dashboard.users import LoginPolicy
 from quota.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-PAGES = (city, building, retrofit, quality, not_found_404)
+PAGES = (city, building, retrofit, quality, method, not_found_404)
 
 
 def create_app(

@@ -51,20 +51,14 @@ def _figure(
     return {
         "data": data,
         "layout": {
-            "title": {
-                "text": title,
-                "x": 0.01,
-                "y": 0.985,
-                "yanchor": "top",
-                "font": {"size": 15},
-            },
+            "title": {"text": title, "x": 0.01, "font": {"size": 15}},
             "height": height,
-            "margin": {"l": 60, "r": 20, "t": 80, "b": 50},
+            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
             "font": {"family": FONT, "size": 12},
             "plot_bgcolor": "#FFFFFF",
             "paper_bgcolor": "#FFFFFF",
-            # Above the plot, under the title: a legend never meets an axis title.
-            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            # Right of the plot: a legend never meets an axis title or the chart's title.
+            "legend": {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
             "xaxis": {"automargin": True, **(xaxis or _axis())},
             "yaxis": {"automargin": True, **(yaxis or _axis())},
             **layout,
@@ -352,12 +346,17 @@ def monthly_figure(
     unit: str,
     lang: str,
     empty_message: str,
+    partial_through: date | None = None,
 ) -> Figure:
-    """Grouped bars of use per month [unit]: ``year`` and ``year − 1`` (index 1..12)."""
+    """Grouped bars of use per month [unit]: ``year`` (blue) and ``year − 1`` (grey), index
+    1..12. With ``partial_through`` (the last day counted, not a month end) that month's
+    bar is hatched and labelled as partial."""
     title = t("chart_monthly", lang)
     if this_year.empty and last_year.empty:
         return empty_figure(empty_message, title)
     months = list(range(1, 13))
+    partial_month = partial_through.month if partial_through is not None else None
+    this_values = _floats(this_year.get(m) for m in months)
     data = [
         {
             "type": "bar",
@@ -369,17 +368,36 @@ def monthly_figure(
         {
             "type": "bar",
             "x": months,
-            "y": _floats(this_year.get(m) for m in months),
+            "y": [
+                None if m == partial_month else v for m, v in zip(months, this_values, strict=True)
+            ],
             "name": str(year),
             "marker": {"color": ACCENT},
         },
     ]
+    annotations: list[dict[str, Any]] = []
+    if partial_month is not None and partial_through is not None:
+        label = t("series_partial_month", lang, day=partial_through.isoformat())
+        data.append(
+            {
+                "type": "bar",
+                "x": [partial_month],
+                "y": [this_values[partial_month - 1]],
+                "name": label,
+                "marker": {
+                    "color": "#FFFFFF",
+                    "line": {"color": ACCENT, "width": 2},
+                    "pattern": {"shape": "/", "fgcolor": ACCENT, "solidity": 0.35},
+                },
+            }
+        )
     return _figure(
         data,
         title,
         xaxis=_axis(t("axis_month", lang), tickmode="array", tickvals=months),
         yaxis=_axis(t("axis_energy", lang, unit=unit)),
         barmode="group",
+        annotations=annotations,
     )
 
 
@@ -404,14 +422,16 @@ def heatmap_figure(matrix: pd.DataFrame, month_label: str, lang: str, empty_mess
         data,
         title,
         400,
-        xaxis=_axis(t("axis_day", lang), type="category"),
+        xaxis=_axis(t("axis_day", lang), type="category", tickangle=-45, nticks=16),
         yaxis=_axis(t("axis_hour", lang), dtick=3),
     )
 
 
-def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figure:
+def history_figure(
+    history: pd.DataFrame, lang: str, empty_message: str, year: int | None = None
+) -> Figure:
     """Utilization [%] of every evaluation of a building over its as-of dates, markers in
-    status colours."""
+    status colours; with ``year`` the axis spans that year."""
     title = t("chart_history", lang)
     if history.empty:
         return empty_figure(empty_message, title)
@@ -450,7 +470,14 @@ def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figu
     return _figure(
         data,
         title,
-        xaxis=_axis(t("axis_as_of", lang)),
+        xaxis=_axis(
+            t("axis_as_of", lang),
+            **(
+                {"range": [date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()]}
+                if year is not None
+                else {}
+            ),
+        ),
         yaxis=_axis(t("axis_utilization_pct", lang), rangemode="tozero"),
         shapes=[
             {

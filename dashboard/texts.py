@@ -68,7 +68,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kpi_over_100": ("超限额（100–120 %）", "Over quota (100–120 %)"),
     "kpi_over_120": ("超限额 20% 以上（> 120 %）", "Over quota by > 20 % (> 120 %)"),
     "kpi_repeat_inside": ("其中连续两年：{count} 栋", "of which two years running: {count}"),
-    "next_step": ("后果：{text}", "What happens next: {text}"),
+    "next_step": ("后果：{text}", "Next: {text}"),
     # What follows each tier ([tiers.consequences] of the rule parameters; the English text
     # is taken from the rules when they carry one).
     "consequence_over": (
@@ -124,8 +124,79 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{district} · {type} · floor area {area} m²",
     ),
     "building_status_line": (
-        "{year} 年状态：{status}，使用率 {util}，年末预测 {projected}",
-        "{year} status: {status}, utilization {util}, year-end projection {projected}",
+        "{year} 年（截至 {as_of}）状态：{status}，使用率 {util}，年末预测 {projected}",
+        "{year} (as of {as_of}) status: {status}, utilization {util}, "
+        "year-end projection {projected}",
+    ),
+    "building_final_line": (
+        "{year} 年最终结果：{status}，全年用能 {used}，限额 {quota}，使用率 {util}",
+        "{year} final figures: {status}, use {used} of a quota of {quota} ({util})",
+    ),
+    "final_excess": ("全年超出限额 {value}。", "The year ended {value} over the quota."),
+    "allowance_summary": (
+        "限额 {quota}，截至 {as_of} 已用 {used}，剩余 {remaining}（本年还剩 {days} 天）。",
+        "Quota {quota}; used {used} to {as_of}; remaining {remaining} ({days} days left).",
+    ),
+    "allowance_quota": (
+        "不超过限额：余下每天最多用 {per_day}{pace}",
+        "To stay within the quota: at most {per_day} a day for the rest of the year{pace}",
+    ),
+    "allowance_120": (
+        "不超过限额的 120 %：余下每天最多用 {per_day}{pace}",
+        "To stay within 120 % of the quota: at most {per_day} a day for the rest of the year{pace}",
+    ),
+    "allowance_quota_exceeded": (
+        "已超出限额 {value}：本年内已无法回到限额以内。",
+        "Already {value} over the quota: it cannot be met this year.",
+    ),
+    "allowance_120_exceeded": (
+        "已超出限额的 120 % {value}：本年内已无法回到 120 % 以内。",
+        "Already {value} over 120 % of the quota: that line cannot be met this year.",
+    ),
+    "pace_below": ("（比目前的日均用量低 {pct} %）。", " ({pct} % below your pace so far)."),
+    "pace_above": (
+        "（比目前的日均用量高 {pct} %，仍有余量）。",
+        " ({pct} % above your pace so far: there is room).",
+    ),
+    "method_link": ("计算方法说明", "How this is calculated"),
+    "unverified_explained": (
+        "本结果所用的部分规则参数（{groups}）尚未与其来源核实，结果可能随参数核实而变化。",
+        "Some rule parameters behind this result ({groups}) have not yet been checked "
+        "against their source; the result may change once they are.",
+    ),
+    "peer_position": (
+        "单位面积能耗高于同类型其他 {count} 栋建筑中的 {pct} %（0 % 为最低）。",
+        "Its energy-use intensity is higher than that of {pct} % of the {count} other "
+        "buildings of its type (0 % = the lowest).",
+    ),
+    "peer_too_few": (
+        "同类型其他建筑只有 {count} 栋（少于 {min} 栋），不作同类比较。",
+        "Only {count} other buildings of its type (fewer than {min}), so no peer comparison.",
+    ),
+    "out_of_scope_why": (
+        "本建筑不在限额管理范围内：{reasons}。因此不评定状态、不设限额。",
+        "This building is outside the quota scheme: {reasons}. It has no quota and no status.",
+    ),
+    "scope_area": (
+        "建筑面积 {area} m² 小于 {min} m²",
+        "its floor area of {area} m² is below {min} m²",
+    ),
+    "scope_share": (
+        "公共使用面积占比 {share} % 低于 {min} %",
+        "its public-use share of {share} % is below {min} %",
+    ),
+    "scope_unknown": ("登记信息不满足纳入条件", "its registry entry does not meet the criteria"),
+    "method_title": ("计算方法", "How the figures are calculated"),
+    "method_scope": (
+        "纳入范围：建筑面积不小于 {area} m² 且公共使用面积占比不低于 {share} % 的单体公共建筑。",
+        "In scope: single public buildings of at least {area} m² with a public-use share of "
+        "at least {share} %.",
+    ),
+    "method_tiers": (
+        "超限额：累计用能高于限额；超 20 %：高于限额的 {over} %；"
+        "连续两年：去年全年也高于 {over} %。",
+        "Over quota: use above the quota; over by > 20 %: above {over} % of it; two years "
+        "running: last year's final use was also above {over} %.",
     ),
     "meters": ("计量表", "Meters"),
     "col_meter_id": ("表号", "Meter"),
@@ -237,6 +308,11 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     ),
     "empty_no_meters": ("该建筑没有登记计量表。", "No meters are registered for this building."),
     "empty_no_history": ("该建筑尚无评估记录。", "No evaluations of this building yet."),
+    "empty_no_history_year": (
+        "该建筑 {year} 年尚无评估记录。",
+        "No evaluations of this building in {year}.",
+    ),
+    "series_partial_month": ("当月（截至 {day}，未满月）", "This month (to {day}, partial)"),
     "empty_no_peers": (
         "同类型建筑不足 {min} 栋或缺少单位面积能耗，无法比较。",
         "Fewer than {min} peers of this type with an EUI, so no comparison.",

@@ -7,19 +7,18 @@ callback re-checks access (a crafted request naming another building gets 403)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
 import dash
-import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard import building_header, figures, frames, ids, queries, tables
 from dashboard import components as ui
-from dashboard import figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
-from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+from dashboard.texts import UNIT_BY_BASIS, normalise_lang, t
 
 BASES = ("electricity_kwh", "energy_kgce")
 
@@ -108,8 +107,9 @@ def layout(
     )
 
 
-def _pct_text(value: Any) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.1f} %"
+def _month_end(day: date) -> bool:
+    """True when ``day`` is the last day of its month."""
+    return (day + timedelta(days=1)).month != day.month
 
 
 def building_view(
@@ -125,7 +125,9 @@ def building_view(
     today = datetime.now(settings.tz).date()
     year_end = min(date(year + 1, 1, 1), max(today, date(year, 1, 1)))
     with services.connection() as conn:
+        info = queries.building_info(conn, viewer, building_id)
         evaluation_id = queries.resolve_evaluation_id(conn, year)
+        run = queries.run_info(conn, evaluation_id) if evaluation_id is not None else None
         result = (
             queries.building_result(conn, viewer, building_id, evaluation_id, basis)
             if evaluation_id is not None
@@ -162,6 +164,7 @@ def building_view(
         lang,
         no_daily,
     )
+    last_day = this_year.index.max() if not this_year.empty else None
     monthly = figures.monthly_figure(
         frames.monthly_totals(this_year),
         frames.monthly_totals(last_year),
@@ -169,8 +172,14 @@ def building_view(
         unit,
         lang,
         no_daily,
+        partial_through=last_day if last_day is not None and not _month_end(last_day) else None,
     )
-    history_fig = figures.history_figure(history, lang, t("empty_no_history", lang))
+    as_of = run["as_of"] if run else None
+    if not history.empty:  # the chosen year's evaluations, on that year's axis
+        history = history[history["year"] == year].reset_index(drop=True)
+    history_fig = figures.history_figure(
+        history, lang, t("empty_no_history_year", lang, year=year), year
+    )
     peer_fig = figures.peers_figure(
         peers,
         lang,
@@ -178,40 +187,19 @@ def building_view(
     )
     meter_columns, meter_rows = tables.meters_grid(meters, date(year, 1, 1), year_end, lang)
 
-    header: list[Any] = []
-    if result:
-        header.append(
-            html.P(
-                t(
-                    "building_status_line",
-                    lang,
-                    year=year,
-                    status=status_label(result["status"], lang),
-                    util=_pct_text(result["utilization"]),
-                    projected=f"{ui.number_text(result['projected'])} {unit}",
-                )
-            )
-        )
-        details = result.get("details") or {}
-        if isinstance(details, dict) and details.get("unverified"):
-            header.append(html.P(t("unverified", lang), className="qw-note"))
-    else:
-        header.append(ui.empty_state(t("empty_no_evaluation", lang, year=year)))
-    if trajectory is None:
-        header.append(html.P(t("empty_no_trajectory", lang), className="qw-note"))
-    if peers.get("peer_count") and peers.get("percent_rank") is not None:
-        header.append(
-            html.P(
-                t(
-                    "peer_percentile",
-                    lang,
-                    pct=round(float(peers["percent_rank"]) * 100),
-                    count=peers["peer_count"],
-                )
-            )
-        )
-    if meters.empty:
-        header.append(html.P(t("empty_no_meters", lang), className="qw-note"))
+    header = building_header.header_children(
+        result=result,
+        info=info,
+        peers=peers,
+        year=year,
+        as_of=as_of,
+        unit=unit,
+        lang=lang,
+        rules=settings.rules,
+        has_trajectory=trajectory is not None,
+        has_meters=not meters.empty,
+        empty_message=ui.empty_state(t("empty_no_evaluation", lang, year=year)),
+    )
     return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
 
 
