@@ -164,30 +164,35 @@ def status_counts(results: pd.DataFrame, by: str) -> pd.DataFrame:
     return results.groupby([by, "status"]).size().unstack("status", fill_value=0)
 
 
-RETROFIT_TRIGGERS = ("over_20", "over_20_repeat", "worst_of_type", "above_constraint")
+RETROFIT_TRIGGERS = (
+    "over_20",
+    "over_20_repeat",
+    "worst_of_type",
+    "above_constraint",
+    "high_base_load",
+)
 
 
 def retrofit_list(
+    ranked: pd.DataFrame,
     registry: pd.DataFrame,
     results: pd.DataFrame,
-    rules: Mapping[str, Any],
     districts: Iterable[str] = (),
     types: Iterable[str] = (),
     min_area_m2: float = 0.0,
     triggers_wanted: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The quota engine's ranked retrofit list (``quota.retrofit``: savings potential =
-    max(0, corrected EUI − target EUI) × floor area, triggers, rank by savings) with the
+    """The ranked retrofit list of ``quota.retrofit_screening.ranked_candidates`` (the same
+    screening as ``quotawatch export retrofit``, base-load trigger included) with the
     registry's display fields and the dashboard's filters applied.
 
     ``rank`` stays the city-wide rank. Filters: districts, building types, minimum floor
     area [m²], and any of ``triggers_wanted`` (names of the engine's boolean trigger
-    columns). The base-load trigger needs raw readings and is left to
-    ``quotawatch export retrofit``; here it is always False.
+    columns).
     """
     from quota import retrofit
 
-    if registry.empty or results.empty:
+    if ranked.empty or registry.empty:
         return pd.DataFrame(
             columns=[
                 *retrofit.CANDIDATE_COLUMNS,
@@ -198,9 +203,7 @@ def retrofit_list(
                 "utilization",
             ]
         )
-    engine_rules = retrofit.RetrofitRules.from_rules(rules)
-    screened = retrofit.screen(registry, results, engine_rules, rules)
-    ranked = retrofit.rank(screened)
+    ranked = ranked.copy()
     names = registry.set_index("building_id")
     for column in ("name", "district", "type_zh", "type_en"):
         ranked[column] = ranked["building_id"].map(names[column])

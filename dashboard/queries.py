@@ -463,7 +463,7 @@ SELECT b.building_id, b.name, b.district, b.building_type, t.name_zh AS type_zh,
                           WHERE evaluation_id = %(evaluation_id)s)
 """
 RETROFIT_RESULTS = """
-SELECT r.building_id, r.basis, r.status, r.utilization,
+SELECT r.building_id, r.basis, r.status, r.utilization, r.excess,
        coalesce((r.details->>'electricity_eui_kwh_per_m2')::double precision,
                 CASE WHEN r.basis = 'electricity_kwh' THEN r.eui_kwh_per_m2 END)
            AS electricity_eui_kwh_per_m2
@@ -487,9 +487,8 @@ def retrofit_inputs(
     results = frame(conn, RETROFIT_RESULTS, params)
     for column in ("floor_area_m2", "operating_hours_per_year", "area_per_person_m2"):
         registry[column] = pd.to_numeric(registry[column], errors="coerce").astype("float64")
-    results["electricity_eui_kwh_per_m2"] = pd.to_numeric(
-        results["electricity_eui_kwh_per_m2"], errors="coerce"
-    ).astype("float64")
+    for column in ("electricity_eui_kwh_per_m2", "excess"):
+        results[column] = pd.to_numeric(results[column], errors="coerce").astype("float64")
     return registry, results
 
 

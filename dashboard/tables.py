@@ -360,23 +360,33 @@ def trigger_labels(flags: dict[str, Any], lang: str) -> str:
 
 def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[Row]]:
     """Columns and rows of the ranked retrofit list (from :func:`frames.retrofit_list`)."""
+
+    def num(field: str, key: str, width: int, fmt: dict[str, str] = THOUSANDS) -> Column:
+        return {**number_column(field, t(key, lang), width), "valueFormatter": fmt}
+
     columns = [
-        number_column("rank", t("col_rank", lang), 80),
-        text_column("building_id", t("col_building_id", lang), 120),
-        text_column("name", t("col_name", lang), 180),
-        text_column("district", t("col_district", lang), 100),
-        text_column("type", t("col_type", lang), 120),
-        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
-        status_column(t("col_status", lang)),
-        number_column("utilization_pct", t("col_utilization_pct", lang)),
-        number_column("eui_kwh_per_m2", t("col_eui", lang), 140),
-        number_column("corrected_eui", t("col_corrected_eui", lang), 150),
-        number_column("target_eui", t("col_target_eui", lang), 150),
-        number_column("savings_kwh", t("col_savings_kwh", lang), 160),
-        number_column("savings_kgce", t("col_savings_kgce", lang), 160),
-        number_column("savings_tco2", t("col_savings_tco2", lang), 150),
-        number_column("savings_cny", t("col_savings_cny", lang), 150),
-        text_column("triggers", t("col_triggers", lang), 220),
+        {**number_column("rank", t("col_rank", lang), 70), "pinned": "left"},
+        {
+            **text_column("building", t("col_building", lang), 170),
+            "cellRenderer": "markdown",
+            "pinned": "left",
+        },
+        num("savings_kwh", "col_savings_kwh", 120),
+        num("savings_cny", "col_savings_cny", 115),
+        text_column("savings_source", t("col_savings_source", lang), 120),
+        text_column("triggers", t("col_triggers", lang), 200),
+        {**status_column(t("col_status", lang)), "minWidth": 200 if lang == "en" else 140},
+        num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
+        num("savings_kgce", "col_savings_kgce", 120),
+        num("savings_tco2", "col_savings_tco2", 110, ONE_DECIMAL),
+        num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
+        num("corrected_eui", "col_corrected_eui", 120, ONE_DECIMAL),
+        num("target_eui", "col_target_eui", 110, ONE_DECIMAL),
+        text_column("district", t("col_district", lang), 90),
+        text_column("type", t("col_type", lang), 150 if lang == "en" else 110),
+        num("floor_area_m2", "col_floor_area_m2", 110),
+        text_column("building_id", t("col_building_id", lang), 100),
+        text_column("name", t("col_name", lang), 160),
     ]
     rows = [
         {
@@ -396,6 +406,8 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
             "savings_kgce": _num(rec["savings_kgce_per_year"]),
             "savings_tco2": _num(rec["savings_tco2_per_year"], 2),
             "savings_cny": _num(rec["savings_cny_per_year"]),
+            "savings_source": t(f"savings_source_{rec.get('savings_source') or 'none'}", lang),
+            "building": markdown_link(str(rec["name"]), f"/building/{rec['building_id']}"),
             "triggers": trigger_labels(rec, lang),
         }
         for rec in ranked.to_dict("records")

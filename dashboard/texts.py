@@ -245,12 +245,26 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "download_xlsx": ("下载 XLSX", "Download XLSX"),
     "export_analyst_only": ("仅分析人员可导出。", "Only analysts may export."),
     "retro_source_engine": (
-        "来自限额引擎：节能潜力 = max(0, 修正后 EUI − 目标 EUI（同类中位数）) × 建筑面积；"
-        "排名为全市排名。夜间/周末基础负荷触发条件见 quotawatch export retrofit。",
-        "From the quota engine: savings potential = max(0, corrected EUI − target EUI "
-        "(peer median of the type)) × floor area; the rank is city-wide. The night/weekend "
-        "base-load trigger is in `quotawatch export retrofit`.",
+        "来自限额引擎（评估 #{evaluation_id}，截至 {as_of}），与 quotawatch export retrofit "
+        "采用同一筛选（含夜间/周末基础负荷触发条件）：节能潜力 = max(0, 修正后 EUI − 目标 EUI) "
+        "× 建筑面积；排名为全市排名。",
+        "From the quota engine (evaluation #{evaluation_id}, as of {as_of}), the same "
+        "screening as quotawatch export retrofit (night/weekend base load included): savings "
+        "potential = max(0, corrected EUI − target EUI) × floor area; the rank is city-wide.",
     ),
+    "retro_excess_note": (
+        "超限额建筑的节能潜力至少为其超出限额的电量（无目标 EUI 时亦然），"
+        "“节能潜力依据”一列说明采用哪一项。",
+        "A building over its quota can save at least its excess over the quota, also when "
+        "no target EUI exists; the column “Savings potential from” says which applies.",
+    ),
+    "col_savings_source": ("节能潜力依据", "Savings potential from"),
+    "savings_source_target_eui": ("目标 EUI", "target EUI"),
+    "savings_source_excess": ("超出限额量", "excess over quota"),
+    "savings_source_none": ("—", "—"),
+    "col_as_of": ("评估截至日期", "Evaluation as of"),
+    "col_evaluation_id": ("评估编号", "Evaluation id"),
+    "trigger_high_base_load": ("夜间/周末基础负荷高", "High night/weekend base load"),
     # data quality
     "dq_ingest_runs": ("最近的导入批次", "Recent ingest runs"),
     "dq_job_runs": ("最近的任务运行", "Recent job runs"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import psycopg
 
 from quota import calendar, queries, retrofit
 from quota.evaluation import run_evaluation
+from quota.retrofit_screening import ranked_candidates
 from quota.rules import unverified_labels
 from quota.settings import Settings
 
@@ -61,6 +62,7 @@ RETROFIT_HEADERS: dict[str, str] = {
     "savings_kgce_per_year": "savings potential (kgce/a)",
     "savings_tco2_per_year": "savings potential (t CO₂/a)",
     "savings_cny_per_year": "savings potential (CNY/a)",
+    "savings_source": "savings potential from (target_eui | excess | none)",
     "base_load_ratio": "night+weekend ÷ occupied power (-)",
     "over_20": "trigger: over 120 % this year",
     "over_20_repeat": "trigger: over 120 % two years running",
@@ -125,24 +127,9 @@ def compliance_table(conn: psycopg.Connection[Any], settings: Settings, year: in
 
 def retrofit_table(conn: psycopg.Connection[Any], settings: Settings, year: int) -> Table:
     """Retrofit candidates of ``year``, ranked by savings potential."""
-    rules = retrofit.RetrofitRules.from_rules(settings.rules)
     res, evaluation_id, as_of = _latest_results(conn, settings, year)
     registry = queries.buildings(conn)
-    screened = retrofit.screen(registry, res, rules, settings.rules)
-    listed = screened[retrofit.is_listed(screened)]
-    tz = settings.tz
-    end_at = calendar.local_midnight(as_of + timedelta(days=1), tz)
-    start_at = calendar.local_midnight(as_of - timedelta(days=rules.base_load_window_days - 1), tz)
-    base = (
-        queries.base_load(
-            conn, listed["building_id"].tolist(), start_at, end_at, settings.timezone_name
-        )
-        if len(listed)
-        else pd.DataFrame()
-    )
-    ranked = retrofit.rank(
-        retrofit.apply_base_load(screened, base, rules.base_load_ratio_threshold)
-    )
+    ranked = ranked_candidates(conn, settings, registry, res, as_of)
     names = registry.set_index("building_id")
     ranked.insert(2, "name", ranked["building_id"].map(names["name"]))
     ranked.insert(3, "district", ranked["building_id"].map(names["district"]))

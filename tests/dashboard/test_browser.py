@@ -67,7 +67,8 @@ def download_retrofit_csv(dash_duo: Any) -> None:
     shown = grid_ids(dash_duo, ids.RETRO_GRID)
     assert shown
     dash_duo.find_element(f"#{ids.RETRO_CSV}").click()
-    target = Path(dash_duo.download_path) / "retrofit_candidates_2025.csv"
+    # Named by its filters and language; every row names its evaluation.
+    target = Path(dash_duo.download_path) / "retrofit_candidates_2025_zh.csv"
     deadline = time.monotonic() + 15
     while not target.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -75,6 +76,7 @@ def download_retrofit_csv(dash_duo: Any) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
     table = pd.read_csv(target, encoding="utf-8-sig", dtype=str)
     assert table["建筑编号"].tolist() == shown
+    assert set(table["评估截至日期"]) == {"2025-06-30"} and table["评估编号"].nunique() == 1
 
 
 @pytest.mark.parametrize(

@@ -368,3 +368,14 @@ def test_page_cache_is_per_key_lru_and_dropped_by_a_new_run() -> None:
     assert cache.get_or_compute(5, "z", compute("z1")) == "z1"
     assert cache.get_or_compute(6, "z", compute("z2")) == "z2"
     assert calls == ["a1", "b1", "c1", "a3", "a4", "z1", "z2"]
+
+
+def test_retrofit_download_is_named_by_filters_and_language() -> None:
+    from dashboard.pages.retrofit import download_name
+
+    assert (
+        download_name(2025, None, None, 0, None, "zh", "csv") == "retrofit_candidates_2025_zh.csv"
+    )
+    name = download_name(2025, ["西城区", "东城区"], ["mall"], 5000, ["over_20"], "en", "xlsx")
+    assert name == "retrofit_candidates_2025_东城区_西城区_mall_min5000m2_over_20_en.xlsx"
+    assert "/" not in download_name(2025, ["a/b"], None, None, None, "en", "csv")
