@@ -7,6 +7,7 @@ Energies are in the basis's unit (``unit``: kWh or kgce).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -74,7 +75,11 @@ def allowance_block(
                 lang,
                 quota=f"{number_text(quota)} {unit}",
                 used=f"{number_text(used)} {unit}",
-                remaining=f"{number_text(within.remaining)} {unit}",
+                remaining=(
+                    f"{number_text(within.remaining)} {unit}"
+                    if not within.exceeded
+                    else t("remaining_none", lang)
+                ),
                 as_of=as_of.isoformat(),
                 days=within.days_left,
             ),
@@ -191,7 +196,12 @@ def header_children(
         details = result.get("details") or {}
         if isinstance(details, dict) and details.get("unverified"):
             labels = details["unverified"]
-            listed = ", ".join(str(x) for x in labels) if isinstance(labels, list) else ""
+            groups = (
+                [re.match(r"\[[^\]]+\]", str(x)) for x in labels]
+                if isinstance(labels, list)
+                else []
+            )
+            listed = ", ".join(dict.fromkeys(m.group(0) for m in groups if m))
             header.append(note(t("unverified_explained", lang, groups=listed), lang))
     if not has_trajectory:
         header.append(note(t("empty_no_trajectory", lang), lang))

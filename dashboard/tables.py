@@ -490,8 +490,42 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def to_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "QuotaWatch") -> bytes:
-    """An XLSX workbook with one sheet holding the table."""
+    """An XLSX workbook with one sheet holding the table: a bold, frozen header row with
+    an autofilter, and number formats (whole numbers ``#,##0``, decimals ``#,##0.0``)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_name[:31]
+    sheet.append([str(c) for c in table.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for values in table.itertuples(index=False, name=None):
+        sheet.append([_cell(v) for v in values])
+    for i, header in enumerate(table.columns, start=1):
+        letter = get_column_letter(i)
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+            if isinstance(cell.value, bool):
+                continue
+            if isinstance(cell.value, int):
+                cell.number_format = "#,##0"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.0"
+        wide = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(header))
+        sheet.column_dimensions[letter].width = min(max(wide + 2, 10), 40)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=sheet_name[:31])
+    workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A plain Python value for openpyxl (None for missing)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from quota.labels import STATUS_NAMES
+
 LANGUAGES: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
@@ -46,14 +48,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "size_ordinary": ("一般公共建筑", "ordinary (3,000–20,000 m²)"),
     "size_large": ("大型公共建筑（> 20,000 m²）", "large (> 20,000 m²)"),
     # statuses
-    "status_no_quota": ("无限额", "No quota"),
-    "status_out_of_scope": ("不在管理范围", "Out of scope"),
-    "status_insufficient_data": ("数据不足", "Insufficient data"),
-    "status_within": ("限额内", "Within quota"),
-    "status_at_risk": ("有超限风险", "At risk"),
-    "status_over": ("超限额", "Over quota"),
-    "status_over_20": ("超限额 20% 以上", "Over quota by > 20 %"),
-    "status_over_20_repeat": ("连续两年超 20%", "> 20 % over, two years running"),
+    **{f"status_{code}": names for code, names in STATUS_NAMES.items()},
     "status": ("状态", "Status"),
     # headline
     "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
@@ -158,6 +153,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "（比目前的日均用量高 {pct} %，仍有余量）。",
         " ({pct} % above your pace so far: there is room).",
     ),
+    "remaining_none": ("无", "none"),
     "method_link": ("计算方法说明", "How this is calculated"),
     "unverified_explained": (
         "本结果所用的部分规则参数（{groups}）尚未与其来源核实，结果可能随参数核实而变化。",

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from openpyxl import load_workbook
 
 from dashboard import figures, frames, tables
 from dashboard.palette import STATUS_COLOURS, STATUS_ORDER
@@ -167,6 +168,15 @@ def test_export_is_exactly_the_rows_shown() -> None:
     assert back["建筑编号"].tolist() == ["C", "A"]
     xlsx = pd.read_excel(io.BytesIO(tables.to_xlsx_bytes(table)))
     assert xlsx["建筑编号"].tolist() == ["C", "A"]
+    # Read back with openpyxl: frozen, filterable header; number formats; words for statuses.
+    sheet = load_workbook(io.BytesIO(tables.to_xlsx_bytes(table))).active
+    header = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    quota = sheet.cell(row=2, column=header.index("限额（kWh）") + 1)
+    assert quota.value == 100 and quota.number_format == "#,##0"
+    util = sheet.cell(row=2, column=header.index("使用率（%）") + 1)
+    assert util.value == 130.0 and util.number_format == "#,##0.0"
+    assert sheet.cell(row=2, column=header.index("状态") + 1).value == "超限额 20% 以上"
     assert tables.visible_rows(rows, None, "building_id") == rows
 
 
