@@ -500,9 +500,17 @@ SELECT run_id, trigger, started_at, finished_at, outcome, files_seen, rows_read,
        rows_duplicate, rows_quarantined, error
   FROM ingest_run ORDER BY started_at DESC, run_id DESC LIMIT %(limit)s
 """
+# Scheduler jobs and evaluation runs (stored by the scheduler or by `quotawatch evaluate`)
+# in one list, newest first.
 JOB_RUNS = """
-SELECT job_id, started_at, finished_at, outcome, error
-  FROM job_run ORDER BY started_at DESC, job_run_id DESC LIMIT %(limit)s
+SELECT job_id, started_at, finished_at, outcome, error, NULL::text AS detail
+  FROM (SELECT * FROM job_run ORDER BY started_at DESC, job_run_id DESC LIMIT %(limit)s) j
+UNION ALL
+SELECT 'evaluation', computed_at, computed_at, 'succeeded', NULL,
+       year || ' / ' || as_of || ' / #' || evaluation_id
+  FROM (SELECT * FROM evaluation_run ORDER BY computed_at DESC LIMIT %(limit)s) e
+ ORDER BY started_at DESC
+ LIMIT %(limit)s
 """
 # Quarantined rows a viewer may see: all for regulators/analysts; for a manager only rows
 # naming one of their meters.

@@ -45,7 +45,7 @@ def _pct(ratio: Any, digits: int = 1) -> float | None:
 
 
 def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
@@ -443,21 +443,59 @@ def meters_grid(
 
 
 def simple_grid(
-    frame: pd.DataFrame, fields: Sequence[tuple[str, str, str]], lang: str
+    frame: pd.DataFrame,
+    fields: Sequence[tuple[str, str, str]],
+    lang: str,
+    tz: Any = None,
 ) -> tuple[list[Column], list[Row]]:
-    """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``.
-    Times are shown as local ``YYYY-MM-DD HH:MM``."""
+    """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``
+    |``word:PREFIX`` (a code shown as the text ``PREFIX_code``, the code itself when there
+    is none). Times are shown as ``YYYY-MM-DD HH:MM`` in ``tz`` (the quota time zone),
+    which the header names."""
+    zone = getattr(tz, "key", None)
+
+    def header(key: str, kind: str) -> str:
+        text = t(key, lang)
+        return f"{text} ({zone})" if kind == "time" and zone else text
+
     columns = [
-        number_column(name, t(key, lang)) if kind == "number" else text_column(name, t(key, lang))
+        {**number_column(name, t(key, lang)), "valueFormatter": THOUSANDS}
+        if kind == "number"
+        else text_column(name, header(key, kind), 170 if kind == "time" else 130)
         for name, key, kind in fields
     ]
     rows = []
     for rec in frame.to_dict("records"):
         row: Row = {}
         for name, _key, kind in fields:
-            row[name] = _num(rec.get(name)) if kind == "number" else _text(rec.get(name))
+            value = rec.get(name)
+            if kind == "number":
+                row[name] = _num(value)
+            elif (
+                kind == "time"
+                and isinstance(value, datetime)
+                and value is not pd.NaT
+                and value.tzinfo
+                and tz
+            ):
+                row[name] = _text(value.astimezone(tz))
+            elif kind.startswith("word:"):
+                row[name] = word(kind[5:], value, lang)
+            else:
+                row[name] = _text(value)
         rows.append(row)
     return columns, rows
+
+
+def word(prefix: str, code: Any, lang: str) -> str:
+    """The text ``PREFIX_code`` in ``lang`` (reason codes also in their dotted form
+    ``reading.code``); the code itself when no text exists."""
+    text = _text(code)
+    plain = text.split(".", 1)[1] if text.startswith("reading.") else text
+    try:
+        return t(f"{prefix}_{plain}", lang)
+    except KeyError:
+        return text
 
 
 # ------------------------------------------------------------------------------------------

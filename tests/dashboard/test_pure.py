@@ -389,3 +389,37 @@ def test_retrofit_download_is_named_by_filters_and_language() -> None:
     name = download_name(2025, ["西城区", "东城区"], ["mall"], 5000, ["over_20"], "en", "xlsx")
     assert name == "retrofit_candidates_2025_东城区_西城区_mall_min5000m2_over_20_en.xlsx"
     assert "/" not in download_name(2025, ["a/b"], None, None, None, "en", "csv")
+
+
+def test_quality_words_times_and_stale_days() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from dashboard.pages.quality import JOB_FIELDS, stale_days
+
+    assert tables.word("reason", "reading.negative_value", "zh") == "读数为负"
+    assert tables.word("reason", "negative_value", "en") == "Negative value"
+    assert tables.word("reason", "meter.unknown", "zh") == "meter.unknown"  # no text: the code
+    jobs = pd.DataFrame(
+        {
+            "job_id": ["evaluation", "inbox"],
+            "detail": ["2025 / 2025-06-30 / #7", None],
+            "started_at": [datetime(2025, 6, 30, 16, 5, tzinfo=UTC)] * 2,
+            "finished_at": [None, None],
+            "outcome": ["succeeded", "failed"],
+            "error": [None, "boom"],
+        }
+    )
+    columns, rows = tables.simple_grid(jobs, JOB_FIELDS, "zh", ZoneInfo("Asia/Shanghai"))
+    assert rows[0]["job_id"] == "评估" and rows[1]["outcome"] == "失败"
+    assert rows[0]["started_at"] == "2025-07-01 00:05"  # 16:05 UTC is 00:05 in Shanghai
+    assert any(c["headerName"] == "开始时间 (Asia/Shanghai)" for c in columns)
+    assert [stale_days(v) for v in (2, "3", 0, -1, 1.5, None, "x")] == [
+        2,
+        3,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
