@@ -78,7 +78,7 @@ def register_callbacks(app: dash.Dash) -> None:
         viewer = current_viewer()
         return (
             t("app_title", lang),
-            t("nav_city", lang),
+            t("nav_city" if viewer.sees_all else "nav_my_buildings", lang),
             t("nav_retrofit", lang),
             {} if viewer.may_view_retrofit else {"display": "none"},
             t("nav_quality", lang),

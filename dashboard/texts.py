@@ -19,6 +19,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     # shell
     "app_title": ("公共建筑能耗限额监管", "QuotaWatch — public-building energy quotas"),
     "nav_city": ("全市达标情况", "City compliance"),
+    "nav_my_buildings": ("我的建筑", "My buildings"),
     "nav_retrofit": ("改造候选", "Retrofit candidates"),
     "nav_quality": ("数据质量", "Data quality"),
     "logout": ("退出登录", "Log out"),
@@ -54,6 +55,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
     "kpi_floor_area": ("建筑面积", "Floor area"),
     "kpi_share_within": ("限额内比例", "Share within quota"),
+    "kpi_within_of": (
+        "{judged} 栋已评定建筑中 {within} 栋在限额内",
+        "{within} of {judged} judged buildings",
+    ),
     "kpi_at_risk": ("有超限风险", "At risk"),
     "kpi_insufficient": ("数据不足", "Insufficient data"),
     "kpi_over_count": ("{tier}：{count} 栋", "{tier}: {count} buildings"),

@@ -40,6 +40,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     ]
     return html.Div(
         [
+            html.H2(t("nav_city" if viewer.sees_all else "nav_my_buildings", lang)),
             html.Div(
                 [
                     ui.control(
@@ -153,7 +154,16 @@ def headline_cards(
     return [
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
-        ui.card(t("kpi_share_within", lang), "–" if share != share else f"{share * 100:.1f} %"),
+        ui.card(
+            t("kpi_share_within", lang),
+            "–" if share != share else f"{share * 100:.1f} %",
+            t(
+                "kpi_within_of",
+                lang,
+                within=ui.number_text(counts.get("within", 0)),
+                judged=ui.number_text(summary["judged"]),
+            ),
+        ),
         tier_card(
             t("kpi_over_100", lang),
             counts.get("over", 0),

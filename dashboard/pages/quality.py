@@ -125,7 +125,12 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             dcc.Download(id=ids.DQ_DOWNLOAD),
         ]
         if viewer.can_export
-        else [html.Span(t("export_analyst_only", lang), className="qw-note")]
+        # Regulators are told who exports; managers have nothing to export here.
+        else (
+            [html.Span(t("export_analyst_only", lang), className="qw-note")]
+            if viewer.sees_all
+            else []
+        )
     )
     reason_values = [str(r) for r in reasons["reason_code"]]
     sections.append(

@@ -152,7 +152,12 @@ def test_manager_crafted_callback_for_other_building_is_refused(app: Any) -> Non
 
 def test_manager_url_of_other_building_is_refused(app: Any) -> None:
     client = signed_in(app, "mgr")
-    assert client.get("/building/B3").status_code == 403
+    refused = client.get("/building/B3")
+    assert refused.status_code == 403
+    # A proper page: the dashboard's shell (navigation, the user's language), not a bare
+    # "forbidden"; nothing of the building is in it.
+    assert b"_dash-app-content" in refused.data or b"react-entry-point" in refused.data
+    assert "三号办公楼".encode() not in refused.data
     assert client.get("/building/B1").status_code == 200
     # The page router, asked directly for the other building, renders no data of it.
     router = callback_payload(
