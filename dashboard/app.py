@@ -13,7 +13,7 @@ import dash
 from dash import Input
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, ids, shell
+from dashboard import auth, ids, live, shell
 from dashboard.pages import building, city, method, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
@@ -49,6 +49,7 @@ def create_app(
     auth.install(app.server, services)
     app.layout = shell.layout
     shell.register_callbacks(app)
+    live.register_callbacks(app, services)
     for page in PAGES:
         page.register(app, services)
     app.server.config["QUOTAWATCH_SERVICES"] = services

@@ -16,6 +16,10 @@ NAV_QUALITY = "nav-quality"
 NAV_LOGOUT = "nav-logout"
 WHOAMI = "whoami"
 APP_TITLE = "app-title"
+LIVE_POLL = "live-poll"  # timer of the newest-evaluation poll
+LIVE_EVALUATION = "live-evaluation"  # the newest evaluation id seen
+CITY_COMPUTED = "city-computed"
+BUILDING_COMPUTED = "building-computed"
 
 # City compliance page
 CITY_YEAR = "city-year"

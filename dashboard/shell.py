@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import ids
+from dashboard import ids, live
 from dashboard.services import current_viewer
 from dashboard.texts import DEFAULT_LANG, normalise_lang, role_label, t
 
@@ -17,6 +17,7 @@ def layout() -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.LANG_STORE, storage_type="local", data=DEFAULT_LANG),
+            *live.components(),
             html.Header(
                 [
                     html.H1(t("app_title", DEFAULT_LANG), id=ids.APP_TITLE),

@@ -20,6 +20,11 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "app_title": ("公共建筑能耗限额监管", "QuotaWatch — public-building energy quotas"),
     "nav_city": ("全市达标情况", "City compliance"),
     "nav_my_buildings": ("我的建筑", "My buildings"),
+    "computed_line": (
+        "数据计算于 {when}（{tz}），评估 #{evaluation_id}，截至 {as_of}；有新评估时本页自动更新。",
+        "Figures computed {when} ({tz}) by evaluation #{evaluation_id}, data as of {as_of}; "
+        "this page updates itself when a new evaluation is stored.",
+    ),
     "nav_retrofit": ("改造候选", "Retrofit candidates"),
     "nav_quality": ("数据质量", "Data quality"),
     "logout": ("退出登录", "Log out"),

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import building_header, figures, frames, ids, queries, tables
+from dashboard import building_header, figures, frames, ids, live, queries, tables
 from dashboard import components as ui
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, t
@@ -200,6 +200,9 @@ def building_view(
         has_meters=not meters.empty,
         empty_message=ui.empty_state(t("empty_no_evaluation", lang, year=year)),
     )
+    computed = live.computed_line(run, settings.tz, lang)
+    if computed:
+        header.append(html.P(computed, className="qw-note", id=ids.BUILDING_COMPUTED))
     return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
 
 
@@ -254,9 +257,10 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.BUILDING_ID_STORE, "data"),
         Input(ids.BUILDING_YEAR, "value"),
         Input(ids.BUILDING_BASIS, "value"),
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: the figures are recomputed
         State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
-    def update_building(building_id, year, basis, lang):  # type: ignore[no-untyped-def]
+    def update_building(building_id, year, basis, _newest, lang):  # type: ignore[no-untyped-def]
         return building_view(services, building_id, year, basis, lang)
 
     @app.callback(

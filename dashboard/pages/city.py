@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components as ui
-from dashboard import figures, frames, ids, queries, tables
+from dashboard import figures, frames, ids, live, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
 from dashboard.sizes import graph_style
@@ -94,6 +94,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(id=ids.CITY_EMPTY),
             html.Div(id=ids.CITY_HEADLINE, className="qw-cards"),
+            html.P(id=ids.CITY_COMPUTED, className="qw-note"),
             html.Div(
                 [
                     html.Div(ui.graph(ids.CITY_BY_DISTRICT), className="qw-panel"),
@@ -413,8 +414,11 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.CITY_AS_OF, "options"),
         Output(ids.CITY_AS_OF, "value"),
         Input(ids.CITY_YEAR, "value"),
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: its as-of date is chosen
     )
-    def as_of_options(year: int | None) -> tuple[list[dict[str, str]], str | None]:
+    def as_of_options(
+        year: int | None, _newest: Any = None
+    ) -> tuple[list[dict[str, str]], str | None]:
         if year is None:
             return [], None
         with services.connection() as conn:
@@ -442,6 +446,21 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_city(year, as_of, basis, districts, types, sizes, lang):  # type: ignore[no-untyped-def]
         return city_view(services, year, as_of, basis, districts, types, sizes, lang)
+
+    @app.callback(
+        Output(ids.CITY_COMPUTED, "children"),
+        Input(ids.CITY_YEAR, "value"),
+        Input(ids.CITY_AS_OF, "value"),
+        State(ids.LANG_STORE, "data"),
+    )
+    def update_computed(year, as_of, lang):  # type: ignore[no-untyped-def]
+        chosen = selection(year, as_of, None, None, None, None)
+        if chosen["year"] is None:
+            return ""
+        with services.connection() as conn:
+            evaluation_id = queries.resolve_evaluation_id(conn, chosen["year"], chosen["as_of"])
+            run = queries.run_info(conn, evaluation_id) if evaluation_id is not None else None
+        return live.computed_line(run, services.settings.tz, normalise_lang(lang))
 
     @app.callback(
         Output(ids.CITY_GRID, "getRowsResponse"),

@@ -268,9 +268,11 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.RETRO_GRID, "columnDefs"),
         Output(ids.RETRO_GRID, "rowData"),
         Output(ids.RETRO_NOTE, "children"),
-        *filters,
+        *filters[:-1],
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: the list is screened again
+        filters[-1],
     )
-    def update_retrofit(year, districts, types, min_area, triggers, lang):  # type: ignore[no-untyped-def]
+    def update_retrofit(year, districts, types, min_area, triggers, _newest, lang):  # type: ignore[no-untyped-def]
         return retrofit_view(services, year, districts, types, min_area, triggers, lang)
 
     @app.callback(

@@ -24,7 +24,8 @@ def test_pages_and_callbacks_require_login(app: Any) -> None:
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/_dash-dependencies").status_code == 401
     payload = callback_payload(
-        [(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")], [(ids.CITY_YEAR, "value", 2025)]
+        [(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")],
+        [(ids.CITY_YEAR, "value", 2025), (ids.LIVE_EVALUATION, "data", None)],
     )
     response = client.post("/_dash-update-component", json=payload)
     assert response.status_code == 401
@@ -126,6 +127,7 @@ def _building_payload(building_id: str) -> dict[str, Any]:
         (ids.BUILDING_ID_STORE, "data", building_id),
         (ids.BUILDING_YEAR, "value", 2025),
         (ids.BUILDING_BASIS, "value", "electricity_kwh"),
+        (ids.LIVE_EVALUATION, "data", None),
         (ids.LANG_STORE, "data", "en"),
     ]
     return callback_payload(outputs, inputs)
@@ -282,6 +284,7 @@ def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:
             (ids.RETRO_TYPE, "value", None),
             (ids.RETRO_MIN_AREA, "value", 0),
             (ids.RETRO_TRIGGER, "value", None),
+            (ids.LIVE_EVALUATION, "data", None),
             (ids.LANG_STORE, "data", "en"),
         ],
     )
