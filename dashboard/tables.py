@@ -67,11 +67,19 @@ def number_column(field: str, header: str, width: int = 130) -> Column:
         "filter": "agNumberColumnFilter",
         "type": "rightAligned",
         "minWidth": width,
+        "width": width,
     }
 
 
 def text_column(field: str, header: str, width: int = 130) -> Column:
-    return {"field": field, "headerName": header, "filter": "agTextColumnFilter", "minWidth": width}
+    return {
+        "field": field,
+        "headerName": header,
+        "filter": "agTextColumnFilter",
+        "minWidth": width,
+        "width": width,
+        "tooltipField": field,
+    }
 
 
 def status_column(header: str) -> Column:
@@ -126,9 +134,14 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         {
             **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
+            "tooltipField": "name",
             "pinned": "left",
         },
-        {**status_column(t("col_status", lang)), "minWidth": 200 if lang == "en" else 140},
+        {
+            **status_column(t("col_status", lang)),
+            "minWidth": 210 if lang == "en" else 140,
+            "width": 210 if lang == "en" else 140,
+        },
         num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
         num("quota", "col_quota", 115),
         num("energy", "col_energy", 115),
@@ -369,13 +382,18 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         {
             **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
+            "tooltipField": "name",
             "pinned": "left",
         },
         num("savings_kwh", "col_savings_kwh", 120),
         num("savings_cny", "col_savings_cny", 115),
         text_column("savings_source", t("col_savings_source", lang), 120),
-        text_column("triggers", t("col_triggers", lang), 200),
-        {**status_column(t("col_status", lang)), "minWidth": 200 if lang == "en" else 140},
+        text_column("triggers", t("col_triggers", lang), 260),
+        {
+            **status_column(t("col_status", lang)),
+            "minWidth": 210 if lang == "en" else 140,
+            "width": 210 if lang == "en" else 140,
+        },
         num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
         num("savings_kgce", "col_savings_kgce", 120),
         num("savings_tco2", "col_savings_tco2", 110, ONE_DECIMAL),
