@@ -62,6 +62,7 @@ RETRO_CSV = "retro-csv"
 RETRO_XLSX = "retro-xlsx"
 RETRO_DOWNLOAD = "retro-download"
 RETRO_NOTE = "retro-note"
+RETRO_FORBIDDEN = "retro-forbidden"  # the page without its controls (role or no runs)
 
 # Data quality page
 DQ_INGEST_GRID = "dq-ingest-grid"

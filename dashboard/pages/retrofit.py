@@ -26,12 +26,13 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     lang = normalise_lang(lang)
     viewer = current_viewer()
     if not viewer.may_view_retrofit:
-        return html.Div(ui.empty_state(t("forbidden_page", lang), ids.RETRO_NOTE))
+        # Its own id: no output of the page's callbacks is present, so none fires here.
+        return html.Div(ui.empty_state(t("forbidden_page", lang), ids.RETRO_FORBIDDEN))
     with services.connection() as conn:
         years = queries.evaluation_years(conn)
         options = queries.filter_options(conn, viewer)
     if not years:
-        return html.Div(ui.empty_state(t("empty_no_years", lang), ids.RETRO_NOTE))
+        return html.Div(ui.empty_state(t("empty_no_years", lang), ids.RETRO_FORBIDDEN))
     downloads: list[Any] = (
         [
             html.Button(t("download_csv", lang), id=ids.RETRO_CSV, n_clicks=0),
