@@ -373,8 +373,10 @@ def monthly_figure(
             ],
             "name": str(year),
             "marker": {"color": ACCENT},
+            "offsetgroup": "this_year",
         },
     ]
+    data[0]["offsetgroup"] = "last_year"
     annotations: list[dict[str, Any]] = []
     if partial_month is not None and partial_through is not None:
         label = t("series_partial_month", lang, day=partial_through.isoformat())
@@ -384,6 +386,7 @@ def monthly_figure(
                 "x": [partial_month],
                 "y": [this_values[partial_month - 1]],
                 "name": label,
+                "offsetgroup": "this_year",  # in the slot of this year's bars
                 "marker": {
                     "color": "#FFFFFF",
                     "line": {"color": ACCENT, "width": 2},
@@ -569,6 +572,8 @@ def bar_counts(
         data,
         title,
         max(240, 60 + 26 * len(labels)),
-        xaxis=_axis(x_title),
+        xaxis=_axis(
+            x_title, tickformat=",d", rangemode="tozero", **_count_ticks(max(counts, default=0))
+        ),
         yaxis=_axis(autorange="reversed"),
     )

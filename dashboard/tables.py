@@ -139,17 +139,17 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         },
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 210 if lang == "en" else 140,
-            "width": 210 if lang == "en" else 140,
+            "minWidth": 255 if lang == "en" else 140,
+            "width": 255 if lang == "en" else 140,
         },
-        num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
-        num("quota", "col_quota", 115),
-        num("energy", "col_energy", 115),
+        num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
+        num("quota", "col_quota", 110),
+        num("energy", "col_energy", 110),
         num("projected", "col_projected", 125),
-        num("excess", "col_excess", 110),
-        num("projected_excess", "col_projected_excess", 130),
-        text_column("binding_basis", t("col_binding_basis", lang), 95),
-        text_column("district", t("col_district", lang), 90),
+        num("excess", "col_excess", 105),
+        num("projected_excess", "col_projected_excess", 125),
+        text_column("binding_basis", t("col_binding_basis", lang), 100),
+        text_column("district", t("col_district", lang), 105),
         text_column("type", t("col_type", lang), 170 if lang == "en" else 120),
         num("floor_area_m2", "col_floor_area_m2", 110),
         num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
@@ -391,16 +391,16 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         text_column("triggers", t("col_triggers", lang), 260),
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 210 if lang == "en" else 140,
-            "width": 210 if lang == "en" else 140,
+            "minWidth": 255 if lang == "en" else 140,
+            "width": 255 if lang == "en" else 140,
         },
-        num("utilization_pct", "col_utilization_pct", 100, ONE_DECIMAL),
+        num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
         num("savings_kgce", "col_savings_kgce", 120),
         num("savings_tco2", "col_savings_tco2", 110, ONE_DECIMAL),
         num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
         num("corrected_eui", "col_corrected_eui", 120, ONE_DECIMAL),
         num("target_eui", "col_target_eui", 110, ONE_DECIMAL),
-        text_column("district", t("col_district", lang), 90),
+        text_column("district", t("col_district", lang), 105),
         text_column("type", t("col_type", lang), 150 if lang == "en" else 110),
         num("floor_area_m2", "col_floor_area_m2", 110),
         text_column("building_id", t("col_building_id", lang), 100),
@@ -479,7 +479,11 @@ def simple_grid(
     columns = [
         {**number_column(name, t(key, lang)), "valueFormatter": THOUSANDS}
         if kind == "number"
-        else text_column(name, header(key, kind), 170 if kind == "time" else 130)
+        else text_column(
+            name,
+            header(key, kind),
+            {"time": 170}.get(kind, 300 if name in ("message", "raw_row", "error") else 130),
+        )
         for name, key, kind in fields
     ]
     rows = []

@@ -100,11 +100,18 @@ def layout(
             ),
             html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
             html.Div(
-                [html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
+                [html.H2(t("meters", lang)), meters_grid()],
                 className="qw-panel",
             ),
         ]
     )
+
+
+def meters_grid() -> Any:
+    """The building's meters; headers wrap instead of being clipped."""
+    grid = ui.grid(ids.BUILDING_METERS, "260px")
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    return grid
 
 
 def _month_end(day: date) -> bool:

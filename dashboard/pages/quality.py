@@ -67,6 +67,7 @@ def _grid_with(
     tz: Any = None,
 ) -> list[Any]:
     grid = ui.grid(grid_id, height)
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
     columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
@@ -182,6 +183,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
 def quarantine_grid() -> Any:
     """The quarantined rows; ag-grid wants string row ids (its warning #25 otherwise)."""
     grid = ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
     grid.getRowId = "String(params.data.quarantine_id)"
     return grid
 
