@@ -151,11 +151,11 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "To stay within 120 % of the quota: at most {per_day} a day for the rest of the year{pace}",
     ),
     "allowance_quota_exceeded": (
-        "已超出限额 {value}：本年内已无法回到限额以内。",
+        "已超出限额达 {value}：本年内已无法回到限额以内。",
         "Already {value} over the quota: it cannot be met this year.",
     ),
     "allowance_120_exceeded": (
-        "已超出限额的 120 % {value}：本年内已无法回到 120 % 以内。",
+        "已超出限额的 120 % 达 {value}：本年内已无法回到 120 % 以内。",
         "Already {value} over 120 % of the quota: that line cannot be met this year.",
     ),
     "pace_below": ("（比目前的日均用量低 {pct} %）。", " ({pct} % below your pace so far)."),
