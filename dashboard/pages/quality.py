@@ -134,6 +134,8 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
         )
     )
     reason_values = [str(r) for r in reasons["reason_code"]]
+    if not reason_values:  # the chart says there are none; no empty picker and table
+        sections.append(html.Div(ui.graph(ids.DQ_QUARANTINE_CHART, chart), className="qw-panel"))
     sections.append(
         html.Div(
             [
@@ -160,6 +162,8 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ],
             className="qw-panel",
         )
+        if reason_values
+        else None
     )
     sections.append(
         html.Div(
@@ -177,7 +181,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             className="qw-panel",
         )
     )
-    return html.Div(sections, id=ids.DQ_BODY)
+    return html.Div([s for s in sections if s is not None], id=ids.DQ_BODY)
 
 
 def quarantine_grid() -> Any:
