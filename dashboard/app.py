@@ -13,15 +13,15 @@ import dash
 from dash import Input
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, callback_inputs, headers, ids, ops_routes, shell
-from dashboard.pages import audit, building, city, not_found_404, quality, retrofit
+from dashboard import auth, callback_inputs, headers, ids, live, ops_routes, shell
+from dashboard.pages import audit, building, city, method, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
 from dashboard.users import LoginPolicy
 from quota.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-PAGES = (city, building, retrofit, quality, audit, not_found_404)
+PAGES = (city, building, retrofit, quality, audit, method, not_found_404)
 
 
 def create_app(
@@ -52,6 +52,7 @@ def create_app(
     app.index_string = shell.index_string(app.index_string)
     app.layout = shell.layout
     shell.register_callbacks(app)
+    live.register_callbacks(app, services)
     for page in PAGES:
         page.register(app, services)
     headers.install(app)

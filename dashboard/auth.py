@@ -229,8 +229,17 @@ def install(server: flask.Flask, services: Services) -> None:
         if path.startswith(BUILDING_PREFIX):
             building_id = unquote(path[len(BUILDING_PREFIX) :])
             if not viewer.may_see(building_id):
-                return flask.Response("forbidden", status=403, mimetype="text/plain")
+                # The page's shell (navigation, the user's language) still loads; its
+                # layout says in words that the building is not theirs. Nothing of the
+                # building is in the shell, and every callback re-checks access.
+                flask.g.forbidden_page = True
         return None
+
+    @server.after_request
+    def forbidden_status(response: flask.Response) -> flask.Response:
+        if flask.g.get("forbidden_page"):
+            response.status_code = 403
+        return response
 
     @server.route("/login", methods=["GET", "POST"])
     def login() -> flask.Response:

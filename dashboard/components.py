@@ -7,6 +7,8 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from dashboard.sizes import graph_style
+
 # Components whose element with the id is a labelable one (<input>, or the <button> that
 # dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
 # by ``aria-labelledby`` instead (set by assets/a11y.js from the label's id).
@@ -81,10 +83,26 @@ def grid(
     )
 
 
-def graph(graph_id: str) -> dcc.Graph:
-    """A chart. Its toolbar takes no keyboard focus and the chart carries an aria-label
-    summary of its numbers (both added by assets/a11y.js)."""
-    return dcc.Graph(id=graph_id, config={"displaylogo": False, "responsive": True})
+def graph(graph_id: str, figure: dict[str, Any] | None = None) -> dcc.Graph:
+    """A chart in a box of explicit pixel height (:mod:`dashboard.sizes`) that Plotly fills;
+    only its width follows the window. Its toolbar takes no keyboard focus and the chart
+    carries an aria-label summary of its numbers (both added by assets/a11y.js)."""
+    kwargs: dict[str, Any] = {"figure": figure} if figure is not None else {}
+    return dcc.Graph(
+        id=graph_id,
+        config={"displaylogo": False, "responsive": True},
+        responsive=True,
+        style=graph_style(graph_id, figure_height(figure)),
+        **kwargs,
+    )
+
+
+def figure_height(figure: dict[str, Any] | None) -> int | None:
+    """The height a figure dict asks for [px], if any."""
+    if not figure:
+        return None
+    height = figure.get("layout", {}).get("height")
+    return int(height) if height else None
 
 
 def number_text(value: float | None, digits: int = 0) -> str:

@@ -65,9 +65,10 @@ def _figure(
             "font": {"family": FONT, "size": 12},
             "plot_bgcolor": "#FFFFFF",
             "paper_bgcolor": "#FFFFFF",
-            "legend": {"orientation": "h", "y": -0.2, "x": 0},
-            "xaxis": xaxis or _axis(),
-            "yaxis": yaxis or _axis(),
+            # Right of the plot: a legend never meets an axis title or the chart's title.
+            "legend": {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+            "xaxis": {"automargin": True, **(xaxis or _axis())},
+            "yaxis": {"automargin": True, **(yaxis or _axis())},
             **layout,
         },
     }
@@ -117,7 +118,9 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
     (columns), in the status order and colours."""
     if counts.empty:
         return empty_figure(empty_message, title)
+    counts = counts.sort_index()  # a stable order of districts and types
     groups = [str(g) for g in counts.index]
+    most = int(counts.sum(axis=1).max()) if not counts.empty else 0
     data = []
     for status in STATUS_ORDER:
         if status not in counts.columns:
@@ -137,11 +140,31 @@ def status_bars(counts: pd.DataFrame, title: str, lang: str, empty_message: str)
     return _figure(
         data,
         title,
-        max(300, 60 + 26 * len(groups)),
-        xaxis=_axis(t("axis_buildings", lang)),
-        yaxis=_axis(autorange="reversed"),
+        max(340, 110 + 26 * len(groups)),
+        # Whole buildings only: integer ticks, at least one building apart.
+        xaxis=_axis(
+            t("axis_buildings", lang), tickformat=",d", rangemode="tozero", **_count_ticks(most)
+        ),
+        yaxis=_axis(
+            autorange="reversed",
+            type="category",
+            categoryorder="array",
+            categoryarray=groups,
+            automargin=True,
+        ),
         barmode="stack",
     )
+
+
+def _count_ticks(most: int) -> dict[str, Any]:
+    """Tick spacing of a count axis: whole numbers only (``dtick`` ≥ 1)."""
+    if most <= 10:
+        return {"dtick": 1, "tick0": 0}
+    step = 10 ** math.floor(math.log10(most / 5))
+    for factor in (1, 2, 5, 10):
+        if most / (step * factor) <= 8:
+            return {"dtick": step * factor, "tick0": 0}
+    return {"dtick": step * 10, "tick0": 0}
 
 
 def histogram_bins(
@@ -182,12 +205,16 @@ def utilization_histogram(
         return empty_figure(empty_message, title)
     statuses = results["status"].to_numpy(dtype=object)
     upper = float(min(max(float(pct_all[known].max()), 130.0), 300.0))
+    lowest = float(np.floor(max(float(pct_all[known].min()), 0.0) / HISTOGRAM_BIN_PCT))
+    lower = max(0.0, (lowest - 1.0) * HISTOGRAM_BIN_PCT)
+    most = 0
     data = []
     for status in STATUS_ORDER:
         chosen = known & (statuses == status)
         if not chosen.any():
             continue
         centres, counts = histogram_bins(pct_all[chosen], upper)
+        most += max(counts) if counts else 0
         data.append(
             {
                 "type": "bar",
@@ -214,14 +241,32 @@ def utilization_histogram(
         }
         for ratio in tier_ratios
     ]
+    annotations = [
+        {
+            "x": ratio * 100.0,
+            "xref": "x",
+            "y": 1.0,
+            "yref": "y domain",
+            "yanchor": "bottom",
+            "text": f"{ratio * 100:.0f} %",
+            "showarrow": False,
+            "font": {"size": 11, "color": REFERENCE},
+        }
+        for ratio in tier_ratios
+    ]
     return _figure(
         data,
         title,
-        xaxis=_axis(t("axis_utilization_pct", lang)),
-        yaxis=_axis(t("axis_buildings", lang)),
+        xaxis=_axis(
+            t("axis_utilization_pct", lang),
+            range=[lower, upper + HISTOGRAM_BIN_PCT],
+            ticksuffix=" %",
+        ),
+        yaxis=_axis(t("axis_buildings", lang), tickformat=",d", **_count_ticks(most)),
         barmode="stack",
         bargap=0,
         shapes=shapes,
+        annotations=annotations,
     )
 
 
@@ -303,12 +348,17 @@ def monthly_figure(
     unit: str,
     lang: str,
     empty_message: str,
+    partial_through: date | None = None,
 ) -> Figure:
-    """Grouped bars of use per month [unit]: ``year`` and ``year − 1`` (index 1..12)."""
+    """Grouped bars of use per month [unit]: ``year`` (blue) and ``year − 1`` (grey), index
+    1..12. With ``partial_through`` (the last day counted, not a month end) that month's
+    bar is hatched and labelled as partial."""
     title = t("chart_monthly", lang)
     if this_year.empty and last_year.empty:
         return empty_figure(empty_message, title)
     months = list(range(1, 13))
+    partial_month = partial_through.month if partial_through is not None else None
+    this_values = _floats(this_year.get(m) for m in months)
     data = [
         {
             "type": "bar",
@@ -320,17 +370,39 @@ def monthly_figure(
         {
             "type": "bar",
             "x": months,
-            "y": _floats(this_year.get(m) for m in months),
+            "y": [
+                None if m == partial_month else v for m, v in zip(months, this_values, strict=True)
+            ],
             "name": str(year),
             "marker": {"color": ACCENT},
+            "offsetgroup": "this_year",
         },
     ]
+    data[0]["offsetgroup"] = "last_year"
+    annotations: list[dict[str, Any]] = []
+    if partial_month is not None and partial_through is not None:
+        label = t("series_partial_month", lang, day=partial_through.isoformat())
+        data.append(
+            {
+                "type": "bar",
+                "x": [partial_month],
+                "y": [this_values[partial_month - 1]],
+                "name": label,
+                "offsetgroup": "this_year",  # in the slot of this year's bars
+                "marker": {
+                    "color": "#FFFFFF",
+                    "line": {"color": ACCENT, "width": 2},
+                    "pattern": {"shape": "/", "fgcolor": ACCENT, "solidity": 0.35},
+                },
+            }
+        )
     return _figure(
         data,
         title,
         xaxis=_axis(t("axis_month", lang), tickmode="array", tickvals=months),
         yaxis=_axis(t("axis_energy", lang, unit=unit)),
         barmode="group",
+        annotations=annotations,
     )
 
 
@@ -354,15 +426,17 @@ def heatmap_figure(matrix: pd.DataFrame, month_label: str, lang: str, empty_mess
     return _figure(
         data,
         title,
-        380,
-        xaxis=_axis(t("axis_day", lang), type="category"),
+        400,
+        xaxis=_axis(t("axis_day", lang), type="category", tickangle=-45, nticks=16),
         yaxis=_axis(t("axis_hour", lang), dtick=3),
     )
 
 
-def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figure:
+def history_figure(
+    history: pd.DataFrame, lang: str, empty_message: str, year: int | None = None
+) -> Figure:
     """Utilization [%] of every evaluation of a building over its as-of dates, markers in
-    status colours."""
+    status colours; with ``year`` the axis spans that year."""
     title = t("chart_history", lang)
     if history.empty:
         return empty_figure(empty_message, title)
@@ -402,7 +476,14 @@ def history_figure(history: pd.DataFrame, lang: str, empty_message: str) -> Figu
     return _figure(
         data,
         title,
-        xaxis=_axis(t("axis_as_of", lang)),
+        xaxis=_axis(
+            t("axis_as_of", lang),
+            **(
+                {"range": [date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()]}
+                if year is not None
+                else {}
+            ),
+        ),
         yaxis=_axis(t("axis_utilization_pct", lang), rangemode="tozero"),
         shapes=[
             {
@@ -494,6 +575,8 @@ def bar_counts(
         data,
         title,
         max(240, 60 + 26 * len(labels)),
-        xaxis=_axis(x_title),
+        xaxis=_axis(
+            x_title, tickformat=",d", rangemode="tozero", **_count_ticks(max(counts, default=0))
+        ),
         yaxis=_axis(autorange="reversed"),
     )

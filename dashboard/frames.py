@@ -6,7 +6,7 @@ electricity) or ``energy_kgce`` (all carriers in kilograms of standard coal equi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -62,11 +62,24 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
         counts.get(s, 0) for s in ("within", "at_risk", "over", "over_20", "over_20_repeat")
     )
     excess: dict[str, float] = {}
+    projected_excess: dict[str, float] = {}
     for tier in ("over", "over_20", "over_20_repeat"):
         rows = results[results["status"] == tier] if not results.empty else results
         excess[tier] = (
             float(pd.to_numeric(rows.get("excess"), errors="coerce").sum())
             if not rows.empty
+            else 0.0
+        )
+        projected_excess[tier] = (
+            float(
+                (
+                    pd.to_numeric(rows["projected"], errors="coerce")
+                    - pd.to_numeric(rows["quota"], errors="coerce")
+                )
+                .clip(lower=0.0)
+                .sum()
+            )
+            if not rows.empty and "projected" in rows and "quota" in rows
             else 0.0
         )
     return {
@@ -78,6 +91,7 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
         "judged": judged,
         "share_within": counts.get("within", 0) / judged if judged else float("nan"),
         "excess_by_tier": excess,
+        "projected_excess_by_tier": projected_excess,
     }
 
 
@@ -109,30 +123,35 @@ def status_counts(results: pd.DataFrame, by: str) -> pd.DataFrame:
     return results.groupby([by, "status"]).size().unstack("status", fill_value=0)
 
 
-RETROFIT_TRIGGERS = ("over_20", "over_20_repeat", "worst_of_type", "above_constraint")
+RETROFIT_TRIGGERS = (
+    "over_20",
+    "over_20_repeat",
+    "worst_of_type",
+    "above_constraint",
+    "high_base_load",
+)
 
 
 def retrofit_list(
+    ranked: pd.DataFrame,
     registry: pd.DataFrame,
     results: pd.DataFrame,
-    rules: Mapping[str, Any],
     districts: Iterable[str] = (),
     types: Iterable[str] = (),
     min_area_m2: float = 0.0,
     triggers_wanted: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The quota engine's ranked retrofit list (``quota.retrofit``: savings potential =
-    max(0, corrected EUI − target EUI) × floor area, triggers, rank by savings) with the
+    """The ranked retrofit list of ``quota.retrofit_screening.ranked_candidates`` (the same
+    screening as ``quotawatch export retrofit``, base-load trigger included) with the
     registry's display fields and the dashboard's filters applied.
 
     ``rank`` stays the city-wide rank. Filters: districts, building types, minimum floor
     area [m²], and any of ``triggers_wanted`` (names of the engine's boolean trigger
-    columns). The base-load trigger needs raw readings and is left to
-    ``quotawatch export retrofit``; here it is always False.
+    columns).
     """
     from quota import retrofit
 
-    if registry.empty or results.empty:
+    if ranked.empty or registry.empty:
         return pd.DataFrame(
             columns=[
                 *retrofit.CANDIDATE_COLUMNS,
@@ -143,9 +162,7 @@ def retrofit_list(
                 "utilization",
             ]
         )
-    engine_rules = retrofit.RetrofitRules.from_rules(rules)
-    screened = retrofit.screen(registry, results, engine_rules, rules)
-    ranked = retrofit.rank(screened)
+    ranked = ranked.copy()
     names = registry.set_index("building_id")
     for column in ("name", "district", "type_zh", "type_en"):
         ranked[column] = ranked["building_id"].map(names[column])

@@ -19,6 +19,10 @@ APP_TITLE = "app-title"
 SKIP_LINK = "skip-link"
 MAIN = "main-content"  # the <main> landmark, target of the skip link
 LANG_TAG = "lang-tag"  # the <html lang> tag the page carries
+LIVE_POLL = "live-poll"  # timer of the newest-evaluation poll
+LIVE_EVALUATION = "live-evaluation"  # the newest evaluation id seen
+CITY_COMPUTED = "city-computed"
+BUILDING_COMPUTED = "building-computed"
 
 # City compliance page
 CITY_YEAR = "city-year"
@@ -61,6 +65,7 @@ RETRO_CSV = "retro-csv"
 RETRO_XLSX = "retro-xlsx"
 RETRO_DOWNLOAD = "retro-download"
 RETRO_NOTE = "retro-note"
+RETRO_FORBIDDEN = "retro-forbidden"  # the page without its controls (role or no runs)
 
 # Data quality page
 DQ_INGEST_GRID = "dq-ingest-grid"

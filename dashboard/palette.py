@@ -112,4 +112,4 @@ def status_bar_marker(status: str) -> dict[str, object]:
 
 ACCENT: Final = "#0072B2"  # blue: actual use, this building
 REFERENCE: Final = "#555555"  # quota lines, trajectories
-LAST_YEAR: Final = "#56B4E9"
+LAST_YEAR: Final = "#A8A8A8"  # grey: last year, clearly apart from this year's blue

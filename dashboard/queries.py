@@ -132,9 +132,16 @@ SELECT b.building_id, b.name, b.district, b.building_type,
        {SIZE_CLASS_SQL} AS size_class,
        r.status,
        CASE WHEN r.basis = 'energy_kgce' THEN r.energy_kgce ELSE r.energy_kwh END AS energy,
-       r.quota, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness
+       r.quota, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness,
+       bind.basis AS binding_basis, bind.basis_count
   FROM evaluation_result r
   JOIN building b USING (building_id)
+  LEFT JOIN LATERAL (
+       SELECT (array_agg(o.basis ORDER BY o.utilization DESC NULLS LAST))[1] AS basis,
+              count(*) FILTER (WHERE o.quota IS NOT NULL) AS basis_count
+         FROM evaluation_result o
+        WHERE o.evaluation_id = r.evaluation_id AND o.building_id = r.building_id
+  ) bind ON true
   JOIN building_type t ON t.building_type = b.building_type
  WHERE r.evaluation_id = %(evaluation_id)s AND r.basis = %(basis)s
    AND {SCOPE}
@@ -461,7 +468,7 @@ SELECT b.building_id, b.name, b.district, b.building_type, t.name_zh AS type_zh,
                           WHERE evaluation_id = %(evaluation_id)s)
 """
 RETROFIT_RESULTS = """
-SELECT r.building_id, r.basis, r.status, r.utilization,
+SELECT r.building_id, r.basis, r.status, r.utilization, r.excess,
        coalesce((r.details->>'electricity_eui_kwh_per_m2')::double precision,
                 CASE WHEN r.basis = 'electricity_kwh' THEN r.eui_kwh_per_m2 END)
            AS electricity_eui_kwh_per_m2
@@ -485,9 +492,8 @@ def retrofit_inputs(
     results = frame(conn, RETROFIT_RESULTS, params)
     for column in ("floor_area_m2", "operating_hours_per_year", "area_per_person_m2"):
         registry[column] = pd.to_numeric(registry[column], errors="coerce").astype("float64")
-    results["electricity_eui_kwh_per_m2"] = pd.to_numeric(
-        results["electricity_eui_kwh_per_m2"], errors="coerce"
-    ).astype("float64")
+    for column in ("electricity_eui_kwh_per_m2", "excess"):
+        results[column] = pd.to_numeric(results[column], errors="coerce").astype("float64")
     return registry, results
 
 
@@ -499,9 +505,17 @@ SELECT run_id, trigger, started_at, finished_at, outcome, files_seen, rows_read,
        rows_duplicate, rows_quarantined, error
   FROM ingest_run ORDER BY started_at DESC, run_id DESC LIMIT %(limit)s
 """
+# Scheduler jobs and evaluation runs (stored by the scheduler or by `quotawatch evaluate`)
+# in one list, newest first.
 JOB_RUNS = """
-SELECT job_id, started_at, finished_at, outcome, error
-  FROM job_run ORDER BY started_at DESC, job_run_id DESC LIMIT %(limit)s
+SELECT job_id, started_at, finished_at, outcome, error, NULL::text AS detail
+  FROM (SELECT * FROM job_run ORDER BY started_at DESC, job_run_id DESC LIMIT %(limit)s) j
+UNION ALL
+SELECT 'evaluation', computed_at, computed_at, 'succeeded', NULL,
+       year || ' / ' || as_of || ' / #' || evaluation_id
+  FROM (SELECT * FROM evaluation_run ORDER BY computed_at DESC LIMIT %(limit)s) e
+ ORDER BY started_at DESC
+ LIMIT %(limit)s
 """
 # Quarantined rows a viewer may see: all for regulators/analysts; for a manager only rows
 # naming one of their meters.

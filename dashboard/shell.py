@@ -16,7 +16,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import MissingCallbackContextException
 
-from dashboard import csrf, ids
+from dashboard import csrf, ids, live
 from dashboard.services import current_viewer
 from dashboard.texts import DEFAULT_LANG, normalise_lang, role_label, t
 
@@ -66,6 +66,7 @@ def layout() -> html.Div:
             ),
             dcc.Store(id=ids.LANG_STORE, storage_type="local", data=DEFAULT_LANG),
             dcc.Store(id=ids.LANG_TAG, data=LANG_TAGS[DEFAULT_LANG]),
+            *live.components(),
             html.Header(
                 [
                     html.H1(t("app_title", DEFAULT_LANG), id=ids.APP_TITLE),
@@ -144,7 +145,7 @@ def register_callbacks(app: dash.Dash) -> None:
         viewer = current_viewer()
         return (
             t("app_title", lang),
-            t("nav_city", lang),
+            t("nav_city" if viewer.sees_all else "nav_my_buildings", lang),
             t("nav_retrofit", lang),
             {} if viewer.may_view_retrofit else {"display": "none"},
             t("nav_quality", lang),

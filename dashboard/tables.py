@@ -48,7 +48,7 @@ def _pct(ratio: Any, digits: int = 1) -> float | None:
 
 
 def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
@@ -80,11 +80,19 @@ def number_column(field: str, header: str, width: int = 130) -> Column:
         "filter": "agNumberColumnFilter",
         "type": "rightAligned",
         "minWidth": width,
+        "width": width,
     }
 
 
 def text_column(field: str, header: str, width: int = 130) -> Column:
-    return {"field": field, "headerName": header, "filter": "agTextColumnFilter", "minWidth": width}
+    return {
+        "field": field,
+        "headerName": header,
+        "filter": "agTextColumnFilter",
+        "minWidth": width,
+        "width": width,
+        "tooltipField": field,
+    }
 
 
 def status_column(header: str) -> Column:
@@ -116,27 +124,70 @@ def rounded_list(values: Any, digits: int = 0) -> list[float | int | None]:
     return [None if v != v else v for v in rounded]
 
 
+THOUSANDS = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+
+
 def city_columns(basis: str, lang: str) -> list[Column]:
-    """Column definitions of the city page's building table (energies in the basis's unit)."""
+    """Column definitions of the city page's building table (energies in the basis's unit).
+
+    The decisive columns come first (status, utilization, quota, use to date, projection,
+    excess to date and projected at year end), so at 1440 px they are on screen; numbers
+    show thousands separators; headers wrap instead of being clipped.
+    """
     unit = UNIT_BY_BASIS[basis]
+
+    def num(field: str, key: str, width: int, fmt: dict[str, str] = THOUSANDS) -> Column:
+        return {
+            **number_column(field, t(key, lang, unit=unit), width),
+            "valueFormatter": fmt,
+        }
+
     return [
         {
-            **text_column("building", t("col_building", lang), 220),
+            **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
+            "tooltipField": "name",
             "pinned": "left",
         },
-        text_column("building_id", t("col_building_id", lang), 120),
-        text_column("district", t("col_district", lang), 110),
-        text_column("type", t("col_type", lang), 130),
-        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
-        status_column(t("col_status", lang)),
-        number_column("utilization_pct", t("col_utilization_pct", lang)),
-        number_column("energy", t("col_energy", lang, unit=unit), 150),
-        number_column("quota", t("col_quota", lang, unit=unit), 150),
-        number_column("projected", t("col_projected", lang, unit=unit), 160),
-        number_column("excess", t("col_excess", lang, unit=unit), 140),
-        number_column("eui_kwh_per_m2", t("col_eui", lang), 150),
+        {
+            **status_column(t("col_status", lang)),
+            "minWidth": 255 if lang == "en" else 140,
+            "width": 255 if lang == "en" else 140,
+        },
+        num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
+        num("quota", "col_quota", 110),
+        num("energy", "col_energy", 110),
+        num("projected", "col_projected", 125),
+        num("excess", "col_excess", 105),
+        num("projected_excess", "col_projected_excess", 125),
+        text_column("binding_basis", t("col_binding_basis", lang), 100),
+        text_column("district", t("col_district", lang), 105),
+        text_column("type", t("col_type", lang), 170 if lang == "en" else 120),
+        num("floor_area_m2", "col_floor_area_m2", 110),
+        num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
+        text_column("building_id", t("col_building_id", lang), 100),
     ]
+
+
+def projected_excess(projected: Any, quota: Any) -> pd.Series:
+    """Projected excess at year end [basis unit]: max(0, projected − quota), NaN when
+    either is missing."""
+    projected_v = pd.to_numeric(pd.Series(projected), errors="coerce").reset_index(drop=True)
+    quota_v = pd.to_numeric(pd.Series(quota), errors="coerce").reset_index(drop=True)
+    return (projected_v - quota_v).clip(lower=0.0)
+
+
+def binding_basis_label(binding: Any, basis_count: Any) -> str:
+    """Which basis binds (the one with the higher utilization) when a building has both:
+    its unit, else empty."""
+    try:
+        count = int(basis_count)
+    except (TypeError, ValueError):
+        return ""
+    if count < 2 or binding not in UNIT_BY_BASIS:
+        return ""
+    return UNIT_BY_BASIS[str(binding)]
 
 
 Table = dict[str, list[Any]]
@@ -168,6 +219,15 @@ def city_table(results: pd.DataFrame, lang: str) -> Table:
         "quota": rounded_list(results["quota"]),
         "projected": rounded_list(results["projected"]),
         "excess": rounded_list(results["excess"]),
+        "projected_excess": rounded_list(projected_excess(results["projected"], results["quota"])),
+        "binding_basis": [
+            binding_basis_label(b, n)
+            for b, n in zip(
+                results.get("binding_basis", pd.Series([None] * len(results))).tolist(),
+                results.get("basis_count", pd.Series([1] * len(results))).tolist(),
+                strict=True,
+            )
+        ],
         "eui_kwh_per_m2": rounded_list(results["eui_kwh_per_m2"], 1),
     }
 
@@ -185,6 +245,8 @@ CITY_TABLE_FIELDS = (
     "quota",
     "projected",
     "excess",
+    "projected_excess",
+    "binding_basis",
     "eui_kwh_per_m2",
 )
 
@@ -324,23 +386,38 @@ def trigger_labels(flags: dict[str, Any], lang: str) -> str:
 
 def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[Row]]:
     """Columns and rows of the ranked retrofit list (from :func:`frames.retrofit_list`)."""
+
+    def num(field: str, key: str, width: int, fmt: dict[str, str] = THOUSANDS) -> Column:
+        return {**number_column(field, t(key, lang), width), "valueFormatter": fmt}
+
     columns = [
-        number_column("rank", t("col_rank", lang), 80),
-        text_column("building_id", t("col_building_id", lang), 120),
-        text_column("name", t("col_name", lang), 180),
-        text_column("district", t("col_district", lang), 100),
-        text_column("type", t("col_type", lang), 120),
-        number_column("floor_area_m2", t("col_floor_area_m2", lang)),
-        status_column(t("col_status", lang)),
-        number_column("utilization_pct", t("col_utilization_pct", lang)),
-        number_column("eui_kwh_per_m2", t("col_eui", lang), 140),
-        number_column("corrected_eui", t("col_corrected_eui", lang), 150),
-        number_column("target_eui", t("col_target_eui", lang), 150),
-        number_column("savings_kwh", t("col_savings_kwh", lang), 160),
-        number_column("savings_kgce", t("col_savings_kgce", lang), 160),
-        number_column("savings_tco2", t("col_savings_tco2", lang), 150),
-        number_column("savings_cny", t("col_savings_cny", lang), 150),
-        text_column("triggers", t("col_triggers", lang), 220),
+        {**number_column("rank", t("col_rank", lang), 70), "pinned": "left"},
+        {
+            **text_column("building", t("col_building", lang), 170),
+            "cellRenderer": "markdown",
+            "tooltipField": "name",
+            "pinned": "left",
+        },
+        num("savings_kwh", "col_savings_kwh", 120),
+        num("savings_cny", "col_savings_cny", 115),
+        text_column("savings_source", t("col_savings_source", lang), 120),
+        text_column("triggers", t("col_triggers", lang), 260),
+        {
+            **status_column(t("col_status", lang)),
+            "minWidth": 255 if lang == "en" else 140,
+            "width": 255 if lang == "en" else 140,
+        },
+        num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
+        num("savings_kgce", "col_savings_kgce", 120),
+        num("savings_tco2", "col_savings_tco2", 110, ONE_DECIMAL),
+        num("eui_kwh_per_m2", "col_eui", 110, ONE_DECIMAL),
+        num("corrected_eui", "col_corrected_eui", 120, ONE_DECIMAL),
+        num("target_eui", "col_target_eui", 110, ONE_DECIMAL),
+        text_column("district", t("col_district", lang), 105),
+        text_column("type", t("col_type", lang), 150 if lang == "en" else 110),
+        num("floor_area_m2", "col_floor_area_m2", 110),
+        text_column("building_id", t("col_building_id", lang), 100),
+        text_column("name", t("col_name", lang), 160),
     ]
     rows = [
         {
@@ -360,6 +437,8 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
             "savings_kgce": _num(rec["savings_kgce_per_year"]),
             "savings_tco2": _num(rec["savings_tco2_per_year"], 2),
             "savings_cny": _num(rec["savings_cny_per_year"]),
+            "savings_source": t(f"savings_source_{rec.get('savings_source') or 'none'}", lang),
+            "building": markdown_link(str(rec["name"]), f"/building/{rec['building_id']}"),
             "triggers": trigger_labels(rec, lang),
         }
         for rec in ranked.to_dict("records")
@@ -395,21 +474,63 @@ def meters_grid(
 
 
 def simple_grid(
-    frame: pd.DataFrame, fields: Sequence[tuple[str, str, str]], lang: str
+    frame: pd.DataFrame,
+    fields: Sequence[tuple[str, str, str]],
+    lang: str,
+    tz: Any = None,
 ) -> tuple[list[Column], list[Row]]:
-    """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``.
-    Times are shown as local ``YYYY-MM-DD HH:MM``."""
+    """A grid of ``fields`` = (column, text key, kind) with kind ``text``|``number``|``time``
+    |``word:PREFIX`` (a code shown as the text ``PREFIX_code``, the code itself when there
+    is none). Times are shown as ``YYYY-MM-DD HH:MM`` in ``tz`` (the quota time zone),
+    which the header names."""
+    zone = getattr(tz, "key", None)
+
+    def header(key: str, kind: str) -> str:
+        text = t(key, lang)
+        return f"{text} ({zone})" if kind == "time" and zone else text
+
     columns = [
-        number_column(name, t(key, lang)) if kind == "number" else text_column(name, t(key, lang))
+        {**number_column(name, t(key, lang)), "valueFormatter": THOUSANDS}
+        if kind == "number"
+        else text_column(
+            name,
+            header(key, kind),
+            {"time": 170}.get(kind, 300 if name in ("message", "raw_row", "error") else 130),
+        )
         for name, key, kind in fields
     ]
     rows = []
     for rec in frame.to_dict("records"):
         row: Row = {}
         for name, _key, kind in fields:
-            row[name] = _num(rec.get(name)) if kind == "number" else _text(rec.get(name))
+            value = rec.get(name)
+            if kind == "number":
+                row[name] = _num(value)
+            elif (
+                kind == "time"
+                and isinstance(value, datetime)
+                and value is not pd.NaT
+                and value.tzinfo
+                and tz
+            ):
+                row[name] = _text(value.astimezone(tz))
+            elif kind.startswith("word:"):
+                row[name] = word(kind[5:], value, lang)
+            else:
+                row[name] = _text(value)
         rows.append(row)
     return columns, rows
+
+
+def word(prefix: str, code: Any, lang: str) -> str:
+    """The text ``PREFIX_code`` in ``lang`` (reason codes also in their dotted form
+    ``reading.code``); the code itself when no text exists."""
+    text = _text(code)
+    plain = text.split(".", 1)[1] if text.startswith("reading.") else text
+    try:
+        return t(f"{prefix}_{plain}", lang)
+    except KeyError:
+        return text
 
 
 # ------------------------------------------------------------------------------------------
@@ -443,7 +564,8 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def to_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "QuotaWatch") -> bytes:
-    """An XLSX workbook with one sheet holding the table, text cells always as text."""
+    """An XLSX workbook with one sheet holding the table: text cells always as text, a bold,
+    frozen header row with an autofilter, and number formats (:mod:`quota.spreadsheets`)."""
     return spreadsheets.xlsx_bytes(
         list(table.columns), table.itertuples(index=False, name=None), sheet_name
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from quota.labels import STATUS_NAMES
+
 LANGUAGES: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
@@ -17,6 +19,12 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     # shell
     "app_title": ("公共建筑能耗限额监管", "QuotaWatch — public-building energy quotas"),
     "nav_city": ("全市达标情况", "City compliance"),
+    "nav_my_buildings": ("我的建筑", "My buildings"),
+    "computed_line": (
+        "数据计算于 {when}（{tz}），评估 #{evaluation_id}，截至 {as_of}；有新评估时本页自动更新。",
+        "Figures computed {when} ({tz}) by evaluation #{evaluation_id}, data as of {as_of}; "
+        "this page updates itself when a new evaluation is stored.",
+    ),
     "nav_retrofit": ("改造候选", "Retrofit candidates"),
     "nav_quality": ("数据质量", "Data quality"),
     "logout": ("退出登录", "Log out"),
@@ -46,23 +54,40 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "size_ordinary": ("一般公共建筑", "ordinary (3,000–20,000 m²)"),
     "size_large": ("大型公共建筑（> 20,000 m²）", "large (> 20,000 m²)"),
     # statuses
-    "status_no_quota": ("无限额", "No quota"),
-    "status_out_of_scope": ("不在管理范围", "Out of scope"),
-    "status_insufficient_data": ("数据不足", "Insufficient data"),
-    "status_within": ("限额内", "Within quota"),
-    "status_at_risk": ("有超限风险", "At risk"),
-    "status_over": ("超限额", "Over quota"),
-    "status_over_20": ("超限额 20% 以上", "Over quota by > 20 %"),
-    "status_over_20_repeat": ("连续两年超 20%", "> 20 % over, two years running"),
+    **{f"status_{code}": names for code, names in STATUS_NAMES.items()},
     "status": ("状态", "Status"),
     # headline
     "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
     "kpi_floor_area": ("建筑面积", "Floor area"),
     "kpi_share_within": ("限额内比例", "Share within quota"),
+    "kpi_within_of": (
+        "{judged} 栋已评定建筑中 {within} 栋在限额内",
+        "{within} of {judged} judged buildings",
+    ),
     "kpi_at_risk": ("有超限风险", "At risk"),
     "kpi_insufficient": ("数据不足", "Insufficient data"),
     "kpi_over_count": ("{tier}：{count} 栋", "{tier}: {count} buildings"),
     "kpi_excess": ("超出 {value}", "excess {value}"),
+    "kpi_excess_to_date": ("至今超出 {value}", "excess to date {value}"),
+    "kpi_projected_excess": ("预计年末超出 {value}", "projected at year end {value}"),
+    "kpi_over_100": ("超限额（100–120 %）", "Over quota (100–120 %)"),
+    "kpi_over_120": ("超限额 20% 以上（> 120 %）", "Over quota by > 20 % (> 120 %)"),
+    "kpi_repeat_inside": ("其中连续两年：{count} 栋", "of which two years running: {count}"),
+    "next_step": ("后果：{text}", "Next: {text}"),
+    # What follows each tier ([tiers.consequences] of the rule parameters; the English text
+    # is taken from the rules when they carry one).
+    "consequence_over": (
+        "超限额：应开展能源审计并实施改造",
+        "over quota: energy audit and retrofit expected",
+    ),
+    "consequence_over_20": (
+        "主管部门可责令开展能源审计并限期改造",
+        "the authority may order an energy audit and retrofit",
+    ),
+    "consequence_over_20_repeat": (
+        "列入有序用电 / 限电优先名单；处 3 万至 10 万元罚款",
+        "priority for orderly power use / load shedding; fine of CNY 30,000-100,000",
+    ),
     # charts
     "chart_by_district": ("各区状态分布", "Status by district"),
     "chart_by_type": ("各类型状态分布", "Status by building type"),
@@ -104,8 +129,80 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{district} · {type} · floor area {area} m²",
     ),
     "building_status_line": (
-        "{year} 年状态：{status}，使用率 {util}，年末预测 {projected}",
-        "{year} status: {status}, utilization {util}, year-end projection {projected}",
+        "{year} 年（截至 {as_of}）状态：{status}，使用率 {util}，年末预测 {projected}",
+        "{year} (as of {as_of}) status: {status}, utilization {util}, "
+        "year-end projection {projected}",
+    ),
+    "building_final_line": (
+        "{year} 年最终结果：{status}，全年用能 {used}，限额 {quota}，使用率 {util}",
+        "{year} final figures: {status}, use {used} of a quota of {quota} ({util})",
+    ),
+    "final_excess": ("全年超出限额 {value}。", "The year ended {value} over the quota."),
+    "allowance_summary": (
+        "限额 {quota}，截至 {as_of} 已用 {used}，剩余 {remaining}（本年还剩 {days} 天）。",
+        "Quota {quota}; used {used} to {as_of}; remaining {remaining} ({days} days left).",
+    ),
+    "allowance_quota": (
+        "不超过限额：余下每天最多用 {per_day}{pace}",
+        "To stay within the quota: at most {per_day} a day for the rest of the year{pace}",
+    ),
+    "allowance_120": (
+        "不超过限额的 120 %：余下每天最多用 {per_day}{pace}",
+        "To stay within 120 % of the quota: at most {per_day} a day for the rest of the year{pace}",
+    ),
+    "allowance_quota_exceeded": (
+        "已超出限额达 {value}：本年内已无法回到限额以内。",
+        "Already {value} over the quota: it cannot be met this year.",
+    ),
+    "allowance_120_exceeded": (
+        "已超出限额的 120 % 达 {value}：本年内已无法回到 120 % 以内。",
+        "Already {value} over 120 % of the quota: that line cannot be met this year.",
+    ),
+    "pace_below": ("（比目前的日均用量低 {pct} %）。", " ({pct} % below your pace so far)."),
+    "pace_above": (
+        "（比目前的日均用量高 {pct} %，仍有余量）。",
+        " ({pct} % above your pace so far: there is room).",
+    ),
+    "remaining_none": ("无", "none"),
+    "method_link": ("计算方法说明", "How this is calculated"),
+    "unverified_explained": (
+        "本结果所用的部分规则参数（{groups}）尚未与其来源核实，结果可能随参数核实而变化。",
+        "Some rule parameters behind this result ({groups}) have not yet been checked "
+        "against their source; the result may change once they are.",
+    ),
+    "peer_position": (
+        "单位面积能耗高于同类型其他 {count} 栋建筑中的 {pct} %（0 % 为最低）。",
+        "Its energy-use intensity is higher than that of {pct} % of the {count} other "
+        "buildings of its type (0 % = the lowest).",
+    ),
+    "peer_too_few": (
+        "同类型其他建筑只有 {count} 栋（少于 {min} 栋），不作同类比较。",
+        "Only {count} other buildings of its type (fewer than {min}), so no peer comparison.",
+    ),
+    "out_of_scope_why": (
+        "本建筑不在限额管理范围内：{reasons}。因此不评定状态、不设限额。",
+        "This building is outside the quota scheme: {reasons}. It has no quota and no status.",
+    ),
+    "scope_area": (
+        "建筑面积 {area} m² 小于 {min} m²",
+        "its floor area of {area} m² is below {min} m²",
+    ),
+    "scope_share": (
+        "公共使用面积占比 {share} % 低于 {min} %",
+        "its public-use share of {share} % is below {min} %",
+    ),
+    "scope_unknown": ("登记信息不满足纳入条件", "its registry entry does not meet the criteria"),
+    "method_title": ("计算方法", "How the figures are calculated"),
+    "method_scope": (
+        "纳入范围：建筑面积不小于 {area} m² 且公共使用面积占比不低于 {share} % 的单体公共建筑。",
+        "In scope: single public buildings of at least {area} m² with a public-use share of "
+        "at least {share} %.",
+    ),
+    "method_tiers": (
+        "超限额：累计用能高于限额；超 20 %：高于限额的 {over} %；"
+        "连续两年：去年全年也高于 {over} %。",
+        "Over quota: use above the quota; over by > 20 %: above {over} % of it; two years "
+        "running: last year's final use was also above {over} %.",
     ),
     "meters": ("计量表", "Meters"),
     "col_meter_id": ("表号", "Meter"),
@@ -129,6 +226,8 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "col_quota": ("限额（{unit}）", "Quota ({unit})"),
     "col_projected": ("年末预测（{unit}）", "Year-end projection ({unit})"),
     "col_excess": ("超出量（{unit}）", "Excess ({unit})"),
+    "col_projected_excess": ("预计年末超出量（{unit}）", "Projected excess at year end ({unit})"),
+    "col_binding_basis": ("约束口径", "Binding basis"),
     "col_eui": ("单位面积能耗（kWh/m²）", "EUI (kWh/m²)"),
     "col_corrected_eui": ("修正后能耗（kWh/m²）", "Corrected EUI (kWh/m²)"),
     "col_target_eui": ("目标能耗（kWh/m²）", "Target EUI (kWh/m²)"),
@@ -152,12 +251,26 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "download_xlsx": ("下载 XLSX", "Download XLSX"),
     "export_analyst_only": ("仅分析人员可导出。", "Only analysts may export."),
     "retro_source_engine": (
-        "来自限额引擎：节能潜力 = max(0, 修正后 EUI − 目标 EUI（同类中位数）) × 建筑面积；"
-        "排名为全市排名。夜间/周末基础负荷触发条件见 quotawatch export retrofit。",
-        "From the quota engine: savings potential = max(0, corrected EUI − target EUI "
-        "(peer median of the type)) × floor area; the rank is city-wide. The night/weekend "
-        "base-load trigger is in `quotawatch export retrofit`.",
+        "来自限额引擎（评估 #{evaluation_id}，截至 {as_of}），与 quotawatch export retrofit "
+        "采用同一筛选（含夜间/周末基础负荷触发条件）：节能潜力 = max(0, 修正后 EUI − 目标 EUI) "
+        "× 建筑面积；排名为全市排名。",
+        "From the quota engine (evaluation #{evaluation_id}, as of {as_of}), the same "
+        "screening as quotawatch export retrofit (night/weekend base load included): savings "
+        "potential = max(0, corrected EUI − target EUI) × floor area; the rank is city-wide.",
     ),
+    "retro_excess_note": (
+        "超限额建筑的节能潜力至少为其超出限额的电量（无目标 EUI 时亦然），"
+        "“节能潜力依据”一列说明采用哪一项。",
+        "A building over its quota can save at least its excess over the quota, also when "
+        "no target EUI exists; the column “Savings potential from” says which applies.",
+    ),
+    "col_savings_source": ("节能潜力依据", "Savings potential from"),
+    "savings_source_target_eui": ("目标 EUI", "target EUI"),
+    "savings_source_excess": ("超出限额量", "excess over quota"),
+    "savings_source_none": ("—", "—"),
+    "col_as_of": ("评估截至日期", "Evaluation as of"),
+    "col_evaluation_id": ("评估编号", "Evaluation id"),
+    "trigger_high_base_load": ("夜间/周末基础负荷高", "High night/weekend base load"),
     # data quality
     "dq_ingest_runs": ("最近的导入批次", "Recent ingest runs"),
     "dq_job_runs": ("最近的任务运行", "Recent job runs"),
@@ -192,6 +305,38 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "col_rows_duplicate": ("重复行数", "Duplicate rows"),
     "col_rows_quarantined": ("隔离行数", "Quarantined rows"),
     "col_job_id": ("任务", "Job"),
+    "col_job_detail": ("详情（年份 / 截至日期 / 编号）", "Detail (year / as of / id)"),
+    "col_reason": ("原因", "Reason"),
+    "dq_stale_days_help": (
+        "计量表最近一天的数据早于这么多天前即列出（整数，至少 1）。",
+        "A meter is listed when its last day with data is more than this many days ago "
+        "(a whole number, at least 1).",
+    ),
+    "dq_stale_days_invalid": (
+        "请输入至少为 1 的整数天数。",
+        "Enter a whole number of days, at least 1.",
+    ),
+    "job_inbox": ("收件箱导入", "Inbox import"),
+    "job_nightly_evaluation": ("每晚评估", "Nightly evaluation"),
+    "job_evaluation": ("评估", "Evaluation"),
+    "outcome_running": ("运行中", "running"),
+    "outcome_succeeded": ("成功", "succeeded"),
+    "outcome_failed": ("失败", "failed"),
+    "outcome_partial": ("部分成功", "partly succeeded"),
+    "outcome_skipped": ("跳过", "skipped"),
+    "run_trigger_cli": ("命令行", "command line"),
+    "run_trigger_scheduler": ("定时任务", "scheduler"),
+    "run_trigger_test": ("测试", "test"),
+    "reason_malformed_row": ("字段数与表头不符", "Fields do not match the header"),
+    "reason_unknown_meter": ("未登记的计量表", "Unknown meter"),
+    "reason_bad_timestamp": ("时间格式无效", "Invalid timestamp"),
+    "reason_future_timestamp": ("时间在未来", "Timestamp in the future"),
+    "reason_bad_value": ("读数不是有效数字", "Value is not a number"),
+    "reason_negative_value": ("读数为负", "Negative value"),
+    "reason_bad_unit": ("单位无效", "Invalid unit"),
+    "reason_conflicting_duplicate": ("重复且数值不同", "Conflicting duplicate"),
+    "reason_register_decrease": ("累计读数减少", "Register decreased"),
+    "reason_above_register_max": ("超过表计最大值", "Above the register maximum"),
     "col_error": ("错误", "Error"),
     "col_reason_code": ("原因代码", "Reason code"),
     "col_rows": ("行数", "Rows"),
@@ -231,6 +376,11 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     ),
     "empty_no_meters": ("该建筑没有登记计量表。", "No meters are registered for this building."),
     "empty_no_history": ("该建筑尚无评估记录。", "No evaluations of this building yet."),
+    "empty_no_history_year": (
+        "该建筑 {year} 年尚无评估记录。",
+        "No evaluations of this building in {year}.",
+    ),
+    "series_partial_month": ("当月（截至 {day}，未满月）", "This month (to {day}, partial)"),
     "empty_no_peers": (
         "同类型建筑不足 {min} 栋或缺少单位面积能耗，无法比较。",
         "Fewer than {min} peers of this type with an EUI, so no comparison.",
@@ -296,6 +446,20 @@ def normalise_lang(lang: object) -> str:
 def status_label(status: str, lang: str | None) -> str:
     """Localised name of an evaluation status (``within``, ``over_20``, ...)."""
     return t(f"status_{status}", lang)
+
+
+def consequence(tier: str, lang: str | None, rules: dict[str, object] | None = None) -> str:
+    """What follows an over-quota tier (``over``, ``over_20``, ``over_20_repeat``), in words;
+    empty for other statuses. English comes from ``[tiers.consequences]`` when present."""
+    key = f"consequence_{tier}"
+    if key not in TEXTS:
+        return ""
+    if lang == "en" and rules:
+        tiers = rules.get("tiers", {})
+        listed = tiers.get("consequences", {}) if isinstance(tiers, dict) else {}
+        if isinstance(listed, dict) and listed.get(tier):
+            return str(listed[tier])
+    return t(key, lang)
 
 
 def role_label(role: str, lang: str | None) -> str:

@@ -6,12 +6,16 @@
 Without ``--url`` the script starts ``quotawatch serve`` on a free local port against the
 configured database (the make-run database by default) and stops it afterwards; with
 ``--url`` it uses a dashboard that is already running (for example the one of ``make run``).
-It signs in as a demo user (``analyst`` by default, who sees every page) and saves:
+It signs in as each demo user (regulator, analyst, manager), in Chinese and in English, in
+a 1440×900 window, and saves ``docs/img/PAGE.png`` (analyst, Chinese: the README's images)
+and ``docs/img/ROLE/LANG/PAGE.png`` for every role and language, where PAGE is
 
-    docs/img/city.png      City compliance
-    docs/img/building.png  one building (the first over its quota, else the first listed)
-    docs/img/retrofit.png  Retrofit candidates
-    docs/img/quality.png   Data quality
+    city      City compliance (My buildings for a manager)
+    building  one building (the first over its quota the user may see, else the first listed)
+    retrofit  Retrofit candidates (not for managers)
+    quality   Data quality
+
+Each shot is the first screen (what a user sees on load) unless ``--full-page``.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (installed by ``make setup``) and a font
 with Chinese glyphs (``apt-get install fonts-wqy-microhei`` or ``fonts-noto-cjk``), else the
@@ -41,12 +45,19 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PAGES = (("city", "/"), ("building", None), ("retrofit", "/retrofit"), ("quality", "/quality"))
 
+ROLES = (
+    ("regulator", "demo-regulator"),
+    ("analyst", "demo-analyst"),
+    ("manager", "demo-manager"),
+)
 BUILDING_SQL = """
 SELECT r.building_id
   FROM evaluation_result r
  WHERE r.evaluation_id = (SELECT max(evaluation_id) FROM evaluation_run
                            WHERE year = (SELECT max(year) FROM evaluation_run))
    AND r.basis = 'electricity_kwh'
+   AND (%(username)s::text IS NULL OR r.building_id IN (
+        SELECT a.building_id FROM user_building a WHERE a.username = %(username)s))
  ORDER BY (r.status LIKE 'over%%') DESC, r.utilization DESC NULLS LAST, r.building_id
  LIMIT 1
 """
@@ -87,12 +98,13 @@ def start_dashboard(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the dashboard did not start listening within 60 s")
 
 
-def pick_building() -> str | None:
+def pick_building(manager: str | None = None) -> str | None:
+    """The building to show: the worst one (of ``manager``'s buildings when given)."""
     from quota.db import connect
     from quota.settings import load_settings
 
     with connect(load_settings()) as conn:
-        row = conn.execute(BUILDING_SQL).fetchone()
+        row = conn.execute(BUILDING_SQL, {"username": manager}).fetchone()
     return row["building_id"] if row else None
 
 
@@ -132,12 +144,27 @@ def sign_in(driver: webdriver.Chrome, base_url: str, username: str, password: st
     WebDriverWait(driver, 20).until(expected_conditions.url_changes(base_url + "/login"))
 
 
-def capture(driver: webdriver.Chrome, url: str, path: Path, width: int) -> None:
+def set_language(driver: webdriver.Chrome, lang: str) -> None:
+    """Choose the dashboard's language (kept in the browser's local storage)."""
+    driver.execute_script(
+        "localStorage.setItem('lang-store', JSON.stringify(arguments[0]));"
+        "localStorage.setItem('lang-store-timestamp', String(Date.now()));",
+        lang,
+    )
+
+
+def capture(
+    driver: webdriver.Chrome, url: str, path: Path, size: tuple[int, int], full_page: bool
+) -> None:
+    width, height = size
+    driver.set_window_size(width, height)
     driver.get(url)
     settle(driver)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(int(height) + 40, 800), 3000))
-    settle(driver, 10)
+    if full_page:
+        page_height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, min(max(int(page_height) + 40, height), 3000))
+        settle(driver, 10)
+    path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     sys.stdout.write(f"wrote {path}\n")
 
@@ -145,10 +172,13 @@ def capture(driver: webdriver.Chrome, url: str, path: Path, width: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Screenshots of the dashboard's main pages.")
     parser.add_argument("--url", help="a running dashboard (default: start one)")
-    parser.add_argument("--username", default="analyst")
-    parser.add_argument("--password", default="demo-analyst")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--full-page", action="store_true", help="the whole page, not one screen")
+    parser.add_argument(
+        "--roles", default="regulator,analyst,manager", help="comma-separated demo users"
+    )
     args = parser.parse_args()
     if not has_chinese_font():
         raise SystemExit(
@@ -161,19 +191,33 @@ def main() -> int:
         port = free_port()
         server = start_dashboard(port)
         base_url = f"http://127.0.0.1:{port}"
-    driver = browser(args.width, 1000)
+    wanted = set(args.roles.split(","))
+    size = (args.width, args.height)
     try:
-        sign_in(driver, base_url, args.username, args.password)
-        building = pick_building()
-        for name, path in PAGES:
-            if path is None:
-                if building is None:
-                    sys.stdout.write("no evaluated building: skipping the building page\n")
-                    continue
-                path = f"/building/{building}"
-            capture(driver, base_url + path, args.out / f"{name}.png", args.width)
+        for username, password in ROLES:
+            if username not in wanted:
+                continue
+            building = pick_building(username if username == "manager" else None)
+            for lang in ("zh", "en"):
+                driver = browser(args.width, args.height)
+                try:
+                    sign_in(driver, base_url, username, password)
+                    set_language(driver, lang)
+                    for name, path in PAGES:
+                        if path == "/retrofit" and username == "manager":
+                            continue
+                        if path is None:
+                            if building is None:
+                                sys.stdout.write("no evaluated building: no building page\n")
+                                continue
+                            path = f"/building/{building}"
+                        target = args.out / username / lang / f"{name}.png"
+                        capture(driver, base_url + path, target, size, args.full_page)
+                        if username == "analyst" and lang == "zh":
+                            (args.out / f"{name}.png").write_bytes(target.read_bytes())
+                finally:
+                    driver.quit()
     finally:
-        driver.quit()
         if server is not None:
             server.terminate()
             server.wait(timeout=15)

@@ -249,6 +249,12 @@ def frame(
     return pd.DataFrame.from_records(rows, columns=names)
 
 
+def building_type_names(conn: psycopg.Connection[Any]) -> dict[object, tuple[str, str]]:
+    """building_type → (Chinese name, English name)."""
+    rows = conn.execute("SELECT building_type, name_zh, name_en FROM building_type").fetchall()
+    return {r["building_type"]: (r["name_zh"], r["name_en"]) for r in rows}
+
+
 def buildings(conn: psycopg.Connection[Any], on_date: date | None = None) -> pd.DataFrame:
     """The registry, one row per building; with ``on_date``, the floor area, type and
     public-use share in force on that local date."""

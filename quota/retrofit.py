@@ -2,6 +2,9 @@
 the list, ranked by savings potential.
 
 Savings potential [kWh/a] = max(0, corrected EUI − target EUI) × floor area (DOMAIN.md §6),
+but at least the building's electricity excess over its quota (a building over its quota
+can save at least that much; ``savings_source`` says which of the two applies: ``target_eui``,
+``excess`` or ``none``),
 with the electricity EUI annualised by the evaluation and corrected for operating hours and
 occupancy (GB/T 51161-2016, ``quota.intensity``). Target: the median corrected EUI of the
 same type (at least ``min_peer_count`` peers), or the type's guide value where
@@ -44,6 +47,7 @@ CANDIDATE_COLUMNS = (
     "savings_kgce_per_year",
     "savings_tco2_per_year",
     "savings_cny_per_year",
+    "savings_source",
     "base_load_ratio",
     *TRIGGERS,
     "status",
@@ -119,9 +123,19 @@ def screen(
 
     ``buildings``: building_id, building_type, floor_area_m2, operating_hours_per_year,
     area_per_person_m2. ``results``: one evaluation's rows (building_id, basis, status,
-    electricity_eui_kwh_per_m2). Returns one row per building (not yet filtered or ranked).
+    electricity_eui_kwh_per_m2, optionally excess [kWh on the electricity basis]). Returns
+    one row per building (not yet filtered or ranked).
     """
     res = results[results["status"] != "out_of_scope"]
+    if "excess" in res.columns:
+        electricity = res[res["basis"] == "electricity_kwh"]
+        excess_kwh = (
+            pd.to_numeric(electricity["excess"], errors="coerce")
+            .groupby(electricity["building_id"])
+            .max()
+        )
+    else:
+        excess_kwh = pd.Series(dtype="float64")
     per_building = res.groupby("building_id").agg(
         eui_kwh_per_m2=("electricity_eui_kwh_per_m2", "first"),
         over_20=("status", lambda s: bool(s.isin(["over_20", "over_20_repeat"]).any())),
@@ -141,7 +155,12 @@ def screen(
     )
     standards = intensity.standard_values(rule_table)
     target, source = target_eui(corrected, df["building_type"], standards, rules)
-    savings = ((corrected - target).clip(lower=0.0) * df["floor_area_m2"]).fillna(0.0)
+    eui_savings = ((corrected - target).clip(lower=0.0) * df["floor_area_m2"]).fillna(0.0)
+    over_quota = excess_kwh.reindex(df.index).astype("float64").fillna(0.0).clip(lower=0.0)
+    savings = np.maximum(eui_savings, over_quota)
+    savings_source = np.where(
+        over_quota > eui_savings, "excess", np.where(eui_savings > 0, "target_eui", "none")
+    )
     _, is_worst = intensity.best_and_worst(corrected, df["building_type"], 0.0, rules.worst_share)
     constraint = (
         df["building_type"].map(standards["constraint_kwh_per_m2"]).astype("float64")
@@ -163,6 +182,7 @@ def screen(
             "savings_kgce_per_year": (savings * f.electricity_kgce_per_kwh).to_numpy(),
             "savings_tco2_per_year": (savings * f.electricity_kgco2_per_kwh / 1000.0).to_numpy(),
             "savings_cny_per_year": (savings * rules.tariff_cny_per_kwh).to_numpy(),
+            "savings_source": savings_source,
             "base_load_ratio": np.nan,
             "over_20": df["over_20"].to_numpy(dtype=bool),
             "over_20_repeat": df["over_20_repeat"].to_numpy(dtype=bool),

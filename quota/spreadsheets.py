@@ -93,22 +93,43 @@ def append_row(sheet: Any, values: Sequence[Any]) -> None:
                 cell.quotePrefix = True
 
 
+def format_sheet(sheet: Any) -> None:
+    """Make a written sheet easy to read in Excel: a bold, frozen header row with an
+    autofilter, number formats (whole numbers ``#,##0``, decimals ``#,##0.0``) and column
+    widths from the headers (CJK characters count double)."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for i, (header,) in enumerate(sheet.iter_cols(min_row=1, max_row=1, values_only=True), start=1):
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+            if isinstance(cell.value, bool):
+                continue
+            if isinstance(cell.value, int):
+                cell.number_format = "#,##0"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.0"
+        wide = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(header or ""))
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(wide + 2, 10), 40)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+
+
 def xlsx_bytes(
     header: Sequence[Any], rows: Iterable[Sequence[Any]], sheet_name: str = "QuotaWatch"
 ) -> bytes:
-    """An XLSX workbook with one sheet: a bold header row and the rows, text as text."""
+    """An XLSX workbook with one sheet: the header row and the rows, text as text, formatted
+    by :func:`format_sheet`."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = sheet_name[:31]
-    append_row(sheet, list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    append_row(sheet, [str(v) for v in header])
     for row in rows:
         append_row(sheet, list(row))
-    sheet.freeze_panes = "A2"
+    format_sheet(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -7,7 +7,8 @@ callback re-checks access (a crafted request naming another building gets 403)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import unquote
@@ -16,11 +17,11 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard import building_header, decisions, figures, frames, ids, live, queries, tables
 from dashboard import components as ui
-from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
-from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+from dashboard.texts import UNIT_BY_BASIS, normalise_lang, t
 from quota import conversion
 from quota.rules import EvaluationRules
 
@@ -105,7 +106,7 @@ def layout(
             ),
             html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
             html.Div(
-                [html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
+                [html.H2(t("meters", lang)), meters_grid()],
                 className="qw-panel",
             ),
             determined,
@@ -113,49 +114,83 @@ def layout(
     )
 
 
-def _pct_text(value: Any) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.1f} %"
+def meters_grid() -> Any:
+    """The building's meters; headers wrap instead of being clipped."""
+    grid = ui.grid(ids.BUILDING_METERS, "260px")
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    return grid
 
 
-def building_view(
-    services: Services, building_id: str, year: int, basis: str, lang: str | None
-) -> tuple[Any, ...]:
-    """Everything the building page shows for one year and basis (main callback body)."""
-    lang = normalise_lang(lang)
-    basis = basis if basis in BASES else "electricity_kwh"
-    unit = UNIT_BY_BASIS[basis]
-    settings = services.settings
+def _month_end(day: date) -> bool:
+    """True when ``day`` is the last day of its month."""
+    return (day + timedelta(days=1)).month != day.month
+
+
+@dataclass
+class _BuildingData:
+    """What the building page reads for one year and basis (all scoped by the viewer)."""
+
+    info: dict[str, Any]
+    run: dict[str, Any] | None
+    result: dict[str, Any] | None
+    daily: pd.DataFrame
+    share: pd.Series | None
+    history: pd.DataFrame
+    peers: dict[str, Any]
+    meters: pd.DataFrame
+
+
+def _read(
+    services: Services, building_id: str, year: int, basis: str, year_end: date
+) -> _BuildingData:
+    """One connection, every query of the page."""
     viewer = current_viewer()
-    year = int(year)
-    today = datetime.now(settings.tz).date()
-    year_end = min(date(year + 1, 1, 1), max(today, date(year, 1, 1)))
     with services.connection() as conn:
+        info = queries.building_info(conn, viewer, building_id)
         evaluation_id = queries.resolve_evaluation_id(conn, year)
+        run = queries.run_info(conn, evaluation_id) if evaluation_id is not None else None
         result = (
             queries.building_result(conn, viewer, building_id, evaluation_id, basis)
             if evaluation_id is not None
             else None
         )
-        daily = queries.building_daily(
-            conn, viewer, building_id, date(year - 1, 1, 1), date(year + 1, 1, 1)
+        return _BuildingData(
+            info=info,
+            run=run,
+            result=result,
+            daily=queries.building_daily(
+                conn, viewer, building_id, date(year - 1, 1, 1), date(year + 1, 1, 1)
+            ),
+            share=queries.trajectory_share(
+                conn, viewer, services.settings, building_id, year, result
+            ),
+            history=queries.building_history(conn, viewer, building_id, basis),
+            peers=(
+                queries.peer_stats(conn, viewer, building_id, evaluation_id)
+                if evaluation_id is not None
+                else {}
+            ),
+            meters=queries.building_meters(conn, viewer, building_id, date(year, 1, 1), year_end),
         )
-        share = queries.trajectory_share(conn, viewer, settings, building_id, year, result)
-        history = queries.building_history(conn, viewer, building_id, basis)
-        peers = (
-            queries.peer_stats(conn, viewer, building_id, evaluation_id)
-            if evaluation_id is not None
-            else {}
-        )
-        meters = queries.building_meters(conn, viewer, building_id, date(year, 1, 1), year_end)
 
-    factors = EvaluationRules.from_rules(settings.rules).factors
-    per_day = conversion.daily_in_basis(daily, basis, factors)
+
+def _use_charts(
+    data: _BuildingData, year: int, basis: str, unit: str, lang: str, rules: dict[str, Any]
+) -> tuple[Any, Any, bool]:
+    """The cumulative chart (use against the quota trajectory and the projection) and the
+    monthly chart (this year against last year, the partial month marked), in the basis's
+    unit; and whether a trajectory was drawn."""
+    factors = EvaluationRules.from_rules(rules).factors
+    per_day = conversion.daily_in_basis(data.daily, basis, factors)
     this_year = per_day[[d.year == year for d in per_day.index]] if not per_day.empty else per_day
     last_year = (
         per_day[[d.year == year - 1 for d in per_day.index]] if not per_day.empty else per_day
     )
+    result = data.result
     quota = result["quota"] if result else None
-    trajectory = frames.trajectory_values(share, quota) if share is not None and quota else None
+    trajectory = (
+        frames.trajectory_values(data.share, quota) if data.share is not None and quota else None
+    )
     no_daily = t("empty_no_daily", lang, year=year)
     cumulative = figures.cumulative_figure(
         frames.cumulative(this_year),
@@ -167,6 +202,7 @@ def building_view(
         lang,
         no_daily,
     )
+    last_day = this_year.index.max() if not this_year.empty else None
     monthly = figures.monthly_figure(
         frames.monthly_totals(this_year),
         frames.monthly_totals(last_year),
@@ -174,49 +210,52 @@ def building_view(
         unit,
         lang,
         no_daily,
+        partial_through=last_day if last_day is not None and not _month_end(last_day) else None,
     )
-    history_fig = figures.history_figure(history, lang, t("empty_no_history", lang))
+    return cumulative, monthly, trajectory is not None
+
+
+def building_view(
+    services: Services, building_id: str, year: int, basis: str, lang: str | None
+) -> tuple[Any, ...]:
+    """Everything the building page shows for one year and basis (main callback body)."""
+    lang = normalise_lang(lang)
+    basis = basis if basis in BASES else "electricity_kwh"
+    unit = UNIT_BY_BASIS[basis]
+    settings = services.settings
+    year = int(year)
+    today = datetime.now(settings.tz).date()
+    year_end = min(date(year + 1, 1, 1), max(today, date(year, 1, 1)))
+    data = _read(services, building_id, year, basis, year_end)
+    cumulative, monthly, has_trajectory = _use_charts(data, year, basis, unit, lang, settings.rules)
+    history = data.history
+    if not history.empty:  # the chosen year's evaluations, on that year's axis
+        history = history[history["year"] == year].reset_index(drop=True)
+    history_fig = figures.history_figure(
+        history, lang, t("empty_no_history_year", lang, year=year), year
+    )
     peer_fig = figures.peers_figure(
-        peers,
+        data.peers,
         lang,
         t("empty_no_peers", lang, min=settings.rules.get("data", {}).get("min_peer_count", 5)),
     )
-    meter_columns, meter_rows = tables.meters_grid(meters, date(year, 1, 1), year_end, lang)
-
-    header: list[Any] = []
-    if result:
-        header.append(
-            html.P(
-                t(
-                    "building_status_line",
-                    lang,
-                    year=year,
-                    status=status_label(result["status"], lang),
-                    util=_pct_text(result["utilization"]),
-                    projected=f"{ui.number_text(result['projected'])} {unit}",
-                )
-            )
-        )
-        details = result.get("details") or {}
-        if isinstance(details, dict) and details.get("unverified"):
-            header.append(html.P(t("unverified", lang), className="qw-note"))
-    else:
-        header.append(ui.empty_state(t("empty_no_evaluation", lang, year=year)))
-    if trajectory is None:
-        header.append(html.P(t("empty_no_trajectory", lang), className="qw-note"))
-    if peers.get("peer_count") and peers.get("percent_rank") is not None:
-        header.append(
-            html.P(
-                t(
-                    "peer_percentile",
-                    lang,
-                    pct=round(float(peers["percent_rank"]) * 100),
-                    count=peers["peer_count"],
-                )
-            )
-        )
-    if meters.empty:
-        header.append(html.P(t("empty_no_meters", lang), className="qw-note"))
+    meter_columns, meter_rows = tables.meters_grid(data.meters, date(year, 1, 1), year_end, lang)
+    header = building_header.header_children(
+        result=data.result,
+        info=data.info,
+        peers=data.peers,
+        year=year,
+        as_of=data.run["as_of"] if data.run else None,
+        unit=unit,
+        lang=lang,
+        rules=settings.rules,
+        has_trajectory=has_trajectory,
+        has_meters=not data.meters.empty,
+        empty_message=ui.empty_state(t("empty_no_evaluation", lang, year=year)),
+    )
+    computed = live.computed_line(data.run, settings.tz, lang)
+    if computed:
+        header.append(html.P(computed, className="qw-note", id=ids.BUILDING_COMPUTED))
     return (header, cumulative, monthly, history_fig, peer_fig, meter_columns, meter_rows)
 
 
@@ -271,9 +310,10 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.BUILDING_ID_STORE, "data"),
         Input(ids.BUILDING_YEAR, "value"),
         Input(ids.BUILDING_BASIS, "value"),
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: the figures are recomputed
         State(ids.LANG_STORE, "data"),  # a language switch re-renders the page
     )
-    def update_building(building_id, year, basis, lang):  # type: ignore[no-untyped-def]
+    def update_building(building_id, year, basis, _newest, lang):  # type: ignore[no-untyped-def]
         return building_view(services, building_id, year, basis, lang)
 
     @app.callback(

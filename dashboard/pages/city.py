@@ -14,11 +14,12 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components as ui
-from dashboard import decisions, figures, frames, ids, queries, tables
+from dashboard import decisions, figures, frames, ids, live, queries, tables
 from dashboard.cache import scope_key
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
-from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
+from dashboard.sizes import graph_style
+from dashboard.texts import UNIT_BY_BASIS, consequence, normalise_lang, t
 
 BASES = ("electricity_kwh", "energy_kgce")
 SIZES = ("small", "ordinary", "large")
@@ -41,6 +42,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     ]
     return html.Div(
         [
+            html.H2(t("nav_city" if viewer.sees_all else "nav_my_buildings", lang)),
             html.Div(
                 [
                     ui.control(
@@ -94,6 +96,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(id=ids.CITY_EMPTY),
             html.Div(id=ids.CITY_HEADLINE, className="qw-cards"),
+            html.P(id=ids.CITY_COMPUTED, className="qw-note"),
             html.Div(
                 [
                     html.Div(ui.graph(ids.CITY_BY_DISTRICT), className="qw-panel"),
@@ -103,42 +106,88 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
             dcc.Store(id=ids.CITY_SELECTION),
-            html.Div(
-                ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True),
-                className="qw-panel",
-            ),
+            html.Div(city_grid(), className="qw-panel"),
             determined,
         ]
     )
 
 
-def headline_cards(summary: dict[str, Any], basis: str, lang: str) -> list[html.Div]:
-    """The headline figures as cards (pure)."""
+def city_grid() -> Any:
+    """The building table: headers wrap (never clipped), rows come from the server."""
+    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True)
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    # Fourteen columns: render them all (a search of the page finds every value).
+    grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
+    return grid
+
+
+def headline_cards(
+    summary: dict[str, Any], basis: str, lang: str, rules: dict[str, Any] | None = None
+) -> list[html.Div]:
+    """The headline figures as cards (pure): the over-quota tiers with their excess to
+    date, their projected excess at year end and what happens next; above 120 % counts
+    every building over by more than 20 %, the two-years-running ones inside it."""
     unit = UNIT_BY_BASIS[basis]
     share = summary["share_within"]
     counts = summary["counts"]
-    cards = [
+    excess = summary["excess_by_tier"]
+    projected = summary.get("projected_excess_by_tier", {})
+
+    def amounts(*tiers: str) -> str:
+        to_date = sum(excess.get(k, 0.0) for k in tiers)
+        year_end = sum(projected.get(k, 0.0) for k in tiers)
+        return " · ".join(
+            [
+                t("kpi_excess_to_date", lang, value=f"{ui.number_text(to_date)} {unit}"),
+                t("kpi_projected_excess", lang, value=f"{ui.number_text(year_end)} {unit}"),
+            ]
+        )
+
+    def tier_card(label: str, count: int, subs: list[str]) -> html.Div:
+        return html.Div(
+            [
+                html.Div(ui.number_text(count), className="qw-value"),
+                html.Div(label, className="qw-label"),
+                *[html.Div(sub, className="qw-sub") for sub in subs if sub],
+            ],
+            className="qw-card qw-card-tier",
+        )
+
+    repeat = counts.get("over_20_repeat", 0)
+    over_120 = counts.get("over_20", 0) + repeat
+    return [
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
-        ui.card(t("kpi_share_within", lang), "–" if share != share else f"{share * 100:.1f} %"),
+        ui.card(
+            t("kpi_share_within", lang),
+            "–" if share != share else f"{share * 100:.1f} %",
+            t(
+                "kpi_within_of",
+                lang,
+                within=ui.number_text(counts.get("within", 0)),
+                judged=ui.number_text(summary["judged"]),
+            ),
+        ),
+        tier_card(
+            t("kpi_over_100", lang),
+            counts.get("over", 0),
+            [amounts("over"), t("next_step", lang, text=consequence("over", lang, rules))],
+        ),
+        tier_card(
+            t("kpi_over_120", lang),
+            over_120,
+            [
+                t("kpi_repeat_inside", lang, count=ui.number_text(repeat)),
+                amounts("over_20", "over_20_repeat"),
+                t("next_step", lang, text=consequence("over_20", lang, rules)),
+                t("next_step", lang, text=consequence("over_20_repeat", lang, rules))
+                if repeat
+                else "",
+            ],
+        ),
+        ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))),
+        ui.card(t("kpi_insufficient", lang), ui.number_text(counts.get("insufficient_data", 0))),
     ]
-    for tier in ("over", "over_20", "over_20_repeat"):
-        cards.append(
-            ui.card(
-                status_label(tier, lang),
-                ui.number_text(counts.get(tier, 0)),
-                t(
-                    "kpi_excess",
-                    lang,
-                    value=f"{ui.number_text(summary['excess_by_tier'][tier])} {unit}",
-                ),
-            )
-        )
-    cards.append(ui.card(t("kpi_at_risk", lang), ui.number_text(counts.get("at_risk", 0))))
-    cards.append(
-        ui.card(t("kpi_insufficient", lang), ui.number_text(counts.get("insufficient_data", 0)))
-    )
-    return cards
 
 
 @dataclass(frozen=True)
@@ -247,7 +296,7 @@ def compute_city_page(
     )
     return CityPage(
         None,
-        headline_cards(summary, basis, lang),
+        headline_cards(summary, basis, lang, services.settings.rules),
         by_district,
         by_type,
         utilization,
@@ -310,7 +359,8 @@ def city_view(
     lang: str | None,
 ) -> tuple[Any, ...]:
     """The outputs of the main callback: empty state, headline cards, the three charts, the
-    table's columns, and the selection the table's rows are then requested for."""
+    heights of the two bar charts (they grow with their groups), the table's columns, and
+    the selection the table's rows are then requested for."""
     chosen = selection(year, as_of, basis, districts, types, sizes)
     page = city_page(services, chosen, lang)
     return (
@@ -319,6 +369,8 @@ def city_view(
         page.by_district,
         page.by_type,
         page.utilization,
+        graph_style(ids.CITY_BY_DISTRICT, ui.figure_height(page.by_district)),
+        graph_style(ids.CITY_BY_TYPE, ui.figure_height(page.by_type)),
         page.columns,
         {**chosen, "lang": normalise_lang(lang)},
     )
@@ -369,8 +421,11 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.CITY_AS_OF, "options"),
         Output(ids.CITY_AS_OF, "value"),
         Input(ids.CITY_YEAR, "value"),
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: its as-of date is chosen
     )
-    def as_of_options(year: int | None) -> tuple[list[dict[str, str]], str | None]:
+    def as_of_options(
+        year: int | None, _newest: Any = None
+    ) -> tuple[list[dict[str, str]], str | None]:
         if year is None:
             return [], None
         with services.connection() as conn:
@@ -384,6 +439,8 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.CITY_BY_DISTRICT, "figure"),
         Output(ids.CITY_BY_TYPE, "figure"),
         Output(ids.CITY_UTILIZATION, "figure"),
+        Output(ids.CITY_BY_DISTRICT, "style"),
+        Output(ids.CITY_BY_TYPE, "style"),
         Output(ids.CITY_GRID, "columnDefs"),
         Output(ids.CITY_SELECTION, "data"),
         Input(ids.CITY_YEAR, "value"),
@@ -396,6 +453,21 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_city(year, as_of, basis, districts, types, sizes, lang):  # type: ignore[no-untyped-def]
         return city_view(services, year, as_of, basis, districts, types, sizes, lang)
+
+    @app.callback(
+        Output(ids.CITY_COMPUTED, "children"),
+        Input(ids.CITY_YEAR, "value"),
+        Input(ids.CITY_AS_OF, "value"),
+        State(ids.LANG_STORE, "data"),
+    )
+    def update_computed(year, as_of, lang):  # type: ignore[no-untyped-def]
+        chosen = selection(year, as_of, None, None, None, None)
+        if chosen["year"] is None:
+            return ""
+        with services.connection() as conn:
+            evaluation_id = queries.resolve_evaluation_id(conn, chosen["year"], chosen["as_of"])
+            run = queries.run_info(conn, evaluation_id) if evaluation_id is not None else None
+        return live.computed_line(run, services.settings.tz, normalise_lang(lang))
 
     @app.callback(
         Output(ids.CITY_GRID, "getRowsResponse"),

@@ -19,10 +19,10 @@ from dashboard.texts import normalise_lang, t
 
 INGEST_FIELDS = (
     ("run_id", "col_run_id", "number"),
-    ("trigger", "col_trigger", "text"),
+    ("trigger", "col_trigger", "word:run_trigger"),
     ("started_at", "col_started_at", "time"),
     ("finished_at", "col_finished_at", "time"),
-    ("outcome", "col_outcome", "text"),
+    ("outcome", "col_outcome", "word:outcome"),
     ("files_seen", "col_files", "number"),
     ("rows_read", "col_rows_read", "number"),
     ("rows_loaded", "col_rows_loaded", "number"),
@@ -31,10 +31,11 @@ INGEST_FIELDS = (
     ("error", "col_error", "text"),
 )
 JOB_FIELDS = (
-    ("job_id", "col_job_id", "text"),
+    ("job_id", "col_job_id", "word:job"),
+    ("detail", "col_job_detail", "text"),
     ("started_at", "col_started_at", "time"),
     ("finished_at", "col_finished_at", "time"),
-    ("outcome", "col_outcome", "text"),
+    ("outcome", "col_outcome", "word:outcome"),
     ("error", "col_error", "text"),
 )
 QUARANTINE_FIELDS = (
@@ -42,6 +43,7 @@ QUARANTINE_FIELDS = (
     ("file_name", "col_file_name", "text"),
     ("line_number", "col_line_number", "number"),
     ("meter_id", "col_meter_id", "text"),
+    ("reason", "col_reason", "word:reason"),
     ("reason_code", "col_reason_code", "text"),
     ("message", "col_message", "text"),
     ("raw_row", "col_raw_row", "text"),
@@ -57,10 +59,17 @@ QUARANTINE_SHOWN = 1000
 
 
 def _grid_with(
-    grid_id: str, frame: Any, fields: Any, lang: str, empty_key: str, height: str = "300px"
+    grid_id: str,
+    frame: Any,
+    fields: Any,
+    lang: str,
+    empty_key: str,
+    height: str = "300px",
+    tz: Any = None,
 ) -> list[Any]:
     grid = ui.grid(grid_id, height)
-    columns, rows = tables.simple_grid(frame, fields, lang)
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
 
@@ -79,7 +88,12 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     [
                         html.H2(t("dq_ingest_runs", lang)),
                         *_grid_with(
-                            ids.DQ_INGEST_GRID, runs, INGEST_FIELDS, lang, "empty_no_ingest"
+                            ids.DQ_INGEST_GRID,
+                            runs,
+                            INGEST_FIELDS,
+                            lang,
+                            "empty_no_ingest",
+                            tz=services.settings.tz,
                         ),
                     ],
                     className="qw-panel",
@@ -87,14 +101,21 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 html.Div(
                     [
                         html.H2(t("dq_job_runs", lang)),
-                        *_grid_with(ids.DQ_JOB_GRID, jobs, JOB_FIELDS, lang, "empty_no_jobs"),
+                        *_grid_with(
+                            ids.DQ_JOB_GRID,
+                            jobs,
+                            JOB_FIELDS,
+                            lang,
+                            "empty_no_jobs",
+                            tz=services.settings.tz,
+                        ),
                     ],
                     className="qw-panel",
                 ),
             ]
         reasons = queries.quarantine_by_reason(conn, viewer)
     chart = figures.bar_counts(
-        [str(r) for r in reasons["reason_code"]],
+        [tables.word("reason", r, lang) for r in reasons["reason_code"]],
         [int(n) for n in reasons["row_count"]],
         t("dq_quarantine", lang),
         t("col_rows", lang),
@@ -107,24 +128,30 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             dcc.Download(id=ids.DQ_DOWNLOAD),
         ]
         if viewer.can_export
-        else [html.Span(t("export_analyst_only", lang), className="qw-note")]
+        # Regulators are told who exports; managers have nothing to export here.
+        else (
+            [html.Span(t("export_analyst_only", lang), className="qw-note")]
+            if viewer.sees_all
+            else []
+        )
     )
     reason_values = [str(r) for r in reasons["reason_code"]]
+    if not reason_values:  # the chart says there are none; no empty picker and table
+        sections.append(html.Div(ui.graph(ids.DQ_QUARANTINE_CHART, chart), className="qw-panel"))
     sections.append(
         html.Div(
             [
-                dcc.Graph(
-                    id=ids.DQ_QUARANTINE_CHART,
-                    figure=chart,
-                    config={"displaylogo": False, "responsive": True},
-                ),
+                ui.graph(ids.DQ_QUARANTINE_CHART, chart),
                 html.Div(
                     [
                         ui.control(
                             t("dq_reason", lang),
                             dcc.Dropdown(
                                 id=ids.DQ_REASON,
-                                options=[{"label": r, "value": r} for r in reason_values],
+                                options=[
+                                    {"label": tables.word("reason", r, lang), "value": r}
+                                    for r in reason_values
+                                ],
                                 value=reason_values[0] if reason_values else None,
                                 clearable=False,
                             ),
@@ -133,10 +160,12 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     ],
                     className="qw-controls",
                 ),
-                ui.grid(ids.DQ_QUARANTINE_GRID, "320px", row_id="quarantine_id"),
+                quarantine_grid(),
             ],
             className="qw-panel",
         )
+        if reason_values
+        else None
     )
     sections.append(
         html.Div(
@@ -148,12 +177,21 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                         id=ids.DQ_STALE_DAYS, type="number", min=1, step=1, value=2, debounce=True
                     ),
                 ),
+                html.P(t("dq_stale_days_help", lang), className="qw-note"),
                 html.Div(id=ids.DQ_STALE_GRID),
             ],
             className="qw-panel",
         )
     )
-    return html.Div(sections, id=ids.DQ_BODY)
+    return html.Div([s for s in sections if s is not None], id=ids.DQ_BODY)
+
+
+def quarantine_grid() -> Any:
+    """The quarantined rows; ag-grid wants string row ids (its warning #25 otherwise)."""
+    grid = ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    grid.getRowId = "String(params.data.quarantine_id)"
+    return grid
 
 
 def quarantine_table(
@@ -161,7 +199,17 @@ def quarantine_table(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with services.connection() as conn:
         rows = queries.quarantine_rows(conn, current_viewer(), reason, QUARANTINE_SHOWN)
-    return tables.simple_grid(rows, QUARANTINE_FIELDS, lang)
+    rows["reason"] = rows["reason_code"]
+    return tables.simple_grid(rows, QUARANTINE_FIELDS, lang, services.settings.tz)
+
+
+def stale_days(value: Any) -> int | None:
+    """The stale-days input as a whole number of days ≥ 1, or None when it is not one."""
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(days) if days >= 1 and days == int(days) else None
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -189,9 +237,12 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_stale(days, lang):  # type: ignore[no-untyped-def]
         lang = normalise_lang(lang)
+        wanted = stale_days(days)
+        if wanted is None:  # the browser marks the field; say why
+            return ui.empty_state(t("dq_stale_days_invalid", lang))
         today = datetime.now(services.settings.tz).date()
         with services.connection() as conn:
-            stale = queries.stale_meters(conn, current_viewer(), today, int(days or 2))
+            stale = queries.stale_meters(conn, current_viewer(), today, wanted)
         stale["last_day"] = stale["last_day"].map(
             lambda d: t("never", lang) if d is None or d != d else d.isoformat()
         )

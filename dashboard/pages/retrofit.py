@@ -4,6 +4,9 @@ regulators may view; managers have no access."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -17,18 +20,20 @@ from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
 from dashboard.users import Viewer
+from quota.retrofit_screening import ranked_candidates
 
 
 def layout(services: Services, lang: str | None = None, **_query: Any) -> html.Div:
     lang = normalise_lang(lang)
     viewer = current_viewer()
     if not viewer.may_view_retrofit:
-        return html.Div(ui.empty_state(t("forbidden_page", lang), ids.RETRO_NOTE))
+        # Its own id: no output of the page's callbacks is present, so none fires here.
+        return html.Div(ui.empty_state(t("forbidden_page", lang), ids.RETRO_FORBIDDEN))
     with services.connection() as conn:
         years = queries.evaluation_years(conn)
         options = queries.filter_options(conn, viewer)
     if not years:
-        return html.Div(ui.empty_state(t("empty_no_years", lang), ids.RETRO_NOTE))
+        return html.Div(ui.empty_state(t("empty_no_years", lang), ids.RETRO_FORBIDDEN))
     downloads: list[Any] = (
         [
             html.Button(t("download_csv", lang), id=ids.RETRO_CSV, n_clicks=0),
@@ -100,22 +105,35 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 className="qw-controls",
             ),
             html.Div(id=ids.RETRO_TOTALS),
-            html.Div(ui.grid(ids.RETRO_GRID, "560px", row_id="building_id"), className="qw-panel"),
+            html.Div(retrofit_grid(), className="qw-panel"),
             html.P(id=ids.RETRO_NOTE, className="qw-note"),
         ]
     )
 
 
-def ranked_candidates(
-    services: Services,
-    viewer: Viewer,
-    year: int | None,
-    districts: list[str] | None,
-    types: list[str] | None,
-    min_area_m2: float | None,
-    triggers: list[str] | None,
-) -> pd.DataFrame | None:
-    """The engine's ranked list for the filters, or None when ``year`` has no evaluation."""
+def retrofit_grid() -> Any:
+    """The candidate table: headers wrap (never clipped), every column rendered."""
+    grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id")
+    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
+    return grid
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The screened list of one evaluation run (every candidate, before the page's filters)
+    with what the downloads name: the run's id and as-of date."""
+
+    evaluation_id: int
+    as_of: date
+    ranked: pd.DataFrame
+    registry: pd.DataFrame
+    results: pd.DataFrame
+
+
+def screening(services: Services, viewer: Viewer, year: int | None) -> Screening | None:
+    """The shared screening (``quota.retrofit_screening``, as ``quotawatch export retrofit``)
+    of the latest run of ``year``, cached until a new run; None without a run."""
     if year is None:
         return None
     with services.connection() as conn:
@@ -123,15 +141,57 @@ def ranked_candidates(
         if evaluation_id is None:
             return None
         registry, results = queries.retrofit_inputs(conn, viewer, evaluation_id)
+        run = queries.run_info(conn, evaluation_id) or {}
+        as_of = run.get("as_of") or date(int(year), 12, 31)
+
+        def compute() -> pd.DataFrame:
+            return ranked_candidates(conn, services.settings, registry, results, as_of)
+
+        ranked = services.cache.get_or_compute(
+            queries.newest_evaluation_id(conn), ("retrofit-screening", evaluation_id), compute
+        )
+    return Screening(evaluation_id, as_of, ranked, registry, results)
+
+
+def ranked_for_filters(
+    screened: Screening,
+    districts: list[str] | None,
+    types: list[str] | None,
+    min_area_m2: float | None,
+    triggers: list[str] | None,
+) -> pd.DataFrame:
+    """The screened list with the page's filters applied (rank stays the city-wide rank)."""
     return frames.retrofit_list(
-        registry,
-        results,
-        services.settings.rules,
+        screened.ranked,
+        screened.registry,
+        screened.results,
         districts or (),
         types or (),
         float(min_area_m2 or 0),
         triggers or (),
     )
+
+
+def download_name(
+    year: Any,
+    districts: list[str] | None,
+    types: list[str] | None,
+    min_area_m2: float | None,
+    triggers: list[str] | None,
+    lang: str,
+    extension: str,
+) -> str:
+    """The download's file name: year, the filters in force and the language, e.g.
+    ``retrofit_candidates_2025_东城区_office_min5000m2_over_20_en.csv``."""
+    parts = ["retrofit_candidates", str(year)]
+    parts += sorted(str(d) for d in districts or [])
+    parts += sorted(str(x) for x in types or [])
+    if min_area_m2:
+        parts.append(f"min{float(min_area_m2):.0f}m2")
+    parts += sorted(str(x) for x in triggers or [])
+    parts.append(lang)
+    safe = [re.sub(r"[^\w.-]+", "-", p).strip("-") for p in parts]
+    return "_".join(p for p in safe if p) + "." + extension
 
 
 def retrofit_view(
@@ -147,11 +207,21 @@ def retrofit_view(
     viewer = current_viewer()
     if not viewer.may_view_retrofit:
         raise queries.AccessDeniedError("retrofit")
-    ranked = ranked_candidates(services, viewer, year, districts, types, min_area, triggers)
-    if ranked is None:
+    screened = screening(services, viewer, year)
+    if screened is None:
         return (ui.empty_state(t("empty_no_evaluation", lang, year=year)), [], [], "")
+    ranked = ranked_for_filters(screened, districts, types, min_area, triggers)
     columns, rows = tables.retrofit_grid(ranked, lang)
-    note = t("retro_source_engine", lang)
+    note = [
+        t(
+            "retro_source_engine",
+            lang,
+            evaluation_id=screened.evaluation_id,
+            as_of=screened.as_of.isoformat(),
+        ),
+        " ",
+        t("retro_excess_note", lang),
+    ]
     if ranked.empty:
         return (ui.empty_state(t("empty_no_candidates", lang, year=year)), columns, rows, note)
     totals = (
@@ -200,9 +270,11 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.RETRO_GRID, "columnDefs"),
         Output(ids.RETRO_GRID, "rowData"),
         Output(ids.RETRO_NOTE, "children"),
-        *filters,
+        *filters[:-1],
+        Input(ids.LIVE_EVALUATION, "data"),  # a new evaluation: the list is screened again
+        filters[-1],
     )
-    def update_retrofit(year, districts, types, min_area, triggers, lang):  # type: ignore[no-untyped-def]
+    def update_retrofit(year, districts, types, min_area, triggers, _newest, lang):  # type: ignore[no-untyped-def]
         return retrofit_view(services, year, districts, types, min_area, triggers, lang)
 
     @app.callback(
@@ -218,12 +290,20 @@ def register(app: dash.Dash, services: Services) -> None:
         if not viewer.can_export:
             raise queries.AccessDeniedError("export")
         lang = normalise_lang(lang)
-        ranked = ranked_candidates(services, viewer, year, districts, types, min_area, triggers)
-        if ranked is None:
+        screened = screening(services, viewer, year)
+        if screened is None:
             return dash.no_update
+        ranked = ranked_for_filters(screened, districts, types, min_area, triggers)
         columns, rows = tables.retrofit_grid(ranked, lang)
+        columns = [c for c in columns if c["field"] != "building"]  # the name is its own column
         table = tables.export_frame(columns, tables.visible_rows(rows, shown, "building_id"))
-        stem = f"retrofit_candidates_{year}"
-        if dash.ctx.triggered_id == ids.RETRO_XLSX:
-            return dcc.send_bytes(tables.to_xlsx_bytes(table), f"{stem}.xlsx")
-        return dcc.send_bytes(tables.to_csv_bytes(table), f"{stem}.csv")
+        # Every row names the evaluation it comes from.
+        table[t("col_as_of", lang)] = screened.as_of.isoformat()
+        table[t("col_evaluation_id", lang)] = screened.evaluation_id
+        xlsx = dash.ctx.triggered_id == ids.RETRO_XLSX
+        name = download_name(
+            year, districts, types, min_area, triggers, lang, "xlsx" if xlsx else "csv"
+        )
+        if xlsx:
+            return dcc.send_bytes(tables.to_xlsx_bytes(table), name)
+        return dcc.send_bytes(tables.to_csv_bytes(table), name)

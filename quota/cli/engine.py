@@ -232,12 +232,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             description=text
             + (
                 ". Uses the latest stored evaluation of the year (computes one, unstored, if "
-                "there is none). CSV is UTF-8 with BOM; XLSX has units in the headers."
+                "there is none). CSV is UTF-8 with BOM; XLSX has units in the headers, number "
+                "formats, a frozen and filterable header row. Every row names its evaluation "
+                "(as-of date and id)."
             ),
         )
         action.add_argument("--year", type=int, required=True, help="quota year")
         action.add_argument("--format", choices=["csv", "xlsx"], help="default: from -o suffix")
         action.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+        action.add_argument(
+            "--lang",
+            choices=["zh", "en"],
+            default="en",
+            help="language of the headers and of statuses, types and yes/no (default en)",
+        )
         add_json_flag(action)
         action.set_defaults(func=run_export)
 
@@ -330,7 +338,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             )
         except (RulesError, ValueError) as exc:
             raise UserError(str(exc)) from exc
-    exports.write_table(table, args.output, fmt)
+    exports.write_table(table, args.output, fmt, args.lang)
     summary = {
         "what": args.export_command,
         "year": args.year,

@@ -24,7 +24,8 @@ def test_pages_and_callbacks_require_login(app: Any) -> None:
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/_dash-dependencies").status_code == 401
     payload = callback_payload(
-        [(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")], [(ids.CITY_YEAR, "value", 2025)]
+        [(ids.CITY_AS_OF, "options"), (ids.CITY_AS_OF, "value")],
+        [(ids.CITY_YEAR, "value", 2025), (ids.LIVE_EVALUATION, "data", None)],
     )
     response = client.post("/_dash-update-component", json=payload)
     assert response.status_code == 401
@@ -181,6 +182,7 @@ def _building_payload(building_id: str) -> dict[str, Any]:
         (ids.BUILDING_ID_STORE, "data", building_id),
         (ids.BUILDING_YEAR, "value", 2025),
         (ids.BUILDING_BASIS, "value", "electricity_kwh"),
+        (ids.LIVE_EVALUATION, "data", None),
         (ids.LANG_STORE, "data", "en"),
     ]
     return callback_payload(outputs, inputs)
@@ -207,7 +209,12 @@ def test_manager_crafted_callback_for_other_building_is_refused(app: Any) -> Non
 
 def test_manager_url_of_other_building_is_refused(app: Any) -> None:
     client = signed_in(app, "mgr")
-    assert client.get("/building/B3").status_code == 403
+    refused = client.get("/building/B3")
+    assert refused.status_code == 403
+    # A proper page: the dashboard's shell (navigation, the user's language), not a bare
+    # "forbidden"; nothing of the building is in it.
+    assert b"_dash-app-content" in refused.data or b"react-entry-point" in refused.data
+    assert "三号办公楼".encode() not in refused.data
     assert client.get("/building/B1").status_code == 200
     # The page router, asked directly for the other building, renders no data of it.
     router = callback_payload(
@@ -232,6 +239,8 @@ def test_manager_city_table_lists_only_own_buildings(app: Any) -> None:
         (ids.CITY_BY_DISTRICT, "figure"),
         (ids.CITY_BY_TYPE, "figure"),
         (ids.CITY_UTILIZATION, "figure"),
+        (ids.CITY_BY_DISTRICT, "style"),
+        (ids.CITY_BY_TYPE, "style"),
         (ids.CITY_GRID, "columnDefs"),
         (ids.CITY_SELECTION, "data"),
     ]
@@ -330,6 +339,7 @@ def test_manager_cannot_export_or_open_retrofit(app: Any) -> None:
             (ids.RETRO_TYPE, "value", None),
             (ids.RETRO_MIN_AREA, "value", 0),
             (ids.RETRO_TRIGGER, "value", None),
+            (ids.LIVE_EVALUATION, "data", None),
             (ids.LANG_STORE, "data", "en"),
         ],
     )

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from openpyxl import load_workbook
 
 from dashboard import figures, frames, tables
 from dashboard.palette import STATUS_COLOURS, STATUS_ORDER
@@ -65,6 +66,38 @@ def test_headline_counts_and_share() -> None:
     assert summary["judged"] == 3
     assert summary["share_within"] == pytest.approx(1 / 3)
     assert summary["excess_by_tier"] == {"over": 10.0, "over_20": 30.0, "over_20_repeat": 0.0}
+    assert summary["projected_excess_by_tier"] == {
+        "over": 100.0,
+        "over_20": 160.0,
+        "over_20_repeat": 0.0,
+    }
+
+
+def test_binding_basis_named_only_with_both_bases() -> None:
+    assert tables.binding_basis_label("energy_kgce", 2) == "kgce"
+    assert tables.binding_basis_label("electricity_kwh", 2) == "kWh"
+    assert tables.binding_basis_label("electricity_kwh", 1) == ""
+    assert tables.binding_basis_label(None, None) == ""
+
+
+def test_headline_cards_total_above_120_with_repeat_inside_and_consequences() -> None:
+    from dashboard.pages.city import headline_cards
+
+    results = _results()
+    results.loc[3, "status"] = "over_20_repeat"
+    results.loc[3, ["projected", "excess"]] = [150.0, 20.0]
+    rules = {"tiers": {"consequences": {"over_20_repeat": "fine of CNY 30,000-100,000"}}}
+    cards = headline_cards(frames.headline(results), "electricity_kwh", "en", rules)
+    texts = [str(card.to_plotly_json()) for card in cards]
+    above_120 = next(text for text in texts if "Over quota by > 20 % (> 120 %)" in text)
+    assert "'2'" in above_120 and "of which two years running: 1" in above_120
+    assert "excess to date 50 kWh" in above_120 and "projected at year end 210 kWh" in above_120
+    assert "fine of CNY 30,000-100,000" in above_120
+    zh = [
+        str(card.to_plotly_json())
+        for card in headline_cards(frames.headline(results), "electricity_kwh", "zh")
+    ]
+    assert any("罚款" in text for text in zh)
 
 
 def test_cumulative_and_monthly_totals() -> None:
@@ -85,8 +118,21 @@ def test_heatmap_matrix_and_completeness() -> None:
 
 def test_city_grid_links_rounds_and_localises() -> None:
     columns, rows = tables.city_grid(_results(), "electricity_kwh", "en")
-    assert [c["field"] for c in columns][:2] == ["building", "building_id"]
-    assert "kWh" in columns[7]["headerName"]
+    # The decisive columns first: status, utilization, quota, use, projection, excesses.
+    assert [c["field"] for c in columns][:8] == [
+        "building",
+        "status",
+        "utilization_pct",
+        "quota",
+        "energy",
+        "projected",
+        "excess",
+        "projected_excess",
+    ]
+    assert all("kWh" in c["headerName"] for c in columns[3:8])
+    assert "d3.format(',.0f')" in columns[3]["valueFormatter"]["function"]
+    # Projected excess at year end: max(0, projected − quota).
+    assert [r["projected_excess"] for r in rows] == [0, 100, 160, None]
     assert rows[2]["building"] == r"[丙 \[x\]](/building/C)"
     assert rows[1]["status"] == "Over quota" and rows[1]["utilization_pct"] == 110.0
     assert rows[3]["utilization_pct"] is None
@@ -107,6 +153,15 @@ def test_export_is_exactly_the_rows_shown() -> None:
     assert back["建筑编号"].tolist() == ["C", "A"]
     xlsx = pd.read_excel(io.BytesIO(tables.to_xlsx_bytes(table)))
     assert xlsx["建筑编号"].tolist() == ["C", "A"]
+    # Read back with openpyxl: frozen, filterable header; number formats; words for statuses.
+    sheet = load_workbook(io.BytesIO(tables.to_xlsx_bytes(table))).active
+    header = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    quota = sheet.cell(row=2, column=header.index("限额（kWh）") + 1)
+    assert quota.value == 100 and quota.number_format == "#,##0"
+    util = sheet.cell(row=2, column=header.index("使用率（%）") + 1)
+    assert util.value == 130.0 and util.number_format == "#,##0.0"
+    assert sheet.cell(row=2, column=header.index("状态") + 1).value == "超限额 20% 以上"
     assert tables.visible_rows(rows, None, "building_id") == rows
 
 
@@ -308,3 +363,48 @@ def test_page_cache_is_per_key_lru_and_dropped_by_a_new_run() -> None:
     assert cache.get_or_compute(5, "z", compute("z1")) == "z1"
     assert cache.get_or_compute(6, "z", compute("z2")) == "z2"
     assert calls == ["a1", "b1", "c1", "a3", "a4", "z1", "z2"]
+
+
+def test_retrofit_download_is_named_by_filters_and_language() -> None:
+    from dashboard.pages.retrofit import download_name
+
+    assert (
+        download_name(2025, None, None, 0, None, "zh", "csv") == "retrofit_candidates_2025_zh.csv"
+    )
+    name = download_name(2025, ["西城区", "东城区"], ["mall"], 5000, ["over_20"], "en", "xlsx")
+    assert name == "retrofit_candidates_2025_东城区_西城区_mall_min5000m2_over_20_en.xlsx"
+    assert "/" not in download_name(2025, ["a/b"], None, None, None, "en", "csv")
+
+
+def test_quality_words_times_and_stale_days() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from dashboard.pages.quality import JOB_FIELDS, stale_days
+
+    assert tables.word("reason", "reading.negative_value", "zh") == "读数为负"
+    assert tables.word("reason", "negative_value", "en") == "Negative value"
+    assert tables.word("reason", "meter.unknown", "zh") == "meter.unknown"  # no text: the code
+    jobs = pd.DataFrame(
+        {
+            "job_id": ["evaluation", "inbox"],
+            "detail": ["2025 / 2025-06-30 / #7", None],
+            "started_at": [datetime(2025, 6, 30, 16, 5, tzinfo=UTC)] * 2,
+            "finished_at": [None, None],
+            "outcome": ["succeeded", "failed"],
+            "error": [None, "boom"],
+        }
+    )
+    columns, rows = tables.simple_grid(jobs, JOB_FIELDS, "zh", ZoneInfo("Asia/Shanghai"))
+    assert rows[0]["job_id"] == "评估" and rows[1]["outcome"] == "失败"
+    assert rows[0]["started_at"] == "2025-07-01 00:05"  # 16:05 UTC is 00:05 in Shanghai
+    assert any(c["headerName"] == "开始时间 (Asia/Shanghai)" for c in columns)
+    assert [stale_days(v) for v in (2, "3", 0, -1, 1.5, None, "x")] == [
+        2,
+        3,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]

@@ -114,14 +114,28 @@ def test_data_quality_scoped_to_manager_meters(city: Any) -> None:
 
 
 def test_retrofit_list_from_engine(city: Any) -> None:
+    from quota.exports import retrofit_table
+    from quota.retrofit_screening import ranked_candidates
+
     with city.connect() as conn:
         registry, results = queries.retrofit_inputs(conn, REGULATOR, city.runs["2025"])
-    ranked = frames.retrofit_list(registry, results, city.settings.rules)
+        screened = ranked_candidates(conn, city.settings, registry, results, date(2025, 6, 30))
+        exported = retrofit_table(conn, city.settings, 2025)
+    ranked = frames.retrofit_list(screened, registry, results)
     assert "B1" in ranked["building_id"].tolist()
     row = ranked.set_index("building_id").loc["B1"]
     assert bool(row["over_20"]) and row["name"] == "一号办公楼"
+    assert "high_base_load" in ranked.columns and "base_load_ratio" in ranked.columns
+    # Over its quota without enough peers for a target EUI: at least its excess.
+    assert row["savings_kwh_per_year"] >= 30000.0 and row["savings_source"] == "excess"
+    # The same screening as `quotawatch export retrofit`: same buildings, order, savings.
+    cli = [(r["building_id"], r["rank"], r["savings_kwh_per_year"]) for r in exported.rows]
+    mine = list(
+        zip(ranked["building_id"], ranked["rank"], ranked["savings_kwh_per_year"], strict=True)
+    )
+    assert cli == mine
     only_malls = frames.retrofit_list(
-        registry, results, city.settings.rules, types=["mall"], triggers_wanted=["over_20"]
+        screened, registry, results, types=["mall"], triggers_wanted=["over_20"]
     )
     assert only_malls.empty
 

@@ -111,26 +111,35 @@ def test_retrofit_export_csv_ranks_by_savings(offices, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     # Same flat profile for all: savings = annual use - median annual use (3.5 x 100 x i ...).
-    assert [r["building_id"] for r in rows] == ["O6", "O5", "O4"]
-    assert rows[0]["name 名称"] == "写字楼6号"
+    assert [r["Building ID"] for r in rows] == ["O6", "O5", "O4"]
+    assert rows[0]["Name"] == "写字楼6号"
     share = 182 / 366  # own 2024 profile through 30 June
     annual = {i: 181 * 100.0 * i / share for i in range(1, 7)}
     median = (annual[3] + annual[4]) / 2
-    assert float(rows[0]["savings potential (kWh/a)"]) == pytest.approx(annual[6] - median)
-    assert float(rows[0]["savings potential (CNY/a)"]) == pytest.approx((annual[6] - median) * 0.8)
+    # Rounded to whole kWh and yuan.
+    assert int(rows[0]["Savings potential (kWh/a)"]) == round(annual[6] - median)
+    assert int(rows[0]["Savings potential (CNY/a)"]) == round((annual[6] - median) * 0.8)
     # O6's night and weekend load is 15/20 of the occupied load, above the 0.5 threshold.
-    assert float(rows[0]["night+weekend ÷ occupied power (-)"]) == pytest.approx(0.75)
-    assert rows[0]["trigger: high night/weekend base load"] == "True"
-    assert rows[1]["trigger: high night/weekend base load"] == "False"
+    assert float(rows[0]["Night+weekend ÷ occupied mean power"]) == pytest.approx(0.75)
+    assert rows[0]["Trigger: high night/weekend base load"] == "yes"
+    assert rows[1]["Trigger: high night/weekend base load"] == "no"
+    assert rows[0]["Status"] == "Within quota" and rows[0]["Building type"] == "Commercial office"
+    assert rows[0]["Evaluation as of"] == "2025-06-30"
 
 
 def test_retrofit_and_compliance_xlsx_open_with_units(offices, tmp_path):
     out = tmp_path / "retrofit.xlsx"
-    offices.cli("export", "retrofit", "--year", "2025", "-o", str(out), check=True)
+    offices.cli("export", "retrofit", "--year", "2025", "--lang", "zh", "-o", str(out), check=True)
     sheet = load_workbook(out)["data"]
     header = [c.value for c in sheet[1]]
-    assert "savings potential (kWh/a)" in header and "savings potential (t CO₂/a)" in header
+    assert "节能潜力（kWh/年）" in header and "减排潜力（t CO₂/年）" in header
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["O6", "O5", "O4"]
+    # A frozen, filterable header; number formats; words, not codes.
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    savings = sheet.cell(row=2, column=header.index("节能潜力（kWh/年）") + 1)
+    assert savings.number_format == "#,##0" and isinstance(savings.value, int)
+    assert sheet.cell(row=2, column=header.index("状态") + 1).value == "限额内"
+    assert sheet.cell(row=2, column=header.index("建筑类型") + 1).value == "商业办公"
 
     comp = tmp_path / "compliance.xlsx"
     proc = offices.cli(
@@ -148,15 +157,22 @@ def test_retrofit_and_compliance_xlsx_open_with_units(offices, tmp_path):
     assert json.loads(proc.stdout)["rows"] == 6
     sheet = load_workbook(comp)["data"]
     header = [c.value for c in sheet[1]]
-    assert "quota (basis unit: kWh or kgce)" in header
+    # kWh and kgce never share a column; every header carries its unit.
+    assert "Quota (kWh)" in header and "Quota (kgce)" in header
+    assert not any("basis unit" in h for h in header)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
     values = {
         row[0]: dict(zip(header, row, strict=True))
         for row in sheet.iter_rows(min_row=2, values_only=True)
     }
-    assert values["O6"]["status"] == "within"
-    assert values["O6"]["use to date (basis unit)"] == pytest.approx(181 * 600.0)
-    assert values["O1"]["status"] == "no_quota"
-    assert values["O1"]["name 名称"] == "写字楼1号"
+    assert values["O6"]["Status"] == "Within quota"
+    assert values["O6"]["Basis"] == "Electricity (kWh)"
+    assert values["O6"]["Electricity to date (kWh)"] == round(181 * 600.0)
+    assert values["O6"]["Quota (kgce)"] is None
+    assert values["O1"]["Status"] == "No quota"
+    assert values["O1"]["Name"] == "写字楼1号"
+    util = sheet.cell(row=2, column=header.index("Utilization (%)") + 1)
+    assert util.number_format == "0.0"
 
 
 def test_compliance_csv_has_bom_and_chinese_names(offices, tmp_path):

@@ -190,3 +190,20 @@ def test_unverified_labels_name_the_groups():
     assert not any(label.startswith("[tiers]") for label in labels)  # verified
     assert any(label.startswith("[conversion]") for label in labels)
     assert any(label.startswith("[standards.gb51161]") for label in labels)
+
+
+def test_retrofit_over_quota_saves_at_least_its_excess():
+    # No peers (no target EUI) for R1, over 120 % with 40,000 kWh excess: its savings
+    # potential is the excess, ranked by it, with the source saying so.
+    buildings, results = retrofit_inputs([120.0, 50.0], statuses=["over_20", "within"])
+    buildings.loc[1, "building_type"] = "mall"
+    results["excess"] = [40_000.0, None]
+    rules = dataclasses.replace(R_RULES, min_peer_count=5)
+    ranked = retrofit.rank(retrofit.screen(buildings, results, rules, SETTINGS_RULES))
+    row = ranked.set_index("building_id").loc["R1"]
+    assert row["savings_kwh_per_year"] == 40_000.0 and row["savings_source"] == "excess"
+    assert row["rank"] == 1 and "R2" not in ranked["building_id"].tolist()
+    # Where the target-EUI savings are larger, they apply.
+    results["excess"] = [10.0, None]
+    screened = retrofit.screen(buildings, results, R_RULES, SETTINGS_RULES)
+    assert set(screened["savings_source"]) <= {"target_eui", "excess", "none"}
