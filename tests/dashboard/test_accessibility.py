@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from axe_selenium_python import Axe
 from qw_dashboard_support import PASSWORD
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -55,9 +56,14 @@ def start(dash_duo: Any, app: Any) -> str:
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float = 15.0, what: str = "") -> Any:
+    """Poll ``condition`` until it is true; an element that Dash re-rendered meanwhile (a
+    stale reference) counts as not yet."""
     deadline = time.monotonic() + timeout_s
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
