@@ -48,7 +48,7 @@ def create_app(
     )
     ops_routes.install(app.server, services)  # /healthz, /metrics, latency; before the guard
     auth.install(app.server, services)
-    callback_inputs.install(app.server)  # after the sign-in guard
+    callback_inputs.install(app)  # after the sign-in guard
     app.index_string = shell.index_string(app.index_string)
     app.layout = shell.layout
     shell.register_callbacks(app)

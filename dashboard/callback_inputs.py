@@ -15,10 +15,11 @@ A new input whose value the callback parses (a number, a date, a choice) gets a 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import date
 from typing import Any
 
+import dash
 import flask
 
 from dashboard import ids
@@ -210,11 +211,14 @@ def _check_values(items: Any, where: str) -> None:
                 raise InvalidInputError(f"{component}.{entry['property']}: {exc}") from None
 
 
-def check_callback_request(body: Any) -> None:
+def check_callback_request(body: Any, known_outputs: Container[str] | None = None) -> None:
     """Raise :class:`InvalidInputError` unless ``body`` is a well-formed callback request
-    whose inputs and states keep their rules."""
+    for one of the app's callbacks (``known_outputs``: the app's output keys) whose inputs
+    and states keep their rules."""
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         _fail("a callback request (JSON object with output, outputs and inputs)")
+    if known_outputs is not None and body["output"] not in known_outputs:
+        _fail("output: one of this dashboard's callbacks")
     if not isinstance(body.get("outputs"), (dict, list)):
         _fail("outputs: an object or a list")
     changed = body.get("changedPropIds", [])
@@ -224,15 +228,17 @@ def check_callback_request(body: Any) -> None:
     _check_values(body.get("state"), "state")
 
 
-def install(server: flask.Flask) -> None:
+def install(app: dash.Dash) -> None:
     """Check every callback request before Dash runs it (after the sign-in guard, so an
-    anonymous request still gets 401), and answer :class:`InvalidInputError` with 400."""
+    anonymous request still gets 401), and answer :class:`InvalidInputError` with 400: a
+    malformed request, an unknown callback or a value that breaks its rule."""
+    server = app.server
 
     @server.before_request
     def check_callback_inputs() -> None:
         request = flask.request
         if request.method == "POST" and request.path.endswith(CALLBACK_PATH_SUFFIX):
-            check_callback_request(request.get_json(silent=True))
+            check_callback_request(request.get_json(silent=True), app.callback_map)
 
     @server.errorhandler(InvalidInputError)
     def bad_input(exc: InvalidInputError) -> flask.Response:

@@ -65,6 +65,8 @@ def _city_request(year: Any = 2025, as_of: Any = "2025-06-30", **over: Any) -> d
         (ids.CITY_BY_DISTRICT, "figure"),
         (ids.CITY_BY_TYPE, "figure"),
         (ids.CITY_UTILIZATION, "figure"),
+        (ids.CITY_BY_DISTRICT, "style"),
+        (ids.CITY_BY_TYPE, "style"),
         (ids.CITY_GRID, "columnDefs"),
         (ids.CITY_SELECTION, "data"),
     ]

@@ -244,13 +244,19 @@ def test_healthz_of_a_running_server_while_the_database_is_down(private_cluster,
 
 
 def _signed_in_page(base: str) -> int:
-    import http.cookiejar
-    import urllib.parse
+    """Sign in through the real form (with its CSRF token) and fetch the Dash layout."""
+    import re
 
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    form = urllib.parse.urlencode({"username": "ops", "password": PASSWORD}).encode()
-    with opener.open(f"{base}/login", data=form, timeout=30) as response:
-        assert response.status == 200  # redirected to the city page
-    with opener.open(f"{base}/_dash-layout", timeout=30) as response:
-        return int(response.status)
+    import requests
+
+    session = requests.Session()
+    form = session.get(f"{base}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the sign-in form carries a CSRF token"
+    response = session.post(
+        f"{base}/login",
+        data={"username": "ops", "password": PASSWORD, "csrf_token": token.group(1)},
+        timeout=30,
+    )
+    assert response.status_code == 200  # redirected to the city page
+    return int(session.get(f"{base}/_dash-layout", timeout=30).status_code)

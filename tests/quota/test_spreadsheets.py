@@ -79,7 +79,7 @@ def test_cli_exports_write_names_as_text(hostile_city, tmp_path, what: str) -> N
     hostile_city.cli("export", what, "--year", "2025", "-o", str(xlsx), check=True)
     sheet = load_workbook(xlsx)["data"]
     header = [c.value for c in sheet[1]]
-    name_col, district_col = header.index("name 名称"), header.index("district 区")
+    name_col, district_col = header.index("Name"), header.index("District")
     rows = list(sheet.iter_rows(min_row=2))
     assert rows
     names = {}
@@ -87,8 +87,8 @@ def test_cli_exports_write_names_as_text(hostile_city, tmp_path, what: str) -> N
         for cell in row:
             assert cell.data_type != "f"
         assert row[name_col].data_type == "s"
-        names[row[header.index("building_id")].value] = row[name_col].value
-        if row[header.index("building_id")].value == "O6":
+        names[row[header.index("Building ID")].value] = row[name_col].value
+        if row[header.index("Building ID")].value == "O6":
             assert row[district_col].value == "=1+2" and row[district_col].data_type == "s"
     for building_id, name in names.items():
         assert name == HOSTILE[int(building_id[1:]) - 1]
@@ -96,8 +96,8 @@ def test_cli_exports_write_names_as_text(hostile_city, tmp_path, what: str) -> N
     out = tmp_path / f"{what}.csv"
     hostile_city.cli("export", what, "--year", "2025", "-o", str(out), check=True)
     table = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))
-    assert {r["building_id"] for r in table} == set(names)
+    assert {r["Building ID"] for r in table} == set(names)
     for row in table:
-        assert row["name 名称"] == "'" + HOSTILE[int(row["building_id"][1:]) - 1]
-        if row["building_id"] == "O6":
-            assert row["district 区"] == "'=1+2"
+        assert row["Name"] == "'" + HOSTILE[int(row["Building ID"][1:]) - 1]
+        if row["Building ID"] == "O6":
+            assert row["District"] == "'=1+2"
