@@ -48,7 +48,9 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingest import codes, copybin, cumulative, queries, rollups
+from ingest import bills_rollups, codes, copybin, cumulative, queries, rollups
+from ingest.bills_loader import load_bills
+from ingest.bills_parse import is_bills_file
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import compute_flags, limits, parameters
 from ingest.fresh import FreshChunks, WrittenRows
@@ -288,9 +290,11 @@ def load_file(
                 result.error = None
                 return result
             result.file_id = row["file_id"]
-            loader = _FileLoader(conn, settings, result, corrections, progress)
             try:
-                loader.run(path)
+                if is_bills_file(path):
+                    load_bills(conn, settings, path, result, corrections)
+                else:
+                    _FileLoader(conn, settings, result, corrections, progress).run(path)
             except (FileFormatError, UnicodeDecodeError) as exc:
                 raise _UnusableFileError(str(exc)) from exc
             conn.execute(queries.FINISH_FILE, _file_counts(result))
@@ -461,6 +465,7 @@ class _FileLoader:
         self.result.affected = rollups.refresh(
             self.conn, self.tz, self.touched, self.increments, groups
         )
+        bills_rollups.after_meter_load(self.conn, self.tz, self.result.affected)
 
     def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
         """Reader thread: parse and validate batches (no database access here)."""

@@ -19,13 +19,14 @@ HELP = {
         "interval_minutes]"
     ),
     "quotas": "building_id,year,basis,limit",
+    "accounts": "account_id,building_id,energy_type,unit[,share,utility,account_name]",
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "import",
-        help="import the building registry: buildings, meters, quotas (CSV)",
+        help="import the building registry: buildings, meters, quotas, accounts (CSV)",
         description=(
             "Import registry CSV files (header row required; UTF-8 with or without BOM, or "
             "GB18030/GBK; comma or semicolon). Re-importing updates rows in place. A file "
@@ -63,6 +64,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     result = import_file(conn, args.kind, path)
                     if args.dry_run and result.applied:
                         raise _DryRunRollbackError(result)
+                    if result.changed_groups:
+                        # Shares changed: the bills' building-days are spread again.
+                        from ingest.bills_rollups import after_accounts_change
+
+                        after_accounts_change(conn, settings.tz, result.changed_groups)
             except _DryRunRollbackError as dry:
                 result = dry.result
             except FileFormatError as exc:
