@@ -126,11 +126,9 @@ def combine(
     b_group, b_day, b_energy, b_count = billed
     b_key = b_group * _KEY_DAYS + b_day
     m_key = metered.group * _KEY_DAYS + metered.day
-    keep = ~np.isin(m_key, b_key, assume_unique=False) if len(b_key) else np.ones(len(m_key), bool)
+    keep = ~np.isin(m_key, b_key) if len(b_key) and len(m_key) else np.ones(len(m_key), dtype=bool)
     m_source = np.where(
-        np.asarray(has_account, dtype=bool)[metered.group[keep]]
-        if len(metered)
-        else np.zeros(0, bool),
+        np.asarray(has_account, dtype=bool)[metered.group[keep]],
         SOURCE_PROVISIONAL,
         SOURCE_METERS,
     ).astype(object)
