@@ -23,6 +23,15 @@ HELP = {
 }
 
 
+NOTES = {
+    "accounts": (
+        ". One row per utility account and building it serves; share is 0-1 or 60% "
+        "(default 1) and the shares of one account must add up to 1. An account named in "
+        "the file is replaced whole, and its bills are spread again with the new shares."
+    ),
+}
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "import",
@@ -40,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action = kinds.add_parser(
             kind,
             help=f"import {kind}",
-            description=f"Import {kind}. Columns: {columns}",
+            description=f"Import {kind}. Columns: {columns}" + NOTES.get(kind, ""),
         )
         action.add_argument("files", nargs="+", type=Path, metavar="FILE")
         action.add_argument("--dry-run", action="store_true", help="check the files, apply nothing")
