@@ -71,3 +71,12 @@ DQ_DOWNLOAD = "dq-download"
 DQ_STALE_GRID = "dq-stale-grid"
 DQ_STALE_DAYS = "dq-stale-days"
 DQ_BODY = "dq-body"
+
+# Utility accounts and bills (dashboard/bills_view.py)
+BUILDING_BILLS = "building-bills"
+BUILDING_ACCOUNTS_GRID = "building-accounts-grid"
+BUILDING_BILLS_GRID = "building-bills-grid"
+BUILDING_BILLS_VS_METERS_GRID = "building-bills-vs-meters-grid"
+DQ_BILLS = "dq-bills"
+DQ_STALE_ACCOUNTS_GRID = "dq-stale-accounts-grid"
+DQ_BILL_QUARANTINE_GRID = "dq-bill-quarantine-grid"

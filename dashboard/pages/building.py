@@ -16,8 +16,8 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard import bills_view, figures, frames, ids, queries, tables
 from dashboard import components as ui
-from dashboard import figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 from quota import conversion
@@ -106,6 +106,7 @@ def layout(
                 [html.H2(t("meters", lang)), ui.grid(ids.BUILDING_METERS, "260px")],
                 className="qw-panel",
             ),
+            html.Div(id=ids.BUILDING_BILLS, className="qw-panel"),
         ]
     )
 
@@ -292,3 +293,5 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_heatmap(building_id, month, lang):  # type: ignore[no-untyped-def]
         return heatmap_view(services, building_id, month, lang)
+
+    bills_view.register_building(app, services)
