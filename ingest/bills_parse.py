@@ -18,6 +18,7 @@ import csv
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,12 +103,17 @@ def parse_bills_text(text: str, encoding: str = "") -> BillRows:
     raws: list[str] = []
     fields_by_column: dict[str, list[str]] = {name: [] for name in wanted}
     malformed: list[bool] = []
-    reader_lines = (
-        (number, line) for number, line in enumerate(lines[1:], start=2) if line.strip()
+    numbered = [(number, line) for number, line in enumerate(lines[1:], start=2) if line.strip()]
+    # A line is a record: one reader over every line, unless a quote could make a record run
+    # on to the next line (then each line is read on its own).
+    texts = (line for _number, line in numbered)
+    records: Any = (
+        (next(csv.reader([line], delimiter=delimiter)) for line in texts)
+        if '"' in text
+        else csv.reader(texts, delimiter=delimiter)
     )
-    for number, line in reader_lines:
-        fields = next(csv.reader([line], delimiter=delimiter))
-        fields = [f.strip() for f in fields]
+    for (number, line), raw_fields in zip(numbered, records, strict=True):
+        fields = [f.strip() for f in raw_fields]
         bad = len(fields) > len(header) and any(fields[len(header) :])
         for name in wanted:
             i = position.get(name)
