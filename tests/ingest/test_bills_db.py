@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ingest import bills_rollups
 from ingest.bills_rollups import after_accounts_change
 from ingest.loader import ingest_paths
 from quota.registry.store import import_file
@@ -92,7 +93,8 @@ def _check_accounting(data: dict[str, Any]) -> None:
     assert sum(data["quarantine_by_reason"].values()) == data["rows_quarantined"]
 
 
-def test_month_end_new_year_and_leap_february(billed, tmp_path):
+def test_month_end_new_year_and_leap_february(billed, tmp_path, monkeypatch):
+    monkeypatch.setattr(bills_rollups, "WRITE_SLICE_ROWS", 7)  # the days go in several slices
     path = _file(
         tmp_path,
         "bills.csv",
