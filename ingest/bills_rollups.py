@@ -23,6 +23,11 @@ from ingest.proration import GroupDays, combine, prorate
 Group = tuple[str, str]  # (building_id, energy_type)
 
 
+# Groups worked out per pass (about 730,000 building-days for a year of 2,000 groups): the
+# bills, meter days and rows of one pass are in memory at a time.
+GROUPS_PER_PASS = 2_000
+
+
 def recompute(
     conn: psycopg.Connection[Any], tz: Any, groups: set[Group] | list[Group], lo: date, hi: date
 ) -> dict[int, set[str]]:
@@ -31,22 +36,26 @@ def recompute(
     ordered = sorted(groups)
     if not ordered or lo > hi:
         return {}
-    params = {
-        "buildings": [g[0] for g in ordered],
-        "energy_types": [g[1] for g in ordered],
+    conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
+    for start in range(0, len(ordered), GROUPS_PER_PASS):
+        part = ordered[start : start + GROUPS_PER_PASS]
+        params = _params(part, lo, hi)
+        has_account = np.zeros(len(part), dtype=bool)
+        for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
+            has_account[row["n"] - 1] = True
+        billed = _billed(conn, params, lo, hi)
+        write_group_days(conn, part, combine(billed, _metered(conn, params), has_account, tz))
+    buildings = sorted({g[0] for g in ordered})
+    return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
+
+
+def _params(groups: list[Group], lo: date, hi: date) -> dict[str, Any]:
+    return {
+        "buildings": [g[0] for g in groups],
+        "energy_types": [g[1] for g in groups],
         "lo": lo,
         "hi": hi,
     }
-    conn.execute(q.DELETE_GROUP_DAYS, params)
-    has_account = np.zeros(len(ordered), dtype=bool)
-    for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
-        has_account[row["n"] - 1] = True
-    billed = _billed(conn, params, lo, hi)
-    metered = _metered(conn, params)
-    days = combine(billed, metered, has_account, tz)
-    write_group_days(conn, ordered, days)
-    buildings = sorted({g[0] for g in ordered})
-    return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
 
 
 def _billed(

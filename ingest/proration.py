@@ -103,14 +103,15 @@ def local_day_hours(days: np.ndarray, tz: Any) -> np.ndarray:
     days = np.asarray(days, dtype=np.int64)
     if len(days) == 0:
         return np.zeros(0)
-    unique, inverse = np.unique(days, return_inverse=True)
-    hours = np.empty(len(unique))
-    for i, ordinal in enumerate(unique.tolist()):
-        d = date.fromordinal(ordinal)
+    first = int(days.min())
+    span = int(days.max()) - first + 1
+    table = np.empty(span)
+    for i in range(span):
+        d = date.fromordinal(first + i)
         start = datetime.combine(d, time(), tzinfo=tz).astimezone(UTC)
         end = datetime.combine(d + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
-        hours[i] = (end - start).total_seconds() / 3600.0
-    return hours[inverse]
+        table[i] = (end - start).total_seconds() / 3600.0
+    return table[days - first]
 
 
 def combine(
@@ -133,6 +134,16 @@ def combine(
         SOURCE_METERS,
     ).astype(object)
     n_billed = len(b_key)
+    if not len(metered):  # bills only (no meters): the billed days as they are
+        return GroupDays(
+            group=b_group,
+            day=b_day,
+            energy_kwh=b_energy,
+            reading_count=b_count,
+            covered_hours=local_day_hours(b_day, tz),
+            meter_count=np.zeros(n_billed, np.int64),
+            source=np.full(n_billed, SOURCE_BILLS, dtype=object),
+        )
     group = np.concatenate([b_group, metered.group[keep]])
     day = np.concatenate([b_day, metered.day[keep]])
     out = GroupDays(

@@ -124,7 +124,8 @@ def test_month_end_new_year_and_leap_february(billed, tmp_path, monkeypatch):
     assert billed.scalar("SELECT content FROM ingest_file") == "bills"
 
 
-def test_shared_account_60_40(billed, tmp_path):
+def test_shared_account_60_40(billed, tmp_path, monkeypatch):
+    monkeypatch.setattr(bills_rollups, "GROUPS_PER_PASS", 1)  # B1 and B2 in two passes
     path = _file(tmp_path, "shared.csv", BILLS_HEADER + "A2,2024-03-01,2024-03-31,3100,,\n")
     ingest_paths(billed.settings, [path], trigger="test")
     assert _month(billed, "B1", "2024-03-01") == pytest.approx(1860.0)
