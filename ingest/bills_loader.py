@@ -72,6 +72,7 @@ def load_bills(
     result.rows_quarantined = len(all_rejects)
     result.quarantine_by_reason.update(r[1] for r in all_rejects)
     result.rows_duplicate = len(decision.duplicates)
+    result.rows_corrected = len({row for _old, row in decision.corrected})
     loaded = good.set_index("row").loc[decision.loaded] if decision.loaded else good.iloc[:0]
     result.rows_loaded = len(loaded)
     if not len(loaded):

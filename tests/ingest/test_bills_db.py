@@ -144,6 +144,13 @@ def test_shared_account_60_40(billed, tmp_path, monkeypatch):
     assert _month(billed, "B1", "2024-03-01") == pytest.approx(1550.0)
     assert _month(billed, "B2", "2024-03-01") == pytest.approx(1550.0)
 
+    # An account named in a file is replaced whole: A2 now serves B1 alone.
+    alone = _file(tmp_path, "accounts3.csv", ACCOUNTS_HEADER + "A2,B1,electricity,kWh,,,\n")
+    _import_accounts(billed, alone)
+    assert billed.scalar("SELECT count(*) FROM utility_account WHERE account_id = 'A2'") == 1
+    assert _month(billed, "B1", "2024-03-01") == pytest.approx(3100.0)
+    assert _month(billed, "B2", "2024-03-01") is None
+
 
 def test_estimate_replaced_by_actual_keeps_the_estimate_as_superseded(billed, tmp_path):
     estimate = _file(tmp_path, "est.csv", BILLS_HEADER + "A1,2024-04-01,2024-04-30,3000,,E\n")
@@ -219,7 +226,7 @@ def test_every_quarantine_reason_overlap_and_corrections(billed, tmp_path):
     # A corrections file replaces the stored actual bill, with an audit record.
     fix = _file(tmp_path, "fix.csv", BILLS_HEADER + "A1,2024-03-16,2024-04-15,620,,A\n")
     data = ingest_paths(billed.settings, [fix], trigger="test", corrections=True).to_dict()
-    assert data["rows_loaded"] == 1
+    assert (data["rows_loaded"], data["rows_corrected"]) == (1, 1)
     audit = billed.query(
         "SELECT previous_value, previous_period_start, f.file_name FROM bill_correction c "
         "JOIN ingest_file f ON f.file_id = c.file_id"
