@@ -184,13 +184,31 @@ def run_ingest(settings, path: Path) -> tuple[float, float, str]:
             stdout=out,
             stderr=err,
         )
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        peak_kb = _watch_peak(proc)
+        _pid, status, _usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"ingest failed: {err.read().decode()}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        return seconds, peak_kb / 1024, out.read().decode()
+
+
+def _watch_peak(proc: subprocess.Popen[bytes]) -> int:
+    """The child's peak resident memory [kB], VmHWM of its own image, read until it exits
+    (ru_maxrss would report the larger of it and this parent's memory at the fork)."""
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+            return peak
+        time.sleep(0.2)
 
 
 def _spread(times: list[float]) -> str:
