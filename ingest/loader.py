@@ -293,6 +293,8 @@ def load_file(
             try:
                 if is_bills_file(path):
                     load_bills(conn, settings, path, result, corrections)
+                    if progress is not None:
+                        progress.update(record["size_bytes"], note=path.name)
                 else:
                     _FileLoader(conn, settings, result, corrections, progress).run(path)
             except (FileFormatError, UnicodeDecodeError) as exc:
