@@ -47,6 +47,7 @@ bench: setup
 	@$(BIN)/python bench/ingest.py
 	@$(BIN)/python bench/evaluate.py
 	@$(BIN)/python bench/dashboard.py
+	@$(BIN)/python bench/bills.py
 
 db-up: setup
 	@$(QW) db up

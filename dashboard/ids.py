@@ -102,3 +102,12 @@ DETERMINE_SUPERSEDE = "determine-supersede"
 DETERMINE_REASON = "determine-reason"
 DETERMINE_SUBMIT = "determine-submit"
 DETERMINE_MESSAGE = "determine-message"
+
+# Utility accounts and bills (dashboard/bills_view.py)
+BUILDING_BILLS = "building-bills"
+BUILDING_ACCOUNTS_GRID = "building-accounts-grid"
+BUILDING_BILLS_GRID = "building-bills-grid"
+BUILDING_BILLS_VS_METERS_GRID = "building-bills-vs-meters-grid"
+DQ_BILLS = "dq-bills"
+DQ_STALE_ACCOUNTS_GRID = "dq-stale-accounts-grid"
+DQ_BILL_QUARANTINE_GRID = "dq-bill-quarantine-grid"

@@ -14,10 +14,13 @@ from quota.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ingest = sub.add_parser(
         "ingest",
-        help="load meter reading files (exactly once; bad rows quarantined with a reason)",
+        help="load meter reading or bill files (exactly once; bad rows quarantined with a reason)",
         description=(
             "Load reading files (.csv or .csv.gz; folders give their files) in the long format "
-            "meter_id,timestamp,value[,unit]. Each file is loaded in one transaction: an "
+            "meter_id,timestamp,value[,unit], or utility bill files "
+            "account_id,period_start,period_end,value[,unit,estimated] (told apart by their "
+            "header; bills are spread over the days of their period into the daily rollups). "
+            "Each file is loaded in one transaction: an "
             "identical file already loaded is skipped, rows already stored count as "
             "duplicates, rejected rows go to the quarantine with their reason, and the daily "
             "rollups are updated. A file that cannot be read at all is rejected with the "
@@ -30,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--corrections",
         action="store_true",
         help="the files are deliberate corrections: replace stored values (previous ones "
-        "are kept in the audit table reading_correction)",
+        "are kept in the audit tables reading_correction and bill_correction)",
     )
     add_json_flag(ingest)
     ingest.set_defaults(func=run_ingest)

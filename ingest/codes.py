@@ -54,3 +54,28 @@ FLAG_CODES: Final[dict[int, str]] = {FLAG_ZERO_RUN: "zero_run", FLAG_SPIKE: "spi
 def dotted(code: str) -> str:
     """The dotted form of a reason code (``reading.negative_value``)."""
     return f"reading.{code}"
+
+
+# -- bills (ingest/bills_validate.py) ---------------------------------------------------------
+# A bill row gets the first code that applies, in this order (malformed_row, bad_value,
+# negative_value and bad_unit mean for a bill what they mean for a reading).
+UNKNOWN_ACCOUNT: Final = "unknown_account"
+BAD_PERIOD: Final = "bad_period"
+OVERLAPPING_BILL: Final = "overlapping_bill"
+BILL_REASONS: Final[dict[str, str]] = {
+    MALFORMED_ROW: "the row does not have the header's fields (missing or extra fields)",
+    UNKNOWN_ACCOUNT: "the account_id is not in the account registry",
+    BAD_PERIOD: "a period date is not a date (YYYY-MM-DD), the end is before the start, or "
+    "the period is longer than max_bill_days",
+    BAD_VALUE: "the value is not a finite number, or the estimated flag is not 1/0, "
+    "true/false or E/A",
+    NEGATIVE_VALUE: "the value is negative",
+    BAD_UNIT: "the unit is unknown or not valid for the account's energy type",
+    OVERLAPPING_BILL: "an actual bill of the same account already covers part of the period "
+    "(the stored bill stays; a corrections file replaces it)",
+}
+
+
+def dotted_bill(code: str) -> str:
+    """The dotted form of a bill's reason code (``bill.bad_period``)."""
+    return f"bill.{code}"

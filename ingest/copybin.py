@@ -26,6 +26,7 @@ _FIXED = {
     "float8": ">f8",
     "timestamptz": ">i8",
     "date": ">i4",
+    "bool": "?",
 }
 # PostgreSQL dates count days from 2000-01-01 (proleptic Gregorian ordinal 730120).
 PG_EPOCH_ORDINAL = 730_120

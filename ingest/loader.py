@@ -54,7 +54,9 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingest import codes, copybin, queries, rollups
+from ingest import bills_rollups, codes, copybin, queries, rollups
+from ingest.bills_loader import load_bills
+from ingest.bills_parse import is_bills_file
 from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
@@ -317,11 +319,21 @@ def load_file(
                 result.error = None
                 return result
             result.file_id = row["file_id"]
-            loader = _FileLoader(conn, settings, result, corrections, progress)
+            loader = (
+                None
+                if is_bills_file(path)
+                else _FileLoader(conn, settings, result, corrections, progress)
+            )
             try:
-                loader.run(path)
+                if loader is None:
+                    load_bills(conn, settings, path, result, corrections)
+                    if progress is not None:
+                        progress.update(record["size_bytes"], note=path.name)
+                else:
+                    loader.run(path)
             except (FileFormatError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
-                raise _UnusableFileError(unreadable_reason(exc, loader.encoding)) from exc
+                encoding = loader.encoding if loader is not None else "UTF-8 or GB18030"
+                raise _UnusableFileError(unreadable_reason(exc, encoding)) from exc
             _check_accounting(result)
             conn.execute(queries.FINISH_FILE, _file_counts(result))
     except _UnusableFileError as exc:
@@ -484,6 +496,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.result.affected = rollups.refresh(
             self.conn, self.tz, self.touched, self.increments, groups
         )
+        bills_rollups.after_meter_load(self.conn, self.tz, self.result.affected)
 
     def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
         """Reader thread: parse and validate batches (no database access here)."""

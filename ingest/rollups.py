@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import copybin, queries
+from ingest import bills_rollups, copybin, queries
 
 # Meter-days of increments a load keeps in memory before staging them on the server.
 INCREMENTS_IN_MEMORY = 1_000_000
@@ -411,4 +411,6 @@ def rebuild(
     keys = [row["meter_key"] for row in conn.execute(queries.ALL_METER_KEYS).fetchall()]
     ranges = [(key, first, last) for key in keys]
     written = _refresh_ranges(conn, tz.key, ranges) if ranges else 0
+    if ranges:  # buildings with accounts and meters: their billed days again
+        bills_rollups.after_rebuild(conn, tz, first, last)
     return {"day_from": first, "day_to": last, "meter_daily_rows": written, "meters": len(keys)}

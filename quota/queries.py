@@ -51,10 +51,19 @@ SELECT r.building_id, r.basis, r.utilization
  WHERE d.year = %(year)s AND d.superseded_by IS NULL
 """
 
+# Sources of data per building and energy type, the denominator of completeness: its
+# registered meters, or, when it has utility accounts, one source (bills cover whole days, so
+# completeness is covered days ÷ elapsed days; days no bill covers count with the meters'
+# mean covered hours, see ingest/proration.py).
 METER_COUNTS = """
-SELECT building_id, energy_type, count(*)::int AS meter_count
-  FROM meter
- GROUP BY building_id, energy_type
+SELECT m.building_id, m.energy_type, count(*)::int AS meter_count
+  FROM meter m
+ WHERE NOT EXISTS (SELECT 1 FROM utility_account a
+                    WHERE a.building_id = m.building_id AND a.energy_type = m.energy_type)
+ GROUP BY m.building_id, m.energy_type
+UNION ALL
+SELECT DISTINCT building_id, energy_type, 1 AS meter_count
+  FROM utility_account
 """
 
 # Reference path: one pass over two years of daily rollups, aggregated per building and

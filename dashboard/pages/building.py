@@ -17,7 +17,17 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from dashboard import building_header, decisions, figures, frames, ids, live, queries, tables
+from dashboard import (
+    bills_view,
+    building_header,
+    decisions,
+    figures,
+    frames,
+    ids,
+    live,
+    queries,
+    tables,
+)
 from dashboard import components as ui
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
@@ -110,6 +120,7 @@ def layout(
                 className="qw-panel",
             ),
             determined,
+            html.Div(id=ids.BUILDING_BILLS, className="qw-panel"),
         ]
     )
 
@@ -335,3 +346,5 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def update_heatmap(building_id, month, lang):  # type: ignore[no-untyped-def]
         return heatmap_view(services, building_id, month, lang)
+
+    bills_view.register_building(app, services)

@@ -11,8 +11,8 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from dashboard import bills_view, figures, heartbeat, ids, queries, tables
 from dashboard import components as ui
-from dashboard import figures, heartbeat, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
@@ -183,6 +183,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             className="qw-panel",
         )
     )
+    sections += bills_view.quality_panels(services, lang)
     return html.Div([s for s in sections if s is not None], id=ids.DQ_BODY)
 
 

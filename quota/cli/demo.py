@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     gateway = actions.add_parser(
         "gateway",
-        help="drop the demo city's next readings into the inbox (as a meter gateway would)",
+        help="drop the demo city's next readings (and bills due on the 5th) into the inbox",
         description=(
             "Write the next window of readings (at most one day, up to the last full hour) "
             "after what was already sent into the inbox, for the scheduler to ingest."
@@ -117,14 +117,32 @@ def run_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
-    from quota.demo.gateway import send_next
+    from quota.demo.gateway import send_bills, send_next
 
     if not (args.folder / "city.json").is_file():
         raise UserError(f"{args.folder}: no city.json; write one with `quotawatch demo generate`")
-    sent = send_next(args.folder, settings.inbox_dir, datetime.now(settings.tz))
+    now = datetime.now(settings.tz)
+    sent = send_next(args.folder, settings.inbox_dir, now)
+    bills = send_bills(args.folder, settings.inbox_dir, now)
+    bills_data = [{"sent": str(b.path), "rows": b.rows} for b in bills]
+    bills_text = "".join(f"\nsent {b.rows} bills to {b.path}" for b in bills)
     if sent is None:
-        emit(args, {"sent": None}, "up to date: nothing new to send")
+        emit(
+            args,
+            {"sent": None, "bills": bills_data},
+            "up to date: nothing new to send" + bills_text,
+        )
         return 0
-    data = {"sent": str(sent.path), "start": sent.start, "end": sent.end, "rows": sent.rows}
-    emit(args, data, f"sent {sent.rows} readings ({sent.start} to {sent.end}) to {sent.path}")
+    data = {
+        "sent": str(sent.path),
+        "start": sent.start,
+        "end": sent.end,
+        "rows": sent.rows,
+        "bills": bills_data,
+    }
+    emit(
+        args,
+        data,
+        f"sent {sent.rows} readings ({sent.start} to {sent.end}) to {sent.path}" + bills_text,
+    )
     return 0

@@ -20,13 +20,23 @@ HELP = {
         "cumulative register shows, 99999 for five digits; or register_digits 5)"
     ),
     "quotas": "building_id,year,basis,limit",
+    "accounts": "account_id,building_id,energy_type,unit[,share,utility,account_name]",
+}
+
+
+NOTES = {
+    "accounts": (
+        ". One row per utility account and building it serves; share is 0-1 or 60% "
+        "(default 1) and the shares of one account must add up to 1. An account named in "
+        "the file is replaced whole, and its bills are spread again with the new shares."
+    ),
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "import",
-        help="import the building registry: buildings, meters, quotas (CSV)",
+        help="import the building registry: buildings, meters, quotas, accounts (CSV)",
         description=(
             "Import registry CSV files (header row required; UTF-8 with or without BOM, or "
             "GB18030/GBK; comma or semicolon). Re-importing updates buildings and meters in "
@@ -43,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action = kinds.add_parser(
             kind,
             help=f"import {kind}",
-            description=f"Import {kind}. Columns: {columns}",
+            description=f"Import {kind}. Columns: {columns}" + NOTES.get(kind, ""),
         )
         action.add_argument("files", nargs="+", type=Path, metavar="FILE")
         action.add_argument("--dry-run", action="store_true", help="check the files, apply nothing")
@@ -68,6 +78,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     result = import_file(conn, args.kind, path)
                     if args.dry_run and result.applied:
                         raise _DryRunRollbackError(result)
+                    if result.changed_groups:
+                        # Shares changed: the bills' building-days are spread again.
+                        from ingest.bills_rollups import after_accounts_change
+
+                        after_accounts_change(conn, settings.tz, result.changed_groups)
             except _DryRunRollbackError as dry:
                 result = dry.result
             except FileFormatError as exc:

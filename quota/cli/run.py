@@ -180,6 +180,18 @@ def load_city(settings: Settings, folder: Path, steps: Steps) -> dict[str, Any]:
             "--json",
             show_progress=not steps.quiet,
         )
+    if not failed() and (folder / "accounts.csv").is_file():
+        _step(
+            steps,
+            report,
+            "import accounts",
+            "import",
+            "accounts",
+            str(folder / "accounts.csv"),
+            "--json",
+        )
+    if not failed() and (folder / "bills").is_dir():
+        _step(steps, report, "ingest bills", "ingest", str(folder / "bills"), "--json")
     if failed():
         steps.say("the demo load stopped; run it again to resume (loaded files are skipped)")
         return {"ok": False, "folder": str(folder), "steps": report}
@@ -373,6 +385,20 @@ def _gateway_tick(send_next: Any, demo_dir: Path, settings: Settings) -> None:
             f"{sent.start:%Y-%m-%d %H:%M} to {sent.end:%Y-%m-%d %H:%M}) into the inbox",
             flush=True,
         )
+    _bills_tick(demo_dir, settings)
+
+
+def _bills_tick(demo_dir: Path, settings: Settings) -> None:
+    """The utility's side of the demo: a month's bills on the 5th of the next month."""
+    from quota.demo.gateway import send_bills
+
+    try:
+        delivered = send_bills(demo_dir, settings.inbox_dir, datetime.now(settings.tz))
+    except Exception as exc:  # the demo gateway must never take the demo down
+        print(f"[run] gateway: could not send bills: {exc}", flush=True)
+        return
+    for sent in delivered:
+        print(f"[run] gateway: dropped {sent.path.name} ({sent.rows:,} bills)", flush=True)
 
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -483,6 +509,7 @@ def prepare(settings: Settings, args: argparse.Namespace, steps: Steps) -> tuple
         timezone_name=settings.timezone_name,
     )
     (demo_dir / "gateway.json").unlink(missing_ok=True)
+    (demo_dir / "gateway_bills.json").unlink(missing_ok=True)
     (demo_dir / LOADED_MARKER).unlink(missing_ok=True)
     result = generate(spec, demo_dir, settings.rules.get("conversion"))
     steps.say(

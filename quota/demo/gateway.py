@@ -6,18 +6,25 @@ generated. Each call of :func:`send_next` sends the next window after what was a
 (at most one day, so a gateway that was down catches up a day per call) up to the last full
 hour, as one CSV file written next to the inbox and moved in atomically. What was sent is
 kept in ``gateway.json`` beside the city's ``city.json``.
+
+The utility's side: :func:`send_bills` drops a month's bills on the 5th of the next month
+(``bills-YYYY-MM.csv``: the month's bills, some estimated, and the actual bills replacing
+the previous month's estimates), each month once, in order; what was delivered is kept in
+``gateway_bills.json``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from quota.demo.generator import build_city, readings_text, spec_from_manifest
+from quota.demo.generator import build_city, city_bills, readings_text, spec_from_manifest
+from quota.demo.billing import due_months, history_months
 
 STATE_FILE = "gateway.json"
+BILLS_STATE_FILE = "gateway_bills.json"
 MAX_WINDOW = timedelta(days=1)
 
 
@@ -70,3 +77,40 @@ def send_next(demo_dir: Path, inbox_dir: Path, now: datetime) -> Sent | None:
         json.dumps({"sent_until": end.isoformat(), "last_file": name}) + "\n", "utf-8"
     )
     return Sent(inbox_dir / name, start, end, rows)
+
+
+def _delivered_until(demo_dir: Path) -> tuple[int, int] | None:
+    state = demo_dir / BILLS_STATE_FILE
+    if state.is_file():
+        year, month = json.loads(state.read_text("utf-8"))["delivered_until"].split("-")
+        return int(year), int(month)
+    months = history_months(spec_from_manifest(demo_dir / "city.json"))
+    return months[-1] if months else None
+
+
+def send_bills(demo_dir: Path, inbox_dir: Path, now: datetime) -> list[Sent]:
+    """Drop the bills of every month due by ``now`` (the 5th of the next month) and not yet
+    delivered into ``inbox_dir``, oldest first; empty when none is due."""
+    spec = spec_from_manifest(demo_dir / "city.json")
+    today = now.astimezone(spec.tz).date()
+    months = due_months(spec, _delivered_until(demo_dir), today)
+    if not months:
+        return []
+    bills = city_bills(build_city(spec))
+    outgoing = demo_dir / "outgoing"
+    outgoing.mkdir(parents=True, exist_ok=True)
+    inbox_dir.mkdir(parents=True, exist_ok=True)
+    sent: list[Sent] = []
+    for year, month in months:
+        text, rows = bills.delivery_text((year, month))
+        name = f"bills-{year:04d}-{month:02d}.csv"
+        draft = outgoing / name
+        draft.write_text(text, "utf-8")
+        draft.replace(inbox_dir / name)
+        (demo_dir / BILLS_STATE_FILE).write_text(
+            json.dumps({"delivered_until": f"{year:04d}-{month:02d}", "last_file": name}) + "\n",
+            "utf-8",
+        )
+        start = datetime.combine(date(year, month, 1), time(0), tzinfo=spec.tz)
+        sent.append(Sent(inbox_dir / name, start, now, rows))
+    return sent

@@ -42,6 +42,12 @@ from quota.demo.city import (
     DemoSpec,
     build_city,
 )
+from quota.demo.billing import (
+    CityBills,
+    history_months,
+    metered_buildings,
+    metered_meters,
+)
 from quota.demo.load_shapes import (
     OPENING_HOURS,
     ElectricityShape,
@@ -131,12 +137,16 @@ class GeneratedCity:
     quotas_csv: Path
     readings_files: list[Path]
     readings_rows: int = 0
+    accounts_csv: Path | None = None
+    bills_files: list[Path] = field(default_factory=list)
+    bills_rows: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     fault_examples: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["readings_files"] = [p.name for p in self.readings_files]
+        data["bills_files"] = [p.name for p in self.bills_files]
         return data
 
 
@@ -295,6 +305,40 @@ def year_series(
     return result
 
 
+def monthly_use(city: City, b: Any, year: int) -> dict[str, np.ndarray]:
+    """Use of building row ``b`` per carrier and calendar month of local ``year`` (12 values
+    each: electricity [kWh], natural gas [m³], district heat [GJ]): what its bills say."""
+    spec = city.spec
+    hours = _time_keys(year, spec.timezone_name, spec.seed, "hour")[:, 0] - 1
+    days = _time_keys(year, spec.timezone_name, spec.seed, "day")[:, 0] - 1
+    kwh = np.nan_to_num(building_electricity_kwh(city, b, year))
+    gas, heat = building_daily_fuel(city, b, year)
+    return {
+        "electricity": np.bincount(hours, weights=kwh, minlength=12),
+        "natural_gas": np.bincount(days, weights=np.nan_to_num(gas), minlength=12),
+        "district_heat": np.bincount(days, weights=np.nan_to_num(heat), minlength=12),
+    }
+
+
+def city_bills(city: City) -> CityBills:
+    """The accounts and bills of the city's billed buildings (quota/demo/billing.py)."""
+    return CityBills(city, lambda b, year: monthly_use(city, b, year))
+
+
+def write_bills(city: City, bills: CityBills, bills_dir: Path) -> tuple[list[Path], int]:
+    """Write the bill deliveries of the history (``bills/YYYY-MM.csv``); returns (paths,
+    bills written)."""
+    paths: list[Path] = []
+    rows = 0
+    for month in history_months(city.spec):
+        text, n = bills.delivery_text(month)
+        path = bills_dir / f"{month[0]:04d}-{month[1]:02d}.csv"
+        path.write_text(text, "utf-8")
+        paths.append(path)
+        rows += n
+    return paths, rows
+
+
 def _registers(use: np.ndarray, meter: Any, registers: dict[str, float]) -> np.ndarray:
     """Register readings at the start of each step, given the use in each step [unit]."""
     start = registers.get(meter.meter_id, meter.model_register_start)
@@ -389,7 +433,7 @@ def buildings_csv_bytes(city: City) -> bytes:
 
 def meters_csv_bytes(city: City) -> bytes:
     """The meters file, UTF-8 with a byte-order mark (an Excel export)."""
-    frame = city.meters.copy()
+    frame = metered_meters(city).copy()
     frame["register_max"] = frame["register_max"].astype(object)
     return _registry_text(frame, METER_COLUMNS).encode("utf-8-sig")
 
@@ -634,7 +678,7 @@ def write_history(city: City, readings_dir: Path) -> tuple[list[Path], int, _Mes
     paths: list[Path] = []
     rows = 0
     registers: dict[str, float] = {}
-    blocks = list(_blocks(city.buildings, BUILDINGS_PER_BLOCK))
+    blocks = list(_blocks(metered_buildings(city), BUILDINGS_PER_BLOCK))
     resend_lines: list[str] = []
     try:
         for block_no, block in enumerate(blocks):
@@ -719,7 +763,9 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     readings_dir = out_dir / "readings"
     readings_dir.mkdir(exist_ok=True)
-    for stale in readings_dir.glob("*.csv*"):
+    bills_dir = out_dir / "bills"
+    bills_dir.mkdir(exist_ok=True)
+    for stale in [*readings_dir.glob("*.csv*"), *bills_dir.glob("*.csv")]:
         stale.unlink()
     city = build_city(spec)
     buildings_csv = out_dir / "buildings.csv"
@@ -731,6 +777,10 @@ def generate(
         quotas_frame(city, conversion).to_csv(index=False, lineterminator="\n"), "utf-8"
     )
     paths, rows, planter = write_history(city, readings_dir)
+    bills = city_bills(city)
+    accounts_csv = out_dir / "accounts.csv"
+    accounts_csv.write_bytes(bills.accounts_csv_bytes())
+    bills_files, bills_rows = write_bills(city, bills, bills_dir)
     result = GeneratedCity(
         out_dir=out_dir,
         buildings_csv=buildings_csv,
@@ -738,11 +788,15 @@ def generate(
         quotas_csv=quotas_csv,
         readings_files=paths,
         readings_rows=rows,
+        accounts_csv=accounts_csv,
+        bills_files=bills_files,
+        bills_rows=bills_rows,
     )
     if planter is not None:
         result.faults = {reason: len(v) for reason, v in planter.rows.items()}
         result.faults["duplicate"] = planter.duplicates
         result.fault_examples = {reason: v[:3] for reason, v in planter.rows.items()}
+    registered = metered_meters(city)
     manifest = {
         "spec": {
             "buildings": spec.buildings,
@@ -756,13 +810,17 @@ def generate(
         },
         "counts": {
             "buildings": len(city.buildings),
-            "meters": len(city.meters),
-            "meters_by_type": city.meters["energy_type"].value_counts().sort_index().to_dict(),
+            "meters": len(registered),
+            "meters_by_type": registered["energy_type"].value_counts().sort_index().to_dict(),
             "readings_rows": rows,
+            "billed_buildings": len({b for a in bills.accounts for b, _ in a.shares}),
+            "accounts": len(bills.accounts),
+            "bills_rows": bills_rows,
             "quotas": sum(1 for _ in quotas_csv.open(encoding="utf-8")) - 1,
         },
         "faults": result.faults,
         "files": [p.name for p in paths],
+        "bills_files": [p.name for p in bills_files],
     }
     (out_dir / "city.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8"
@@ -800,7 +858,7 @@ def readings_text(city: City, start: datetime, end: datetime) -> tuple[str, int]
     lines: list[str] = []
     last_year = (end - timedelta(seconds=1)).astimezone(spec.tz).year
     for year in range(spec.first_year, last_year + 1):
-        series = year_series(city, year, city.buildings, registers)
+        series = year_series(city, year, metered_buildings(city), registers)
         if year < start.astimezone(spec.tz).year:
             continue
         for s in series:

@@ -12,6 +12,11 @@ Formats (header row required, extra columns ignored, UTF-8 with or without BOM, 
   alternative (5 gives register_max 99999); see :func:`register_modulus`
 - quotas: ``building_id,year,basis,limit`` (``limit`` in kWh for ``electricity_kwh``, in kgce
   for ``energy_kgce``)
+- accounts: ``account_id,building_id,energy_type,unit[,share,utility,account_name]``, one row
+  per utility account and building it serves; ``share`` 0-1 or ``60%`` (default 1); the
+  shares of one account add up to 1 (±0.001) and its rows name one energy type and unit,
+  otherwise every row of that account is refused (``shares_do_not_add_up``,
+  ``inconsistent_account``)
 
 Each row becomes a typed record or a :class:`RowError` with its line number and a reason
 code; a file whose header lacks a required column raises
@@ -229,7 +234,8 @@ def _operating_hours(value: str) -> float | None:
     return hours
 
 
-def _meter(get: Callable[[str], str]) -> dict[str, Any]:
+def _energy_type_and_unit(get: Callable[[str], str]) -> tuple[str, str]:
+    """The energy type (Chinese and short names accepted) and its canonical unit."""
     type_text = get("energy_type").strip()
     energy_type = _ENERGY_TYPE_ALIASES.get(type_text.lower()) or _ENERGY_TYPE_ALIASES.get(type_text)
     if energy_type is None:
@@ -241,6 +247,11 @@ def _meter(get: Callable[[str], str]) -> dict[str, Any]:
         unit = check_unit(energy_type, get("unit"))
     except UnitError as exc:
         raise InvalidRowError("bad_unit", str(exc)) from None
+    return energy_type, unit
+
+
+def _meter(get: Callable[[str], str]) -> dict[str, Any]:
+    energy_type, unit = _energy_type_and_unit(get)
     kind = get("reading_kind").strip().lower() or "interval"
     if kind not in READING_KINDS:
         raise InvalidRowError(
@@ -287,6 +298,53 @@ def _quota(get: Callable[[str], str]) -> dict[str, Any]:
         "basis": basis,
         "limit_value": _positive(get("limit"), "limit", required=True),
     }
+
+
+def _account(get: Callable[[str], str]) -> dict[str, Any]:
+    energy_type, unit = _energy_type_and_unit(get)
+    share = _share(get("share"), "share")
+    return {
+        "account_id": _text(get("account_id"), "account_id", required=True),
+        "building_id": _text(get("building_id"), "building_id", required=True),
+        "energy_type": energy_type,
+        "unit": unit,
+        "share": 1.0 if share is None else share,
+        "utility": _text(get("utility"), "utility", required=False),
+        "account_name": _text(get("account_name"), "account_name", required=False),
+    }
+
+
+# The shares of one account's buildings add up to 1 within this tolerance.
+SHARE_SUM_TOLERANCE = 0.001
+
+
+def account_errors(records: list[dict[str, Any]], raw: dict[int, str]) -> list[RowError]:
+    """File-level rules of an accounts file: per account, the shares add up to 1
+    (±:data:`SHARE_SUM_TOLERANCE`) and every row names the same energy type and unit.
+    Every row of a failing account is reported."""
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_account.setdefault(record["account_id"], []).append(record)
+    errors: list[RowError] = []
+    for account_id, rows in by_account.items():
+        kinds = {(r["energy_type"], r["unit"]) for r in rows}
+        total = sum(r["share"] for r in rows)
+        if len(kinds) > 1:
+            reason = "inconsistent_account"
+            message = (
+                f"account {account_id!r} names more than one energy type or unit "
+                f"({', '.join(f'{t} {u}' for t, u in sorted(kinds))})"
+            )
+        elif abs(total - 1.0) > SHARE_SUM_TOLERANCE:
+            reason = "shares_do_not_add_up"
+            message = (
+                f"the shares of account {account_id!r} add up to {total:.4g}, not 1 "
+                f"(lines {', '.join(str(r['_line']) for r in rows)})"
+            )
+        else:
+            continue
+        errors.extend(RowError(r["_line"], reason, message, raw.get(r["_line"], "")) for r in rows)
+    return errors
 
 
 @dataclass(frozen=True)
@@ -337,11 +395,18 @@ SPECS: dict[str, FileSpec] = {
         ("building_id", "year", "basis"),
         _quota,
     ),
+    "accounts": FileSpec(
+        "accounts",
+        ("account_id", "building_id", "energy_type", "unit"),
+        ("share", "utility", "account_name"),
+        ("account_id", "building_id"),
+        _account,
+    ),
 }
 
 
 def parse_registry(kind: str, text: str) -> ParsedFile:
-    """Parse a registry CSV text of ``kind`` (buildings, meters or quotas)."""
+    """Parse a registry CSV text of ``kind`` (buildings, meters, quotas or accounts)."""
     spec = SPECS[kind]
     header, rows = read_csv_rows(text)
     missing = [c for c in spec.required if c not in header]
@@ -391,6 +456,10 @@ def parse_registry(kind: str, text: str) -> ParsedFile:
         seen[key] = line
         record["_line"] = line
         result.records.append(record)
+    if kind == "accounts":
+        raw_by_line = {line: raw for line, _fields, raw in rows}
+        result.errors.extend(account_errors(result.records, raw_by_line))
+        result.errors.sort(key=lambda e: e.line)
     return result
 
 

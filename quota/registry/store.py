@@ -19,9 +19,36 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "meters": stored_columns("meters"),
     # the file's `limit` column is stored as limit_value (limit is an SQL keyword)
     "quotas": ("building_id", "year", "basis", "limit_value"),
+    "accounts": stored_columns("accounts"),
 }
-TABLES = {"buildings": "building", "meters": "meter"}
-CONFLICT_KEYS = {"buildings": ("building_id",), "meters": ("meter_id",)}
+TABLES = {
+    "buildings": "building",
+    "meters": "meter",
+    "accounts": "utility_account",
+}
+CONFLICT_KEYS = {
+    "buildings": ("building_id",),
+    "meters": ("meter_id",),
+    "accounts": ("account_id", "building_id"),
+}
+# An accounts file describes each account it names whole: stored rows of those accounts for
+# buildings the file does not list are removed (their shares would no longer add up to 1).
+DELETE_ACCOUNT_ROWS_NOT_IN_FILE = """
+DELETE FROM utility_account a
+ WHERE a.account_id = ANY(%(accounts)s)
+   AND NOT EXISTS (SELECT 1 FROM unnest(%(accounts_of_rows)s::text[], %(buildings)s::text[])
+                          AS f (account_id, building_id)
+                    WHERE f.account_id = a.account_id AND f.building_id = a.building_id)
+RETURNING a.account_id, a.building_id, a.energy_type
+"""
+# Accounts already stored with another energy type or unit: their bills were converted with
+# it, so it cannot change (register a new account).
+ACCOUNTS_STORED_WITH_BILLS = """
+SELECT DISTINCT a.account_id, a.energy_type, a.unit
+  FROM utility_account a
+ WHERE a.account_id = ANY(%s)
+   AND EXISTS (SELECT 1 FROM bill b WHERE b.account_id = a.account_id)
+"""
 # Meter attributes that give stored readings their meaning: not changed once readings exist.
 METER_FROZEN_WITH_READINGS = ("energy_type", "unit", "reading_kind", "multiplier")
 
@@ -37,6 +64,9 @@ class ImportResult:
     rows_inserted: int = 0
     rows_updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Accounts files: (building_id, energy_type) whose accounts changed (their daily figures
+    # from bills are recomputed by the caller).
+    changed_groups: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def applied(self) -> bool:
@@ -68,7 +98,7 @@ def database_checks(conn: psycopg.Connection[Any], parsed: ParsedFile) -> list[R
     """Errors only the database can tell: unknown buildings, meters whose readings would be
     reinterpreted. Line numbers are matched back through the record order."""
     errors: list[RowError] = []
-    if parsed.kind in ("meters", "quotas") and parsed.records:
+    if parsed.kind in ("meters", "quotas", "accounts") and parsed.records:
         ids = sorted({r["building_id"] for r in parsed.records})
         known = _existing(conn, "SELECT building_id FROM building WHERE building_id = ANY(%s)", ids)
         for record in parsed.records:
@@ -107,6 +137,24 @@ def database_checks(conn: psycopg.Connection[Any], parsed: ParsedFile) -> list[R
                         f"{', '.join(changed)} would reinterpret them (register a new meter)",
                     )
                 )
+    if parsed.kind == "accounts" and parsed.records:
+        ids = sorted({r["account_id"] for r in parsed.records})
+        stored = {
+            r["account_id"]: (r["energy_type"], r["unit"])
+            for r in conn.execute(ACCOUNTS_STORED_WITH_BILLS, (ids,)).fetchall()
+        }
+        for record in parsed.records:
+            old = stored.get(record["account_id"])
+            if old is not None and old != (record["energy_type"], record["unit"]):
+                errors.append(
+                    RowError(
+                        record["_line"],
+                        "account_has_bills",
+                        f"account {record['account_id']!r} already has bills in {old[0]} "
+                        f"{old[1]}; changing its energy type or unit would reinterpret them "
+                        "(register a new account)",
+                    )
+                )
     return errors
 
 
@@ -130,6 +178,24 @@ def import_quotas(
     counts = quota_versions.import_staged(conn, file_name, sha256)
     conn.execute("DROP TABLE stage_quota")
     return counts["inserted"], counts["updated"]
+
+
+def replace_accounts(
+    conn: psycopg.Connection[Any], records: list[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """Remove stored rows of the accounts in ``records`` for buildings they no longer list;
+    returns the (building_id, energy_type) groups affected (removed and listed)."""
+    removed = conn.execute(
+        DELETE_ACCOUNT_ROWS_NOT_IN_FILE,
+        {
+            "accounts": sorted({r["account_id"] for r in records}),
+            "accounts_of_rows": [r["account_id"] for r in records],
+            "buildings": [r["building_id"] for r in records],
+        },
+    ).fetchall()
+    groups = {(r["building_id"], r["energy_type"]) for r in removed}
+    groups.update((r["building_id"], r["energy_type"]) for r in records)
+    return groups
 
 
 def upsert(
@@ -185,5 +251,7 @@ def import_file(conn: psycopg.Connection[Any], kind: str, path: Path) -> ImportR
             conn, clean, path.name, quota_versions.file_sha256(data)
         )
     else:
+        if kind == "accounts":
+            result.changed_groups = replace_accounts(conn, clean)
         result.rows_inserted, result.rows_updated = upsert(conn, kind, clean)
     return result

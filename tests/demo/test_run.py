@@ -57,6 +57,13 @@ def test_run_once_loads_the_demo_city_then_reuses_it(db, tmp_path: Path) -> None
     assert readings == manifest["counts"]["readings_rows"]
     reasons = {r["reason_code"] for r in db.query("SELECT DISTINCT reason_code FROM quarantine")}
     assert reasons == set(QUARANTINE_REASONS)
+    # A third of the buildings are billed, without meters; their bills are all loaded.
+    assert "ingest bills: done" in first.stdout
+    assert db.scalar("SELECT count(*) FROM bill") == manifest["counts"]["bills_rows"] > 0
+    billed = db.scalar("SELECT count(DISTINCT building_id) FROM utility_account")
+    assert billed == manifest["counts"]["billed_buildings"] == 4
+    assert db.scalar("SELECT count(*) FROM meter m JOIN utility_account a USING (building_id)") == 0
+    assert db.scalar("SELECT count(*) FROM building_daily WHERE source = 'bills'") > 0
     year = spec_from_manifest(demo_dir / "city.json").current_year
     assert db.scalar("SELECT count(*) FROM quota WHERE year = %s", (year,)) > 0
     assert db.scalar("SELECT count(*) FROM quota WHERE year = %s", (year - 1,)) > 0
