@@ -65,6 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json_flag(many)
     many.set_defaults(func=run_notices)
 
+    casefile = sub.add_parser(
+        "casefile",
+        help="write a building's case file for a year: what a third party needs to recompute it",
+        description=(
+            "Write a zip with the year's determination for the building, its quota versions, "
+            "the daily use with its sources (reading files with SHA-256, per day and meter), "
+            "the corrections, the meters, the rules and conversion factors used, and a "
+            "README.md explaining each file and how to recompute the use."
+        ),
+    )
+    casefile.add_argument("building_id", metavar="BUILDING_ID")
+    casefile.add_argument("--year", type=int, required=True, help="quota year")
+    casefile.add_argument("-o", "--output", type=Path, required=True, help="zip file to write")
+    add_json_flag(casefile)
+    casefile.set_defaults(func=run_casefile)
+
 
 def notice_file_name(building_id: str, year: int) -> str:
     """File name of a building's notice in a directory (path separators replaced)."""
@@ -137,6 +153,32 @@ def run_notices(args: argparse.Namespace, settings: Settings) -> int:
         ]
     )
     emit(args, result, human)
+    return 0
+
+
+def run_casefile(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from quota import casefile, notices
+    from quota.db import connect
+
+    with connect(settings) as conn:
+        try:
+            data, summary = casefile.casefile_zip(
+                conn, args.building_id, args.year, settings.tz, datetime.now(settings.tz)
+            )
+        except notices.NoticeError as exc:
+            raise UserError(str(exc)) from exc
+    _write(args.output, data)
+    summary["path"] = str(args.output)
+    det = summary["determination_id"]
+    human = (
+        f"wrote the case file of {args.building_id} for {args.year} to {args.output}: "
+        f"{summary['days']} days, {summary['source_files']} source files, "
+        f"{summary['corrections']} corrections; "
+        + (f"determination {det}" if det else "no determination in force for the year")
+    )
+    emit(args, summary, human)
     return 0
 
 

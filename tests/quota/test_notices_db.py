@@ -139,3 +139,55 @@ def test_notices_for_a_status_write_one_file_per_building(determined, tmp_path):
     assert [n["building_id"] for n in over["notices"]] == ["A"]
     proc = db.cli("notices", "--year", "2024", "-o", str(tmp_path / "o3"))
     assert proc.returncode == 2 and "no determination in force" in proc.stderr
+
+
+def test_casefile_recomputes_the_determined_use(determined, tmp_path):
+    import csv
+    import hashlib
+    import io
+    import zipfile
+
+    db, determination = determined
+    path = tmp_path / "A-2025.zip"
+    summary = run_json(db, "casefile", "A", "--year", "2025", "-o", str(path))
+    assert summary["determination_id"] == determination["determination_id"]
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert {
+            "README.md",
+            "determination.json",
+            "quota_versions.csv",
+            "daily_use.csv",
+            "daily_sources.csv",
+            "source_files.csv",
+            "corrections.csv",
+            "rules.json",
+            "factors.json",
+        } <= names
+        readme = archive.read("README.md").decode("utf-8")
+        for name in names - {"README.md"}:
+            assert name in readme  # every file is explained
+        det = json.loads(archive.read("determination.json"))
+        daily = list(csv.DictReader(io.StringIO(archive.read("daily_use.csv").decode())))
+        files = list(csv.DictReader(io.StringIO(archive.read("source_files.csv").decode())))
+        corrections = list(csv.DictReader(io.StringIO(archive.read("corrections.csv").decode())))
+        versions = list(csv.DictReader(io.StringIO(archive.read("quota_versions.csv").decode())))
+        factors = json.loads(archive.read("factors.json"))
+        sources = list(csv.DictReader(io.StringIO(archive.read("daily_sources.csv").decode())))
+
+    row = next(r for r in det["results"] if r["basis"] == "electricity_kwh")
+    recomputed = sum(float(d["energy_kwh"]) for d in daily if d["energy_type"] == "electricity")
+    assert len(daily) == 365
+    assert recomputed == pytest.approx(row["use_value"], rel=1e-12)
+    assert recomputed / row["quota"] == pytest.approx(row["utilization"])
+    kgce = recomputed * factors["electricity_kgce_per_kwh"]
+    assert kgce == pytest.approx(row["energy_kgce"])
+    # The sources carry the checksums of the files as they were read.
+    first = (tmp_path / "a-h1.csv").read_bytes()
+    assert {f["file_name"]: f["sha256"] for f in files}["a-h1.csv"] == hashlib.sha256(
+        first
+    ).hexdigest()
+    assert {s["day"] for s in sources} >= {"2025-01-01", "2025-12-31"}
+    assert [(c["meter_id"], float(c["new_value"])) for c in corrections] == [("A-E", 10.0)]
+    used = [v for v in versions if int(v["version_id"]) == row["quota_version_id"]]
+    assert used and used[0]["source"] == "adjusted" and used[0]["reason"] == "新楼层启用 new wing"
