@@ -14,14 +14,14 @@ from dash import Input
 from psycopg_pool import ConnectionPool
 
 from dashboard import auth, callback_inputs, headers, ids, ops_routes, shell
-from dashboard.pages import audit, building, city, not_found_404, quality, retrofit
+from dashboard.pages import appeals, audit, building, city, not_found_404, quality, retrofit
 from dashboard.services import Services
 from dashboard.texts import t
 from dashboard.users import LoginPolicy
 from quota.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-PAGES = (city, building, retrofit, quality, audit, not_found_404)
+PAGES = (city, building, retrofit, quality, audit, appeals, not_found_404)
 
 
 def create_app(

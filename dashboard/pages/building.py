@@ -16,8 +16,8 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard import appeals_view, decisions, figures, frames, ids, queries, tables
 from dashboard import components as ui
-from dashboard import decisions, figures, frames, ids, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, status_label, t
 from quota import conversion
@@ -37,6 +37,7 @@ def layout(
             info = queries.building_info(conn, viewer, building_id)
             years = queries.evaluation_years(conn)
             determined = decisions.determined_history_panel(conn, viewer, lang, building_id)
+            notices_panel = appeals_view.building_section(conn, viewer, building_id, years, lang)
     except queries.AccessDeniedError:
         return html.Div(
             [
@@ -108,6 +109,7 @@ def layout(
                 className="qw-panel",
             ),
             determined,
+            notices_panel,
         ]
     )
 
