@@ -1,7 +1,8 @@
-"""Write a notice's text blocks (``quota.notice_text``) as an A4 PDF with fpdf2.
+"""Write a notice's text blocks (``quota.notice_text``) as an A4 PDF with ReportLab.
 
-The font must render Chinese: the first of :data:`CJK_FONTS` that exists is embedded (fpdf2
-embeds only the glyphs used, so a notice stays small). Debian packages: fonts-wqy-microhei,
+The font must render Chinese: the first of :data:`CJK_FONTS` that exists is embedded
+(ReportLab embeds only the glyphs used, so a notice stays small; the font is parsed once per
+process, so writing many notices costs about 10 ms each). Debian packages: fonts-wqy-microhei,
 fonts-wqy-zenhei or fonts-noto-cjk (``.ci/install-system.sh`` installs the first).
 """
 
@@ -35,40 +36,68 @@ def cjk_font() -> Path:
     )
 
 
+def _register_font(font: Path) -> str:
+    """Register ``font`` with ReportLab once per process; returns its font name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    name = f"{FONT_FAMILY}-{font.stem}"
+    try:
+        pdfmetrics.getFont(name)
+    except KeyError:
+        pdfmetrics.registerFont(TTFont(name, str(font), subfontIndex=0))
+    return name
+
+
 def render_pdf(
     blocks: list[tuple[str, str]], *, title: str, lang: str, font: Path | None = None
 ) -> tuple[bytes, int]:
     """Lay ``blocks`` out on A4 pages; returns the PDF's bytes and its number of pages."""
-    from fpdf import FPDF
+    import io
+    from xml.sax.saxutils import escape
 
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_title(title)
-    pdf.set_lang("zh-CN" if lang == "zh" else "en")
-    pdf.set_creator("QuotaWatch")
-    pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(auto=True, margin=16)
-    pdf.add_font(FONT_FAMILY, "", str(font or cjk_font()))
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-    for kind, content in blocks:
-        pdf.set_font(FONT_FAMILY, size=SIZES_PT[kind])
-        if kind == "heading":
-            pdf.ln(2)
-        pdf.set_text_color(*((90, 90, 90) if kind == "note" else (0, 0, 0)))
-        pdf.multi_cell(
-            width,
-            LINE_MM[kind],
-            content,
-            align="C" if kind == "title" else "L",
-            new_x="LMARGIN",
-            new_y="NEXT",
-            wrapmode="CHAR",
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer
+
+    font_name = _register_font(font or cjk_font())
+    # Chinese wraps between any two characters; English at spaces (a SHA-256 fits a line).
+    wrap = "CJK" if lang == "zh" else None
+    styles = {
+        kind: ParagraphStyle(
+            kind,
+            fontName=font_name,
+            fontSize=SIZES_PT[kind],
+            leading=LINE_MM[kind] * mm,
+            alignment=TA_CENTER if kind == "title" else 0,
+            textColor=colors.Color(0.35, 0.35, 0.35) if kind == "note" else colors.black,
+            spaceBefore=2 * mm if kind == "heading" else 0,
+            spaceAfter=4 * mm if kind == "title" else 0,
+            wordWrap=wrap,
         )
-        if kind == "title":
-            pdf.ln(3)
+        for kind in SIZES_PT
+    }
+    story = []
+    for kind, content in blocks:
+        story.append(Paragraph(escape(content), styles[kind]))
         if kind == "heading":
-            y = pdf.get_y()
-            pdf.set_draw_color(160, 160, 160)
-            pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)
-            pdf.ln(1)
-    return bytes(pdf.output()), pdf.page
+            story.append(HRFlowable(width="100%", thickness=0.5, color=colors.grey))
+            story.append(Spacer(1, 1 * mm))
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title=title,
+        author="QuotaWatch",
+        creator="QuotaWatch",
+        lang="zh-CN" if lang == "zh" else "en",
+    )
+    doc.build(story)
+    return buffer.getvalue(), doc.page

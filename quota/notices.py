@@ -69,7 +69,7 @@ def notice_facts(
     if det is not None:
         determination = {
             "determination_id": int(det["determination_id"]),
-            "at": det["at"],
+            "at": det["at"].astimezone(tz),
             "as_of": det["as_of"],
             "by": det["actor"],
             "reason": det["reason"],
@@ -78,7 +78,9 @@ def notice_facts(
             q.DETERMINATION_ROWS,
             {"determination_id": det["determination_id"], "building_id": building_id},
         ).fetchall()
-        results = [dict(r) for r in rows]
+        results = [
+            {**r, "quota_at": r["quota_at"].astimezone(tz) if r["quota_at"] else None} for r in rows
+        ]
     start, end = year_bounds(year, tz)
     meters = [dict(r) for r in conn.execute(q.METERS, {"building_id": building_id}).fetchall()]
     files = [
