@@ -60,8 +60,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "decide_reject": ("驳回", "Reject"),
     "decide_reason": ("理由（必填）", "Reason (required)"),
     "decide_limit": ("新限额（可选，默认为申请限额）", "New limit (optional; default: requested)"),
+    "decide_supersede": (
+        "接受后重新认定该年度（取代原认定）",
+        "On accepting, determine the year again (superseding its determination)",
+    ),
     "decide_submit": ("提交决定", "Decide"),
     "decide_done": ("申诉 {id}：{status}", "Appeal {id}: {status}"),
+    "decide_determined": ("；新认定编号 {id}", "; new determination {id}"),
 }
 
 LIST_COLUMNS = (

@@ -203,6 +203,7 @@ RULES: dict[tuple[str, str], Rule] = {
     (ids.DECIDE_DECISION, "value"): choice("accept", "reject"),
     (ids.DECIDE_REASON, "value"): text,
     (ids.DECIDE_LIMIT, "value"): number_at_least(0),
+    (ids.DECIDE_SUPERSEDE, "value"): text_list,
     (ids.DECIDE_SUBMIT, "n_clicks"): clicks,
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 APPEAL_COLUMNS = """
 a.appeal_id, a.building_id, b.name AS building_name, a.year, a.basis, a.reason,
 a.requested_limit, a.submitted_by, a.submitted_at, a.determination_id, a.status,
-a.decided_by, a.decided_at, a.decision_reason, a.quota_version_id
+a.decided_by, a.decided_at, a.decision_reason, a.quota_version_id, a.determination_after_id
 """
 
 MANAGES = """
@@ -47,7 +47,8 @@ DECIDE = f"""
 WITH a AS (
     UPDATE appeal
        SET status = %(status)s, decided_by = %(decided_by)s, decided_at = clock_timestamp(),
-           decision_reason = %(decision_reason)s, quota_version_id = %(quota_version_id)s
+           decision_reason = %(decision_reason)s, quota_version_id = %(quota_version_id)s,
+           determination_after_id = %(determination_after_id)s
      WHERE appeal_id = %(appeal_id)s AND status = 'open'
     RETURNING *
 )

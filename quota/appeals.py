@@ -6,8 +6,10 @@ accepts or rejects it with a reason.
   and basis. The year's determination in force (if any) is recorded with the appeal.
 - :func:`decide`: only a regulator (or the operator). Accepting records an ``adjusted`` quota
   version (``quota.quota_versions.adjust``) whose reason names the appeal; its limit is the
-  regulator's, else the requested one. A superseding determination stays the regulator's
-  separate decision (``quotawatch determine --supersede``). Rejecting needs a reason.
+  regulator's, else the requested one. With ``supersede`` (and the year over) the year is
+  determined again in the same transaction, superseding the determination in force, with
+  the reason ``appeal N accepted: ...`` (``quota.determinations.determine``). Rejecting
+  needs a reason.
 - Every step is appended to the audit log (``appeal.submitted``, ``appeal.accepted``,
   ``appeal.rejected``; the adjustment itself also as ``quota.adjusted``).
 
@@ -22,7 +24,8 @@ from typing import Any
 import psycopg
 
 from quota import appeal_queries as q
-from quota import audit, quota_versions, roles
+from quota import audit, determinations, quota_versions, roles
+from quota.settings import Settings
 
 STATUSES = ("open", "accepted", "rejected")
 DECISIONS = ("accept", "reject")
@@ -109,11 +112,16 @@ def decide(
     actor: str,
     role: str | None,
     limit_value: float | None = None,
+    supersede: bool = False,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Accept or reject open appeal ``appeal_id`` as regulator ``actor``; returns it.
 
     Accepting adds an adjusted quota version (``limit_value``, else the requested limit)
-    whose reason is ``appeal N: <the appeal's reason> (<decision reason>)``.
+    whose reason is ``appeal N: <the appeal's reason> (<decision reason>)``; with
+    ``supersede`` a new determination of the year (``settings`` needed) supersedes the one in
+    force. Raises :class:`roles.NotAllowedError`, :class:`AppealError`, and
+    :class:`quota.determinations.DeterminationError` when the year cannot be determined.
     """
     roles.require(role, roles.DECIDE_APPEAL, actor)
     if decision not in DECISIONS:
@@ -125,6 +133,7 @@ def decide(
     if row["status"] != "open":
         raise AppealError(f"appeal {appeal_id} was already {row['status']}")
     version_id = None
+    determination_after = None
     if decision == "accept":
         limit = limit_value if limit_value is not None else row["requested_limit"]
         if limit is None:
@@ -142,6 +151,21 @@ def decide(
             role=role,
         )
         version_id = version["version_id"]
+        if supersede:
+            if settings is None:
+                raise AppealError("a superseding determination needs the settings")
+            outcome = determinations.determine(
+                conn,
+                settings,
+                row["year"],
+                actor=actor,
+                role=role,
+                supersede=True,
+                reason=f"appeal {appeal_id} accepted: {reason}",
+            )
+            determination_after = outcome.determination_id
+    elif supersede:
+        raise AppealError("only an accepted appeal leads to a superseding determination")
     decided = conn.execute(
         q.DECIDE,
         {
@@ -150,6 +174,7 @@ def decide(
             "decided_by": actor,
             "decision_reason": reason,
             "quota_version_id": version_id,
+            "determination_after_id": determination_after,
         },
     ).fetchone()
     appeal = appeal_record(decided)
@@ -166,7 +191,15 @@ def decide(
 
 
 def _summary(appeal: dict[str, Any]) -> dict[str, Any]:
-    keys = ("appeal_id", "year", "basis", "requested_limit", "status", "quota_version_id")
+    keys = (
+        "appeal_id",
+        "year",
+        "basis",
+        "requested_limit",
+        "status",
+        "quota_version_id",
+        "determination_after_id",
+    )
     return {k: appeal[k] for k in keys}
 
 

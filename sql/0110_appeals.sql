@@ -20,11 +20,14 @@ CREATE TABLE appeal (
     decided_by       text,
     decided_at       timestamptz,
     decision_reason  text,
-    -- The adjusted quota version an accepted appeal recorded.
+    -- The adjusted quota version an accepted appeal recorded, and the determination that
+    -- superseded the year's determination with it (when the regulator asked for one).
     quota_version_id bigint REFERENCES quota_version,
+    determination_after_id bigint REFERENCES determination,
     CHECK ((status = 'open') = (decided_by IS NULL AND decided_at IS NULL)),
     CHECK (status = 'open' OR btrim(coalesce(decision_reason, '')) <> ''),
-    CHECK ((status = 'accepted') = (quota_version_id IS NOT NULL))
+    CHECK ((status = 'accepted') = (quota_version_id IS NOT NULL)),
+    CHECK (determination_after_id IS NULL OR status = 'accepted')
 );
 CREATE INDEX appeal_building_idx ON appeal (building_id, year);
 CREATE INDEX appeal_open_idx ON appeal (submitted_at) WHERE status = 'open';
@@ -35,9 +38,9 @@ CREATE FUNCTION appeal_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.status = 'open' AND NEW.status <> 'open'
        AND (to_jsonb(OLD) - ARRAY['status', 'decided_by', 'decided_at', 'decision_reason',
-                                  'quota_version_id'])
+                                  'quota_version_id', 'determination_after_id'])
          = (to_jsonb(NEW) - ARRAY['status', 'decided_by', 'decided_at', 'decision_reason',
-                                  'quota_version_id']) THEN
+                                  'quota_version_id', 'determination_after_id']) THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'appeals are kept as submitted and decided once: % refused', TG_OP

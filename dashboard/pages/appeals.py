@@ -17,7 +17,8 @@ from dashboard import components as ui
 from dashboard.appeals_view import tr
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang
-from quota import appeals, roles
+from quota import appeals, determinations, roles
+from quota.rules import RulesError
 
 OPEN_COLUMNS = (
     "appeal_id",
@@ -69,6 +70,11 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                                 tr("decide_limit", lang),
                                 dcc.Input(id=ids.DECIDE_LIMIT, type="number", min=0),
                             ),
+                            dcc.Checklist(
+                                id=ids.DECIDE_SUPERSEDE,
+                                options=[{"label": tr("decide_supersede", lang), "value": "yes"}],
+                                value=[],
+                            ),
                             html.Button(tr("decide_submit", lang), id=ids.DECIDE_SUBMIT),
                         ],
                         className="qw-controls",
@@ -98,6 +104,7 @@ def decide_appeal(
     decision: str | None,
     reason: str | None,
     limit: float | None,
+    supersede: bool,
     lang: str,
 ) -> tuple[str, Any]:
     """Decide as the signed-in viewer (role checked in quota.appeals); message and the
@@ -116,6 +123,8 @@ def decide_appeal(
                     actor=viewer.username,
                     role=viewer.role,
                     limit_value=None if limit is None else float(limit),
+                    supersede=supersede,
+                    settings=services.settings,
                 )
             message = tr(
                 "decide_done",
@@ -123,7 +132,14 @@ def decide_appeal(
                 id=appeal["appeal_id"],
                 status=tr(f"status_{appeal['status']}", lang),
             )
-        except (roles.NotAllowedError, appeals.AppealError) as exc:
+            if appeal["determination_after_id"]:
+                message += tr("decide_determined", lang, id=appeal["determination_after_id"])
+        except (
+            roles.NotAllowedError,
+            appeals.AppealError,
+            determinations.DeterminationError,
+            RulesError,
+        ) as exc:
             return tr("refused", lang, message=str(exc)), dash.no_update
     return message, open_appeals(services, lang)
 
@@ -146,8 +162,17 @@ def register(app: dash.Dash, services: Services) -> None:
         State(ids.DECIDE_DECISION, "value"),
         State(ids.DECIDE_REASON, "value"),
         State(ids.DECIDE_LIMIT, "value"),
+        State(ids.DECIDE_SUPERSEDE, "value"),
         State(ids.LANG_STORE, "data"),
         prevent_initial_call=True,
     )
-    def decide(_clicks, appeal_id, decision, reason, limit, lang):  # type: ignore[no-untyped-def]
-        return decide_appeal(services, appeal_id, decision, reason, limit, normalise_lang(lang))
+    def decide(_clicks, appeal_id, decision, reason, limit, supersede, lang):  # type: ignore[no-untyped-def]
+        return decide_appeal(
+            services,
+            appeal_id,
+            decision,
+            reason,
+            limit,
+            "yes" in (supersede or []),
+            normalise_lang(lang),
+        )

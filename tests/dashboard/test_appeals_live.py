@@ -39,7 +39,13 @@ def _appeal(building_id: str, reason: str | None, limit: float | None = None) ->
     )
 
 
-def _decide(appeal_id: int, decision: str, reason: str | None, limit: float | None = None):
+def _decide(
+    appeal_id: int,
+    decision: str,
+    reason: str | None,
+    limit: float | None = None,
+    supersede: bool = False,
+):
     return callback_payload(
         [(ids.DECIDE_MESSAGE, "children"), (ids.APPEALS_OPEN, "children")],
         [(ids.DECIDE_SUBMIT, "n_clicks", 1)],
@@ -48,6 +54,7 @@ def _decide(appeal_id: int, decision: str, reason: str | None, limit: float | No
             (ids.DECIDE_DECISION, "value", decision),
             (ids.DECIDE_REASON, "value", reason),
             (ids.DECIDE_LIMIT, "value", limit),
+            (ids.DECIDE_SUPERSEDE, "value", ["yes"] if supersede else []),
             (ids.LANG_STORE, "data", "en"),
         ],
     )
@@ -136,10 +143,34 @@ def test_manager_appeals_regulator_decides_manager_sees_it(city: Any, live_serve
     assert "submitted" in second.text
     open_rows = [r for r in _appeal_rows(city) if r["status"] == "open"]
     assert len(open_rows) == 1
-    accepted = _post(regulator, url, _decide(open_rows[0]["appeal_id"], "accept", "verified"))
-    assert "accepted" in accepted.text
+    first_determination = city.scalar("SELECT max(determination_id) FROM determination")
+    accepted = _post(
+        regulator, url, _decide(open_rows[0]["appeal_id"], "accept", "verified", supersede=True)
+    )
+    assert "accepted" in accepted.text and "new determination" in accepted.text
     decided = _appeal_rows(city)[-1]
     assert decided["status"] == "accepted" and decided["decided_by"] == "reg"
+    # The year was determined again with the new quota, superseding the first determination.
+    in_force = city.query(
+        "SELECT determination_id, reason FROM determination"
+        " WHERE year = 2024 AND superseded_by IS NULL"
+    )[0]
+    assert in_force["determination_id"] != first_determination
+    assert in_force["reason"] == f"appeal {decided['appeal_id']} accepted: verified"
+    assert (
+        city.scalar(
+            "SELECT quota FROM determination_result WHERE determination_id = %s"
+            " AND building_id = 'B1' AND basis = 'electricity_kwh'",
+            (in_force["determination_id"],),
+        )
+        == 1_400_000
+    )
+    renewed = _post(manager, url, _notice("B1"))
+    content = renewed.json()["response"][ids.NOTICE_DOWNLOAD]["data"]["content"]
+    reader = PdfReader(io.BytesIO(base64.b64decode(content)))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert f"Determination {in_force['determination_id']}" in text
+    assert "Quota in force: 1,400,000 kWh" in text and "meters were swapped in May" in text
     version = city.query(
         "SELECT limit_value, source, reason, actor FROM quota_version WHERE version_id = %s",
         (decided["quota_version_id"],),
@@ -167,6 +198,10 @@ def test_manager_appeals_regulator_decides_manager_sees_it(city: Any, live_serve
         ("appeal.accepted", "reg"),
     ]
     assert all(e["building_id"] == "B1" for e in entries)
+    assert (
+        city.scalar("SELECT count(*) FROM audit_entry WHERE action = 'determination.superseded'")
+        == 1
+    )
     assert json.dumps(entries, ensure_ascii=False).count("the wing is not in use") == 1
 
 
