@@ -10,7 +10,9 @@ comes from a manager of the building and a decision from a regulator.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash
 import psycopg
@@ -102,8 +104,11 @@ def visible_appeals(
     return appeals.listing(conn, building_ids=scope, building_id=building_id, status=status)
 
 
-def appeals_table(rows: list[dict[str, Any]], lang: str, columns: tuple[str, ...]) -> Any:
-    """An HTML table of appeals (newest first), or an empty state."""
+def appeals_table(
+    rows: list[dict[str, Any]], lang: str, columns: tuple[str, ...], tz: ZoneInfo
+) -> Any:
+    """An HTML table of appeals (newest first), instants in local time ``tz``, or an empty
+    state."""
     if not rows:
         return ui.empty_state(tr("appeals_none", lang))
 
@@ -114,7 +119,7 @@ def appeals_table(rows: list[dict[str, Any]], lang: str, columns: tuple[str, ...
         if column == "requested_limit":
             return "–" if value is None else ui.number_text(value)
         if column in ("submitted_at", "decided_at") and value:
-            return str(value)[:16].replace("T", " ")
+            return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
         if column == "basis":
             return t(f"basis_{value}", lang)
         return "" if value is None else str(value)
@@ -137,7 +142,12 @@ def appeals_table(rows: list[dict[str, Any]], lang: str, columns: tuple[str, ...
 
 
 def building_section(
-    conn: psycopg.Connection[Any], viewer: Viewer, building_id: str, years: list[int], lang: str
+    conn: psycopg.Connection[Any],
+    viewer: Viewer,
+    building_id: str,
+    years: list[int],
+    lang: str,
+    tz: ZoneInfo,
 ) -> html.Div:
     """The building page's panel: notice download, the building's appeals, and for its
     manager the appeal form."""
@@ -164,7 +174,7 @@ def building_section(
             className="qw-controls",
         ),
         html.Div(id=ids.NOTICE_MESSAGE, role="status"),
-        html.Div(appeals_table(rows, lang, LIST_COLUMNS), id=ids.APPEAL_LIST),
+        html.Div(appeals_table(rows, lang, LIST_COLUMNS, tz), id=ids.APPEAL_LIST),
     ]
     if roles.may(viewer.role, roles.APPEAL) and viewer.may_see(building_id):
         children += [
@@ -255,7 +265,7 @@ def submit_appeal(
             message = tr("refused", lang, message=str(exc))
     with services.connection() as conn:
         rows = visible_appeals(conn, viewer, building_id)
-    return message, appeals_table(rows, lang, LIST_COLUMNS)
+    return message, appeals_table(rows, lang, LIST_COLUMNS, services.settings.tz)
 
 
 def register(app: dash.Dash, services: Services) -> None:

@@ -95,7 +95,7 @@ def open_appeals(services: Services, lang: str) -> Any:
         raise queries.AccessDeniedError("appeals")
     with services.connection() as conn:
         rows = appeals_view.visible_appeals(conn, viewer, status="open")
-    return appeals_view.appeals_table(rows, lang, OPEN_COLUMNS)
+    return appeals_view.appeals_table(rows, lang, OPEN_COLUMNS, services.settings.tz)
 
 
 def decide_appeal(

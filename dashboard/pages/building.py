@@ -37,7 +37,9 @@ def layout(
             info = queries.building_info(conn, viewer, building_id)
             years = queries.evaluation_years(conn)
             determined = decisions.determined_history_panel(conn, viewer, lang, building_id)
-            notices_panel = appeals_view.building_section(conn, viewer, building_id, years, lang)
+            notices_panel = appeals_view.building_section(
+                conn, viewer, building_id, years, lang, services.settings.tz
+            )
     except queries.AccessDeniedError:
         return html.Div(
             [
