@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the machine has what QuotaWatch needs from the operating system:
-# PostgreSQL with the TimescaleDB extension (Apache-2 edition), and Debian's Chromium with
-# its driver for the browser tests. Idempotent and quick when everything is present.
+# PostgreSQL with the TimescaleDB extension (Apache-2 edition), a font that renders Chinese
+# (PDF notices), and Debian's Chromium with its driver for the browser tests. Idempotent and
+# quick when everything is present.
 #
 # Strategy: use the distribution's timescaledb package when it has one for the installed
 # PostgreSQL major version (Debian 13: postgresql-17-timescaledb); otherwise build Debian's
@@ -93,9 +94,12 @@ if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   apt_install python3-venv
 fi
 
+# --- A CJK font: embedded in the PDF notices (quota/notice_pdf.py), and Chinese labels in the
+# browser tests and screenshots render instead of boxes ---------------------------------------
+apt_install fonts-wqy-microhei
+
 # --- Browser for the dashboard tests ------------------------------------------------------
 if [ "${QUOTAWATCH_SKIP_BROWSER:-0}" != 1 ]; then
-  # A CJK font so Chinese labels render (browser tests, screenshots) instead of boxes.
-  apt_install chromium chromium-driver fonts-wqy-microhei
+  apt_install chromium chromium-driver
 fi
 echo "$PGV"

@@ -14,14 +14,23 @@ from dash import Input
 from psycopg_pool import ConnectionPool
 
 from dashboard import auth, callback_inputs, headers, ids, live, ops_routes, shell
-from dashboard.pages import audit, building, city, method, not_found_404, quality, retrofit
+from dashboard.pages import (
+    appeals,
+    audit,
+    building,
+    city,
+    method,
+    not_found_404,
+    quality,
+    retrofit,
+)
 from dashboard.services import Services
 from dashboard.texts import t
 from dashboard.users import LoginPolicy
 from quota.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-PAGES = (city, building, retrofit, quality, audit, method, not_found_404)
+PAGES = (city, building, retrofit, quality, audit, appeals, method, not_found_404)
 
 
 def create_app(

@@ -153,6 +153,14 @@ def city_selection(value: Any) -> None:
         text(value.get("lang"))
 
 
+def choice(*allowed: str) -> Rule:
+    def rule(value: Any) -> None:
+        if value is not None and value not in allowed:
+            _fail(f"one of {', '.join(allowed)}")
+
+    return rule
+
+
 clicks = whole_number(0, 2**31)
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -185,6 +193,19 @@ RULES: dict[tuple[str, str], Rule] = {
     (ids.DQ_QUARANTINE_CSV, "n_clicks"): clicks,
     (ids.DQ_QUARANTINE_XLSX, "n_clicks"): clicks,
     (ids.DQ_QUARANTINE_GRID, "virtualRowData"): row_list,
+    # Notices and appeals (dashboard/appeals_view.py, dashboard/pages/appeals.py)
+    (ids.NOTICE_YEAR, "value"): year,
+    (ids.NOTICE_BUTTON, "n_clicks"): clicks,
+    (ids.APPEAL_BASIS, "value"): basis,
+    (ids.APPEAL_REASON, "value"): text,
+    (ids.APPEAL_LIMIT, "value"): number_at_least(0),
+    (ids.APPEAL_SUBMIT, "n_clicks"): clicks,
+    (ids.DECIDE_APPEAL_ID, "value"): whole_number(1, 2**62),
+    (ids.DECIDE_DECISION, "value"): choice("accept", "reject"),
+    (ids.DECIDE_REASON, "value"): text,
+    (ids.DECIDE_LIMIT, "value"): number_at_least(0),
+    (ids.DECIDE_SUPERSEDE, "value"): text_list,
+    (ids.DECIDE_SUBMIT, "n_clicks"): clicks,
 }
 
 

@@ -57,7 +57,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "missing_fields": ("请填写所有字段。", "Fill in every field."),
 }
 
-ACTION_AREAS = ("quota", "registry", "determination", "reading", "user")
+ACTION_AREAS = ("quota", "registry", "determination", "reading", "user", "appeal")
 
 
 def tr(key: str, lang: str | None, **values: object) -> str:

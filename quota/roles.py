@@ -1,5 +1,6 @@
-"""Who may decide: the one home of the rule that only a regulator adjusts quotas and
-determines a year, and that an analyst (or a regulator) may propose quotas.
+"""Who may decide: the one home of the rule that only a regulator adjusts quotas, determines
+a year and decides appeals, that an analyst (or a regulator) may propose quotas, and that a
+manager appeals (for their own buildings).
 
 The dashboard checks the logged-in user's role on the server; the command line checks the
 role of the dashboard user named with ``--by NAME``. A command run without ``--by`` acts as
@@ -17,6 +18,8 @@ from quota import decision_queries as q
 ADJUST = "adjust"
 DETERMINE = "determine"
 PROPOSE = "propose"
+APPEAL = "appeal"
+DECIDE_APPEAL = "decide an appeal"
 
 # The command line run without --by: the operator, who may do what a regulator may.
 OPERATOR_ROLE = "operator"
@@ -25,6 +28,9 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     ADJUST: frozenset({"regulator", OPERATOR_ROLE}),
     DETERMINE: frozenset({"regulator", OPERATOR_ROLE}),
     PROPOSE: frozenset({"regulator", "analyst", OPERATOR_ROLE}),
+    # A manager appeals for the buildings assigned to them (checked in quota.appeals).
+    APPEAL: frozenset({"manager"}),
+    DECIDE_APPEAL: frozenset({"regulator", OPERATOR_ROLE}),
 }
 
 

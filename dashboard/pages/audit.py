@@ -11,8 +11,8 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from dashboard import appeals_view, decision_queries, ids
 from dashboard import components as ui
-from dashboard import decision_queries, ids
 from dashboard.decisions import ACTION_AREAS, tr
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang, t
@@ -31,6 +31,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     return html.Div(
         [
             html.H2(tr("audit_title", lang)),
+            dcc.Link(appeals_view.tr("appeals_page", lang), href="/appeals"),
             html.Div(
                 [
                     ui.control(

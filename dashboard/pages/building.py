@@ -18,6 +18,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard import (
+    appeals_view,
     bills_view,
     building_header,
     decisions,
@@ -49,6 +50,9 @@ def layout(
             info = queries.building_info(conn, viewer, building_id)
             years = queries.evaluation_years(conn)
             determined = decisions.determined_history_panel(conn, viewer, lang, building_id)
+            notices_panel = appeals_view.building_section(
+                conn, viewer, building_id, years, lang, services.settings.tz
+            )
     except queries.AccessDeniedError:
         return html.Div(
             [
@@ -121,6 +125,7 @@ def layout(
             ),
             determined,
             html.Div(id=ids.BUILDING_BILLS, className="qw-panel"),
+            notices_panel,
         ]
     )
 

@@ -17,13 +17,22 @@ from ingest import cli as ingest_cli
 from quota.cli import db as db_cli
 from quota.cli import demo as demo_cli
 from quota.cli import engine as engine_cli
+from quota.cli import notices as notices_cli
 from quota.cli import registry as registry_cli
 from quota.errors import UserError
 from quota.settings import SettingsError, load_settings
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_MODULES = (db_cli, registry_cli, ingest_cli, engine_cli, dashboard_cli, demo_cli)
+COMMAND_MODULES = (
+    db_cli,
+    registry_cli,
+    ingest_cli,
+    engine_cli,
+    notices_cli,
+    dashboard_cli,
+    demo_cli,
+)
 
 DESCRIPTION = """\
 QuotaWatch keeps public buildings inside their annual energy quotas.

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from quota.demo.generator import build_city, city_bills, readings_text, spec_from_manifest
 from quota.demo.billing import due_months, history_months
+from quota.demo.generator import build_city, city_bills, readings_text, spec_from_manifest
 
 STATE_FILE = "gateway.json"
 BILLS_STATE_FILE = "gateway_bills.json"

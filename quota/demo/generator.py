@@ -34,6 +34,12 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from quota.demo.billing import (
+    CityBills,
+    history_months,
+    metered_buildings,
+    metered_meters,
+)
 from quota.demo.city import (
     BUILDING_COLUMNS,
     METER_COLUMNS,
@@ -41,12 +47,6 @@ from quota.demo.city import (
     City,
     DemoSpec,
     build_city,
-)
-from quota.demo.billing import (
-    CityBills,
-    history_months,
-    metered_buildings,
-    metered_meters,
 )
 from quota.demo.load_shapes import (
     OPENING_HOURS,

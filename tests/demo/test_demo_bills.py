@@ -10,8 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from quota.demo.billing import billed_building_ids, delivery_date
 
+from quota.demo.billing import billed_building_ids, delivery_date
 from quota.demo.gateway import send_bills
 from quota.demo.generator import DemoSpec, build_city, generate
 
