@@ -107,7 +107,10 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_unit_factor (
     PRIMARY KEY (energy_type, unit)
 ) ON COMMIT DROP
 """
-INSERT_UNIT_FACTOR = "INSERT INTO ingest_unit_factor VALUES (%s, %s, %s)"
+# Each file of a transaction of several inserts them again (ON CONFLICT: the same factors).
+INSERT_UNIT_FACTOR = (
+    "INSERT INTO ingest_unit_factor VALUES (%s, %s, %s) ON CONFLICT (energy_type, unit) DO NOTHING"
+)
 TRUNCATE_PROBE = "TRUNCATE ingest_probe"
 COPY_PROBE = """
 COPY ingest_probe (idx, meter_key, reading_at, register_kwh) FROM STDIN (FORMAT BINARY)

@@ -336,6 +336,19 @@ def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, se
     }
 
 
+def affected_in_memory(
+    touched: Touched, summed: pd.DataFrame | None, groups: MeterGroups, tz: Any
+) -> dict[int, set[str]]:
+    """{local year: building ids} of a load's new meter-days ``summed`` and its ``touched``
+    ranges, from the registry's meter groups (no query)."""
+    out = _affected_by_year(summed, groups) if summed is not None and len(summed) else {}
+    for key, lo, hi in local_day_ranges(touched, tz):
+        building = str(groups.building_id[groups.group_of[key]])
+        for year in range(lo.year, hi.year + 1):
+            out.setdefault(year, set()).add(building)
+    return out
+
+
 def daily_increments(
     meter_key: np.ndarray,
     reading_at_us: np.ndarray,
