@@ -437,12 +437,15 @@ class _Batch:
         self.context.chunks = loader._chunks
         if not loader.rollups_deferred:
             return
-        summed = loader.increments.in_memory()
+        parts = loader.increments.parts  # not summed here: once for the batch
         loader.result.affected = rollups.affected_in_memory(
-            loader.touched, summed, self.context.groups, loader.tz
+            loader.touched,
+            parts[0] if len(parts) == 1 else pd.concat(parts) if parts else None,
+            self.context.groups,
+            loader.tz,
         )
-        if summed is not None and len(summed):
-            self.increments.add(summed)
+        for part in parts:
+            self.increments.add(part)
         for key, (lo, hi) in loader.touched.items():
             old = self.touched.get(key)
             self.touched[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
