@@ -347,7 +347,11 @@ def load_small_files(
     try:
         with conn.transaction():
             conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
-            batch = _Batch(conn, LoadContext.read(conn, settings))
+            context = LoadContext.read(conn, settings)
+            fresh = None
+            if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
+                fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
+            batch = _Batch(conn, context, fresh)
             for path in paths:
                 try:
                     sha256 = digests.sha256(path)
@@ -356,6 +360,7 @@ def load_small_files(
                         FileResult(path=path, status="rejected", error=unreadable_reason(exc))
                     )
                     continue
+                before = batch.fresh_state()
                 result = load_file(
                     conn,
                     settings,
@@ -369,6 +374,11 @@ def load_small_files(
                 results.append(result)
                 if result.connection_lost:
                     raise _BatchLostError(result.error or "connection lost")
+                if result.status not in ("loaded", "skipped") and batch.fresh_state() != before:
+                    # The file's savepoint rolled back rows (or index builds) of chunks the
+                    # batch tracks: their key sets no longer match; redo file by file.
+                    raise _BatchRedoError(result.error or result.status)
+            batch.index_fresh_chunks()
             batch.refresh_rollups(settings.tz)
     except (psycopg.Error, _BatchLostError) as exc:
         if conn.closed or isinstance(exc, psycopg.OperationalError | _BatchLostError):
@@ -381,6 +391,7 @@ def load_small_files(
             return lost
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     except Exception:  # the batch's own work failed: each file in its own transaction
+        # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
 
@@ -419,14 +430,21 @@ class _BatchLostError(Exception):
     """The connection was lost inside a transaction of several files."""
 
 
+class _BatchRedoError(Exception):
+    """A file failed after writing into chunks the batch tracks: the batch is redone."""
+
+
 class _Batch:
     """The shared part of a transaction of several files: the :class:`LoadContext`, and the
     rollup work of the files loaded so far (their touched ranges and daily increments),
     done once at the end by :meth:`refresh_rollups`."""
 
-    def __init__(self, conn: psycopg.Connection[Any], context: LoadContext):
+    def __init__(
+        self, conn: psycopg.Connection[Any], context: LoadContext, fresh: FreshChunks | None
+    ):
         self.conn = conn
         self.context = context
+        self.fresh = fresh
         self.touched: rollups.Touched = {}
         self.increments = rollups.Increments(conn)
 
@@ -449,6 +467,23 @@ class _Batch:
         for key, (lo, hi) in loader.touched.items():
             old = self.touched.get(key)
             self.touched[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
+
+    def fresh_state(self) -> tuple[int, frozenset[str]]:
+        """(rows remembered, chunk names) of the batch's fresh chunks: a failed file that
+        changed it forces the batch to be redone."""
+        if self.fresh is None:
+            return 0, frozenset()
+        return self.fresh.rows, frozenset(self.fresh.chunks)
+
+    def index_fresh_chunks(self) -> None:
+        """Build the indexes of the chunks the batch created, then check none is left off."""
+        if self.fresh is not None:
+            for name in list(self.fresh.chunks):
+                table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(name))
+                self.conn.execute(sql.SQL(queries.REINDEX_CHUNK).format(chunk=table))
+                del self.fresh.chunks[name]
+        if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
+            raise RuntimeError("a reading chunk's index is still switched off; not committing")
 
     def refresh_rollups(self, tz: Any) -> None:
         if self.touched or self.increments.rows or self.increments.staged:
@@ -544,6 +579,7 @@ def load_file(
                 progress,
                 context=batch.context if batch is not None else None,
                 defer_rollups=batch is not None,
+                shared_fresh=batch.fresh if batch is not None and not corrections else None,
             )
             try:
                 loader.run(path)
@@ -631,6 +667,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         progress: ProgressLike | None,
         context: LoadContext | None = None,
         defer_rollups: bool = False,
+        shared_fresh: FreshChunks | None = None,
     ):
         self.conn = conn
         self.settings = settings
@@ -667,7 +704,12 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         # Chunks this load creates, written without index upkeep (ingest/fresh.py). Not for
         # corrections files: they look stored rows up one by one.
         self.fresh: FreshChunks | None = None
-        if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
+        # In a transaction of several files the batch's set is shared: chunks an earlier
+        # file of the batch created stay without index upkeep until the batch's end.
+        self.shared_fresh = shared_fresh is not None
+        if shared_fresh is not None:
+            self.fresh = shared_fresh
+        elif not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
             self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
@@ -688,9 +730,10 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                     self._batch_done(path, position.tell())
         else:
             self._run_with_reader(path, stream, position)
-        self._index_fresh_chunks()
-        if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
-            raise RuntimeError("a reading chunk's index is still switched off; not committing")
+        if not self.shared_fresh:  # else indexed at the end of the batch
+            self._index_fresh_chunks()
+            if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
+                raise RuntimeError("a reading chunk's index is still switched off; not committing")
         if self.defer_rollups and not self.increments.staged:
             self.rollups_deferred = True
             return
