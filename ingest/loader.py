@@ -552,6 +552,7 @@ def load_file(
         size_bytes = path.stat().st_size
     except OSError as exc:
         return FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+    joins_batch = False
     record = {
         "run_id": run_id,
         "file_name": path.name,
@@ -587,8 +588,7 @@ def load_file(
                 raise _UnusableFileError(unreadable_reason(exc, loader.encoding)) from exc
             _check_accounting(result)
             conn.execute(queries.FINISH_FILE, _file_counts(result))
-        if batch is not None:  # the file's savepoint is released: its part joins the batch
-            batch.add(loader)
+        joins_batch = batch is not None
     except _UnusableFileError as exc:
         try:
             result = _record_rejected(conn, record, result, str(exc))
@@ -600,6 +600,10 @@ def load_file(
         result.connection_lost = conn.closed or isinstance(exc, psycopg.OperationalError)
     except Exception as exc:  # one file never stops the run; its transaction rolled back
         _failed(result, f"internal error ({type(exc).__name__}): {exc}")
+    if joins_batch:  # the file's savepoint is released: its part joins the batch (an error
+        # here is the batch's, raised to it: the file's rows are already in its transaction)
+        assert batch is not None
+        batch.add(loader)
     result.seconds = time.monotonic() - started
     return result
 
