@@ -695,6 +695,9 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.file_id = int(result.file_id or 0)
         self._probe_ready = False
         n = max(self.meters_by_key, default=0) + 1
+        self.n_meter_keys = n
+        # Per chunk: which meters' last stored instant was read, and that instant [µs].
+        self._last_stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.interval_minutes_by_key = context.interval_minutes_by_key
         # A copy: a file rolled back to its savepoint leaves the shared list as it was.
         self._chunks: list[dict[str, Any]] | None = (

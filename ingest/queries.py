@@ -91,6 +91,14 @@ SELECT EXISTS (
 ) AS present
 """
 
+# Per meter, the last stored instant [µs since epoch] in one chunk (an index descent each).
+LAST_STORED_IN_CHUNK = """
+SELECT k.meter_key,
+       (SELECT (extract(epoch FROM max(c.reading_at)) * 1000000)::bigint
+          FROM {chunk} c WHERE c.meter_key = k.meter_key) AS last_us
+  FROM unnest(%s::integer[]) AS k(meter_key)
+"""
+
 CREATE_PROBE = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_probe (
     idx          integer NOT NULL,
