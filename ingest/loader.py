@@ -72,11 +72,12 @@ from quota.settings import Settings
 # Files up to this size [bytes] are read without a reader thread and loaded several to a
 # transaction (a savepoint each), at most FILES_PER_TRANSACTION of them: the fixed cost of a
 # file (registry, chunk list, rollup statements, commit: ~10 ms) is then paid once a batch.
-# The bytes of one such transaction are capped too: its daily increments (fewer meter-days
-# than rows) then stay in memory, well under rollups.INCREMENTS_IN_MEMORY.
+# The bytes of one such transaction are capped too (≈ 2 M rows: the key sets of the chunks
+# it creates stay under ~60 MB; its daily increments past rollups.INCREMENTS_IN_MEMORY are
+# staged on the server as for one large file).
 SMALL_FILE_BYTES = 1 << 20
 FILES_PER_TRANSACTION = 200
-BYTES_PER_TRANSACTION = 16 << 20
+BYTES_PER_TRANSACTION = 64 << 20
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")
 

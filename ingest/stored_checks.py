@@ -18,6 +18,10 @@ from psycopg import sql
 from ingest import codes, copybin, queries
 from ingest.timestamps import to_datetime
 
+# A batch spanning more chunks than this skips the last-stored test (see
+# StoredChecks._after_last_stored).
+MAX_CHUNKS_LAST_STORED = 2
+
 
 def split_name(name: str) -> list[str]:
     """``schema.table`` (as format('%I.%I') writes it) into its unquoted parts."""
@@ -217,7 +221,10 @@ class StoredChecks:
             return new
         at = good["reading_at_us"].to_numpy()
         keys = good["meter_key"].to_numpy().astype(np.int64)
-        for chunk in self._chunks_in_range(int(at[idx].min()), int(at[idx].max())):
+        chunks = self._chunks_in_range(int(at[idx].min()), int(at[idx].max()))
+        if len(chunks) > MAX_CHUNKS_LAST_STORED:  # a long span (a building's year): one
+            return new  # range probe for the batch costs less than a look-up per chunk
+        for chunk in chunks:
             sel = idx[(at[idx] >= chunk["start"]) & (at[idx] < chunk["end"])]
             if len(sel):
                 last = self._last_stored_in(str(chunk["chunk"]), keys[sel])
