@@ -406,25 +406,10 @@ def _one_by_one(
     corrections: bool,
     progress: ProgressLike | None,
 ) -> list[FileResult]:
-    results = []
-    for path in paths:
-        try:
-            sha256 = digests.sha256(path)
-        except OSError as exc:
-            results.append(FileResult(path=path, status="rejected", error=unreadable_reason(exc)))
-            continue
-        results.append(
-            load_file(
-                conn,
-                settings,
-                path,
-                run_id,
-                corrections=corrections,
-                progress=progress,
-                sha256=sha256,
-            )
-        )
-    return results
+    """The files of a batch that could not be loaded together, each in its own transaction."""
+    return [
+        _load_one(conn, settings, path, run_id, digests, corrections, progress) for path in paths
+    ]
 
 
 class _BatchLostError(Exception):
