@@ -71,6 +71,15 @@ from quota import db as qdb
 from quota.registry.textfiles import FileFormatError, open_text, unreadable_reason
 from quota.settings import Settings
 
+# Files up to this size [bytes] are read without a reader thread and loaded several to a
+# transaction (a savepoint each), at most FILES_PER_TRANSACTION of them: the fixed cost of a
+# file (registry, chunk list, rollup statements, commit: ~10 ms) is then paid once a batch.
+# The bytes of one such transaction are capped too (≈ 2 M rows: the key sets of the chunks
+# it creates stay under ~60 MB; its daily increments past rollups.INCREMENTS_IN_MEMORY are
+# staged on the server as for one large file).
+SMALL_FILE_BYTES = 1 << 20
+FILES_PER_TRANSACTION = 200
+BYTES_PER_TRANSACTION = 64 << 20
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")
 
@@ -205,6 +214,42 @@ def load_registry(conn: psycopg.Connection[Any], settings: Settings) -> Registry
     return Registry(meters=meters, natural_gas_kwh_per_m3=gas)
 
 
+@dataclass
+class LoadContext:
+    """What every file of one transaction reads alike, read once per transaction: the meter
+    registry, the chunk interval [µs], whether chunk indexes can be switched off, meter
+    groups for the rollups, and ``reading``'s chunk list (None until read)."""
+
+    registry: Registry
+    meters_by_key: dict[int, MeterInfo]
+    interval_minutes_by_key: np.ndarray
+    chunk_interval_us: int
+    can_defer_indexes: bool
+    groups: rollups.MeterGroups
+    chunks: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def read(cls, conn: psycopg.Connection[Any], settings: Settings) -> LoadContext:
+        registry = load_registry(conn, settings)
+        meters_by_key = registry.by_key()
+        n = max(meters_by_key, default=0) + 1
+        interval_minutes = np.full(n, 60, dtype=np.int64)
+        for key, meter in meters_by_key.items():
+            interval_minutes[key] = meter.interval_minutes or 60
+        return cls(
+            registry=registry,
+            meters_by_key=meters_by_key,
+            interval_minutes_by_key=interval_minutes,
+            chunk_interval_us=int(
+                conn.execute(queries.READING_CHUNK_INTERVAL).fetchone()["interval_us"]
+            ),
+            can_defer_indexes=bool(conn.execute(queries.CAN_DEFER_INDEXES).fetchone()["allowed"]),
+            groups=rollups.MeterGroups.of(
+                {k: (m.building_id, m.energy_type) for k, m in meters_by_key.items()}
+            ),
+        )
+
+
 def ingest_paths(
     settings: Settings,
     paths: Sequence[Path | str],
@@ -233,25 +278,16 @@ def ingest_paths(
         summary = IngestSummary(run_id=run_id)
         error: str | None = None
         try:
-            for path in files:
-                try:
-                    sha256 = digests.sha256(path)
-                except OSError as exc:  # vanished or unreadable: nothing to record
-                    summary.files.append(
-                        FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+            for group in _transactions(files):
+                if len(group) > 1 and not corrections:
+                    summary.files.extend(
+                        load_small_files(conn, settings, group, run_id, digests, progress=progress)
                     )
                     continue
-                summary.files.append(
-                    load_file(
-                        conn,
-                        settings,
-                        path,
-                        run_id,
-                        corrections=corrections,
-                        progress=progress,
-                        sha256=sha256,
+                for path in group:
+                    summary.files.append(
+                        _load_one(conn, settings, path, run_id, digests, corrections, progress)
                     )
-                )
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
@@ -272,6 +308,212 @@ def ingest_paths(
     return summary
 
 
+def _load_one(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    path: Path,
+    run_id: int | None,
+    digests: Digests,
+    corrections: bool,
+    progress: ProgressLike | None,
+) -> FileResult:
+    try:
+        sha256 = digests.sha256(path)
+    except OSError as exc:  # vanished or unreadable: nothing to record
+        return FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+    return load_file(
+        conn, settings, path, run_id, corrections=corrections, progress=progress, sha256=sha256
+    )
+
+
+def load_small_files(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    paths: Sequence[Path],
+    run_id: int | None,
+    digests: Digests,
+    *,
+    corrections: bool = False,
+    progress: ProgressLike | None = None,
+) -> list[FileResult]:
+    """Load small files in one transaction on ``conn`` (autocommit), each in a savepoint of
+    its own: a file's rows and its ``ingest_file`` row are kept together or rolled back
+    together, a file that fails rolls back to its savepoint only and gets its own status,
+    and the per-file fixed costs (ingest lock, registry, chunk interval and list, rollup
+    statements, commit) are paid once for all of them. A kill at any point rolls the whole
+    transaction back (no file of it recorded; a re-run loads them all).
+
+    If the batch itself fails outside a file's savepoint (the rollups, the commit), it is
+    rolled back and each file is loaded in its own transaction instead; if the connection
+    is lost, every file of the batch is reported failed with ``connection_lost``."""
+    results: list[FileResult] = []
+    try:
+        with conn.transaction():
+            conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+            context = LoadContext.read(conn, settings)
+            fresh = None
+            if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
+                fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
+            batch = _Batch(conn, context, fresh)
+            for path in paths:
+                try:
+                    sha256 = digests.sha256(path)
+                except OSError as exc:  # vanished or unreadable: nothing to record
+                    results.append(
+                        FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+                    )
+                    continue
+                before = batch.fresh_state()
+                result = load_file(
+                    conn,
+                    settings,
+                    path,
+                    run_id,
+                    corrections=corrections,
+                    progress=progress,
+                    sha256=sha256,
+                    batch=batch,
+                )
+                results.append(result)
+                if result.connection_lost:
+                    raise _BatchLostError(result.error or "connection lost")
+                if result.status not in ("loaded", "skipped") and batch.fresh_state() != before:
+                    # The file's savepoint rolled back rows (or index builds) of chunks the
+                    # batch tracks: their key sets no longer match; redo file by file.
+                    raise _BatchRedoError(result.error or result.status)
+            batch.index_fresh_chunks()
+            batch.refresh_rollups(settings.tz)
+    except (psycopg.Error, _BatchLostError) as exc:
+        if conn.closed or isinstance(exc, psycopg.OperationalError | _BatchLostError):
+            lost: list[FileResult] = []
+            for path in paths:
+                result = FileResult(path=path, status="failed")
+                _failed(result, f"database error: {exc}")
+                result.connection_lost = True
+                lost.append(result)
+            return lost
+        return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
+    except Exception:  # the batch's own work failed: each file in its own transaction
+        # (also _BatchRedoError)
+        return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
+    return results
+
+
+def _one_by_one(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    paths: Sequence[Path],
+    run_id: int | None,
+    digests: Digests,
+    corrections: bool,
+    progress: ProgressLike | None,
+) -> list[FileResult]:
+    """The files of a batch that could not be loaded together, each in its own transaction."""
+    return [
+        _load_one(conn, settings, path, run_id, digests, corrections, progress) for path in paths
+    ]
+
+
+class _BatchLostError(Exception):
+    """The connection was lost inside a transaction of several files."""
+
+
+class _BatchRedoError(Exception):
+    """A file failed after writing into chunks the batch tracks: the batch is redone."""
+
+
+class _Batch:
+    """The shared part of a transaction of several files: the :class:`LoadContext`, and the
+    rollup work of the files loaded so far (their touched ranges and daily increments),
+    done once at the end by :meth:`refresh_rollups`."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], context: LoadContext, fresh: FreshChunks | None
+    ):
+        self.conn = conn
+        self.context = context
+        self.fresh = fresh
+        self.touched: rollups.Touched = {}
+        self.increments = rollups.Increments(conn)
+
+    def add(self, loader: _FileLoader) -> None:
+        """Take over a loaded file's chunk list and rollup work (after its savepoint was
+        released); its ``affected`` buildings are worked out here from its own increments
+        and ranges."""
+        self.context.chunks = loader._chunks
+        if not loader.rollups_deferred:
+            return
+        parts = loader.increments.parts  # not summed here: once for the batch
+        loader.result.affected = rollups.affected_in_memory(
+            loader.touched,
+            parts[0] if len(parts) == 1 else pd.concat(parts) if parts else None,
+            self.context.groups,
+            loader.tz,
+        )
+        for part in parts:
+            self.increments.add(part)
+        for key, (lo, hi) in loader.touched.items():
+            old = self.touched.get(key)
+            self.touched[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
+
+    def fresh_state(self) -> tuple[int, frozenset[str]]:
+        """(rows remembered, chunk names) of the batch's fresh chunks: a failed file that
+        changed it forces the batch to be redone."""
+        if self.fresh is None:
+            return 0, frozenset()
+        return self.fresh.rows, frozenset(self.fresh.chunks)
+
+    def index_fresh_chunks(self) -> None:
+        """Build the indexes of the chunks the batch created, then check none is left off."""
+        if self.fresh is not None:
+            for name in list(self.fresh.chunks):
+                table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(name))
+                self.conn.execute(sql.SQL(queries.REINDEX_CHUNK).format(chunk=table))
+                del self.fresh.chunks[name]
+        if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
+            raise RuntimeError("a reading chunk's index is still switched off; not committing")
+
+    def refresh_rollups(self, tz: Any) -> None:
+        """The batch's daily rollups, once; then the billed days of the buildings touched
+        (a bill's figure wins over the meters' on the days it covers)."""
+        if self.touched or self.increments.rows or self.increments.staged:
+            affected = rollups.refresh(
+                self.conn, tz, self.touched, self.increments, self.context.groups
+            )
+            bills_rollups.after_meter_load(self.conn, tz, affected)
+
+
+def _transactions(files: Sequence[Path]) -> list[list[Path]]:
+    """Files in the order given, grouped: runs of small files (at most
+    ``SMALL_FILE_BYTES`` each) up to ``FILES_PER_TRANSACTION`` files and
+    ``BYTES_PER_TRANSACTION`` bytes share a transaction; any other file is alone."""
+    groups: list[list[Path]] = []
+    run: list[Path] = []
+    run_bytes = 0
+    for path in files:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = SMALL_FILE_BYTES + 1
+        if size <= SMALL_FILE_BYTES and not is_bills_file(path):  # bills: a file alone
+            if run and run_bytes + size > BYTES_PER_TRANSACTION:
+                groups.append(run)
+                run, run_bytes = [], 0
+            run.append(path)
+            run_bytes += size
+            if len(run) >= FILES_PER_TRANSACTION:
+                groups.append(run)
+                run, run_bytes = [], 0
+            continue
+        if run:
+            groups.append(run)
+            run, run_bytes = [], 0
+        groups.append([path])
+    if run:
+        groups.append(run)
+    return groups
+
+
 def _first_error(summary: IngestSummary) -> str | None:
     return next((f"{f.path.name}: {f.error}" for f in summary.files if f.error), None)
 
@@ -285,9 +527,12 @@ def load_file(
     corrections: bool = False,
     progress: ProgressLike | None = None,
     sha256: str | None = None,
+    batch: _Batch | None = None,
 ) -> FileResult:
     """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
-    is the file's digest when already known.
+    is the file's digest when already known. With ``batch`` (inside the transaction of
+    several small files, :func:`load_small_files`) the file's transaction is a savepoint:
+    it shares the batch's registry and chunk list, and leaves its rollups to the batch.
 
     Never raises for a problem of the file or of its load: a file that cannot be read at all
     is ``rejected`` (recorded, with a reason a person understands), one whose load fails
@@ -300,6 +545,7 @@ def load_file(
         size_bytes = path.stat().st_size
     except OSError as exc:
         return FileResult(path=path, status="rejected", error=unreadable_reason(exc))
+    joins_batch = False
     record = {
         "run_id": run_id,
         "file_name": path.name,
@@ -322,7 +568,16 @@ def load_file(
             loader = (
                 None
                 if is_bills_file(path)
-                else _FileLoader(conn, settings, result, corrections, progress)
+                else _FileLoader(
+                    conn,
+                    settings,
+                    result,
+                    corrections,
+                    progress,
+                    context=batch.context if batch is not None else None,
+                    defer_rollups=batch is not None,
+                    shared_fresh=batch.fresh if batch is not None and not corrections else None,
+                )
             )
             try:
                 if loader is None:
@@ -336,6 +591,7 @@ def load_file(
                 raise _UnusableFileError(unreadable_reason(exc, encoding)) from exc
             _check_accounting(result)
             conn.execute(queries.FINISH_FILE, _file_counts(result))
+        joins_batch = batch is not None
     except _UnusableFileError as exc:
         try:
             result = _record_rejected(conn, record, result, str(exc))
@@ -347,6 +603,10 @@ def load_file(
         result.connection_lost = conn.closed or isinstance(exc, psycopg.OperationalError)
     except Exception as exc:  # one file never stops the run; its transaction rolled back
         _failed(result, f"internal error ({type(exc).__name__}): {exc}")
+    if joins_batch:  # the file's savepoint is released: its part joins the batch (an error
+        # here is the batch's, raised to it: the file's rows are already in its transaction)
+        assert batch is not None
+        batch.add(loader)
     result.seconds = time.monotonic() - started
     return result
 
@@ -412,6 +672,9 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         result: FileResult,
         corrections: bool,
         progress: ProgressLike | None,
+        context: LoadContext | None = None,
+        defer_rollups: bool = False,
+        shared_fresh: FreshChunks | None = None,
     ):
         self.conn = conn
         self.settings = settings
@@ -419,8 +682,14 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.corrections = corrections
         self.progress = progress
         self.tz = settings.tz
-        self.registry = load_registry(conn, settings)
-        self.meters_by_key = self.registry.by_key()
+        context = context if context is not None else LoadContext.read(conn, settings)
+        self.context = context
+        self.registry = context.registry
+        self.meters_by_key = context.meters_by_key
+        # Rollups left to the caller (a transaction of several files refreshes them once);
+        # done here anyway when the increments had to be staged on the server.
+        self.defer_rollups = defer_rollups
+        self.rollups_deferred = False
         self.flag_params = parameters(settings.rules)
         self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
         self.plausibility = plausibility(settings.rules, settings.tz)
@@ -429,24 +698,28 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.file_id = int(result.file_id or 0)
         self._probe_ready = False
         n = max(self.meters_by_key, default=0) + 1
-        self.interval_minutes_by_key = np.full(n, 60, dtype=np.int64)
-        for key, meter in self.meters_by_key.items():
-            self.interval_minutes_by_key[key] = meter.interval_minutes or 60
-        self._chunks: list[dict[str, Any]] | None = None
+        self.n_meter_keys = n
+        # Per chunk: which meters' last stored instant was read, and that instant [µs].
+        self._last_stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.interval_minutes_by_key = context.interval_minutes_by_key
+        # A copy: a file rolled back to its savepoint leaves the shared list as it was.
+        self._chunks: list[dict[str, Any]] | None = (
+            None if context.chunks is None else list(context.chunks)
+        )
         self.encoding = "UTF-8 or GB18030"  # known once the file is opened
+        self._progress_at = 0  # bytes of the file reported to ``progress``
         self.increments = rollups.Increments(conn)
         # The chunk interval of reading [µs]: chunks start at multiples of it (since 1970).
-        self.chunk_interval_us = int(
-            conn.execute(queries.READING_CHUNK_INTERVAL).fetchone()["interval_us"]
-        )
+        self.chunk_interval_us = context.chunk_interval_us
         # Chunks this load creates, written without index upkeep (ingest/fresh.py). Not for
         # corrections files: they look stored rows up one by one.
         self.fresh: FreshChunks | None = None
-        if (
-            not corrections
-            and settings.ingest_defer_indexes
-            and conn.execute(queries.CAN_DEFER_INDEXES).fetchone()["allowed"]
-        ):
+        # In a transaction of several files the batch's set is shared: chunks an earlier
+        # file of the batch created stay without index upkeep until the batch's end.
+        self.shared_fresh = shared_fresh is not None
+        if shared_fresh is not None:
+            self.fresh = shared_fresh
+        elif not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
             self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
@@ -458,12 +731,33 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.encoding = "GB18030" if encoding == "gb18030" else "UTF-8"
         raw_file = stream.buffer
         position = getattr(raw_file, "fileobj", raw_file)
+        if path.stat().st_size <= SMALL_FILE_BYTES:
+            # A small file is one or two batches: a reader thread would cost more to start
+            # than it overlaps.
+            with stream:
+                for item in self._batches(stream):
+                    self.load_batch(*item)
+                    self._batch_done(path, position.tell())
+        else:
+            self._run_with_reader(path, stream, position)
+        if not self.shared_fresh:  # else indexed at the end of the batch
+            self._index_fresh_chunks()
+            if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
+                raise RuntimeError("a reading chunk's index is still switched off; not committing")
+        if self.defer_rollups and not self.increments.staged:
+            self.rollups_deferred = True
+            return
+        self.result.affected = rollups.refresh(
+            self.conn, self.tz, self.touched, self.increments, self.context.groups
+        )
+        bills_rollups.after_meter_load(self.conn, self.tz, self.result.affected)
+
+    def _run_with_reader(self, path: Path, stream: Any, position: Any) -> None:
         handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
         stop = threading.Event()
         reader = threading.Thread(
             target=self._read, args=(stream, handoff, stop), name="ingest-reader", daemon=True
         )
-        last = 0
         with stream:
             reader.start()
             try:
@@ -474,54 +768,53 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                     if isinstance(item, BaseException):
                         raise item
                     self.load_batch(*item)
-                    if self.progress is not None:
-                        now = position.tell()
-                        self.progress.update(max(now - last, 0), note=path.name)
-                        last = now
-                    if self.settings.ingest_test_pause_seconds > 0:
-                        _announce(f"ingest: batch done ({self.result.rows_read} rows), pausing")
-                        time.sleep(self.settings.ingest_test_pause_seconds)
+                    self._batch_done(path, position.tell())
             finally:
                 stop.set()
                 while reader.is_alive():
                     with contextlib.suppress(queue.Empty):
                         handoff.get(timeout=0.05)
                 reader.join()
-        self._index_fresh_chunks()
-        if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
-            raise RuntimeError("a reading chunk's index is still switched off; not committing")
-        groups = rollups.MeterGroups.of(
-            {k: (m.building_id, m.energy_type) for k, m in self.meters_by_key.items()}
-        )
-        self.result.affected = rollups.refresh(
-            self.conn, self.tz, self.touched, self.increments, groups
-        )
-        bills_rollups.after_meter_load(self.conn, self.tz, self.result.affected)
+
+    def _batch_done(self, path: Path, offset: int) -> None:
+        """Progress (``offset``: bytes of the file read so far) and the test pause hook."""
+        if self.progress is not None:
+            self.progress.update(max(offset - self._progress_at, 0), note=path.name)
+            self._progress_at = offset
+        if self.settings.ingest_test_pause_seconds > 0:
+            _announce(f"ingest: batch done ({self.result.rows_read} rows), pausing")
+            time.sleep(self.settings.ingest_test_pause_seconds)
 
     def _read(self, stream: Any, handoff: queue.Queue[Any], stop: threading.Event) -> None:
         """Reader thread: parse and validate batches (no database access here)."""
         try:
-            for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
-                if stop.is_set():
-                    return
-                good, rejects = validate_batch(
-                    batch,
-                    self.registry,
-                    self.tz,
-                    self.now_us,
-                    self.future_tolerance_us,
-                    self.plausibility,
-                )
-                # By meter and instant; rows of one meter and instant stay in file order.
-                order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
-                good = good.take(order).reset_index(drop=True)
-                good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
-                good, in_batch, duplicates = split_in_batch_duplicates(good)
-                prepared = self._prepare_interval(good)
-                handoff.put((batch, good, rejects, in_batch, duplicates, prepared))
+            for item in self._batches(stream, stop):
+                handoff.put(item)
             handoff.put(_DONE)
         except BaseException as exc:  # handed to the loading thread, which re-raises it
             handoff.put(exc)
+
+    def _batches(self, stream: Any, stop: threading.Event | None = None) -> Any:
+        """Parsed, validated and sorted batches of the file with their prepared interval
+        write (pure: no database access)."""
+        for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
+            if stop is not None and stop.is_set():
+                return
+            good, rejects = validate_batch(
+                batch,
+                self.registry,
+                self.tz,
+                self.now_us,
+                self.future_tolerance_us,
+                self.plausibility,
+            )
+            # By meter and instant; rows of one meter and instant stay in file order.
+            order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
+            good = good.take(order).reset_index(drop=True)
+            good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
+            good, in_batch, duplicates = split_in_batch_duplicates(good)
+            prepared = self._prepare_interval(good)
+            yield (batch, good, rejects, in_batch, duplicates, prepared)
 
     # -- one batch --------------------------------------------------------------------------
     def load_batch(

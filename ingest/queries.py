@@ -91,6 +91,14 @@ SELECT EXISTS (
 ) AS present
 """
 
+# Per meter, the last stored instant [µs since epoch] in one chunk (an index descent each).
+LAST_STORED_IN_CHUNK = """
+SELECT k.meter_key,
+       (SELECT (extract(epoch FROM max(c.reading_at)) * 1000000)::bigint
+          FROM {chunk} c WHERE c.meter_key = k.meter_key) AS last_us
+  FROM unnest(%s::integer[]) AS k(meter_key)
+"""
+
 CREATE_PROBE = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_probe (
     idx          integer NOT NULL,
@@ -107,7 +115,10 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_unit_factor (
     PRIMARY KEY (energy_type, unit)
 ) ON COMMIT DROP
 """
-INSERT_UNIT_FACTOR = "INSERT INTO ingest_unit_factor VALUES (%s, %s, %s)"
+# Each file of a transaction of several inserts them again (ON CONFLICT: the same factors).
+INSERT_UNIT_FACTOR = (
+    "INSERT INTO ingest_unit_factor VALUES (%s, %s, %s) ON CONFLICT (energy_type, unit) DO NOTHING"
+)
 TRUNCATE_PROBE = "TRUNCATE ingest_probe"
 COPY_PROBE = """
 COPY ingest_probe (idx, meter_key, reading_at, register_kwh) FROM STDIN (FORMAT BINARY)

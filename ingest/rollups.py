@@ -23,6 +23,7 @@ the number of meters with data that day.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -336,6 +337,26 @@ def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, se
     }
 
 
+def affected_in_memory(
+    touched: Touched, summed: pd.DataFrame | None, groups: MeterGroups, tz: Any
+) -> dict[int, set[str]]:
+    """{local year: building ids} of a load's new meter-days ``summed`` and its ``touched``
+    ranges, from the registry's meter groups (no query)."""
+    out = _affected_by_year(summed, groups) if summed is not None and len(summed) else {}
+    for key, lo, hi in local_day_ranges(touched, tz):
+        building = str(groups.building_id[groups.group_of[key]])
+        for year in range(lo.year, hi.year + 1):
+            out.setdefault(year, set()).add(building)
+    return out
+
+
+@functools.lru_cache(maxsize=200_000)
+def _local_day(at_us: int, tz: Any) -> int:
+    """Ordinal of the local day in ``tz`` of the instant ``at_us`` [µs since epoch]
+    (remembered: files of one building and year repeat the same instants)."""
+    return datetime.fromtimestamp(at_us / 1e6, tz).date().toordinal()
+
+
 def daily_increments(
     meter_key: np.ndarray,
     reading_at_us: np.ndarray,
@@ -348,10 +369,7 @@ def daily_increments(
     covered_hours [h]). Rows sorted by meter and time (as the loader's are) are summed as
     runs of one meter-day; others are sorted first."""
     codes, uniques = pd.factorize(reading_at_us, sort=False)
-    days_u = np.array(
-        [datetime.fromtimestamp(int(u) / 1e6, tz).date().toordinal() for u in uniques],
-        dtype=np.int64,
-    )
+    days_u = np.array([_local_day(int(u), tz) for u in uniques], dtype=np.int64)
     key = np.asarray(meter_key, dtype=np.int64)
     day = days_u[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     energy = np.asarray(energy_kwh, dtype=np.float64)

@@ -13,9 +13,14 @@ import csv
 
 import numpy as np
 import pandas as pd
+from psycopg import sql
 
 from ingest import codes, copybin, queries
 from ingest.timestamps import to_datetime
+
+# A batch spanning more chunks than this skips the last-stored test (see
+# StoredChecks._after_last_stored).
+MAX_CHUNKS_LAST_STORED = 2
 
 
 def split_name(name: str) -> list[str]:
@@ -139,6 +144,8 @@ class StoredChecks:
             for chunk in self._chunks_in_range(int(at.min()), int(at.max())):
                 in_chunk |= (at >= chunk["start"]) & (at < chunk["end"])
             unchecked &= in_chunk
+            unchecked &= ~self._after_last_stored(good, unchecked)
+        self._note_written(good, ~checked)
         probe = np.flatnonzero(unchecked)
         if len(probe) == 0:
             return good, empty_rejects()
@@ -201,6 +208,61 @@ class StoredChecks:
             columns=["row", "reason_code", "message", "meter_id", "details"],
         )
         return good[~drop].reset_index(drop=True), rejects
+
+    def _after_last_stored(self, good: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` (a mask) lie after the last stored reading of their meter in
+        their chunk: certainly new, not looked up. The last instants are read once per
+        chunk and meter for the file (one index descent each), not per batch: a day's file
+        of 20,000 meters into the current week's chunk asks 20,000 descents once instead of
+        once per batch (the daily shape: 2.4 of 4.7 s before)."""
+        new = np.zeros(len(good), dtype=bool)
+        idx = np.flatnonzero(rows)
+        if len(idx) == 0:
+            return new
+        at = good["reading_at_us"].to_numpy()
+        keys = good["meter_key"].to_numpy().astype(np.int64)
+        chunks = self._chunks_in_range(int(at[idx].min()), int(at[idx].max()))
+        if len(chunks) > MAX_CHUNKS_LAST_STORED:  # a long span (a building's year): one
+            return new  # range probe for the batch costs less than a look-up per chunk
+        for chunk in chunks:
+            sel = idx[(at[idx] >= chunk["start"]) & (at[idx] < chunk["end"])]
+            if len(sel):
+                last = self._last_stored_in(str(chunk["chunk"]), keys[sel])
+                new[sel] = at[sel] > last[keys[sel]]
+        return new
+
+    def _last_stored_in(self, chunk: str, keys: np.ndarray) -> np.ndarray:
+        """Per meter key, the last stored instant [µs] in ``chunk`` (int64 minimum when none),
+        read for the ``keys`` not asked before."""
+        known, last = self._last_stored.get(chunk) or (
+            np.zeros(self.n_meter_keys, dtype=bool),
+            np.full(self.n_meter_keys, np.iinfo(np.int64).min, dtype=np.int64),
+        )
+        self._last_stored[chunk] = (known, last)
+        ask = np.unique(keys[~known[keys]])
+        if len(ask):
+            table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(chunk))
+            rows = self.conn.execute(
+                sql.SQL(queries.LAST_STORED_IN_CHUNK).format(chunk=table), (ask.tolist(),)
+            ).fetchall()
+            for row in rows:
+                if row["last_us"] is not None:
+                    last[row["meter_key"]] = row["last_us"]
+            known[ask] = True
+        return last
+
+    def _note_written(self, good: pd.DataFrame, rows: np.ndarray) -> None:
+        """Raise the remembered last instants by ``rows`` of ``good`` (about to be written;
+        a row that then is not written only makes a later row take the look-up)."""
+        if not self._last_stored or not rows.any():
+            return
+        at = good["reading_at_us"].to_numpy()[rows]
+        keys = good["meter_key"].to_numpy().astype(np.int64)[rows]
+        for chunk in self._chunks_in_range(int(at.min()), int(at.max())):
+            remembered = self._last_stored.get(str(chunk["chunk"]))
+            if remembered is not None:
+                inside = (at >= chunk["start"]) & (at < chunk["end"])
+                np.maximum.at(remembered[1], keys[inside], at[inside])
 
     def _correct(
         self,

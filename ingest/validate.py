@@ -103,11 +103,19 @@ def _timestamps(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray
     parsed = np.zeros(len(texts), dtype=np.int64)
     errors = np.full(len(texts), "", dtype=object)
     for i, text in enumerate(texts):
-        try:
-            parsed[i] = parse_timestamp(text, tz)
-        except TimestampError as exc:
-            errors[i] = str(exc)
+        parsed[i], errors[i] = _timestamp(text, tz)
     return parsed, errors
+
+
+# Files of one building and year repeat the same 8,760 timestamps building after building:
+# parsed once (≈ 8 µs each) and then looked up (a year of 15-minute stamps is 35,040).
+@functools.lru_cache(maxsize=200_000)
+def _timestamp(text: str, tz: ZoneInfo) -> tuple[int, str]:
+    """(µs since epoch, "") of ``text``, or (0, error message)."""
+    try:
+        return parse_timestamp(text, tz), ""
+    except TimestampError as exc:
+        return 0, str(exc)
 
 
 def _pair_codes(

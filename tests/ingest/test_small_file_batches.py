@@ -1,0 +1,183 @@
+"""Small files loaded several to a transaction, a savepoint each (ingest/loader.py,
+load_small_files): a failing file leaves the others loaded and nothing of its own; a kill
+mid-batch leaves nothing of any file of the batch; rollups equal those of one-by-one loads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.loader import ingest_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gateway_file(path: Path, day: int, value: float) -> int:
+    """E1 and E2 hourly over four hours of 2024-03-``day``; returns the rows."""
+    lines = ["meter_id,timestamp,value"]
+    for hour in range(4):
+        lines += [
+            f"E1,2024-03-{day:02d} {hour:02d}:00,{value}",
+            f"E2,2024-03-{day:02d} {hour:02d}:00,1",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines) - 1
+
+
+def _folder(tmp_path: Path, days: list[int]) -> tuple[Path, int]:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    rows = sum(_gateway_file(folder / f"gw-{day:02d}.csv", day, 2.5) for day in days)
+    return folder, rows
+
+
+@pytest.mark.parametrize("defer_indexes", [False, True])
+def test_a_failing_file_in_a_batch_leaves_the_others_loaded_and_its_rows_absent(
+    registered, tmp_path, defer_indexes
+):
+    """Without deferred indexes the failing file rolls back to its savepoint and the batch
+    goes on; with them it wrote into a chunk the batch created (its key set no longer
+    matches), so the batch is redone file by file: the outcome is the same."""
+    settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
+    folder, _rows = _folder(tmp_path, [1, 2, 3, 4])
+    (folder / "gw-00-unusable.csv").write_text("nothing useful\n", encoding="utf-8")
+    with registered.connect() as conn:
+        # gw-03.csv fails at the database when its counts are recorded, after its readings
+        # were written: the savepoint must take its readings with it.
+        conn.execute(
+            """
+            CREATE FUNCTION fail_gw03() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.file_name = 'gw-03.csv' THEN RAISE EXCEPTION 'refused by test'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER fail_gw03 BEFORE UPDATE ON ingest_file
+              FOR EACH ROW EXECUTE FUNCTION fail_gw03();
+            """
+        )
+        conn.commit()
+    summary = ingest_paths(settings, [folder], trigger="test")
+    status = {f.path.name: f.status for f in summary.files}
+    assert status == {
+        "gw-00-unusable.csv": "rejected",
+        "gw-01.csv": "loaded",
+        "gw-02.csv": "loaded",
+        "gw-03.csv": "failed",
+        "gw-04.csv": "loaded",
+    }
+    failed = next(f for f in summary.files if f.status == "failed")
+    assert "refused by test" in (failed.error or "")
+    assert failed.rows_read == failed.rows_loaded == 0
+    assert summary.outcome == "partial"
+    assert summary.rows_loaded == 3 * 8
+    if not defer_indexes:  # the files shared one transaction (now() is its start)
+        assert registered.scalar("SELECT count(DISTINCT loaded_at) FROM ingest_file") == 1
+    recorded = registered.query("SELECT file_name, status FROM ingest_file ORDER BY file_name")
+    assert [(r["file_name"], r["status"]) for r in recorded] == [
+        ("gw-00-unusable.csv", "rejected"),
+        ("gw-01.csv", "loaded"),
+        ("gw-02.csv", "loaded"),
+        ("gw-04.csv", "loaded"),
+    ]
+    # Nothing of gw-03 (2024-03-03): neither readings nor rollups.
+    days = registered.query(
+        "SELECT DISTINCT (reading_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM reading "
+        "ORDER BY 1"
+    )
+    assert [str(r["day"]) for r in days] == ["2024-03-01", "2024-03-02", "2024-03-04"]
+    assert registered.scalar("SELECT count(*) FROM reading") == 24
+    # Rollups of the loaded files, done once for the batch: E1 2.5 + E2 1 × 40 a reading.
+    assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == 12 * (2.5 + 40)
+    assert registered.scalar("SELECT sum(energy_kwh) FROM building_daily") == 12 * (2.5 + 40)
+    assert summary.affected == {2024: {"B1"}}
+
+    # gw-03 loads alone once the database accepts it; the others are skipped.
+    with registered.connect() as conn:
+        conn.execute("DROP TRIGGER fail_gw03 ON ingest_file")
+        conn.commit()
+    again = ingest_paths(settings, [folder], trigger="test")
+    status = {f.path.name: f.status for f in again.files}
+    assert (status["gw-03.csv"], status["gw-00-unusable.csv"]) == ("loaded", "rejected")
+    assert {status[f"gw-0{d}.csv"] for d in (1, 2, 4)} == {"skipped"}
+    assert registered.scalar("SELECT count(*) FROM reading") == 32
+    assert registered.scalar("SELECT sum(energy_kwh) FROM building_daily") == 16 * (2.5 + 40)
+
+
+def test_batched_rollups_equal_one_by_one_loads(registered, tmp_path):
+    """Same files: one folder (one transaction) and file by file give the same rollups,
+    including a later file of a day already stored."""
+    folder, rows = _folder(tmp_path, [5, 6, 12])
+    _gateway_file(folder / "gw-07.csv", 5, 3.0)  # other meters' values on 5 March: conflicts
+    _gateway_file(folder / "gw-08.csv", 5, 2.5)  # the same rows as gw-05: duplicates
+    summary = ingest_paths(registered.settings, [folder], trigger="test")
+    batched = registered.query(
+        "SELECT meter_key, day, energy_kwh, reading_count FROM meter_daily ORDER BY 1, 2"
+    )
+    buildings = registered.query("SELECT * FROM building_daily ORDER BY day, energy_type")
+    assert summary.rows_loaded == rows
+    assert summary.rows_quarantined == 8 - 4  # gw-07: E1 differs (4 rows), E2 identical
+    with registered.connect() as conn:
+        conn.execute(
+            "TRUNCATE reading, meter_daily, building_daily, quarantine, ingest_file CASCADE"
+        )
+        conn.commit()
+    for path in sorted(folder.iterdir()):
+        ingest_paths(registered.settings, [path], trigger="test")
+    single = registered.query(
+        "SELECT meter_key, day, energy_kwh, reading_count FROM meter_daily ORDER BY 1, 2"
+    )
+    assert batched == single
+    again = registered.query("SELECT * FROM building_daily ORDER BY day, energy_type")
+    assert [{k: v for k, v in r.items() if k != "updated_at"} for r in buildings] == [
+        {k: v for k, v in r.items() if k != "updated_at"} for r in again
+    ]
+
+
+def test_kill_mid_batch_leaves_no_file_of_it(registered, tmp_path):
+    folder, rows = _folder(tmp_path, [1, 2, 3])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quota.cli", "ingest", str(folder)],
+        cwd=ROOT,
+        env=registered.env(QUOTAWATCH_INGEST_TEST_PAUSE="3"),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline() if proc.stderr else ""
+            seen.append(line)
+            if sum("batch done" in s for s in seen) == 2:  # two files written, the third not
+                break
+            if not line and proc.poll() is not None:
+                break
+        assert sum("batch done" in s for s in seen) == 2, seen
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert registered.scalar("SELECT count(*) FROM reading") == 0
+    assert registered.scalar("SELECT count(*) FROM ingest_file") == 0
+    assert registered.scalar("SELECT count(*) FROM meter_daily") == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and registered.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'quotawatch-ingest-%'"
+    ):
+        time.sleep(0.1)
+    rerun = registered.cli("ingest", "--json", str(folder))
+    assert rerun.returncode == 0, rerun.stderr
+    data = json.loads(rerun.stdout)
+    assert [f["status"] for f in data["files"]] == ["loaded"] * 3
+    assert registered.scalar("SELECT count(*) FROM reading") == rows
+    assert registered.scalar("SELECT count(*) FROM ingest_file") == 3
