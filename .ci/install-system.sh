@@ -94,7 +94,7 @@ if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   apt_install python3-venv
 fi
 
-# --- A CJK font: embedded in the PDF notices (quota/notice_pdf.py), and Chinese labels in the
+# --- A CJK font: embedded in the PDF notices (quota/record/notice_pdf.py), and Chinese labels in the
 # browser tests and screenshots render instead of boxes ---------------------------------------
 apt_install fonts-wqy-microhei
 

@@ -4,7 +4,7 @@ The building page calls :func:`building_section`: a button that downloads the bu
 notice for a year (PDF, in the page's language), the building's appeals with their
 decisions, and for its manager a form to appeal (reason, optional requested quota). Every
 callback re-checks on the server that the viewer may see the building
-(``queries.building_info`` answers 403 otherwise); ``quota.appeals`` checks that an appeal
+(``queries.building_info`` answers 403 otherwise); ``quota.record.appeals`` checks that an appeal
 comes from a manager of the building and a decision from a regulator.
 """
 
@@ -23,7 +23,8 @@ from dashboard import ids, queries
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang, t
 from dashboard.users import Viewer
-from quota import appeals, calendar, determinations, notices, roles
+from quota import calendar
+from quota.record import appeals, determinations, notices, roles
 
 BASES = ("electricity_kwh", "energy_kgce")
 

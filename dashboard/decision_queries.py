@@ -12,7 +12,7 @@ import psycopg
 
 from dashboard.queries import SCOPE, AccessDeniedError, frame, scope_params
 from dashboard.users import Viewer
-from quota import audit
+from quota.record import audit
 
 DETERMINED_HISTORY = f"""
 SELECT d.year, r.building_id, b.name, r.basis, r.status, r.utilization

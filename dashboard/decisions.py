@@ -13,7 +13,7 @@ from dashboard import components as ui
 from dashboard import decision_queries, ids
 from dashboard.texts import normalise_lang, status_label
 from dashboard.users import Viewer
-from quota.determinations import history_summary
+from quota.record.determinations import history_summary
 
 TEXTS: dict[str, tuple[str, str]] = {
     "determined_history": ("历年认定结果", "Determined results by year"),

@@ -10,8 +10,8 @@ from dash import html
 
 from dashboard import ids
 from dashboard.texts import t
-from quota import ops_queries
-from quota.health import heartbeat_is_stale
+from quota.ops import queries as ops_queries
+from quota.ops.health import heartbeat_is_stale
 from quota.settings import Settings
 
 

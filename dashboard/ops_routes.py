@@ -3,7 +3,7 @@
 Neither needs a sign-in (the guard in :mod:`dashboard.auth` lets them through) and neither
 returns any building's data: only counts, ages and states.
 
-- ``/healthz``: JSON (see :func:`quota.health.health_document`); 200 when healthy, 503 when
+- ``/healthz``: JSON (see :func:`quota.ops.health.health_document`); 200 when healthy, 503 when
   the database is unreachable or the last successful inbox run is older than three
   intervals.
 - ``/metrics``: the Prometheus text format (``prometheus_client``), series ``quotawatch_*``.
@@ -27,7 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from prometheus_client.registry import Collector
 
 from dashboard.services import Services
-from quota import health
+from quota.ops import health
 
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"

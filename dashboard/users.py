@@ -22,7 +22,7 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from quota import audit
+from quota.record import audit
 
 ROLES = ("regulator", "analyst", "manager")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from quota.ops_queries import INBOX_SUFFIXES
+from quota.ops.queries import INBOX_SUFFIXES
 
 READING_SUFFIXES = INBOX_SUFFIXES
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quota.ops_queries import SCHEDULER_LOCK_KEY  # noqa: F401  (re-exported for the SQL below)
+from quota.ops.queries import SCHEDULER_LOCK_KEY  # noqa: F401  (re-exported for the SQL below)
 
 # Advisory lock keys: one ingest transaction at a time (the loader relies on it to skip
 # ON CONFLICT for rows it has checked), one scheduler process at a time.

@@ -25,7 +25,7 @@ import psycopg
 
 from ingest import queries
 from quota import db as qdb
-from quota import ops_queries
+from quota.ops import queries as ops_queries
 from quota.settings import Settings
 
 LOCK_APPLICATION_NAME = "quotawatch-scheduler-lock"

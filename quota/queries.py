@@ -448,7 +448,7 @@ def upsert_proposed(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -
     """Store proposals as ``proposed`` quota versions: a version only for a key without a
     published (imported or adjusted) version and whose limit differs from its latest
     proposal. Returns the number of versions added."""
-    from quota.decision_queries import PROPOSE_VERSION
+    from quota.record.decision_queries import PROPOSE_VERSION
 
     added = 0
     with conn.cursor() as cur:

@@ -1,8 +1,8 @@
 """The regulator's appeals page (/appeals): the open appeals and a form to accept one
 (recording a quota adjustment whose reason is the appeal) or reject it, with a reason.
 Other roles get a refusal, and the callbacks check the role on the server again
-(``quota.appeals.decide`` through ``quota.roles``). Registers the building page's notice and
-appeal callbacks too (``dashboard.appeals_view``)."""
+(``quota.record.appeals.decide`` through ``quota.record.roles``). Registers the building
+page's notice and appeal callbacks too (``dashboard.appeals_view``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dashboard import components as ui
 from dashboard.appeals_view import tr
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang
-from quota import appeals, determinations, roles
+from quota.record import appeals, determinations, roles
 from quota.rules import RulesError
 
 OPEN_COLUMNS = (
@@ -107,7 +107,7 @@ def decide_appeal(
     supersede: bool,
     lang: str,
 ) -> tuple[str, Any]:
-    """Decide as the signed-in viewer (role checked in quota.appeals); message and the
+    """Decide as the signed-in viewer (role checked in quota.record.appeals); message and the
     refreshed table of open appeals."""
     viewer = current_viewer()
     if appeal_id is None or decision is None:

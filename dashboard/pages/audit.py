@@ -1,6 +1,6 @@
 """The regulator's page: the audit log with filters, a form to adjust a quota (with a
 required reason) and a form to determine a year. Other roles get a refusal, and every
-callback checks the role on the server again (quota.roles is the one home of the rule)."""
+callback checks the role on the server again (quota.record.roles is the one home of the rule)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dashboard import components as ui
 from dashboard.decisions import ACTION_AREAS, tr
 from dashboard.services import Services, current_viewer
 from dashboard.texts import normalise_lang, t
-from quota import audit, determinations, quota_versions, roles
+from quota.record import audit, determinations, quota_versions, roles
 from quota.rules import RulesError
 
 BASES = ("electricity_kwh", "energy_kgce")

@@ -49,8 +49,8 @@ def add_by_flag(parser: argparse.ArgumentParser) -> None:
 def _actor(conn: Any, args: argparse.Namespace, action: str) -> tuple[str, str | None]:
     """(actor, role) of a command taking ``action``: the --by user (who must exist), else
     the operator."""
-    from quota import audit, roles
     from quota.errors import UserError
+    from quota.record import audit, roles
 
     if args.by:
         role = roles.role_of(conn, args.by)
@@ -286,9 +286,9 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_propose(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import audit, roles
     from quota.db import connect
     from quota.proposal_job import propose_quotas
+    from quota.record import audit, roles
     from quota.rules import RulesError
 
     with connect(settings) as conn:
@@ -352,9 +352,9 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_adjust(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import quota_versions, roles
     from quota.db import connect
     from quota.errors import UserError
+    from quota.record import quota_versions, roles
 
     with connect(settings) as conn:
         actor, role = _actor(conn, args, roles.ADJUST)
@@ -381,8 +381,8 @@ def run_adjust(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_history(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import quota_versions
     from quota.db import connect
+    from quota.record import quota_versions
 
     with connect(settings) as conn:
         versions = quota_versions.history(conn, args.building_id, args.year, args.basis)
@@ -392,9 +392,9 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_determine(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import determinations, roles
     from quota.db import connect
     from quota.errors import UserError
+    from quota.record import determinations, roles
     from quota.rules import RulesError
 
     with connect(settings) as conn:
@@ -428,8 +428,8 @@ def run_determine(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_determinations(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import determinations
     from quota.db import connect
+    from quota.record import determinations
 
     with connect(settings) as conn:
         found = determinations.listing(conn, args.year)
@@ -442,8 +442,8 @@ def run_determinations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import audit
     from quota.db import connect
+    from quota.record import audit
 
     since = audit.since_start(args.since, settings.tz) if args.since else None
     with connect(settings) as conn:

@@ -89,8 +89,9 @@ def notice_file_name(building_id: str, year: int) -> str:
 
 
 def run_notice(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import calendar, notice_pdf, notices
+    from quota import calendar
     from quota.db import connect
+    from quota.record import notice_pdf, notices
 
     with connect(settings) as conn:
         try:
@@ -118,9 +119,10 @@ def run_notice(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_notices(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import calendar, notice_pdf, notices
+    from quota import calendar
     from quota.cli.common import track
     from quota.db import connect
+    from quota.record import notice_pdf, notices
 
     written = []
     issued = calendar.local_today(settings.tz)
@@ -159,8 +161,8 @@ def run_notices(args: argparse.Namespace, settings: Settings) -> int:
 def run_casefile(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
-    from quota import casefile, notices
     from quota.db import connect
+    from quota.record import casefile, notices
 
     with connect(settings) as conn:
         try:

@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from quota import audit, db
+    from quota import db
+    from quota.record import audit
     from quota.registry.store import import_file
     from quota.registry.textfiles import FileFormatError
 

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 
 from quota import db as qdb
-from quota import ops_queries
+from quota.ops import queries as ops_queries
 from quota.settings import Settings
 
 MAINTENANCE_DB = "postgres"

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from quota import quota_versions
+from quota.record import quota_versions
 from quota.registry.parse import ParsedFile, RowError, parse_registry, stored_columns
 from quota.registry.textfiles import decode, read_bytes
 

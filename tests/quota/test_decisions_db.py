@@ -336,7 +336,7 @@ def test_human_output_and_help(city):
 def test_concurrent_determinations_of_one_year_leave_one_in_force(city):
     import threading
 
-    from quota import determinations
+    from quota.record import determinations
 
     outcomes: list[str] = []
     barrier = threading.Barrier(2)

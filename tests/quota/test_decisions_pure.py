@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quota import audit, roles
-from quota.determinations import history_summary, over_20_streak
 from quota.engine import previous_utilization
+from quota.record import audit, roles
+from quota.record.determinations import history_summary, over_20_streak
 
 
 @pytest.mark.parametrize(

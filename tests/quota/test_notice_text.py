@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import pytest
 
-from quota import notice_text, roles
-from quota.notices import consequences
+from quota.record import notice_text, roles
+from quota.record.notices import consequences
 from quota.settings import RULES_DEFAULT_PATH
 
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 
-from quota import calendar, quota_versions
-from quota import notice_queries as q
-from quota.notices import NoticeError, year_bounds
+from quota import calendar
+from quota.record import notice_queries as q
+from quota.record import quota_versions
+from quota.record.notices import NoticeError, year_bounds
 
 README = """\
 # Case file of building {building_id}, quota year {year}
@@ -96,7 +97,7 @@ def casefile_zip(
 ) -> tuple[bytes, dict[str, Any]]:
     """The case file of ``building_id`` for ``year`` as zip bytes, and a summary
     (building_id, year, determination_id or None, files, days). Raises
-    :class:`quota.notices.NoticeError` for an unknown building."""
+    :class:`quota.record.notices.NoticeError` for an unknown building."""
     if conn.execute(q.BUILDING, {"building_id": building_id}).fetchone() is None:
         raise NoticeError(f"building {building_id!r} is not in the registry")
     det = conn.execute(q.DETERMINATION_IN_FORCE, {"year": year}).fetchone()

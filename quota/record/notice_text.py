@@ -1,4 +1,4 @@
-"""The text of a notice, in Chinese (default) or English: pure, from ``quota.notices`` facts.
+"""The text of a notice, in Chinese (default) or English: pure, from ``quota.record.notices`` facts.
 
 :func:`notice_blocks` returns ``(kind, text)`` pairs in reading order, ``kind`` one of
 ``title``, ``heading``, ``line``, ``note``; the PDF writer only lays them out. Use and limits

@@ -1,7 +1,7 @@
 """SQL of notices and case files: what a determination says about one building, and the
 data behind it (daily use, source files, meters, corrections, quota versions).
 
-Parameterised query constants only; ``quota.notices`` and ``quota.casefile`` run them.
+Parameterised query constants only; ``quota.record.notices`` and ``quota.record.casefile`` run them.
 Energy in kWh (as stored in the rollups), limits and use in the basis's unit (kWh for
 ``electricity_kwh``, kgce for ``energy_kgce``). Instants are ``timestamptz``; ``start`` and
 ``end`` bound the local quota year (``end`` exclusive).

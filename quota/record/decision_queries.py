@@ -1,8 +1,8 @@
 """SQL of the regulator's decisions: quota versions, determinations and the audit log.
 
 Parameterised query constants only; the functions that run them live in
-``quota.quota_versions``, ``quota.determinations`` and ``quota.audit``. Limits are in the
-basis's unit (kWh for ``electricity_kwh``, kgce for ``energy_kgce``).
+``quota.record.quota_versions``, ``quota.record.determinations`` and ``quota.record.audit``.
+Limits are in the basis's unit (kWh for ``electricity_kwh``, kgce for ``energy_kgce``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from quota import decision_queries as q
+from quota.record import decision_queries as q
 
 ADJUST = "adjust"
 DETERMINE = "determine"
@@ -28,7 +28,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     ADJUST: frozenset({"regulator", OPERATOR_ROLE}),
     DETERMINE: frozenset({"regulator", OPERATOR_ROLE}),
     PROPOSE: frozenset({"regulator", "analyst", OPERATOR_ROLE}),
-    # A manager appeals for the buildings assigned to them (checked in quota.appeals).
+    # A manager appeals for the buildings assigned to them (checked in quota.record.appeals).
     APPEAL: frozenset({"manager"}),
     DECIDE_APPEAL: frozenset({"regulator", OPERATOR_ROLE}),
 }

@@ -1,5 +1,5 @@
 """SQL of appeals (``sql/0110_appeals.sql``). Parameterised query constants only; the
-functions that run them live in ``quota.appeals``. Limits in the basis's unit (kWh or kgce).
+functions that run them live in ``quota.record.appeals``. Limits in the basis's unit (kWh or kgce).
 """
 
 from __future__ import annotations

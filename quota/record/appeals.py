@@ -5,10 +5,10 @@ accepts or rejects it with a reason.
   a reason and optionally a requested quota [basis unit]; one open appeal per building, year
   and basis. The year's determination in force (if any) is recorded with the appeal.
 - :func:`decide`: only a regulator (or the operator). Accepting records an ``adjusted`` quota
-  version (``quota.quota_versions.adjust``) whose reason names the appeal; its limit is the
+  version (``quota.record.quota_versions.adjust``) whose reason names the appeal; its limit is the
   regulator's, else the requested one. With ``supersede`` (and the year over) the year is
   determined again in the same transaction, superseding the determination in force, with
-  the reason ``appeal N accepted: ...`` (``quota.determinations.determine``). Rejecting
+  the reason ``appeal N accepted: ...`` (``quota.record.determinations.determine``). Rejecting
   needs a reason.
 - Every step is appended to the audit log (``appeal.submitted``, ``appeal.accepted``,
   ``appeal.rejected``; the adjustment itself also as ``quota.adjusted``).
@@ -23,8 +23,8 @@ from typing import Any
 
 import psycopg
 
-from quota import appeal_queries as q
-from quota import audit, determinations, quota_versions, roles
+from quota.record import appeal_queries as q
+from quota.record import audit, determinations, quota_versions, roles
 from quota.settings import Settings
 
 STATUSES = ("open", "accepted", "rejected")
@@ -121,7 +121,7 @@ def decide(
     whose reason is ``appeal N: <the appeal's reason> (<decision reason>)``; with
     ``supersede`` a new determination of the year (``settings`` needed) supersedes the one in
     force. Raises :class:`roles.NotAllowedError`, :class:`AppealError`, and
-    :class:`quota.determinations.DeterminationError` when the year cannot be determined.
+    :class:`quota.record.determinations.DeterminationError` when the year cannot be determined.
     """
     roles.require(role, roles.DECIDE_APPEAL, actor)
     if decision not in DECISIONS:

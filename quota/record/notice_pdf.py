@@ -1,4 +1,4 @@
-"""Write a notice's text blocks (``quota.notice_text``) as an A4 PDF with ReportLab.
+"""Write a notice's text blocks (``quota.record.notice_text``) as an A4 PDF with ReportLab.
 
 The font must render Chinese: the first of :data:`CJK_FONTS` that exists is embedded
 (ReportLab embeds only the glyphs used, so a notice stays small; the font is parsed once per

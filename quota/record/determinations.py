@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from quota import audit, calendar, queries, quota_versions, roles
-from quota import decision_queries as q
+from quota import calendar, queries
 from quota.evaluation import EvaluationOutcome, result_records, run_evaluation
+from quota.record import audit, quota_versions, roles
+from quota.record import decision_queries as q
 from quota.rules import EvaluationRules
 from quota.settings import Settings
 

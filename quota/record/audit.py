@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from quota import decision_queries as q
+from quota.record import decision_queries as q
 
 ENTRY_FIELDS = ("entry_id", "at", "actor", "action", "building_id", "reason", "before", "after")
 

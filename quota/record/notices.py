@@ -4,8 +4,8 @@
 determination (or None when the year has none in force), per basis the quota version used
 (with the reason when it was adjusted), the use [basis unit], utilisation, tier, what the
 tier triggers under the rules (``[tiers.consequences]``), the completeness, and the data
-sources of the year (meters, reading files with their SHA-256). ``quota.notice_text`` turns
-them into text, ``quota.notice_pdf`` into a PDF.
+sources of the year (meters, reading files with their SHA-256). ``quota.record.notice_text`` turns
+them into text, ``quota.record.notice_pdf`` into a PDF.
 
 Functions take a connection and never commit.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from quota import calendar
-from quota import notice_queries as q
+from quota.record import notice_queries as q
 
 
 class NoticeError(ValueError):
@@ -131,7 +131,7 @@ def notice_pdf(
 ) -> tuple[bytes, dict[str, Any]]:
     """The notice of ``building_id`` for ``year`` as PDF bytes, and a summary (building_id,
     year, lang, determination_id or None, statuses per basis, pages, bytes)."""
-    from quota import notice_pdf, notice_text
+    from quota.record import notice_pdf, notice_text
 
     facts = notice_facts(conn, building_id, year, tz, rules)
     blocks = notice_text.notice_blocks(facts, lang, issued)

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from quota import db as qdb
-from quota import ops_queries
+from quota.ops import queries as ops_queries
 from quota.settings import Settings
 
 STALE_INTERVALS = 3  # the last successful inbox run may be at most this many intervals old

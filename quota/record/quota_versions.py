@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from quota import audit, roles
-from quota import decision_queries as q
+from quota.record import audit, roles
+from quota.record import decision_queries as q
 
 BASES = ("electricity_kwh", "energy_kgce")
 # Quota years the schema accepts (quota_version.year CHECK).
