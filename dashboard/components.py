@@ -9,10 +9,10 @@ from dash import dcc, html
 
 from dashboard.sizes import graph_style
 
-# Components whose element with the id is a labelable one (<input>, or the <button> that
+# Components whose element with the id is a labelable one (<input>, <textarea>, or the <button> that
 # dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
 # by ``aria-labelledby`` instead (set by assets/a11y.js from the label's id).
-_LABELABLE = (dcc.Input, dcc.Dropdown)
+_LABELABLE = (dcc.Input, dcc.Textarea, dcc.Dropdown)
 
 
 def label_id(component_id: str) -> str:
