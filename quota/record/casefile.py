@@ -52,7 +52,11 @@ Files:
   sufficiency).
 - `factors.json`: the conversion factors the determination used (kgce per kWh of
   electricity, per m³ of gas, per GJ of heat; gas kWh per m³).
-- `bills.csv`: utility bills of the year (none are recorded: header only).
+- `bills.csv`: utility bills of the building's accounts whose period overlaps the year:
+  account, period (local dates, both inclusive), value as billed and in kWh, whether it was
+  estimated, the building's share of the account, and the file with its SHA-256. Spread
+  evenly over the days of its period and multiplied by the share, a bill gives the billed
+  days of `daily_use.csv`.
 
 ## Recomputing the use
 
@@ -123,6 +127,7 @@ def casefile_zip(
     daily_files = [dict(r) for r in conn.execute(q.DAILY_FILES, params).fetchall()]
     files = [dict(r) for r in conn.execute(q.SOURCE_FILES, params).fetchall()]
     corrections = [dict(r) for r in conn.execute(q.CORRECTIONS, params).fetchall()]
+    bills = [dict(r) for r in conn.execute(q.BILLS, params).fetchall()]
     meters = [dict(r) for r in conn.execute(q.METERS, params).fetchall()]
     versions = quota_versions.history(conn, building_id, year)
 
@@ -206,14 +211,18 @@ def casefile_zip(
         "rules.json": _json(None if det is None else det["rules"]),
         "factors.json": _json(None if det is None else det["factors"]),
         "bills.csv": _csv(
-            [],
+            bills,
             [
                 "bill_id",
+                "account_id",
                 "energy_type",
+                "share",
                 "period_start",
                 "period_end",
-                "quantity",
+                "value",
                 "unit",
+                "energy_kwh",
+                "estimated",
                 "file_name",
                 "sha256",
             ],

@@ -75,6 +75,20 @@ SELECT f.file_id, f.file_name, f.sha256, m.meter_id, count(*)::bigint AS reading
  ORDER BY f.file_id, m.meter_id
 """
 
+# Utility bills of the building's accounts whose period overlaps the year (active ones: a
+# superseded estimate or a corrected bill no longer counts), with the building's share of
+# the account and the file each came from. Periods are local dates, both inclusive.
+BILLS = """
+SELECT b.bill_id, b.account_id, a.energy_type, a.share, b.period_start, b.period_end,
+       b.value, b.unit, b.energy_kwh, b.estimated, f.file_name, f.sha256
+  FROM bill b
+  JOIN utility_account a ON a.account_id = b.account_id AND a.building_id = %(building_id)s
+  JOIN ingest_file f ON f.file_id = b.file_id
+ WHERE b.status = 'active'
+   AND b.period_end >= %(first_day)s AND b.period_start <= %(last_day)s
+ ORDER BY b.account_id, b.period_start
+"""
+
 # The daily rollups of the year per energy type [kWh], with coverage.
 DAILY = """
 SELECT day, energy_type, energy_kwh, reading_count, covered_hours, meter_count

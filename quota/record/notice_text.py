@@ -68,6 +68,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "no_files": ("本年度无读数文件。", "No reading files for the year."),
     "no_bills": ("账单：无", "Bills: none"),
+    "bill_line": (
+        "账单 {account}：{start} 至 {end}，{value} {unit}{estimated}（本建筑分摊 {share}；"
+        "{file}，SHA-256 {checksum}）",
+        "Bill {account}: {start} to {end}, {value} {unit}{estimated} (this building's share "
+        "{share}; {file}, SHA-256 {checksum})",
+    ),
+    "estimated_mark": ("，估计值", ", estimated"),
     "rules_source": ("依据：{source}", "Rules: {source}"),
     "appeal": (
         "如对本认定有异议，可在监管平台的建筑页面提出申诉（理由及申请的限额）。",
@@ -205,6 +212,25 @@ def notice_blocks(facts: dict[str, Any], lang: str, issued: date) -> list[tuple[
         )
     if not facts["files"]:
         blocks.append(("line", text("no_files", lang)))
+    for b in facts["bills"]:
+        blocks.append(
+            (
+                "line",
+                text(
+                    "bill_line",
+                    lang,
+                    account=b["account_id"],
+                    start=b["period_start"].isoformat(),
+                    end=b["period_end"].isoformat(),
+                    value=f"{float(b['value']):,.0f}",
+                    unit=b["unit"],
+                    estimated=text("estimated_mark", lang) if b["estimated"] else "",
+                    share=f"{float(b['share']):.0%}",
+                    file=b["file_name"],
+                    checksum=b["sha256"],
+                ),
+            )
+        )
     if not facts["bills"]:
         blocks.append(("line", text("no_bills", lang)))
     if facts.get("rules_source"):

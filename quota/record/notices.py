@@ -53,9 +53,9 @@ def notice_facts(
     ``determination`` (id, at, as_of, by, reason; None when the year has no determination in
     force), ``results`` (one per basis, empty without a determination), ``meters``,
     ``files`` (reading files of the year with checksum and number of readings), ``bills``
-    (empty: bills are not recorded yet), ``tier_rules`` (per language, tier → what it
-    triggers),
-    ``rules_source``. Raises :class:`NoticeError` for an unknown building.
+    (utility bills of the building's accounts overlapping the year, with their files),
+    ``tier_rules`` (per language, tier → what it triggers), ``rules_source``. Raises
+    :class:`NoticeError` for an unknown building.
     """
     building = conn.execute(q.BUILDING, {"building_id": building_id}).fetchone()
     if building is None:
@@ -97,7 +97,17 @@ def notice_facts(
         "results": results,
         "meters": meters,
         "files": files,
-        "bills": [],
+        "bills": [
+            dict(r)
+            for r in conn.execute(
+                q.BILLS,
+                {
+                    "building_id": building_id,
+                    "first_day": calendar.year_start(year),
+                    "last_day": calendar.year_end(year),
+                },
+            ).fetchall()
+        ],
         "tier_rules": {lang: consequences(rules, lang) for lang in ("zh", "en")},
         "rules_source": str(rules.get("tiers", {}).get("source", "")),
     }

@@ -4,7 +4,10 @@ and zips read back."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -191,3 +194,37 @@ def test_casefile_recomputes_the_determined_use(determined, tmp_path):
     assert [(c["meter_id"], float(c["new_value"])) for c in corrections] == [("A-E", 10.0)]
     used = [v for v in versions if int(v["version_id"]) == row["quota_version_id"]]
     assert used and used[0]["source"] == "adjusted" and used[0]["reason"] == "新楼层启用 new wing"
+
+
+def test_notice_and_casefile_name_the_bills_a_billed_building_is_evaluated_on(db, tmp_path):
+    """B has no meter, only a utility account with twelve monthly bills: its notice lists
+    them with their file, and the case file's bills.csv holds them and adds up to the use."""
+    db.cli("import", "buildings", str(write(tmp_path, "b.csv", BUILDINGS)), check=True)
+    db.cli("import", "quotas", str(write(tmp_path, "quotas.csv", QUOTAS)), check=True)
+    accounts = "account_id,building_id,energy_type,unit\nACC-B,B,electricity,kWh\n"
+    db.cli("import", "accounts", str(write(tmp_path, "acc.csv", accounts)), check=True)
+    lines = ["account_id,period_start,period_end,value"]
+    for month in range(1, 13):
+        first = date(2025, month, 1)
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        lines.append(f"ACC-B,{first},{last},{1000 * month}")
+    bills = write(tmp_path, "bills-2025.csv", "\n".join(lines) + "\n")
+    db.cli("ingest", str(bills), check=True)
+    run_json(db, "determine", "--year", "2025")
+
+    pdf = tmp_path / "b.pdf"
+    db.cli("notice", "B", "--year", "2025", "-o", str(pdf), "--lang", "en", check=True)
+    text = pdf_text(pdf)
+    assert "bills-2025.csv" in text and "ACC-B" in text
+    assert "Bills: none" not in text
+
+    zip_path = tmp_path / "b.zip"
+    db.cli("casefile", "B", "--year", "2025", "-o", str(zip_path), check=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("bills.csv").decode("utf-8-sig"))))
+        determination = json.loads(archive.read("determination.json"))
+    assert len(rows) == 12 and {r["file_name"] for r in rows} == {"bills-2025.csv"}
+    billed_kwh = sum(float(r["energy_kwh"]) * float(r["share"]) for r in rows)
+    assert billed_kwh == pytest.approx(78_000)
+    [result] = [r for r in determination["results"] if r["basis"] == "electricity_kwh"]
+    assert float(result["energy_kwh"]) == pytest.approx(billed_kwh)
