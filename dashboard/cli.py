@@ -40,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "add",
         help="create a user (or --replace an existing one)",
         description=(
-            "Create a dashboard user. regulator: every building, read-only; analyst: every "
-            "building plus exports; manager: only the --building IDs given. The password is "
+            "Create a dashboard user. regulator: every building, adjusts quotas, determines "
+            "years, decides appeals; analyst: every building plus exports and proposals; "
+            "manager: only the --building IDs given, answers with appeals. The password is "
             "read from standard input (one line) with --password-stdin."
         ),
     )

@@ -40,9 +40,14 @@ from typing import Any
 from quota.settings import PROJECT_ROOT, Settings, load_settings
 
 DEMO_USERS = (
-    ("regulator", "regulator", "demo-regulator", "every building, read-only"),
+    (
+        "regulator",
+        "regulator",
+        "demo-regulator",
+        "every building; adjusts quotas, determines years, decides appeals",
+    ),
     ("analyst", "analyst", "demo-analyst", "every building, plus exports"),
-    ("manager", "manager", "demo-manager", "only the buildings assigned"),
+    ("manager", "manager", "demo-manager", "only the buildings assigned; notices and appeals"),
 )
 STOP_TIMEOUT_S = 15.0
 
@@ -124,8 +129,11 @@ def _summary(data: Any) -> str:
         reasons = data.get("quarantine_by_reason") or {}
         return (
             f" ({data['rows_read']:,} rows read, {data['rows_loaded']:,} loaded, "
-            f"{data['rows_duplicate']:,} duplicates, {data['rows_quarantined']:,} quarantined: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+            f"{data['rows_duplicate']:,} duplicates, {data['rows_quarantined']:,} quarantined"
+            + "".join(
+                (": " if i == 0 else ", ") + f"{k} {v}"
+                for i, (k, v) in enumerate(sorted(reasons.items()))
+            )
             + ")"
         )
     if "rows_written" in data:
