@@ -30,6 +30,8 @@ from ingest import codes, copybin, queries
 from ingest.bills_parse import BillRows, read_bills_file
 from ingest.bills_rollups import recompute
 from ingest.bills_validate import Account, StoredBill, resolve, validate_bills
+from ingest.plausibility import plausibility
+from quota.rules import Factors
 from quota.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,8 +65,16 @@ def load_bills(
     conn.execute(q.MARK_FILE_BILLS, (file_id,))
     rows = read_bills_file(path)
     result.rows_read = len(rows)
-    gas = float(settings.rules.get("units", {}).get("natural_gas_kwh_per_m3", 9.97))
-    good, rejects = validate_bills(rows, load_accounts(conn), gas, max_bill_days(settings))
+    gas = Factors.from_rules(settings.rules).natural_gas_kwh_per_m3
+    limits = plausibility(settings.rules, settings.tz)
+    good, rejects = validate_bills(
+        rows,
+        load_accounts(conn),
+        gas,
+        max_bill_days(settings),
+        earliest=limits.earliest_date,
+        max_power_kw=limits.max_power_kw,
+    )
     stored = _stored_bills(conn, good)
     decision = resolve(good, stored, corrections)
     all_rejects = list(rejects.itertuples(index=False, name=None)) + decision.rejects

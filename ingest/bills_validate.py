@@ -31,6 +31,7 @@ import pandas as pd
 
 from ingest import codes
 from ingest.bills_parse import BillRows
+from ingest.plausibility import DEFAULT_EARLIEST_READING_DATE, DEFAULT_MAX_POWER_KW
 from quota.registry.units import UnitError, canonical_unit, kwh_per_unit
 
 ESTIMATED_TEXTS = {"1": True, "true": True, "e": True, "0": False, "false": False, "a": False}
@@ -76,9 +77,15 @@ def validate_bills(
     accounts: dict[str, Account],
     natural_gas_kwh_per_m3: float,
     max_bill_days: int,
+    earliest: date = DEFAULT_EARLIEST_READING_DATE,
+    max_power_kw: float = DEFAULT_MAX_POWER_KW,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(good, rejects). ``good``: one row per valid bill, in file order, with row (position
-    in ``rows``), line_number, account_id, period_start and period_end (date ordinals),
+    """(good, rejects). The plausibility limits of readings apply to bills too
+    (:mod:`ingest.plausibility`): a period starting before ``earliest`` is
+    ``implausible_timestamp``; a bill whose average power over its period is above
+    ``max_power_kw`` [kW] is ``implausible_value``. ``good``: one row per valid bill, in
+    file order, with row (position in ``rows``), line_number, account_id, period_start and
+    period_end (date ordinals),
     days, value, unit, energy_kwh [kWh], estimated. ``rejects``: row, reason_code, message,
     details (dict)."""
     dates: dict[str, date | None] = {}
@@ -119,6 +126,16 @@ def validate_bills(
         start, end = dates[start_text], dates[end_text]
         if start is None or end is None:
             rejects.append((i, codes.BAD_PERIOD, "a period date is not YYYY-MM-DD", {}))
+            continue
+        if start < earliest:
+            rejects.append(
+                (
+                    i,
+                    codes.IMPLAUSIBLE_TIMESTAMP,
+                    f"the period starts {start}, before the earliest plausible date {earliest}",
+                    {"earliest": earliest.isoformat()},
+                )
+            )
             continue
         days = end.toordinal() - start.toordinal() + 1
         if days < 1:
@@ -177,6 +194,19 @@ def validate_bills(
                 )
             )
             continue
+        energy_kwh = value * converted[1]
+        average_kw = energy_kwh / (days * 24)
+        if not average_kw <= max_power_kw:
+            rejects.append(
+                (
+                    i,
+                    codes.IMPLAUSIBLE_VALUE,
+                    f"{value_text} {converted[0]} over {days} days is an average of "
+                    f"{average_kw:.3g} kW, above {max_power_kw:g} kW",
+                    {"average_kw": average_kw, "max_power_kw": max_power_kw},
+                )
+            )
+            continue
         good["row"].append(i)
         good["line_number"].append(int(rows.line_number[i]))
         good["account_id"].append(account_id)
@@ -185,7 +215,7 @@ def validate_bills(
         good["days"].append(days)
         good["value"].append(value)
         good["unit"].append(converted[0])
-        good["energy_kwh"].append(value * converted[1])
+        good["energy_kwh"].append(energy_kwh)
         good["estimated"].append(ESTIMATED_TEXTS[flag_text])
     frame = pd.DataFrame(good)
     for name in ("row", "line_number", "period_start", "period_end", "days"):
