@@ -38,15 +38,15 @@ OVER_STATUSES = ("over", "over_20", "over_20_repeat")
 RATIO_TOLERANCE = 1e-9
 
 
-def utilization(use: pd.Series, quota: pd.Series) -> pd.Series:
-    """use ÷ quota (both in the basis unit); NaN without a positive quota [-]."""
-    quota = quota.astype("float64")
-    return use.astype("float64") / quota.where(quota > 0)
+def utilization(use: pd.Series, limit_value: pd.Series) -> pd.Series:
+    """use ÷ limit_value (both in the basis unit); NaN without a positive limit [-]."""
+    limit_value = limit_value.astype("float64")
+    return use.astype("float64") / limit_value.where(limit_value > 0)
 
 
-def excess(use: pd.Series, quota: pd.Series) -> pd.Series:
-    """max(0, use − quota) in the basis unit; NaN without a quota."""
-    return (use.astype("float64") - quota.astype("float64")).clip(lower=0.0)
+def excess(use: pd.Series, limit_value: pd.Series) -> pd.Series:
+    """max(0, use − limit_value) in the basis unit; NaN without a limit."""
+    return (use.astype("float64") - limit_value.astype("float64")).clip(lower=0.0)
 
 
 def is_above(ratio: pd.Series, threshold: float) -> pd.Series:

@@ -33,7 +33,7 @@ Files:
 
 - `determination.json`: the determination in force for the year (id, when, by whom, as-of
   date, time zone, superseding reason) and this building's result per basis: status,
-  use_value (basis unit), energy_kwh, energy_kgce, quota, quota_version_id, utilization,
+  use_value (basis unit), energy_kwh, energy_kgce, limit_value, quota_version_id, utilization,
   completeness, excess.
 - `quota_versions.csv`: every version of the building's quota for the year, oldest first
   (source imported, proposed or adjusted; reason, by, at; file name and SHA-256 of imports);
@@ -163,7 +163,7 @@ def casefile_zip(
             [
                 "version_id",
                 "basis",
-                "limit",
+                "limit_value",
                 "source",
                 "reason",
                 "by",

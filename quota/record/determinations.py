@@ -173,7 +173,7 @@ def _store_results(
             "use_value": use_in_basis_unit(results),
             "energy_kwh": results["energy_kwh"],
             "energy_kgce": results["energy_kgce"],
-            "quota": results["quota"],
+            "limit_value": results["limit_value"],
             "quota_version_id": results["quota_version_id"],
             "expected_share": results["expected_share"],
             "utilization": results["utilization"],

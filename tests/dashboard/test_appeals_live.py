@@ -86,7 +86,7 @@ def _building_page(building_id: str) -> dict[str, Any]:
 def _appeal_rows(city: Any) -> list[dict[str, Any]]:
     return city.query(
         "SELECT appeal_id, building_id, status, submitted_by, decided_by, decision_reason,"
-        " quota_version_id, requested_limit FROM appeal ORDER BY appeal_id"
+        " quota_version_id, requested_limit_value FROM appeal ORDER BY appeal_id"
     )
 
 
