@@ -34,7 +34,8 @@ def store_new_evaluation(city: Any, as_of: date) -> int:
             "energy_kwh, limit_value, utilization, projected, excess, eui_kwh_per_m2, "
             "completeness) "
             "SELECT %s, building_id, basis, 'over', limit_value * 1.1, limit_value, 1.1, "
-            "limit_value * 2, limit_value * 0.1, eui_kwh_per_m2, 0.95 FROM evaluation_result WHERE evaluation_id = %s",
+            "limit_value * 2, limit_value * 0.1, eui_kwh_per_m2, 0.95 "
+            "FROM evaluation_result WHERE evaluation_id = %s",
             (new_id, city.runs["2025"]),
         )
         conn.commit()
