@@ -21,7 +21,11 @@ BUILDINGS = (
     "A,甲楼,朝阳区,office_commercial,10000\n"
     "B,乙楼,海淀区,office_commercial,10000\n"
 )
-QUOTAS = "building_id,year,basis,limit_value\nA,2025,electricity_kwh,30000\nB,2025,electricity_kwh,50000\n"
+QUOTAS = (
+    "building_id,year,basis,limit_value\n"
+    "A,2025,electricity_kwh,30000\n"
+    "B,2025,electricity_kwh,50000\n"
+)
 METERS = "meter_id,building_id,energy_type,unit,interval_minutes\nA-E,A,electricity,kWh,60\n"
 # A uses 4 kWh an hour in 2025: 96 kWh a day, 35,040 kWh in the year, with one correction.
 HOURLY_KWH = 4.0
