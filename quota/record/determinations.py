@@ -244,7 +244,7 @@ def determined_history(
     conn: psycopg.Connection[Any], building_ids: list[str] | None = None
 ) -> pd.DataFrame:
     """Every year's determination in force, per building and basis: year, determination_id,
-    building_id, basis, status, utilization, use_value (basis unit), quota."""
+    building_id, basis, status, utilization, use_value and limit_value (basis unit)."""
     return queries.frame(conn, q.DETERMINED_HISTORY, {"building_ids": building_ids})
 
 
