@@ -159,7 +159,7 @@ def test_manager_appeals_regulator_decides_manager_sees_it(city: Any, live_serve
     assert in_force["reason"] == f"appeal {decided['appeal_id']} accepted: verified"
     assert (
         city.scalar(
-            "SELECT quota FROM determination_result WHERE determination_id = %s"
+            "SELECT limit_value FROM determination_result WHERE determination_id = %s"
             " AND building_id = 'B1' AND basis = 'electricity_kwh'",
             (in_force["determination_id"],),
         )
