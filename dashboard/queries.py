@@ -174,7 +174,7 @@ def city_results(
     """One row per visible building of an evaluation run for one basis, with registry fields.
 
     ``energy``, ``limit_value``, ``projected`` and ``excess`` are in the basis's unit (kWh or kgce);
-    ``utilization`` is use to date ÷ quota (a ratio); ``size_class`` is small|ordinary|large.
+    ``utilization`` is use to date ÷ limit_value (a ratio); ``size_class`` is small|ordinary|large.
     Empty filter lists mean "all".
     """
     params = {

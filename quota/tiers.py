@@ -69,9 +69,9 @@ def status(
 ) -> pd.Series:
     """The status per row (see the module docstring for the order of the rules).
 
-    ``utilization_ratio`` = use to date ÷ quota, ``projected_ratio`` = projected year-end use ÷
-    quota (NaN when no projection), ``previous_utilization_ratio`` = last year's final use ÷
-    last year's quota (NaN when unknown), ``completeness`` 0..1.
+    ``utilization_ratio`` = use to date ÷ limit_value, ``projected_ratio`` = projected year-end
+    use ÷ limit_value (NaN when no projection), ``previous_utilization_ratio`` = last year's
+    final use ÷ last year's limit_value (NaN when unknown), ``completeness`` 0..1.
     """
     u = utilization_ratio.astype("float64")
     over_20 = is_above(u, over_20_ratio)
