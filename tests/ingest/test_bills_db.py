@@ -405,3 +405,46 @@ def test_a_billed_building_without_meters_is_evaluated(billed, tmp_path):
     assert row["energy_kwh"] == pytest.approx(3360.0)
     assert row["completeness"] == pytest.approx(336 / 366)
     assert row["status"] == "within"
+
+
+def test_a_billed_building_between_bills_is_compared_through_its_last_bill(billed, tmp_path):
+    """B1 (billed only) uses 1,100 kWh a day; bills 1 Jan - 31 Mar 2025 (90 days, 99,000
+    kWh); quota 365,000 kWh. As of 20 April (110 days): expected share through the last
+    bill 90/365, projected 99,000 × 365/90 = 401,500 kWh (110 %: at_risk), completeness
+    90/110. Against 20 April's share (110/365) it would read 328,500 kWh (90 %: within)."""
+    path = _file(tmp_path, "q1.csv", BILLS_HEADER + "A1,2025-01-01,2025-03-31,99000,kWh,A\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    with billed.connect() as conn:
+        conn.execute(
+            "INSERT INTO quota (building_id, year, basis, limit_value, source) "
+            "VALUES ('B1', 2025, 'electricity_kwh', 365000, 'imported')"
+        )
+        conn.commit()
+    proc = billed.cli("evaluate", "--year", "2025", "--as-of", "2025-04-20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    b1 = next(r for r in document["buildings"] if r["building_id"] == "B1")
+    assert b1["figures_through"] == "2025-03-31"
+    assert b1["status"] == "at_risk"
+    assert b1["expected_share"] == pytest.approx(90 / 365)
+    assert b1["projected"] == pytest.approx(401_500.0)
+    assert b1["energy_kwh"] == pytest.approx(99_000.0)
+    assert b1["completeness"] == pytest.approx(90 / 110)
+    b3 = next(r for r in document["buildings"] if r["building_id"] == "B3")
+    assert b3["figures_through"] is None  # B3 has a meter: its figures run to 20 April
+    row = billed.query(
+        "SELECT status, projected, details->>'figures_through' AS through "
+        "FROM evaluation_result WHERE building_id = 'B1' AND basis = 'electricity_kwh'"
+    )[0]
+    assert (row["status"], row["through"]) == ("at_risk", "2025-03-31")
+    assert row["projected"] == pytest.approx(401_500.0)
+
+    # The next bill arrives: the figures run to the as-of date again.
+    path = _file(tmp_path, "apr.csv", BILLS_HEADER + "A1,2025-04-01,2025-04-20,22000,kWh,A\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    proc = billed.cli("evaluate", "--year", "2025", "--as-of", "2025-04-20", "--json")
+    b1 = next(r for r in json.loads(proc.stdout)["buildings"] if r["building_id"] == "B1")
+    assert b1["figures_through"] is None
+    assert b1["expected_share"] == pytest.approx(110 / 365)
+    assert b1["projected"] == pytest.approx(121_000 * 365 / 110)
+    assert (b1["completeness"], b1["status"]) == (pytest.approx(1.0), "at_risk")
