@@ -3,6 +3,8 @@ and meters, re-runs, encodings, the inbox, evaluation. Expected figures are hand
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
@@ -438,6 +440,14 @@ def test_a_billed_building_between_bills_is_compared_through_its_last_bill(bille
     )[0]
     assert (row["status"], row["through"]) == ("at_risk", "2025-03-31")
     assert row["projected"] == pytest.approx(401_500.0)
+    out = tmp_path / "compliance.csv"
+    billed.cli("export", "compliance", "--year", "2025", "--lang", "en", "-o", str(out), check=True)
+    exported = {
+        r["Building ID"]: r
+        for r in csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))
+    }
+    assert exported["B1"]["Figures through (billed)"] == "2025-03-31"
+    assert exported["B3"]["Figures through (billed)"] == ""
 
     # The next bill arrives: the figures run to the as-of date again.
     path = _file(tmp_path, "apr.csv", BILLS_HEADER + "A1,2025-04-01,2025-04-20,22000,kWh,A\n")
