@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 
 from ingest import bills_queries as q
-from ingest import copybin
+from ingest import copybin, queries
 from ingest.proration import GroupDays, combine, prorate
 
 Group = tuple[str, str]  # (building_id, energy_type)
@@ -32,19 +32,32 @@ def recompute(
     conn: psycopg.Connection[Any], tz: Any, groups: set[Group] | list[Group], lo: date, hi: date
 ) -> dict[int, set[str]]:
     """Rewrite the building-days of ``groups`` in [lo, hi] (local days, inclusive).
-    Returns {local year: building ids} of the range (the buildings to re-evaluate)."""
+    Returns {local year: building ids} of the range (the buildings to re-evaluate).
+
+    The rows are deleted and COPYed without building_daily's per-statement upkeep; the
+    monthly rollup of the groups' months and the building references are then done once
+    (``building_daily_deferred_upkeep``, sql/0140)."""
     ordered = sorted(groups)
     if not ordered or lo > hi:
         return {}
-    conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
-    for start in range(0, len(ordered), GROUPS_PER_PASS):
-        part = ordered[start : start + GROUPS_PER_PASS]
-        params = _params(part, lo, hi)
-        has_account = np.zeros(len(part), dtype=bool)
-        for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
-            has_account[row["n"] - 1] = True
-        billed = _billed(conn, params, lo, hi)
-        write_group_days(conn, part, combine(billed, _metered(conn, params), has_account, tz))
+    # Loads hold the ingest lock already (re-entrant); other callers take it here, so no
+    # other loader rewrites these groups' days before the upkeep below.
+    conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+    conn.execute(q.DEFER_UPKEEP)
+    try:
+        conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
+        for start in range(0, len(ordered), GROUPS_PER_PASS):
+            part = ordered[start : start + GROUPS_PER_PASS]
+            params = _params(part, lo, hi)
+            has_account = np.zeros(len(part), dtype=bool)
+            for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
+                has_account[row["n"] - 1] = True
+            billed = _billed(conn, params, lo, hi)
+            write_group_days(conn, part, combine(billed, _metered(conn, params), has_account, tz))
+    finally:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(q.END_DEFERRED_UPKEEP)
+    conn.execute(q.DEFERRED_UPKEEP, _params(ordered, lo, hi))
     buildings = sorted({g[0] for g in ordered})
     return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from ingest import bills_rollups
@@ -458,3 +459,49 @@ def test_a_billed_building_between_bills_is_compared_through_its_last_bill(bille
     assert b1["expected_share"] == pytest.approx(110 / 365)
     assert b1["projected"] == pytest.approx(121_000 * 365 / 110)
     assert (b1["completeness"], b1["status"]) == (pytest.approx(1.0), "at_risk")
+
+
+def test_deferred_upkeep_keeps_the_monthly_rollup_and_the_references(billed, tmp_path):
+    """A bills load writes building_daily without its per-statement upkeep and recomputes
+    the touched months once (sql/0140): building_monthly is then what a rebuild gives, later
+    statements of the transaction keep the triggers, and references are still checked."""
+    path = _file(
+        tmp_path,
+        "bills.csv",
+        BILLS_HEADER + "A1,2024-01-15,2024-02-14,3100,,\nA2,2024-02-10,2024-03-10,3000,,\n",
+    )
+    ingest_paths(billed.settings, [path], trigger="test")
+    query = (
+        "SELECT building_id, energy_type, month, energy_kwh, reading_count, covered_hours, "
+        "day_count, first_day FROM building_monthly ORDER BY 1, 2, 3"
+    )
+    loaded = billed.query(query)
+    # B1: A1 100 a day 15 Jan - 14 Feb, 60 % of A2 (3,000 over 30 days) 10 Feb - 10 Mar.
+    by_key = {(r["building_id"], r["month"]): r for r in loaded}
+    assert by_key[("B1", date(2024, 2, 1))]["energy_kwh"] == pytest.approx(1400 + 20 * 60.0)
+    assert by_key[("B1", date(2024, 2, 1))]["day_count"] == 29
+    assert by_key[("B2", date(2024, 3, 1))]["energy_kwh"] == pytest.approx(10 * 40.0)
+    with billed.connect() as conn:
+        conn.execute("SELECT building_monthly_rebuild()")
+        rebuilt = conn.execute(query).fetchall()
+        assert [dict(r) for r in rebuilt] == [dict(r) for r in loaded]
+        # The setting ended with the load: a later write keeps building_monthly by trigger.
+        bills_rollups.recompute(
+            conn, billed.settings.tz, {("B2", "electricity")}, date(2024, 3, 1), date(2024, 3, 1)
+        )
+        conn.execute(
+            "INSERT INTO building_daily (building_id, energy_type, day, energy_kwh, "
+            "reading_count, covered_hours, meter_count) "
+            "VALUES ('B2', 'electricity', '2024-04-02', 7, 1, 24, 1)"
+        )
+        april = conn.execute(
+            "SELECT energy_kwh FROM building_monthly WHERE building_id = 'B2' "
+            "AND month = '2024-04-01'"
+        ).fetchone()
+        assert april["energy_kwh"] == pytest.approx(7.0)
+        conn.rollback()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                "SELECT building_daily_deferred_upkeep(ARRAY['NOPE'], ARRAY['electricity'], "
+                "'2024-01-01', '2024-01-31')"
+            )
