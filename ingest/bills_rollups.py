@@ -10,7 +10,8 @@ an accounts import changes shares.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,8 @@ def recompute(
     # Loads hold the ingest lock already (re-entrant); other callers take it here, so no
     # other loader rewrites these groups' days before the upkeep below.
     conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+    whole_from, whole_to = whole_months(lo, hi)
+    months: list[dict[str, list[Any]]] = []
     conn.execute(q.DEFER_UPKEEP)
     try:
         conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
@@ -53,13 +56,81 @@ def recompute(
             for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
                 has_account[row["n"] - 1] = True
             billed = _billed(conn, params, lo, hi)
-            write_group_days(conn, part, combine(billed, _metered(conn, params), has_account, tz))
+            days = combine(billed, _metered(conn, params), has_account, tz)
+            days = replace(days, covered_hours=np.minimum(days.covered_hours, MAX_COVERED_HOURS))
+            write_group_days(conn, part, days)
+            months.append(monthly_sums(part, days, whole_from, whole_to))
     finally:
         if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute(q.END_DEFERRED_UPKEEP)
-    conn.execute(q.DEFERRED_UPKEEP, _params(ordered, lo, hi))
+    upkeep = {
+        **_params(ordered, lo, hi),
+        "whole_from": whole_from,
+        "whole_to": whole_to,
+        **{key: [v for m in months for v in m[key]] for key in MONTH_KEYS},
+    }
+    conn.execute(q.DEFERRED_UPKEEP, upkeep)
     buildings = sorted({g[0] for g in ordered})
     return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
+
+
+MAX_COVERED_HOURS = 25.0  # a local day's longest length [h] (the clock goes back)
+MONTH_KEYS = (
+    "month_building",
+    "month_energy_type",
+    "month_first",
+    "month_energy_kwh",
+    "month_reading_count",
+    "month_covered_hours",
+    "month_day_count",
+    "month_first_day",
+)
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def whole_months(lo: date, hi: date) -> tuple[date, date]:
+    """The first and last day of the whole calendar months within [lo, hi] (first > last
+    when there is none)."""
+    first = lo if lo.day == 1 else (lo.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after = hi + timedelta(days=1)
+    last = hi if after.day == 1 else hi.replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def monthly_sums(
+    groups: list[Group], days: GroupDays, whole_from: date, whole_to: date
+) -> dict[str, list[Any]]:
+    """building_monthly rows of the building-days ``days`` (sorted by group, then day) in the
+    whole months [whole_from, whole_to]: per group and month Σ energy [kWh], Σ reading
+    counts, Σ covered hours [h], days and the first day, summed in day order as
+    ``building_monthly_rebuild()`` sums them (one value list per :data:`MONTH_KEYS`)."""
+    keep = (days.day >= whole_from.toordinal()) & (days.day <= whole_to.toordinal())
+    group, day = days.group[keep], days.day[keep]
+    if not len(day):
+        return {key: [] for key in MONTH_KEYS}
+    month = (
+        (day - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
+    ).astype(np.int64) + _EPOCH
+    key = group * (1 << 22) + month
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    index = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(key)]))
+    n = len(starts)
+    building = [groups[g][0] for g in group[starts].tolist()]
+    energy_type = [groups[g][1] for g in group[starts].tolist()]
+    return {
+        "month_building": building,
+        "month_energy_type": energy_type,
+        "month_first": [date.fromordinal(m) for m in month[starts].tolist()],
+        "month_energy_kwh": np.bincount(index, weights=days.energy_kwh[keep], minlength=n).tolist(),
+        "month_reading_count": np.bincount(index, weights=days.reading_count[keep], minlength=n)
+        .astype(np.int64)
+        .tolist(),
+        "month_covered_hours": np.bincount(
+            index, weights=days.covered_hours[keep], minlength=n
+        ).tolist(),
+        "month_day_count": np.diff(np.r_[starts, len(key)]).tolist(),
+        "month_first_day": [date.fromordinal(d) for d in day[starts].tolist()],
+    }
 
 
 def _params(groups: list[Group], lo: date, hi: date) -> dict[str, Any]:
@@ -132,7 +203,9 @@ def write_group_days(conn: psycopg.Connection[Any], groups: list[Group], days: G
                         copybin.Column("date", days.day[part]),
                         copybin.Column("float8", days.energy_kwh[part]),
                         copybin.Column("int4", days.reading_count[part]),
-                        copybin.Column("float8", np.minimum(days.covered_hours[part], 25.0)),
+                        copybin.Column(
+                            "float8", np.minimum(days.covered_hours[part], MAX_COVERED_HOURS)
+                        ),
                         copybin.Column("int4", days.meter_count[part]),
                         copybin.Column("text", days.source[part]),
                     ]
