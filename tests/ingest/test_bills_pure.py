@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ingest import codes
-from ingest.bills_rollups import monthly_sums, whole_months
 from ingest.bills_parse import header_of, is_bills_header, parse_bills_text
+from ingest.bills_rollups import monthly_sums, whole_months
 from ingest.bills_validate import Account, StoredBill, new_bill_ref, resolve, validate_bills
 from ingest.proration import GroupDays, combine, local_day_hours, prorate
 from quota.registry.parse import parse_registry
