@@ -94,13 +94,12 @@ SELECT DISTINCT a.building_id, a.energy_type
 DEFER_UPKEEP = "SELECT set_config('quotawatch.deferred_upkeep', 'on', true)"
 END_DEFERRED_UPKEEP = "SELECT set_config('quotawatch.deferred_upkeep', 'off', true)"
 DEFERRED_UPKEEP = """
-SELECT building_daily_deferred_upkeep(
-           %(buildings)s::text[], %(energy_types)s::text[], %(lo)s, %(hi)s,
-           %(whole_from)s, %(whole_to)s,
-           %(month_building)s::text[], %(month_energy_type)s::text[], %(month_first)s::date[],
-           %(month_energy_kwh)s::float8[], %(month_reading_count)s::bigint[],
-           %(month_covered_hours)s::float8[], %(month_day_count)s::int[],
-           %(month_first_day)s::date[]) AS months
+SELECT building_daily_deferred_upkeep(%(buildings)s::text[], %(energy_types)s::text[],
+                                      %(lo)s, %(hi)s, %(whole_from)s, %(whole_to)s) AS months
+"""
+COPY_BUILDING_MONTHLY = """
+COPY building_monthly (building_id, energy_type, month, energy_kwh, reading_count,
+                       covered_hours, day_count, first_day) FROM STDIN (FORMAT BINARY)
 """
 
 DELETE_GROUP_DAYS = """

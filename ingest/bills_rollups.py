@@ -36,8 +36,9 @@ def recompute(
     Returns {local year: building ids} of the range (the buildings to re-evaluate).
 
     The rows are deleted and COPYed without building_daily's per-statement upkeep; the
-    monthly rollup of the groups' months and the building references are then done once
-    (``building_daily_deferred_upkeep``, sql/0140)."""
+    building references and the monthly rollup of the groups' months are then done once
+    (``building_daily_deferred_upkeep``, sql/0140: the partial months at the ends from
+    building_daily; the whole months from the rows written, summed here and COPYed)."""
     ordered = sorted(groups)
     if not ordered or lo > hi:
         return {}
@@ -45,7 +46,7 @@ def recompute(
     # other loader rewrites these groups' days before the upkeep below.
     conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
     whole_from, whole_to = whole_months(lo, hi)
-    months: list[dict[str, list[Any]]] = []
+    months: list[dict[str, np.ndarray]] = []
     conn.execute(q.DEFER_UPKEEP)
     try:
         conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
@@ -63,13 +64,9 @@ def recompute(
     finally:
         if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute(q.END_DEFERRED_UPKEEP)
-    upkeep = {
-        **_params(ordered, lo, hi),
-        "whole_from": whole_from,
-        "whole_to": whole_to,
-        **{key: [v for m in months for v in m[key]] for key in MONTH_KEYS},
-    }
+    upkeep = {**_params(ordered, lo, hi), "whole_from": whole_from, "whole_to": whole_to}
     conn.execute(q.DEFERRED_UPKEEP, upkeep)
+    _copy_monthly(conn, months)
     buildings = sorted({g[0] for g in ordered})
     return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
 
@@ -99,38 +96,49 @@ def whole_months(lo: date, hi: date) -> tuple[date, date]:
 
 def monthly_sums(
     groups: list[Group], days: GroupDays, whole_from: date, whole_to: date
-) -> dict[str, list[Any]]:
+) -> dict[str, np.ndarray]:
     """building_monthly rows of the building-days ``days`` (sorted by group, then day) in the
     whole months [whole_from, whole_to]: per group and month Σ energy [kWh], Σ reading
     counts, Σ covered hours [h], days and the first day, summed in day order as
-    ``building_monthly_rebuild()`` sums them (one value list per :data:`MONTH_KEYS`)."""
+    ``building_monthly_rebuild()`` sums them. One array per :data:`MONTH_KEYS` (months and
+    first days as date ordinals)."""
     keep = (days.day >= whole_from.toordinal()) & (days.day <= whole_to.toordinal())
     group, day = days.group[keep], days.day[keep]
-    if not len(day):
-        return {key: [] for key in MONTH_KEYS}
     month = (
         (day - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
     ).astype(np.int64) + _EPOCH
     key = group * (1 << 22) + month
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    index = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(key)]))
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+    sizes = np.diff(np.r_[starts, len(key)]).astype(np.int64)
+    index = np.repeat(np.arange(len(starts)), sizes)
     n = len(starts)
-    building = [groups[g][0] for g in group[starts].tolist()]
-    energy_type = [groups[g][1] for g in group[starts].tolist()]
+    building = np.array([g[0] for g in groups] or [""], dtype=object)
+    energy_type = np.array([g[1] for g in groups] or [""], dtype=object)
     return {
-        "month_building": building,
-        "month_energy_type": energy_type,
-        "month_first": [date.fromordinal(m) for m in month[starts].tolist()],
-        "month_energy_kwh": np.bincount(index, weights=days.energy_kwh[keep], minlength=n).tolist(),
-        "month_reading_count": np.bincount(index, weights=days.reading_count[keep], minlength=n)
-        .astype(np.int64)
-        .tolist(),
-        "month_covered_hours": np.bincount(
-            index, weights=days.covered_hours[keep], minlength=n
-        ).tolist(),
-        "month_day_count": np.diff(np.r_[starts, len(key)]).tolist(),
-        "month_first_day": [date.fromordinal(d) for d in day[starts].tolist()],
+        "month_building": building[group[starts]],
+        "month_energy_type": energy_type[group[starts]],
+        "month_first": month[starts],
+        "month_energy_kwh": np.bincount(index, weights=days.energy_kwh[keep], minlength=n),
+        "month_reading_count": np.bincount(
+            index, weights=days.reading_count[keep], minlength=n
+        ).astype(np.int64),
+        "month_covered_hours": np.bincount(index, weights=days.covered_hours[keep], minlength=n),
+        "month_day_count": sizes,
+        "month_first_day": day[starts],
     }
+
+
+def _copy_monthly(conn: psycopg.Connection[Any], parts: list[dict[str, np.ndarray]]) -> None:
+    """COPY the whole months :func:`monthly_sums` gave into building_monthly."""
+    data = {key: np.concatenate([p[key] for p in parts]) for key in MONTH_KEYS} if parts else {}
+    if not parts or not len(data["month_first"]):
+        return
+    kinds = ("text", "text", "date", "float8", "int8", "float8", "int4", "date")
+    payload = copybin.payload(
+        [copybin.Column(kind, data[key]) for kind, key in zip(kinds, MONTH_KEYS, strict=True)]
+    )
+    with conn.cursor().copy(q.COPY_BUILDING_MONTHLY) as copy:
+        copy.write(payload)
 
 
 def _params(groups: list[Group], lo: date, hi: date) -> dict[str, Any]:

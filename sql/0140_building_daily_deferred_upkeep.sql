@@ -11,14 +11,16 @@
 --   DELETE / COPY the building-days of the groups in [lo, hi];
 --   SET LOCAL quotawatch.deferred_upkeep = 'off';
 --   SELECT building_daily_deferred_upkeep(buildings, energy_types, lo, hi, ...);
+--   COPY building_monthly ... (the whole months the load wrote, summed by the loader);
 --
 -- building_daily_deferred_upkeep() gives the same guarantees as the skipped triggers: the
 -- groups' buildings must exist and are locked FOR KEY SHARE (as 0011's check does), and the
 -- building_monthly rows of the groups' months overlapping [lo, hi] are replaced by the sums
 -- building_monthly_rebuild() computes: the whole months the loader wrote, from the rows it
--- wrote (it aggregates them as it sends them: re-reading 7.3 M just-written rows took 9-19 s
--- of a 7.3 M-day load, as the planner has no statistics for them yet), the partial months
--- at the ends of [lo, hi] from building_daily. Loaders hold the
+-- wrote (it sums them as it sends them and COPYs the sums: re-reading 7.3 M just-written
+-- rows took 9-19 s of a 7.3 M-day load, as the planner has no statistics for them yet), the
+-- partial months at the ends of [lo, hi] from building_daily. Like building_monthly_rebuild()
+-- and bulk loads, the loader writes building_monthly itself for the whole months. Loaders hold the
 -- ingest advisory lock (ingest/queries.py), so no other loader writes the same groups'
 -- days in between. Every other writer, and any statement without the setting, keeps the
 -- per-statement triggers. The UPDATE triggers are unchanged (the loaders do not update).
@@ -46,17 +48,13 @@ CREATE TRIGGER building_daily_references_insert AFTER INSERT ON building_daily
 
 -- The upkeep of a deferred load of the groups (buildings[i], energy_types[i]) over the local
 -- days [lo, hi]: the groups' buildings are checked and locked, their building_monthly rows of
--- the months overlapping [lo, hi] replaced. The months the loader aggregated itself from the
--- rows it wrote (whole months within [lo, hi], between whole_from and whole_to; the arrays
--- month_*) are taken as given; the others (the partial months at either end, which hold
--- days outside [lo, hi] too) are aggregated from building_daily, one index range per group.
+-- the months overlapping [lo, hi] deleted, and those of the months not wholly within
+-- [whole_from, whole_to] (the partial months at either end, which hold days outside [lo, hi]
+-- too) aggregated again from building_daily, one index range per group. The loader then
+-- COPYs the whole months [whole_from, whole_to], which it summed from the rows it wrote.
 -- Returns the number of building_monthly rows written.
 CREATE FUNCTION building_daily_deferred_upkeep(
-    buildings text[], energy_types text[], lo date, hi date,
-    whole_from date, whole_to date,
-    month_building text[], month_energy_type text[], month_first date[],
-    month_energy_kwh double precision[], month_reading_count bigint[],
-    month_covered_hours double precision[], month_day_count integer[], month_first_day date[]
+    buildings text[], energy_types text[], lo date, hi date, whole_from date, whole_to date
 ) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
@@ -64,7 +62,6 @@ DECLARE
     first_month date := date_trunc('month', lo)::date;
     after_months date := (date_trunc('month', hi) + interval '1 month')::date;
     n bigint;
-    m bigint;
 BEGIN
     PERFORM 1 FROM building b
       WHERE b.building_id IN (SELECT DISTINCT unnest(buildings))
@@ -77,22 +74,10 @@ BEGIN
         RAISE EXCEPTION 'building_daily: building % does not exist', missing
               USING ERRCODE = 'foreign_key_violation';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(month_first) AS f (month)
-                WHERE f.month < whole_from OR f.month > whole_to
-                   OR f.month <> date_trunc('month', f.month)::date) THEN
-        RAISE EXCEPTION 'building_daily_deferred_upkeep: given months outside % .. %',
-              whole_from, whole_to USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     DELETE FROM building_monthly bm
      USING unnest(buildings, energy_types) AS g (building_id, energy_type)
      WHERE bm.building_id = g.building_id AND bm.energy_type = g.energy_type
        AND bm.month >= first_month AND bm.month < after_months;
-    INSERT INTO building_monthly (building_id, energy_type, month, energy_kwh, reading_count,
-                                  covered_hours, day_count, first_day)
-    SELECT * FROM unnest(month_building, month_energy_type, month_first, month_energy_kwh,
-                         month_reading_count, month_covered_hours, month_day_count,
-                         month_first_day);
-    GET DIAGNOSTICS n = ROW_COUNT;
     INSERT INTO building_monthly (building_id, energy_type, month, energy_kwh, reading_count,
                                   covered_hours, day_count, first_day)
     SELECT g.building_id, g.energy_type, a.month, a.energy_kwh, a.reading_count,
@@ -108,7 +93,7 @@ BEGIN
            AND (d.day < whole_from OR d.day > whole_to)
          GROUP BY date_trunc('month', d.day)::date
      ) a;
-    GET DIAGNOSTICS m = ROW_COUNT;
-    RETURN n + m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END
 $$;

@@ -503,6 +503,5 @@ def test_deferred_upkeep_keeps_the_monthly_rollup_and_the_references(billed, tmp
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute(
                 "SELECT building_daily_deferred_upkeep(ARRAY['NOPE'], ARRAY['electricity'], "
-                "'2024-01-01', '2024-01-31', '2024-01-01', '2024-01-31', '{}', '{}', '{}', "
-                "'{}', '{}', '{}', '{}', '{}')"
+                "'2024-01-01', '2024-01-31', '2024-01-01', '2024-01-31')"
             )
