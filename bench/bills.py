@@ -21,7 +21,6 @@ The last line is the headline: ``bills/copy ratio: R`` (against (a)). Usage:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import subprocess
@@ -32,15 +31,14 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import create_database, drop_database, settings_for, settle  # noqa: E402
 from ingest import copybin  # noqa: E402
 from quota import db as qdb  # noqa: E402
-from quota.db import migrations  # noqa: E402
 from quota.settings import load_settings  # noqa: E402
 
 YEAR = 2024
@@ -101,13 +99,7 @@ def generate(path: Path, days_path: Path, accounts: int) -> tuple[int, int]:
 
 
 def setup_database(settings, name: str, accounts: int) -> None:
-    with qdb.connect(settings, "postgres", autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with qdb.connect(_settings_for(settings, name), autocommit=True) as conn:
-        migrations.migrate(conn)
+    with qdb.connect(create_database(settings, name), autocommit=True) as conn:
         with conn.cursor().copy(
             "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
         ) as copy:
@@ -123,22 +115,6 @@ def setup_database(settings, name: str, accounts: int) -> None:
             "energy_kwh float8, reading_count int4, covered_hours float8, meter_count int4, "
             "source text)"
         )
-
-
-def _settings_for(settings, name: str):
-    import dataclasses
-
-    if settings.database_url:
-        return dataclasses.replace(
-            settings, database_url=qdb.conninfo(settings, name), database_name=name
-        )
-    return dataclasses.replace(settings, database_name=name)
-
-
-def settle(settings) -> None:
-    """CHECKPOINT (superuser only) so that neither timed side pays for the other's writes."""
-    with qdb.connect(settings, autocommit=True) as conn, contextlib.suppress(psycopg.Error):
-        conn.execute("CHECKPOINT")
 
 
 def empty(settings) -> None:
@@ -239,7 +215,7 @@ def main() -> int:
             f"(generated in {time.perf_counter() - started:.1f} s)"
         )
         setup_database(settings, name, args.accounts)
-        bench = _settings_for(settings, name)
+        bench = settings_for(settings, name)
 
         plain = [raw_copy(bench, days_path, "raw_days") for _ in range(repeat)]
         print(
@@ -268,10 +244,7 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:
-            with qdb.connect(settings, "postgres", autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+            drop_database(settings, name)
     return 0
 
 

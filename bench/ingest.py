@@ -35,7 +35,6 @@ The last line is the headline:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import os
 import shutil
@@ -47,14 +46,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import create_database, settle  # noqa: E402
+from bench.scratch import settings_for as _settings_for  # noqa: E402
 from quota import db as qdb  # noqa: E402
-from quota.db import migrations  # noqa: E402
 from quota.settings import load_settings  # noqa: E402
 
 
@@ -79,14 +78,8 @@ def generate(path: Path, rows: int, meters: int, start: datetime) -> int:
 
 
 def setup_database(settings, name: str, meters: int, meters_per_building: int = 3) -> None:
-    with qdb.connect(settings, "postgres", autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    bench = _settings_for(settings, name)
+    bench = create_database(settings, name)
     with qdb.connect(bench, autocommit=True) as conn:
-        migrations.migrate(conn)
         buildings = max(meters // meters_per_building, 1)
         with conn.cursor().copy(
             "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
@@ -101,29 +94,11 @@ def setup_database(settings, name: str, meters: int, meters_per_building: int = 
         conn.execute("CREATE TABLE raw_copy (meter_id text, reading_at timestamptz, value float8)")
 
 
-def _settings_for(settings, name: str):
-    import dataclasses
-
-    if settings.database_url:
-        return dataclasses.replace(
-            settings, database_url=qdb.conninfo(settings, name), database_name=name
-        )
-    return dataclasses.replace(settings, database_name=name)
-
-
 def _spread(times: list[float]) -> str:
     """`` (best of K: a-b s)`` when measured more than once, else empty."""
     if len(times) < 2:
         return ""
     return f"  (best of {len(times)}: {min(times):.2f}-{max(times):.2f} s)"
-
-
-def settle(settings) -> None:
-    """Write out the pages earlier steps left dirty (CHECKPOINT), so that neither timed side
-    pays for the other's writes; needs a superuser (the embedded cluster's role is one),
-    skipped otherwise."""
-    with qdb.connect(settings, autocommit=True) as conn, contextlib.suppress(psycopg.Error):
-        conn.execute("CHECKPOINT")
 
 
 def raw_copy(settings, path: Path) -> float:

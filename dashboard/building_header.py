@@ -180,6 +180,9 @@ def header_children(
                 as_of=as_of.isoformat() if as_of else "–",
             )
         header.append(html.P(html.Strong(line)))
+        through = (result.get("details") or {}).get("figures_through")
+        if through:  # a billed-only building between bills (quota/figures_through.py)
+            header.append(note(t("figures_through_note", lang, day=through), lang))
         next_step = consequence(status, lang, rules)  # type: ignore[arg-type]
         if next_step:
             header.append(html.P(t("next_step", lang, text=next_step), className="qw-next"))
@@ -192,7 +195,8 @@ def header_children(
                     html.P(t("final_excess", lang, value=f"{number_text(excess)} {unit}"))
                 )
         elif as_of is not None:
-            header.extend(allowance_block(result, year, as_of, unit, lang, over_20_ratio))
+            figures_day = date.fromisoformat(through) if through else as_of
+            header.extend(allowance_block(result, year, figures_day, unit, lang, over_20_ratio))
         details = result.get("details") or {}
         if isinstance(details, dict) and details.get("unverified"):
             labels = details["unverified"]

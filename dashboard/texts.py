@@ -128,6 +128,12 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{district} · {type} · 建筑面积 {area} m²",
         "{district} · {type} · floor area {area} m²",
     ),
+    "figures_through_note": (
+        "仅按账单计量：数据截至最近账单的最后一天 {day}，"
+        "使用率、预期占比与年末预测均按截至该日计算。",
+        "Billed only: the figures run through {day}, the last day billed; use, expected share "
+        "and year-end projection are compared through that day.",
+    ),
     "building_status_line": (
         "{year} 年（截至 {as_of}）状态：{status}，使用率 {util}，年末预测 {projected}",
         "{year} (as of {as_of}) status: {status}, utilization {util}, "

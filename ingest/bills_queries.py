@@ -89,6 +89,19 @@ SELECT DISTINCT a.building_id, a.energy_type
 """
 
 # --- building-days of groups (building, energy type) ---------------------------------------
+# The rewrite of the groups' days skips building_daily's per-statement upkeep (monthly
+# rollup, building references) and does it once afterwards for the groups (sql/0140).
+DEFER_UPKEEP = "SELECT set_config('quotawatch.deferred_upkeep', 'on', true)"
+END_DEFERRED_UPKEEP = "SELECT set_config('quotawatch.deferred_upkeep', 'off', true)"
+DEFERRED_UPKEEP = """
+SELECT building_daily_deferred_upkeep(%(buildings)s::text[], %(energy_types)s::text[],
+                                      %(lo)s, %(hi)s, %(whole_from)s, %(whole_to)s) AS months
+"""
+COPY_BUILDING_MONTHLY = """
+COPY building_monthly (building_id, energy_type, month, energy_kwh, reading_count,
+                       covered_hours, day_count, first_day) FROM STDIN (FORMAT BINARY)
+"""
+
 DELETE_GROUP_DAYS = """
 DELETE FROM building_daily d
  USING unnest(%(buildings)s::text[], %(energy_types)s::text[]) AS g (building_id, energy_type)

@@ -10,14 +10,15 @@ an accounts import changes shares.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import psycopg
 
 from ingest import bills_queries as q
-from ingest import copybin
+from ingest import copybin, queries
 from ingest.proration import GroupDays, combine, prorate
 
 Group = tuple[str, str]  # (building_id, energy_type)
@@ -32,21 +33,112 @@ def recompute(
     conn: psycopg.Connection[Any], tz: Any, groups: set[Group] | list[Group], lo: date, hi: date
 ) -> dict[int, set[str]]:
     """Rewrite the building-days of ``groups`` in [lo, hi] (local days, inclusive).
-    Returns {local year: building ids} of the range (the buildings to re-evaluate)."""
+    Returns {local year: building ids} of the range (the buildings to re-evaluate).
+
+    The rows are deleted and COPYed without building_daily's per-statement upkeep; the
+    building references and the monthly rollup of the groups' months are then done once
+    (``building_daily_deferred_upkeep``, sql/0140: the partial months at the ends from
+    building_daily; the whole months from the rows written, summed here and COPYed)."""
     ordered = sorted(groups)
     if not ordered or lo > hi:
         return {}
-    conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
-    for start in range(0, len(ordered), GROUPS_PER_PASS):
-        part = ordered[start : start + GROUPS_PER_PASS]
-        params = _params(part, lo, hi)
-        has_account = np.zeros(len(part), dtype=bool)
-        for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
-            has_account[row["n"] - 1] = True
-        billed = _billed(conn, params, lo, hi)
-        write_group_days(conn, part, combine(billed, _metered(conn, params), has_account, tz))
+    # Loads hold the ingest lock already (re-entrant); other callers take it here, so no
+    # other loader rewrites these groups' days before the upkeep below.
+    conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+    whole_from, whole_to = whole_months(lo, hi)
+    months: list[dict[str, np.ndarray]] = []
+    conn.execute(q.DEFER_UPKEEP)
+    try:
+        conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
+        for start in range(0, len(ordered), GROUPS_PER_PASS):
+            part = ordered[start : start + GROUPS_PER_PASS]
+            params = _params(part, lo, hi)
+            has_account = np.zeros(len(part), dtype=bool)
+            for row in conn.execute(q.GROUPS_WITH_ACCOUNTS, params).fetchall():
+                has_account[row["n"] - 1] = True
+            billed = _billed(conn, params, lo, hi)
+            days = combine(billed, _metered(conn, params), has_account, tz)
+            days = replace(days, covered_hours=np.minimum(days.covered_hours, MAX_COVERED_HOURS))
+            write_group_days(conn, part, days)
+            months.append(monthly_sums(part, days, whole_from, whole_to))
+    finally:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(q.END_DEFERRED_UPKEEP)
+    upkeep = {**_params(ordered, lo, hi), "whole_from": whole_from, "whole_to": whole_to}
+    conn.execute(q.DEFERRED_UPKEEP, upkeep)
+    _copy_monthly(conn, months)
     buildings = sorted({g[0] for g in ordered})
     return {year: set(buildings) for year in range(lo.year, hi.year + 1)}
+
+
+MAX_COVERED_HOURS = 25.0  # a local day's longest length [h] (the clock goes back)
+MONTH_KEYS = (
+    "month_building",
+    "month_energy_type",
+    "month_first",
+    "month_energy_kwh",
+    "month_reading_count",
+    "month_covered_hours",
+    "month_day_count",
+    "month_first_day",
+)
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def whole_months(lo: date, hi: date) -> tuple[date, date]:
+    """The first and last day of the whole calendar months within [lo, hi] (first > last
+    when there is none)."""
+    first = lo if lo.day == 1 else (lo.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after = hi + timedelta(days=1)
+    last = hi if after.day == 1 else hi.replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def monthly_sums(
+    groups: list[Group], days: GroupDays, whole_from: date, whole_to: date
+) -> dict[str, np.ndarray]:
+    """building_monthly rows of the building-days ``days`` (sorted by group, then day) in the
+    whole months [whole_from, whole_to]: per group and month Σ energy [kWh], Σ reading
+    counts, Σ covered hours [h], days and the first day, summed in day order as
+    ``building_monthly_rebuild()`` sums them. One array per :data:`MONTH_KEYS` (months and
+    first days as date ordinals)."""
+    keep = (days.day >= whole_from.toordinal()) & (days.day <= whole_to.toordinal())
+    group, day = days.group[keep], days.day[keep]
+    month = (
+        (day - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
+    ).astype(np.int64) + _EPOCH
+    key = group * (1 << 22) + month
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+    sizes = np.diff(np.r_[starts, len(key)]).astype(np.int64)
+    index = np.repeat(np.arange(len(starts)), sizes)
+    n = len(starts)
+    building = np.array([g[0] for g in groups] or [""], dtype=object)
+    energy_type = np.array([g[1] for g in groups] or [""], dtype=object)
+    return {
+        "month_building": building[group[starts]],
+        "month_energy_type": energy_type[group[starts]],
+        "month_first": month[starts],
+        "month_energy_kwh": np.bincount(index, weights=days.energy_kwh[keep], minlength=n),
+        "month_reading_count": np.bincount(
+            index, weights=days.reading_count[keep], minlength=n
+        ).astype(np.int64),
+        "month_covered_hours": np.bincount(index, weights=days.covered_hours[keep], minlength=n),
+        "month_day_count": sizes,
+        "month_first_day": day[starts],
+    }
+
+
+def _copy_monthly(conn: psycopg.Connection[Any], parts: list[dict[str, np.ndarray]]) -> None:
+    """COPY the whole months :func:`monthly_sums` gave into building_monthly."""
+    data = {key: np.concatenate([p[key] for p in parts]) for key in MONTH_KEYS} if parts else {}
+    if not parts or not len(data["month_first"]):
+        return
+    kinds = ("text", "text", "date", "float8", "int8", "float8", "int4", "date")
+    payload = copybin.payload(
+        [copybin.Column(kind, data[key]) for kind, key in zip(kinds, MONTH_KEYS, strict=True)]
+    )
+    with conn.cursor().copy(q.COPY_BUILDING_MONTHLY) as copy:
+        copy.write(payload)
 
 
 def _params(groups: list[Group], lo: date, hi: date) -> dict[str, Any]:
@@ -119,7 +211,9 @@ def write_group_days(conn: psycopg.Connection[Any], groups: list[Group], days: G
                         copybin.Column("date", days.day[part]),
                         copybin.Column("float8", days.energy_kwh[part]),
                         copybin.Column("int4", days.reading_count[part]),
-                        copybin.Column("float8", np.minimum(days.covered_hours[part], 25.0)),
+                        copybin.Column(
+                            "float8", np.minimum(days.covered_hours[part], MAX_COVERED_HOURS)
+                        ),
                         copybin.Column("int4", days.meter_count[part]),
                         copybin.Column("text", days.source[part]),
                     ]

@@ -15,14 +15,14 @@ and ``excess`` in the basis unit (kWh for ``electricity_kwh``, kgce for ``energy
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from quota import calendar, conversion, profiles, tiers
+from quota import calendar, conversion, figures_through, profiles, tiers
 from quota.intensity import eui_kwh_per_m2
 from quota.rules import EvaluationRules
 
@@ -55,6 +55,7 @@ DETAIL_COLUMNS = (
     "electricity_eui_kwh_per_m2",
     "quota_version_id",
     "previous_source",
+    "figures_through",
 )
 
 BUILDING_COLUMNS = (
@@ -83,6 +84,12 @@ class EvaluationInputs:
     ``year - 1``'s determination in force (None or empty: none), which the repeat-offender
     rule uses instead of the computed previous year. ``buildings`` holds the registry values
     in force on ``as_of`` (floor area, type, public-use share).
+
+    ``billed_through``: per billed-only building and energy type (accounts, no meters) its
+    last local day with data in the year through ``as_of`` (columns
+    ``quota.figures_through.BILLED_COLUMNS``); ``through_aggregates``: for each day
+    ``quota.figures_through.days_to_load`` gives, the (current, previous) aggregates of an
+    evaluation as of that day (as ``current`` and ``previous``).
     """
 
     year: int
@@ -96,6 +103,8 @@ class EvaluationInputs:
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
     previous_determined: pd.DataFrame | None = None
+    billed_through: pd.DataFrame | None = None
+    through_aggregates: dict[date, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
 
 
 class _ByBuilding:
@@ -380,6 +389,26 @@ def _previous_limit_value(
     return pd.Series(lookup[rows.pos * len(bases) + basis_code]), basis_code
 
 
+# The columns a row whose figures run to an earlier day takes from the evaluation as of that
+# day (everything computed from use and expected share); completeness, the quota and the
+# previous year stay those of the as-of date.
+THROUGH_COLUMNS = (
+    "status",
+    "energy_kwh",
+    "energy_kgce",
+    "expected_share",
+    "utilization",
+    "projected",
+    "excess",
+    "eui_kwh_per_m2",
+    "co2_kg",
+    "profile_source",
+    "curve_source",
+    "energy_all_kwh",
+    "electricity_eui_kwh_per_m2",
+)
+
+
 def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     """Evaluate every building against its quotas for ``inputs.year`` as of ``inputs.as_of``.
 
@@ -387,9 +416,49 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     one ``no_quota`` row with basis ``electricity_kwh``. Columns: :data:`RESULT_COLUMNS` then
     :data:`DETAIL_COLUMNS`, sorted by building and basis.
 
+    A billed-only building whose last bill ends before the as-of date is compared like with
+    like (``quota.figures_through``): its row's :data:`THROUGH_COLUMNS` are those of an
+    evaluation as of its last covered day, with the as-of date's completeness deciding
+    ``insufficient_data``; ``figures_through`` gives that day (None: the as-of date).
+
     Vectorised: buildings are addressed by their position in the registry and per-building
-    sums use ``numpy.bincount``; no Python loop runs per building.
+    sums use ``numpy.bincount``; no Python loop runs per building (one more evaluation runs
+    per distinct figures-through day).
     """
+    result = _evaluate(inputs, rules)
+    days = figures_through.through_days(inputs.billed_through, inputs.as_of)
+    through = figures_through.row_days(
+        days, result["building_id"].to_numpy(dtype=object), result["basis"].to_numpy(dtype=object)
+    )
+    result["figures_through"] = pd.Series(through, dtype=object)
+    for day in figures_through.days_to_load(days):
+        rows = np.array([d == day for d in through], dtype=bool)
+        if not rows.any():
+            continue
+        if day not in inputs.through_aggregates:
+            raise ValueError(f"no rollup aggregates as of {day} (figures-through day)")
+        current, previous = inputs.through_aggregates[day]
+        at_day = replace(
+            inputs,
+            as_of=day,
+            current=current,
+            previous=previous,
+            billed_through=None,
+            through_aggregates={},
+        )
+        sub = _evaluate(at_day, rules, completeness=result["completeness"])
+        assert (sub["building_id"].to_numpy() == result["building_id"].to_numpy()).all()
+        assert (sub["basis"].to_numpy() == result["basis"].to_numpy()).all()
+        for column in THROUGH_COLUMNS:
+            result[column] = result[column].where(~rows, sub[column])
+    return result
+
+
+def _evaluate(
+    inputs: EvaluationInputs, rules: EvaluationRules, completeness: pd.Series | None = None
+) -> pd.DataFrame:
+    """:func:`evaluate` as of ``inputs.as_of`` for every row; ``completeness`` (in the
+    result's row order) replaces the computed one when given."""
     year, as_of = inputs.year, inputs.as_of
     is_year_end = as_of >= calendar.year_end(year)
     b = inputs.buildings.set_index("building_id")
@@ -424,7 +493,16 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     projected = energy.copy() if is_year_end else (energy / share).where(projectable)
     annual_kwh = basis_kwh.copy() if is_year_end else (basis_kwh / share).where(projectable)
     area_s = pd.Series(area[rpos], dtype="float64")
-    completeness = pick(use.completeness_electricity, use.completeness_all)
+    building_rank = (
+        np.arange(n) if index.is_monotonic_increasing else _sort_rank(index.to_numpy(dtype=object))
+    )
+    order = np.lexsort((basis_code, building_rank[rpos]))
+    if completeness is None:
+        completeness = pick(use.completeness_electricity, use.completeness_all)
+    else:  # given in the sorted order of the result
+        unsorted = np.empty(len(order))
+        unsorted[order] = completeness.to_numpy(dtype="float64")
+        completeness = pd.Series(unsorted)
 
     limit_value = pd.Series(rows.limit_value, dtype="float64")
     util = tiers.utilization(energy, limit_value)
@@ -473,10 +551,6 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
             "previous_source": prev_source,
         }
     )
-    building_rank = (
-        np.arange(n) if index.is_monotonic_increasing else _sort_rank(index.to_numpy(dtype=object))
-    )
-    order = np.lexsort((basis_code, building_rank[rpos]))
     return result.take(order).reset_index(drop=True)
 
 

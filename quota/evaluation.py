@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from quota import calendar, engine, queries
+from quota import calendar, engine, figures_through, queries
 from quota.rules import EvaluationRules
 from quota.settings import Settings
 
@@ -56,7 +56,16 @@ def result_records(results: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [*JSON_FIELDS, "profile_source", "quota_source", "previous_utilization"]
     data = results.loc[:, columns].astype(object)
     data = data.where(pd.notna(data), None)
+    data["figures_through"] = _iso_days(results)
     return data.to_dict(orient="records")
+
+
+def _iso_days(results: pd.DataFrame) -> list[str | None]:
+    """``figures_through`` of every row as an ISO date, None when the figures run to the
+    as-of date (``quota.figures_through``)."""
+    if "figures_through" not in results:
+        return [None] * len(results)
+    return [d.isoformat() if isinstance(d, date) else None for d in results["figures_through"]]
 
 
 def load_inputs(
@@ -67,8 +76,15 @@ def load_inputs(
     now: datetime | None = None,
 ) -> engine.EvaluationInputs:
     """Read registry (values in force on ``as_of``), meter counts, rollup aggregates, quotas
-    in force and the previous year's determination for one evaluation."""
+    in force and the previous year's determination for one evaluation, and for billed-only
+    buildings their last covered day and the aggregates as of each such day
+    (``quota.figures_through``)."""
     current, previous = queries.rollup_aggregates(conn, engine.rollup_ranges(year, as_of))
+    billed = queries.billed_only_last_days(conn, calendar.year_start(year), as_of)
+    through = {
+        day: queries.rollup_aggregates(conn, engine.rollup_ranges(year, day))
+        for day in figures_through.days_to_load(figures_through.through_days(billed, as_of))
+    }
     return engine.EvaluationInputs(
         year=year,
         as_of=as_of,
@@ -80,31 +96,37 @@ def load_inputs(
         timezone_name=settings.timezone_name,
         now=now,
         previous_determined=queries.frame(conn, queries.DETERMINED_UTILIZATION, {"year": year - 1}),
+        billed_through=billed,
+        through_aggregates=through,
     )
 
 
 def _details_json(results: pd.DataFrame, unverified: list[str]) -> list[str]:
     """The ``details`` document of every row (profile and quota source, the chosen
     expected-share profile ``curve_source`` that the trajectory chart draws, previous-year
-    utilisation, electricity EUI, unverified parameter labels), one JSON text per row."""
+    utilisation, electricity EUI, the figures-through day of a billed-only building,
+    unverified parameter labels), one JSON text per row."""
     prev = results["previous_utilization"].astype("float64").round(6).tolist()
     eui = results["electricity_eui_kwh_per_m2"].astype("float64").tolist()
     quota_sources = [
         json.dumps(s) if isinstance(s, str) else "null" for s in results["quota_source"].tolist()
     ]
+    through = [f'"{d}"' if d else "null" for d in _iso_days(results)]
     tail = ', "unverified": ' + json.dumps(unverified, ensure_ascii=False) + "}"
     finite = math.isfinite
     return [
         f'{{"profile_source": "{source}", "curve_source": "{curve}", '
         f'"quota_source": {quota_source}, '
         f'"previous_utilization": {repr(p) if finite(p) else "null"}, '
-        f'"electricity_eui_kwh_per_m2": {repr(e) if finite(e) else "null"}{tail}'
-        for source, curve, quota_source, p, e in zip(
+        f'"electricity_eui_kwh_per_m2": {repr(e) if finite(e) else "null"}, '
+        f'"figures_through": {t}{tail}'
+        for source, curve, quota_source, p, e, t in zip(
             results["profile_source"].astype(str).tolist(),
             results["curve_source"].astype(str).tolist(),
             quota_sources,
             prev,
             eui,
+            through,
             strict=True,
         )
     ]

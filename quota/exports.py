@@ -70,6 +70,9 @@ COMPLIANCE_COLUMNS: tuple[Column, ...] = (
     C("co2_kg", "累计碳排放（kg CO₂）", "CO₂ to date (kg)", "kwh"),
     C("profile_source", "用能曲线来源", "Profile source"),
     C("previous_utilization", "去年使用率（%）", "Last year's utilization (%)", "pct"),
+    # A billed-only building's figures run to its last billed day (quota/figures_through.py);
+    # empty: they run to the evaluation's as-of date.
+    C("figures_through", "数据截至（账单）", "Figures through (billed)"),
 )
 
 RETROFIT_COLUMNS: tuple[Column, ...] = (
@@ -164,6 +167,7 @@ def _latest_results(
         "quota_source",
         "previous_utilization",
         "electricity_eui_kwh_per_m2",
+        "figures_through",
     ):
         res[col] = details.get(col, None)
     return res, evaluation_id, run.get("as_of") or calendar.year_end(year)
@@ -179,6 +183,8 @@ def compliance_table(conn: psycopg.Connection[Any], settings: Settings, year: in
         res[f"{name}_kgce"] = res[name].where(~is_kwh)
     res["use_kwh"] = res["energy_kwh"]
     res["use_kgce"] = res["energy_kgce"]
+    if "figures_through" in res:
+        res["figures_through"] = res["figures_through"].map(_iso)
     rows = _records(res, [c.key for c in COMPLIANCE_COLUMNS])
     return Table(
         title=f"compliance {year} as of {as_of}",

@@ -277,6 +277,33 @@ def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:
     return frame(conn, METER_COUNTS)
 
 
+# Per billed-only building and energy type (utility accounts, no meter of that type): the
+# last local day with data in the year through the as-of date (NULL when none); see
+# quota/figures_through.py. One backward probe of building_daily's key per group.
+BILLED_ONLY_LAST_DAYS = """
+SELECT a.building_id, a.energy_type,
+       (SELECT max(d.day) FROM building_daily d
+         WHERE d.building_id = a.building_id AND d.energy_type = a.energy_type
+           AND d.day >= %(year_start)s AND d.day <= %(as_of)s) AS last_day
+  FROM (SELECT DISTINCT building_id, energy_type FROM utility_account) a
+ WHERE NOT EXISTS (SELECT 1 FROM meter m
+                    WHERE m.building_id = a.building_id AND m.energy_type = a.energy_type)
+ ORDER BY a.building_id, a.energy_type
+"""
+
+
+def billed_only_last_days(
+    conn: psycopg.Connection[Any], year_start: date, as_of: date
+) -> pd.DataFrame:
+    """``BILLED_ONLY_LAST_DAYS``: building_id, energy_type, last_day (date or None)."""
+    return frame(
+        conn,
+        BILLED_ONLY_LAST_DAYS,
+        {"year_start": year_start, "as_of": as_of},
+        columns=("building_id", "energy_type", "last_day"),
+    )
+
+
 def rollup_aggregates(
     conn: psycopg.Connection[Any], ranges: dict[str, date], *, daily_only: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -96,3 +96,13 @@ def test_out_of_scope_building_is_told_why() -> None:
     assert "public-use share of 30 % is below 50 %" in text
     zh = header({**RESULT, "status": "out_of_scope"}, lang="zh", info={"floor_area_m2": 2500.0})
     assert "不在限额管理范围内" in zh
+
+
+def test_a_billed_only_building_between_bills_says_its_figures_run_to_the_last_bill() -> None:
+    # Figures through 31 March (as of 10 April): 400,000 kWh used in 90 days, 600,000 left
+    # for the 275 days from 1 April: at most 2,182 kWh a day.
+    text = header({**RESULT, "details": {"figures_through": "2025-03-31"}})
+    assert "Billed only: the figures run through 2025-03-31, the last day billed" in text
+    assert "used 400,000 kWh to 2025-03-31; remaining 600,000 kWh" in text
+    assert "at most 2,182 kWh a day for the rest of the year" in text
+    assert "Billed only" not in header(RESULT)

@@ -3,6 +3,8 @@ and meters, re-runs, encodings, the inbox, evaluation. Expected figures are hand
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
@@ -10,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from ingest import bills_rollups
@@ -405,3 +408,100 @@ def test_a_billed_building_without_meters_is_evaluated(billed, tmp_path):
     assert row["energy_kwh"] == pytest.approx(3360.0)
     assert row["completeness"] == pytest.approx(336 / 366)
     assert row["status"] == "within"
+
+
+def test_a_billed_building_between_bills_is_compared_through_its_last_bill(billed, tmp_path):
+    """B1 (billed only) uses 1,100 kWh a day; bills 1 Jan - 31 Mar 2025 (90 days, 99,000
+    kWh); quota 365,000 kWh. As of 20 April (110 days): expected share through the last
+    bill 90/365, projected 99,000 × 365/90 = 401,500 kWh (110 %: at_risk), completeness
+    90/110. Against 20 April's share (110/365) it would read 328,500 kWh (90 %: within)."""
+    path = _file(tmp_path, "q1.csv", BILLS_HEADER + "A1,2025-01-01,2025-03-31,99000,kWh,A\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    with billed.connect() as conn:
+        conn.execute(
+            "INSERT INTO quota (building_id, year, basis, limit_value, source) "
+            "VALUES ('B1', 2025, 'electricity_kwh', 365000, 'imported')"
+        )
+        conn.commit()
+    proc = billed.cli("evaluate", "--year", "2025", "--as-of", "2025-04-20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    b1 = next(r for r in document["buildings"] if r["building_id"] == "B1")
+    assert b1["figures_through"] == "2025-03-31"
+    assert b1["status"] == "at_risk"
+    assert b1["expected_share"] == pytest.approx(90 / 365)
+    assert b1["projected"] == pytest.approx(401_500.0)
+    assert b1["energy_kwh"] == pytest.approx(99_000.0)
+    assert b1["completeness"] == pytest.approx(90 / 110)
+    b3 = next(r for r in document["buildings"] if r["building_id"] == "B3")
+    assert b3["figures_through"] is None  # B3 has a meter: its figures run to 20 April
+    row = billed.query(
+        "SELECT status, projected, details->>'figures_through' AS through "
+        "FROM evaluation_result WHERE building_id = 'B1' AND basis = 'electricity_kwh'"
+    )[0]
+    assert (row["status"], row["through"]) == ("at_risk", "2025-03-31")
+    assert row["projected"] == pytest.approx(401_500.0)
+    out = tmp_path / "compliance.csv"
+    billed.cli("export", "compliance", "--year", "2025", "--lang", "en", "-o", str(out), check=True)
+    exported = {
+        r["Building ID"]: r
+        for r in csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))
+    }
+    assert exported["B1"]["Figures through (billed)"] == "2025-03-31"
+    assert exported["B3"]["Figures through (billed)"] == ""
+
+    # The next bill arrives: the figures run to the as-of date again.
+    path = _file(tmp_path, "apr.csv", BILLS_HEADER + "A1,2025-04-01,2025-04-20,22000,kWh,A\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    proc = billed.cli("evaluate", "--year", "2025", "--as-of", "2025-04-20", "--json")
+    b1 = next(r for r in json.loads(proc.stdout)["buildings"] if r["building_id"] == "B1")
+    assert b1["figures_through"] is None
+    assert b1["expected_share"] == pytest.approx(110 / 365)
+    assert b1["projected"] == pytest.approx(121_000 * 365 / 110)
+    assert (b1["completeness"], b1["status"]) == (pytest.approx(1.0), "at_risk")
+
+
+def test_deferred_upkeep_keeps_the_monthly_rollup_and_the_references(billed, tmp_path):
+    """A bills load writes building_daily without its per-statement upkeep and recomputes
+    the touched months once (sql/0140): building_monthly is then what a rebuild gives, later
+    statements of the transaction keep the triggers, and references are still checked."""
+    path = _file(
+        tmp_path,
+        "bills.csv",
+        BILLS_HEADER + "A1,2024-01-15,2024-02-14,3100,,\nA2,2024-02-10,2024-03-10,3000,,\n",
+    )
+    ingest_paths(billed.settings, [path], trigger="test")
+    query = (
+        "SELECT building_id, energy_type, month, energy_kwh, reading_count, covered_hours, "
+        "day_count, first_day FROM building_monthly ORDER BY 1, 2, 3"
+    )
+    loaded = billed.query(query)
+    # B1: A1 100 a day 15 Jan - 14 Feb, 60 % of A2 (3,000 over 30 days) 10 Feb - 10 Mar.
+    by_key = {(r["building_id"], r["month"]): r for r in loaded}
+    assert by_key[("B1", date(2024, 2, 1))]["energy_kwh"] == pytest.approx(1400 + 20 * 60.0)
+    assert by_key[("B1", date(2024, 2, 1))]["day_count"] == 29
+    assert by_key[("B2", date(2024, 3, 1))]["energy_kwh"] == pytest.approx(10 * 40.0)
+    with billed.connect() as conn:
+        conn.execute("SELECT building_monthly_rebuild()")
+        rebuilt = conn.execute(query).fetchall()
+        assert [dict(r) for r in rebuilt] == [dict(r) for r in loaded]
+        # The setting ended with the load: a later write keeps building_monthly by trigger.
+        bills_rollups.recompute(
+            conn, billed.settings.tz, {("B2", "electricity")}, date(2024, 3, 1), date(2024, 3, 1)
+        )
+        conn.execute(
+            "INSERT INTO building_daily (building_id, energy_type, day, energy_kwh, "
+            "reading_count, covered_hours, meter_count) "
+            "VALUES ('B2', 'electricity', '2024-04-02', 7, 1, 24, 1)"
+        )
+        april = conn.execute(
+            "SELECT energy_kwh FROM building_monthly WHERE building_id = 'B2' "
+            "AND month = '2024-04-01'"
+        ).fetchone()
+        assert april["energy_kwh"] == pytest.approx(7.0)
+        conn.rollback()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                "SELECT building_daily_deferred_upkeep(ARRAY['NOPE'], ARRAY['electricity'], "
+                "'2024-01-01', '2024-01-31', '2024-01-01', '2024-01-31')"
+            )

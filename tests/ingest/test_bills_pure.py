@@ -10,6 +10,7 @@ import pytest
 
 from ingest import codes
 from ingest.bills_parse import header_of, is_bills_header, parse_bills_text
+from ingest.bills_rollups import monthly_sums, whole_months
 from ingest.bills_validate import Account, StoredBill, new_bill_ref, resolve, validate_bills
 from ingest.proration import GroupDays, combine, local_day_hours, prorate
 from quota.registry.parse import parse_registry
@@ -248,3 +249,48 @@ def test_accounts_whose_shares_do_not_add_up_report_every_row():
         "accounts", ACCOUNTS_HEADER + "A1,B1,electricity,kWh,0.5,,\nA1,B2,electricity,MWh,0.5,,\n"
     )
     assert [e.reason for e in mixed.errors] == ["inconsistent_account"] * 2
+
+
+def test_whole_months_of_a_range():
+    assert whole_months(date(2024, 1, 15), date(2024, 3, 10)) == (
+        date(2024, 2, 1),
+        date(2024, 2, 29),
+    )
+    assert whole_months(date(2024, 1, 1), date(2024, 12, 31)) == (
+        date(2024, 1, 1),
+        date(2024, 12, 31),
+    )
+    first, last = whole_months(date(2024, 1, 2), date(2024, 1, 30))
+    assert first > last  # no whole month
+
+
+def test_monthly_sums_of_the_written_days():
+    # Group 0: 30 Jan - 2 Mar 2024 at 10 kWh a day; group 1: 1-3 Feb at 1.5 kWh.
+    d0 = np.arange(date(2024, 1, 30).toordinal(), date(2024, 3, 3).toordinal())
+    d1 = np.arange(date(2024, 2, 1).toordinal(), date(2024, 2, 4).toordinal())
+    n0, n1 = len(d0), len(d1)
+    days = GroupDays(
+        group=np.r_[np.zeros(n0, np.int64), np.ones(n1, np.int64)],
+        day=np.r_[d0, d1],
+        energy_kwh=np.r_[np.full(n0, 10.0), np.full(n1, 1.5)],
+        reading_count=np.ones(n0 + n1, np.int64),
+        covered_hours=np.full(n0 + n1, 24.0),
+        meter_count=np.zeros(n0 + n1, np.int64),
+        source=np.full(n0 + n1, "bills", dtype=object),
+    )
+    groups = [("B1", "electricity"), ("B2", "natural_gas")]
+    sums = {
+        k: v.tolist()
+        for k, v in monthly_sums(groups, days, date(2024, 2, 1), date(2024, 2, 29)).items()
+    }
+    feb_1 = date(2024, 2, 1).toordinal()
+    assert sums["month_building"] == ["B1", "B2"]
+    assert sums["month_energy_type"] == ["electricity", "natural_gas"]
+    assert sums["month_first"] == [feb_1] * 2
+    assert sums["month_energy_kwh"] == [290.0, 4.5]
+    assert sums["month_reading_count"] == [29, 3]
+    assert sums["month_covered_hours"] == [29 * 24.0, 72.0]
+    assert sums["month_day_count"] == [29, 3]
+    assert sums["month_first_day"] == [feb_1] * 2
+    empty = monthly_sums(groups, days, date(2024, 4, 1), date(2024, 4, 30))
+    assert all(len(v) == 0 for v in empty.values())
