@@ -63,6 +63,7 @@ from ingest.flags import limits, parameters
 from ingest.fresh import FreshChunks
 from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
 from ingest.parse import MAX_FIELD_CHARS, RawBatch, iter_batches
+from ingest.pending import PendingRows
 from ingest.plausibility import plausibility
 from ingest.stored_checks import StoredChecks, split_in_batch_duplicates, split_name
 from ingest.timestamps import to_datetime, to_epoch_us
@@ -364,6 +365,7 @@ def load_small_files(
                     )
                     continue
                 before = batch.fresh_state()
+                batch.pending.mark()
                 result = load_file(
                     conn,
                     settings,
@@ -377,6 +379,8 @@ def load_small_files(
                 results.append(result)
                 if result.connection_lost:
                     raise _BatchLostError(result.error or "connection lost")
+                if result.status not in ("loaded", "skipped"):
+                    batch.pending.restore()  # as its savepoint: rows held back as before
                 if result.status not in ("loaded", "skipped") and batch.fresh_state() != before:
                     # The file's savepoint rolled back rows (or index builds) of chunks the
                     # batch tracks: their key sets no longer match; redo file by file.
@@ -435,12 +439,15 @@ class _Batch:
         self.fresh = fresh
         self.touched: rollups.Touched = {}
         self.increments = rollups.Increments(conn)
+        self.pending = PendingRows(n_meter_keys=len(context.interval_minutes_by_key))
 
     def add(self, loader: _FileLoader) -> None:
         """Take over a loaded file's chunk list and rollup work (after its savepoint was
         released); its ``affected`` buildings are worked out here from its own increments
         and ranges."""
         self.context.chunks = loader._chunks
+        if self.pending.over_budget():  # between two files: outside any file's savepoint
+            self.write_pending()
         if not loader.rollups_deferred:
             return
         parts = loader.increments.parts  # not summed here: once for the batch
@@ -463,8 +470,15 @@ class _Batch:
             return 0, frozenset()
         return self.fresh.rows, frozenset(self.fresh.chunks)
 
+    def write_pending(self) -> None:
+        """COPY the rows held back, one statement per chunk (:mod:`ingest.pending`)."""
+        for name, column_names, parts in self.pending.take():
+            copy_rows(self.conn, name, column_names, parts)
+
     def index_fresh_chunks(self) -> None:
-        """Build the indexes of the chunks the batch created, then check none is left off."""
+        """Write the rows held back, build the indexes of the chunks the batch created, then
+        check none is left off."""
+        self.write_pending()
         if self.fresh is not None:
             for name in list(self.fresh.chunks):
                 table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(name))
@@ -577,6 +591,7 @@ def load_file(
                     context=batch.context if batch is not None else None,
                     defer_rollups=batch is not None,
                     shared_fresh=batch.fresh if batch is not None and not corrections else None,
+                    pending=batch.pending if batch is not None and not corrections else None,
                 )
             )
             try:
@@ -675,6 +690,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         context: LoadContext | None = None,
         defer_rollups: bool = False,
         shared_fresh: FreshChunks | None = None,
+        pending: PendingRows | None = None,
     ):
         self.conn = conn
         self.settings = settings
@@ -717,6 +733,8 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         # In a transaction of several files the batch's set is shared: chunks an earlier
         # file of the batch created stay without index upkeep until the batch's end.
         self.shared_fresh = shared_fresh is not None
+        # In a transaction of several files: new rows held back and COPYed once per chunk.
+        self.pending = pending
         if shared_fresh is not None:
             self.fresh = shared_fresh
         elif not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
@@ -832,6 +850,12 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.result.rows_read += len(batch)
         self.result.rows_duplicate += duplicates
         earliest_us = int(good["reading_at_us"].min()) if len(good) else None
+        if self.pending is not None and self.pending.rows:
+            # Rows held back must be in the table before anything reads it for these
+            # meters, or writes other than the prepared ones (ingest/pending.py).
+            keys = good["meter_key"].to_numpy().astype(np.int64)
+            if prepared is None or self.pending.holds_meters(keys):
+                self._write_pending()
         quarantine: list[pd.DataFrame] = [rejects, in_batch]
         good, checked, in_fresh = self._split_fresh(good)
         quarantine.append(in_fresh)
@@ -846,6 +870,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         if prepared is not None and len(interval) == prepared.n_rows and self._slots_fit(prepared):
             self._store_prepared(prepared)
         else:
+            self._write_pending()
             self._store_interval(interval)
         quarantine.append(self._store_cumulative(cumul))
         quarantine = [frame for frame in quarantine if len(frame)]
@@ -879,18 +904,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.result.flags.update(r.flag_code for r in records)
 
     def _copy_rows(self, table: str, column_names: str, parts: list[bytes | np.ndarray]) -> None:
-        """COPY prepared binary rows (one header, the parts as they are, one trailer); a
-        part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
-        statement = sql.SQL(queries.COPY_READINGS).format(
-            table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
-            columns=sql.SQL(column_names),
-        )
-        with self.conn.cursor().copy(statement) as copy:
-            copy.write(copybin.HEADER)
-            for part in parts:
-                if len(part):
-                    copy.write(part if isinstance(part, bytes) else memoryview(part).cast("B"))
-            copy.write(copybin.TRAILER)
+        copy_rows(self.conn, table, column_names, parts)
 
     def _copy_into(
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
@@ -928,6 +942,23 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                         json.dumps(_storable_json(info), ensure_ascii=False),
                     )
                 )
+
+
+def copy_rows(
+    conn: psycopg.Connection[Any], table: str, column_names: str, parts: list[bytes | np.ndarray]
+) -> None:
+    """COPY prepared binary rows into ``table`` (one header, the parts as they are, one
+    trailer); a part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
+    statement = sql.SQL(queries.COPY_READINGS).format(
+        table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
+        columns=sql.SQL(column_names),
+    )
+    with conn.cursor().copy(statement) as copy:
+        copy.write(copybin.HEADER)
+        for part in parts:
+            if len(part):
+                copy.write(part if isinstance(part, bytes) else memoryview(part).cast("B"))
+        copy.write(copybin.TRAILER)
 
 
 def _storable(text: str, limit: int | None = None) -> str:
