@@ -57,17 +57,18 @@ from psycopg import sql
 from ingest import bills_rollups, codes, copybin, queries, rollups
 from ingest.bills_loader import load_bills
 from ingest.bills_parse import is_bills_file
+from ingest.checked import Checks, ReadFile, SmallFileReader, checked_batches
 from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
 from ingest.fresh import FreshChunks
 from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
-from ingest.parse import MAX_FIELD_CHARS, RawBatch, iter_batches
+from ingest.parse import MAX_FIELD_CHARS, RawBatch
 from ingest.pending import PendingRows
 from ingest.plausibility import plausibility
-from ingest.stored_checks import StoredChecks, split_in_batch_duplicates, split_name
+from ingest.stored_checks import StoredChecks, split_name
 from ingest.timestamps import to_datetime, to_epoch_us
-from ingest.validate import MeterInfo, Registry, validate_batch
+from ingest.validate import MeterInfo, Registry
 from quota import db as qdb
 from quota.registry.textfiles import FileFormatError, open_text, unreadable_reason
 from quota.settings import Settings
@@ -349,14 +350,21 @@ def load_small_files(
     is lost, every file of the batch is reported failed with ``connection_lost``."""
     results: list[FileResult] = []
     try:
-        with conn.transaction():
+        with contextlib.ExitStack() as stack, conn.transaction():
             conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
             context = LoadContext.read(conn, settings)
             fresh = None
             if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
                 fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
             batch = _Batch(conn, context, fresh)
+            reader = SmallFileReader(
+                Checks.of(settings, context.registry),
+                paths,
+                _loaded_before(conn, paths, digests, "corrections" if corrections else "readings"),
+            )
+            stack.callback(reader.close)
             for path in paths:
+                read = reader.take(path)
                 try:
                     sha256 = digests.sha256(path)
                 except OSError as exc:  # vanished or unreadable: nothing to record
@@ -375,6 +383,7 @@ def load_small_files(
                     progress=progress,
                     sha256=sha256,
                     batch=batch,
+                    read=read,
                 )
                 results.append(result)
                 if result.connection_lost:
@@ -401,6 +410,19 @@ def load_small_files(
         # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
+
+
+def _loaded_before(
+    conn: psycopg.Connection[Any], paths: Sequence[Path], digests: Digests, kind: str
+) -> set[Path]:
+    """Those of ``paths`` whose digest is recorded as loaded (they will be skipped: no need
+    to read them ahead)."""
+    by_digest: dict[str, Path] = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            by_digest[digests.sha256(path)] = path
+    rows = conn.execute(queries.LOADED_DIGESTS, (list(by_digest), kind)).fetchall()
+    return {by_digest[row["sha256"]] for row in rows}
 
 
 def _one_by_one(
@@ -542,6 +564,7 @@ def load_file(
     progress: ProgressLike | None = None,
     sha256: str | None = None,
     batch: _Batch | None = None,
+    read: ReadFile | None = None,
 ) -> FileResult:
     """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
     is the file's digest when already known. With ``batch`` (inside the transaction of
@@ -570,7 +593,8 @@ def load_file(
     }
     try:
         with conn.transaction():
-            conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+            if batch is None:  # a batch's transaction holds the lock already
+                conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
             row = conn.execute(queries.CLAIM_FILE, record).fetchone()
             if row is None:
                 existing = conn.execute(queries.EXISTING_FILE, (result.sha256, kind)).fetchone()
@@ -600,7 +624,7 @@ def load_file(
                     if progress is not None:
                         progress.update(record["size_bytes"], note=path.name)
                 else:
-                    loader.run(path)
+                    loader.run(path, read)
             except (FileFormatError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
                 encoding = loader.encoding if loader is not None else "UTF-8 or GB18030"
                 raise _UnusableFileError(unreadable_reason(exc, encoding)) from exc
@@ -711,6 +735,14 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
         self.now_us = to_epoch_us(datetime.now(UTC))
+        self.checks = Checks(
+            settings.ingest_batch_rows,
+            self.registry,
+            self.tz,
+            self.now_us,
+            self.future_tolerance_us,
+            self.plausibility,
+        )
         self.file_id = int(result.file_id or 0)
         self._probe_ready = False
         n = max(self.meters_by_key, default=0) + 1
@@ -741,10 +773,29 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
             self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
-    def run(self, path: Path) -> None:
+    def run(self, path: Path, read: ReadFile | None = None) -> None:
         """Load the file: a reader thread parses and validates batch N+1 (pure Python and
         pandas) while this thread writes batch N (mostly waiting on the server), so the two
-        cores work at once. At most one parsed batch waits in between (memory bound)."""
+        cores work at once. At most one parsed batch waits in between (memory bound).
+        ``read``: the file as :class:`ingest.checked.SmallFileReader` read it ahead."""
+        if read is not None and (read.batches is not None or read.error is not None):
+            self._run_read(path, read)
+        else:
+            self._run_stream(path)
+        self._finish()
+
+    def _run_read(self, path: Path, read: ReadFile) -> None:
+        """Load a small file read and checked ahead (its errors raised here, as if read now)."""
+        self.encoding = "GB18030" if read.encoding == "gb18030" else "UTF-8"
+        if read.error is not None:
+            raise read.error
+        assert read.batches is not None
+        size = path.stat().st_size
+        for checked in read.batches:
+            self.load_batch(*checked, self._prepare_interval(checked[1]))
+            self._batch_done(path, size)
+
+    def _run_stream(self, path: Path) -> None:
         stream, encoding = open_text(path)
         self.encoding = "GB18030" if encoding == "gb18030" else "UTF-8"
         raw_file = stream.buffer
@@ -758,6 +809,9 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                     self._batch_done(path, position.tell())
         else:
             self._run_with_reader(path, stream, position)
+
+    def _finish(self) -> None:
+        """The file's chunk indexes and rollups (or left to its batch)."""
         if not self.shared_fresh:  # else indexed at the end of the batch
             self._index_fresh_chunks()
             if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
@@ -815,24 +869,8 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
     def _batches(self, stream: Any, stop: threading.Event | None = None) -> Any:
         """Parsed, validated and sorted batches of the file with their prepared interval
         write (pure: no database access)."""
-        for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
-            if stop is not None and stop.is_set():
-                return
-            good, rejects = validate_batch(
-                batch,
-                self.registry,
-                self.tz,
-                self.now_us,
-                self.future_tolerance_us,
-                self.plausibility,
-            )
-            # By meter and instant; rows of one meter and instant stay in file order.
-            order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
-            good = good.take(order).reset_index(drop=True)
-            good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
-            good, in_batch, duplicates = split_in_batch_duplicates(good)
-            prepared = self._prepare_interval(good)
-            yield (batch, good, rejects, in_batch, duplicates, prepared)
+        for checked in checked_batches(stream, self.checks, stop):
+            yield (*checked, self._prepare_interval(checked[1]))
 
     # -- one batch --------------------------------------------------------------------------
     def load_batch(
@@ -953,11 +991,14 @@ def copy_rows(
         table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
         columns=sql.SQL(column_names),
     )
+    views = [part if isinstance(part, bytes) else memoryview(part).cast("B") for part in parts]
+    if len(views) > 2:  # many small parts (rows held back per file): one write, not one each
+        views = [b"".join(views)]
     with conn.cursor().copy(statement) as copy:
         copy.write(copybin.HEADER)
-        for part in parts:
-            if len(part):
-                copy.write(part if isinstance(part, bytes) else memoryview(part).cast("B"))
+        for view in views:
+            if len(view):
+                copy.write(view)
         copy.write(copybin.TRAILER)
 
 
