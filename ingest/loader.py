@@ -887,7 +887,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         duplicates of stored rows, new readings, quarantine, flags."""
         self.result.rows_read += len(batch)
         self.result.rows_duplicate += duplicates
-        earliest_us = int(good["reading_at_us"].min()) if len(good) else None
+        earliest_us = int(good["reading_at_us"].to_numpy().min()) if len(good) else None
         if self.pending is not None and self.pending.rows:
             # Rows held back must be in the table before anything reads it for these
             # meters, or writes other than the prepared ones (ingest/pending.py).
