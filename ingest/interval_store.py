@@ -86,9 +86,12 @@ class IntervalStore:
         slot_of = times - np.mod(times, width)
         # The rows of every slot, in batch order: a building's year spans 52 slots, so the
         # COPY rows are built once for the batch and taken per slot.
-        order = np.argsort(slot_of, kind="stable")
-        starts, bounds = np.unique(slot_of[order], return_index=True)
-        bounds = np.r_[bounds, len(order)]
+        if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
+            order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
+        else:
+            order = np.argsort(slot_of, kind="stable")
+            starts, bounds = np.unique(slot_of[order], return_index=True)
+            bounds = np.concatenate((bounds, [len(order)]))
         all_rows = copybin.rows_array(columns)
         for i, start in enumerate(starts.tolist()):
             rows = order[bounds[i] : bounds[i + 1]]
