@@ -84,12 +84,24 @@ class IntervalStore:
         width = self.chunk_interval_us
         slots: dict[int, SlotRows] = {}
         slot_of = times - np.mod(times, width)
-        starts = sorted(pd.unique(slot_of).tolist())
-        whole = len(starts) == 1  # the batch lies in one chunk interval (most batches)
-        for start in starts:
-            rows = np.arange(len(times)) if whole else np.flatnonzero(slot_of == start)
-            array = copybin.rows_array(columns if whole else [take_rows(c, rows) for c in columns])
-            if array is not None:  # one row layout (the usual case): sliced, not rebuilt
+        # The rows of every slot, in batch order: a building's year spans 52 slots, so the
+        # COPY rows are built once for the batch and taken per slot.
+        if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
+            order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
+        else:
+            order = np.argsort(slot_of, kind="stable")
+            starts, bounds = np.unique(slot_of[order], return_index=True)
+            bounds = np.concatenate((bounds, [len(order)]))
+        all_rows = copybin.rows_array(columns)
+        for i, start in enumerate(starts.tolist()):
+            rows = order[bounds[i] : bounds[i + 1]]
+            array = None
+            if all_rows is not None:  # one row layout (the usual case): taken, not rebuilt
+                contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
+                array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
+            elif len(starts) > 1:
+                array = copybin.rows_array([take_rows(c, rows) for c in columns])
+            if array is not None:
                 first, rest = array[:1], array[1:]
             else:
                 first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
@@ -173,7 +185,16 @@ class IntervalStore:
                 self._copy_rows("reading", prepared.column_names, [slot.first])
                 chunk = self._created_chunk(slot.first_at_us, (slot.first_meter_key, start))
                 parts = [slot.rest]
-            self._copy_rows(chunk, prepared.column_names, parts)
+            if self.pending is not None:  # held back, one COPY per chunk (ingest/pending.py)
+                self.pending.add(
+                    chunk,
+                    prepared.column_names,
+                    parts,
+                    sum(len(p) for p in parts),
+                    slot.written.meters,
+                )
+            else:
+                self._copy_rows(chunk, prepared.column_names, parts)
             if self.fresh is not None:
                 self.fresh.remember(chunk, slot.written)
         self.result.rows_loaded += prepared.n_rows
@@ -325,9 +346,17 @@ class IntervalStore:
         """Build the indexes of a fresh chunk and stop tracking it (later rows for it take
         the indexed path)."""
         assert self.fresh is not None
+        self._write_pending(name)
         table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(name))
         self.conn.execute(sql.SQL(queries.REINDEX_CHUNK).format(chunk=table))
         del self.fresh.chunks[name]
+
+    def _write_pending(self, chunk: str | None = None) -> None:
+        """COPY the rows held back (:mod:`ingest.pending`) for ``chunk``, or all of them."""
+        if self.pending is None:
+            return
+        for name, column_names, parts in self.pending.take(chunk):
+            self._copy_rows(name, column_names, parts)
 
     def _index_fresh_chunks(self) -> None:
         if self.fresh is not None:

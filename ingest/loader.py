@@ -57,16 +57,18 @@ from psycopg import sql
 from ingest import bills_rollups, codes, copybin, queries, rollups
 from ingest.bills_loader import load_bills
 from ingest.bills_parse import is_bills_file
+from ingest.checked import Checks, ReadFile, SmallFileReader, checked_batches
 from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
 from ingest.fresh import FreshChunks
 from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
-from ingest.parse import MAX_FIELD_CHARS, RawBatch, iter_batches
+from ingest.parse import MAX_FIELD_CHARS, RawBatch
+from ingest.pending import PendingRows
 from ingest.plausibility import plausibility
-from ingest.stored_checks import StoredChecks, split_in_batch_duplicates, split_name
+from ingest.stored_checks import StoredChecks, split_name
 from ingest.timestamps import to_datetime, to_epoch_us
-from ingest.validate import MeterInfo, Registry, validate_batch
+from ingest.validate import MeterInfo, Registry
 from quota import db as qdb
 from quota.registry.textfiles import FileFormatError, open_text, unreadable_reason
 from quota.settings import Settings
@@ -348,14 +350,21 @@ def load_small_files(
     is lost, every file of the batch is reported failed with ``connection_lost``."""
     results: list[FileResult] = []
     try:
-        with conn.transaction():
+        with contextlib.ExitStack() as stack, conn.transaction():
             conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
             context = LoadContext.read(conn, settings)
             fresh = None
             if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
                 fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
             batch = _Batch(conn, context, fresh)
+            reader = SmallFileReader(
+                Checks.of(settings, context.registry),
+                paths,
+                _loaded_before(conn, paths, digests, "corrections" if corrections else "readings"),
+            )
+            stack.callback(reader.close)
             for path in paths:
+                read = reader.take(path)
                 try:
                     sha256 = digests.sha256(path)
                 except OSError as exc:  # vanished or unreadable: nothing to record
@@ -364,6 +373,7 @@ def load_small_files(
                     )
                     continue
                 before = batch.fresh_state()
+                batch.pending.mark()
                 result = load_file(
                     conn,
                     settings,
@@ -373,10 +383,13 @@ def load_small_files(
                     progress=progress,
                     sha256=sha256,
                     batch=batch,
+                    read=read,
                 )
                 results.append(result)
                 if result.connection_lost:
                     raise _BatchLostError(result.error or "connection lost")
+                if result.status not in ("loaded", "skipped"):
+                    batch.pending.restore()  # as its savepoint: rows held back as before
                 if result.status not in ("loaded", "skipped") and batch.fresh_state() != before:
                     # The file's savepoint rolled back rows (or index builds) of chunks the
                     # batch tracks: their key sets no longer match; redo file by file.
@@ -397,6 +410,19 @@ def load_small_files(
         # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
+
+
+def _loaded_before(
+    conn: psycopg.Connection[Any], paths: Sequence[Path], digests: Digests, kind: str
+) -> set[Path]:
+    """Those of ``paths`` whose digest is recorded as loaded (they will be skipped: no need
+    to read them ahead)."""
+    by_digest: dict[str, Path] = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            by_digest[digests.sha256(path)] = path
+    rows = conn.execute(queries.LOADED_DIGESTS, (list(by_digest), kind)).fetchall()
+    return {by_digest[row["sha256"]] for row in rows}
 
 
 def _one_by_one(
@@ -435,12 +461,15 @@ class _Batch:
         self.fresh = fresh
         self.touched: rollups.Touched = {}
         self.increments = rollups.Increments(conn)
+        self.pending = PendingRows(n_meter_keys=len(context.interval_minutes_by_key))
 
     def add(self, loader: _FileLoader) -> None:
         """Take over a loaded file's chunk list and rollup work (after its savepoint was
         released); its ``affected`` buildings are worked out here from its own increments
         and ranges."""
         self.context.chunks = loader._chunks
+        if self.pending.over_budget():  # between two files: outside any file's savepoint
+            self.write_pending()
         if not loader.rollups_deferred:
             return
         parts = loader.increments.parts  # not summed here: once for the batch
@@ -463,8 +492,15 @@ class _Batch:
             return 0, frozenset()
         return self.fresh.rows, frozenset(self.fresh.chunks)
 
+    def write_pending(self) -> None:
+        """COPY the rows held back, one statement per chunk (:mod:`ingest.pending`)."""
+        for name, column_names, parts in self.pending.take():
+            copy_rows(self.conn, name, column_names, parts)
+
     def index_fresh_chunks(self) -> None:
-        """Build the indexes of the chunks the batch created, then check none is left off."""
+        """Write the rows held back, build the indexes of the chunks the batch created, then
+        check none is left off."""
+        self.write_pending()
         if self.fresh is not None:
             for name in list(self.fresh.chunks):
                 table = sql.SQL(".").join(sql.Identifier(part) for part in split_name(name))
@@ -528,6 +564,7 @@ def load_file(
     progress: ProgressLike | None = None,
     sha256: str | None = None,
     batch: _Batch | None = None,
+    read: ReadFile | None = None,
 ) -> FileResult:
     """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
     is the file's digest when already known. With ``batch`` (inside the transaction of
@@ -556,7 +593,8 @@ def load_file(
     }
     try:
         with conn.transaction():
-            conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
+            if batch is None:  # a batch's transaction holds the lock already
+                conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
             row = conn.execute(queries.CLAIM_FILE, record).fetchone()
             if row is None:
                 existing = conn.execute(queries.EXISTING_FILE, (result.sha256, kind)).fetchone()
@@ -577,6 +615,7 @@ def load_file(
                     context=batch.context if batch is not None else None,
                     defer_rollups=batch is not None,
                     shared_fresh=batch.fresh if batch is not None and not corrections else None,
+                    pending=batch.pending if batch is not None and not corrections else None,
                 )
             )
             try:
@@ -585,7 +624,7 @@ def load_file(
                     if progress is not None:
                         progress.update(record["size_bytes"], note=path.name)
                 else:
-                    loader.run(path)
+                    loader.run(path, read)
             except (FileFormatError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
                 encoding = loader.encoding if loader is not None else "UTF-8 or GB18030"
                 raise _UnusableFileError(unreadable_reason(exc, encoding)) from exc
@@ -675,6 +714,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         context: LoadContext | None = None,
         defer_rollups: bool = False,
         shared_fresh: FreshChunks | None = None,
+        pending: PendingRows | None = None,
     ):
         self.conn = conn
         self.settings = settings
@@ -695,6 +735,14 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
         self.now_us = to_epoch_us(datetime.now(UTC))
+        self.checks = Checks(
+            settings.ingest_batch_rows,
+            self.registry,
+            self.tz,
+            self.now_us,
+            self.future_tolerance_us,
+            self.plausibility,
+        )
         self.file_id = int(result.file_id or 0)
         self._probe_ready = False
         n = max(self.meters_by_key, default=0) + 1
@@ -717,16 +765,37 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         # In a transaction of several files the batch's set is shared: chunks an earlier
         # file of the batch created stay without index upkeep until the batch's end.
         self.shared_fresh = shared_fresh is not None
+        # In a transaction of several files: new rows held back and COPYed once per chunk.
+        self.pending = pending
         if shared_fresh is not None:
             self.fresh = shared_fresh
         elif not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
             self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
-    def run(self, path: Path) -> None:
+    def run(self, path: Path, read: ReadFile | None = None) -> None:
         """Load the file: a reader thread parses and validates batch N+1 (pure Python and
         pandas) while this thread writes batch N (mostly waiting on the server), so the two
-        cores work at once. At most one parsed batch waits in between (memory bound)."""
+        cores work at once. At most one parsed batch waits in between (memory bound).
+        ``read``: the file as :class:`ingest.checked.SmallFileReader` read it ahead."""
+        if read is not None and (read.batches is not None or read.error is not None):
+            self._run_read(path, read)
+        else:
+            self._run_stream(path)
+        self._finish()
+
+    def _run_read(self, path: Path, read: ReadFile) -> None:
+        """Load a small file read and checked ahead (its errors raised here, as if read now)."""
+        self.encoding = "GB18030" if read.encoding == "gb18030" else "UTF-8"
+        if read.error is not None:
+            raise read.error
+        assert read.batches is not None
+        size = path.stat().st_size
+        for checked in read.batches:
+            self.load_batch(*checked, self._prepare_interval(checked[1]))
+            self._batch_done(path, size)
+
+    def _run_stream(self, path: Path) -> None:
         stream, encoding = open_text(path)
         self.encoding = "GB18030" if encoding == "gb18030" else "UTF-8"
         raw_file = stream.buffer
@@ -740,6 +809,9 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                     self._batch_done(path, position.tell())
         else:
             self._run_with_reader(path, stream, position)
+
+    def _finish(self) -> None:
+        """The file's chunk indexes and rollups (or left to its batch)."""
         if not self.shared_fresh:  # else indexed at the end of the batch
             self._index_fresh_chunks()
             if self.conn.execute(queries.DISABLED_READING_INDEXES).fetchone()["n"]:
@@ -797,24 +869,8 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
     def _batches(self, stream: Any, stop: threading.Event | None = None) -> Any:
         """Parsed, validated and sorted batches of the file with their prepared interval
         write (pure: no database access)."""
-        for _layout, batch in iter_batches(stream, self.settings.ingest_batch_rows):
-            if stop is not None and stop.is_set():
-                return
-            good, rejects = validate_batch(
-                batch,
-                self.registry,
-                self.tz,
-                self.now_us,
-                self.future_tolerance_us,
-                self.plausibility,
-            )
-            # By meter and instant; rows of one meter and instant stay in file order.
-            order = np.lexsort((good["reading_at_us"].to_numpy(), good["meter_key"].to_numpy()))
-            good = good.take(order).reset_index(drop=True)
-            good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
-            good, in_batch, duplicates = split_in_batch_duplicates(good)
-            prepared = self._prepare_interval(good)
-            yield (batch, good, rejects, in_batch, duplicates, prepared)
+        for checked in checked_batches(stream, self.checks, stop):
+            yield (*checked, self._prepare_interval(checked[1]))
 
     # -- one batch --------------------------------------------------------------------------
     def load_batch(
@@ -831,7 +887,13 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         duplicates of stored rows, new readings, quarantine, flags."""
         self.result.rows_read += len(batch)
         self.result.rows_duplicate += duplicates
-        earliest_us = int(good["reading_at_us"].min()) if len(good) else None
+        earliest_us = int(good["reading_at_us"].to_numpy().min()) if len(good) else None
+        if self.pending is not None and self.pending.rows:
+            # Rows held back must be in the table before anything reads it for these
+            # meters, or writes other than the prepared ones (ingest/pending.py).
+            keys = good["meter_key"].to_numpy().astype(np.int64)
+            if prepared is None or self.pending.holds_meters(keys):
+                self._write_pending()
         quarantine: list[pd.DataFrame] = [rejects, in_batch]
         good, checked, in_fresh = self._split_fresh(good)
         quarantine.append(in_fresh)
@@ -846,6 +908,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         if prepared is not None and len(interval) == prepared.n_rows and self._slots_fit(prepared):
             self._store_prepared(prepared)
         else:
+            self._write_pending()
             self._store_interval(interval)
         quarantine.append(self._store_cumulative(cumul))
         quarantine = [frame for frame in quarantine if len(frame)]
@@ -879,18 +942,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.result.flags.update(r.flag_code for r in records)
 
     def _copy_rows(self, table: str, column_names: str, parts: list[bytes | np.ndarray]) -> None:
-        """COPY prepared binary rows (one header, the parts as they are, one trailer); a
-        part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
-        statement = sql.SQL(queries.COPY_READINGS).format(
-            table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
-            columns=sql.SQL(column_names),
-        )
-        with self.conn.cursor().copy(statement) as copy:
-            copy.write(copybin.HEADER)
-            for part in parts:
-                if len(part):
-                    copy.write(part if isinstance(part, bytes) else memoryview(part).cast("B"))
-            copy.write(copybin.TRAILER)
+        copy_rows(self.conn, table, column_names, parts)
 
     def _copy_into(
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
@@ -928,6 +980,26 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
                         json.dumps(_storable_json(info), ensure_ascii=False),
                     )
                 )
+
+
+def copy_rows(
+    conn: psycopg.Connection[Any], table: str, column_names: str, parts: list[bytes | np.ndarray]
+) -> None:
+    """COPY prepared binary rows into ``table`` (one header, the parts as they are, one
+    trailer); a part is bytes or a structured array of rows (:func:`copybin.rows_array`)."""
+    statement = sql.SQL(queries.COPY_READINGS).format(
+        table=sql.SQL(".").join(sql.Identifier(part) for part in split_name(table)),
+        columns=sql.SQL(column_names),
+    )
+    views = [part if isinstance(part, bytes) else memoryview(part).cast("B") for part in parts]
+    if len(views) > 2:  # many small parts (rows held back per file): one write, not one each
+        views = [b"".join(views)]
+    with conn.cursor().copy(statement) as copy:
+        copy.write(copybin.HEADER)
+        for view in views:
+            if len(view):
+                copy.write(view)
+        copy.write(copybin.TRAILER)
 
 
 def _storable(text: str, limit: int | None = None) -> str:

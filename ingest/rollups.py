@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import bills_rollups, copybin, queries
+from ingest import bills_rollups, column_memo, copybin, queries
 
 # Meter-days of increments a load keeps in memory before staging them on the server.
 INCREMENTS_IN_MEMORY = 1_000_000
@@ -350,6 +350,21 @@ def affected_in_memory(
     return out
 
 
+_DAY_COLUMNS: column_memo.ColumnMemo[np.ndarray] = column_memo.ColumnMemo()
+
+
+def _local_days(at_us: np.ndarray, tz: Any) -> np.ndarray:
+    """Ordinals of the local days in ``tz`` of the instants ``at_us`` [µs since epoch] (a
+    long column remembered whole, see :mod:`ingest.column_memo`)."""
+
+    def each() -> np.ndarray:
+        return np.array([_local_day(int(u), tz) for u in at_us.tolist()], dtype=np.int64)
+
+    if len(at_us) < column_memo.MIN_VALUES:
+        return each()
+    return _DAY_COLUMNS.get((str(tz), column_memo.number_key(at_us)), each)
+
+
 @functools.lru_cache(maxsize=200_000)
 def _local_day(at_us: int, tz: Any) -> int:
     """Ordinal of the local day in ``tz`` of the instant ``at_us`` [µs since epoch]
@@ -369,7 +384,7 @@ def daily_increments(
     covered_hours [h]). Rows sorted by meter and time (as the loader's are) are summed as
     runs of one meter-day; others are sorted first."""
     codes, uniques = pd.factorize(reading_at_us, sort=False)
-    days_u = np.array([_local_day(int(u), tz) for u in uniques], dtype=np.int64)
+    days_u = _local_days(np.asarray(uniques, dtype=np.int64), tz)
     key = np.asarray(meter_key, dtype=np.int64)
     day = days_u[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     energy = np.asarray(energy_kwh, dtype=np.float64)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ingest import codes
+from ingest import codes, column_memo
 from ingest.parse import RawBatch
 from ingest.plausibility import Plausibility, plausibility, too_early, too_powerful
 from ingest.timestamps import TimestampError, parse_timestamp
@@ -99,7 +99,21 @@ def parse_values(texts: np.ndarray) -> np.ndarray:
 
 
 def _timestamps(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
-    """(µs since epoch, error message or "") of each of ``texts``."""
+    """(µs since epoch, error message or "") of each of ``texts`` (a long column is
+    remembered whole: files of one year repeat it, see :mod:`ingest.column_memo`)."""
+    if len(texts) < column_memo.MIN_VALUES:
+        return _each_timestamp(texts, tz)
+    key = column_memo.text_key(texts)
+    return _STAMP_COLUMNS.get(
+        None if key is None else (str(tz), key), lambda: _each_timestamp(texts, tz)
+    )
+
+
+_STAMP_COLUMNS: column_memo.ColumnMemo[tuple[np.ndarray, np.ndarray]] = column_memo.ColumnMemo()
+
+
+def _each_timestamp(texts: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+    """(µs since epoch, error message or "") of each of ``texts``, one by one."""
     parsed = np.zeros(len(texts), dtype=np.int64)
     errors = np.full(len(texts), "", dtype=object)
     for i, text in enumerate(texts):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ingest import parse
 from ingest.parse import TextColumn, parse_header, parse_text
 from quota.registry.textfiles import FileFormatError
 
@@ -88,9 +89,14 @@ def test_numeric_looking_meter_ids_stay_text() -> None:
         assert batch.meter_id.tolist() == ["0042", "1001"]
 
 
-def test_texts_pandas_would_read_as_other_types_stay_exact_in_every_batch() -> None:
-    # Text columns are read as categories; where pandas makes the categories numbers or
-    # booleans (a block of numeric-looking ids), the block is read again as plain text.
+@pytest.mark.parametrize("small_block_lines", [0, parse.SMALL_BLOCK_LINES])
+def test_texts_pandas_would_read_as_other_types_stay_exact_in_every_batch(
+    monkeypatch: pytest.MonkeyPatch, small_block_lines: int
+) -> None:
+    # Text columns of large blocks are read as categories; where pandas makes the
+    # categories numbers or booleans (a block of numeric-looking ids), the block is read
+    # again as plain text. Small blocks are read as plain text from the start; both exact.
+    monkeypatch.setattr(parse, "SMALL_BLOCK_LINES", small_block_lines)
     sent = [("E1", "kWh"), ("E2", "kWh"), ("0042", "1"), ("42", "1.0"), ("True", "kWh")]
     sent += [("False", "kWh"), ("1e5", "kWh"), ("E1", " kWh ")]
     text = "meter_id,timestamp,value,unit\n" + "".join(

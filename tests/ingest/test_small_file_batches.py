@@ -181,3 +181,53 @@ def test_kill_mid_batch_leaves_no_file_of_it(registered, tmp_path):
     assert [f["status"] for f in data["files"]] == ["loaded"] * 3
     assert registered.scalar("SELECT count(*) FROM reading") == rows
     assert registered.scalar("SELECT count(*) FROM ingest_file") == 3
+
+
+def _weeks_file(path: Path, meter: str, days: int, value: float, first_day: int = 1) -> int:
+    """``meter`` hourly from 2024-01-``first_day`` for ``days`` days; returns the rows."""
+    lines = ["meter_id,timestamp,value"]
+    for day in range(first_day, first_day + days):
+        lines += [f"{meter},2024-01-{day:02d} {hour:02d}:00,{value}" for hour in range(24)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines) - 1
+
+
+@pytest.mark.parametrize("defer_indexes", [True, False])
+def test_files_of_several_weeks_in_one_batch(registered, tmp_path, defer_indexes):
+    """Files spanning five weekly chunks, loaded in one transaction with their rows held
+    back and written once per chunk (ingest/pending.py): every row stored once, a later
+    file of the batch repeating a meter's rows is checked against the rows held back (same
+    value: duplicates; other value: conflicting_duplicate), and the rollups are those of
+    the rows stored."""
+    settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
+    folder = tmp_path / "year"
+    folder.mkdir()
+    e1 = _weeks_file(folder / "a-e1.csv", "E1", 31, 2.0)
+    e2 = _weeks_file(folder / "b-e2.csv", "E2", 31, 1.0)
+    _weeks_file(folder / "c-e1-again.csv", "E1", 3, 2.0, first_day=10)  # duplicates
+    _weeks_file(folder / "d-e1-other.csv", "E1", 2, 9.0, first_day=20)  # conflicts
+    summary = ingest_paths(settings, [folder], trigger="test")
+    assert [f.status for f in summary.files] == ["loaded"] * 4
+    assert summary.rows_loaded == e1 + e2
+    assert summary.rows_duplicate == 3 * 24
+    assert summary.rows_quarantined == 2 * 24
+    assert summary.quarantine_by_reason == {"conflicting_duplicate": 48}
+    assert registered.scalar("SELECT count(*) FROM reading") == e1 + e2
+    assert registered.scalar("SELECT count(DISTINCT loaded_at) FROM ingest_file") == 1
+    assert registered.scalar("SELECT sum(energy_kwh) FROM reading") == e1 * 2.0 + e2 * 40.0
+    assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == e1 * 2.0 + e2 * 40.0
+    assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == e1 + e2
+    assert (
+        registered.scalar(
+            "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'reading'"
+        )
+        >= 5
+    )
+    # Every chunk index is on and valid (the unique key was enforced by the build).
+    assert (
+        registered.scalar(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "WHERE c.relname LIKE '%chunk%' AND NOT (i.indisvalid AND i.indisready)"
+        )
+        == 0
+    )
