@@ -62,7 +62,7 @@ STALE_ACCOUNT_FIELDS = (
     ("last_end", "col_last_bill_end", "text"),
 )
 REASON_FIELDS = (
-    ("reason_code", "col_reason_code", "text"),
+    ("reason_code", "col_reason", "word:reason"),
     ("row_count", "col_rows", "number"),
 )
 DEFAULT_STALE_ACCOUNT_DAYS = 45

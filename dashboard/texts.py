@@ -337,6 +337,145 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "reason_conflicting_duplicate": ("重复且数值不同", "Conflicting duplicate"),
     "reason_register_decrease": ("累计读数减少", "Register decreased"),
     "reason_above_register_max": ("超过表计最大值", "Above the register maximum"),
+    "reason_implausible_timestamp": ("时间早于可信日期", "Timestamp implausibly early"),
+    "reason_implausible_value": ("平均功率超过上限", "Average power above the ceiling"),
+    "reason_unknown_account": ("未登记的户号", "Unknown account"),
+    "reason_bad_period": ("账期无效", "Invalid billing period"),
+    "reason_overlapping_bill": ("与已有账单重叠", "Overlaps a stored bill"),
+    "job_scheduler": ("调度程序", "Scheduler"),
+    # Quarantine messages (dashboard/quarantine_text.py): rendered from a row's reason code
+    # and its stored details, so they read in the viewer's language.
+    "qmsg_malformed_row": (
+        "该行字段与表头不符（缺少或多出字段），或含有 NUL 字节或长得不可能的字段。",
+        "The row does not have the header's fields (missing or extra fields), or holds a "
+        "NUL byte or a field too long to be real.",
+    ),
+    "qmsg_unknown_meter": (
+        "计量表 {meter_id} 不在计量表登记册中。",
+        "Meter {meter_id} is not in the meter registry.",
+    ),
+    "qmsg_unknown_meter_any": ("计量表不在登记册中。", "The meter is not in the registry."),
+    "qmsg_bad_timestamp": (
+        "时间“{timestamp}”无效：格式不受支持，或在限额时区内不存在或有歧义。",
+        "Timestamp “{timestamp}” is not a supported format, or a local time that does not "
+        "exist or is ambiguous in the quota time zone.",
+    ),
+    "qmsg_bad_timestamp_any": ("时间无效。", "The timestamp is invalid."),
+    "qmsg_implausible_timestamp": (
+        "时间 {timestamp} 早于最早可信日期（earliest_reading_date）。",
+        "Timestamp {timestamp} lies before the earliest plausible date (earliest_reading_date).",
+    ),
+    "qmsg_implausible_timestamp_moved": (
+        "时间早于 1900-01-01：已从入库读数移入隔离区（迁移 0041）。",
+        "Timestamp before 1900-01-01: moved out of the stored readings (migration 0041).",
+    ),
+    "qmsg_implausible_timestamp_any": (
+        "时间早于最早可信日期。",
+        "The date lies before the earliest plausible date.",
+    ),
+    "qmsg_bad_value": ("读数“{value}”不是有限的数值。", "Value “{value}” is not a finite number."),
+    "qmsg_bad_value_any": ("读数不是有限的数值。", "The value is not a finite number."),
+    "qmsg_negative_value": ("读数 {value} 为负值。", "Value {value} is negative."),
+    "qmsg_negative_any": ("读数为负值。", "The value is negative."),
+    "qmsg_bad_unit": (
+        "单位“{unit}”未知，或不适用于该计量表的能源类型。",
+        "Unit “{unit}” is unknown or not valid for the meter's energy type.",
+    ),
+    "qmsg_bad_unit_any": ("单位无效。", "The unit is invalid."),
+    "qmsg_implausible_value": (
+        "读数 {value} {unit} 意味着读数间隔内的平均功率超过该表的上限（max_power_kw）。",
+        "{value} {unit} means an average power over the reading's interval above the "
+        "meter's ceiling (max_power_kw).",
+    ),
+    "qmsg_implausible_value_register": (
+        "自上一读数（{previous_at}）以来用能 {energy_kwh} kWh，平均功率超过该表的上限"
+        "（max_power_kw）。",
+        "{energy_kwh} kWh since the previous reading ({previous_at}) means an average power "
+        "above the meter's ceiling (max_power_kw).",
+    ),
+    "qmsg_implausible_value_any": (
+        "平均功率超过上限（max_power_kw）。",
+        "The average power is above the ceiling (max_power_kw).",
+    ),
+    "qmsg_future_timestamp": (
+        "时间 {timestamp} 在未来。",
+        "Timestamp {timestamp} lies in the future.",
+    ),
+    "qmsg_future_timestamp_any": ("时间在未来。", "The timestamp lies in the future."),
+    "qmsg_above_register_max": (
+        "累计读数 {value} {unit} 超过表计能显示的最大值（register_max）。",
+        "Register reading {value} {unit} is above the largest value the register shows "
+        "(register_max).",
+    ),
+    "qmsg_above_register_max_any": (
+        "累计读数超过表计能显示的最大值（register_max）。",
+        "The register reading is above the largest value the register shows (register_max).",
+    ),
+    "qmsg_duplicate_in_file": (
+        "本文件第 {kept_line} 行已有同一计量表、同一时间的读数，数值不同（{kept_value}）。",
+        "Line {kept_line} of this file has the same meter and time with a different value "
+        "({kept_value}).",
+    ),
+    "qmsg_duplicate_stored": (
+        "同一计量表、同一时间已存有不同的读数（{stored_value} {stored_unit}）。",
+        "The same meter and time is already stored with a different value "
+        "({stored_value} {stored_unit}).",
+    ),
+    "qmsg_duplicate_any": (
+        "同一计量表、同一时间已有不同的读数。",
+        "The same meter and time already has a different value.",
+    ),
+    "qmsg_register_decrease": (
+        "累计读数下降：{earlier_at} 为 {earlier_kwh} kWh，{later_at} 为 {later_kwh} kWh；"
+        "表计最大值（register_max）不能解释为归零重计，下一读数作为新的基准。",
+        "The register fell from {earlier_kwh} kWh at {earlier_at} to {later_kwh} kWh at "
+        "{later_at} and register_max does not explain a rollover; the next reading starts a "
+        "new baseline.",
+    ),
+    "qmsg_register_decrease_any": (
+        "累计读数下降，表计最大值（register_max）不能解释为归零重计。",
+        "The register decreased and register_max does not explain a rollover.",
+    ),
+    "qmsg_bill_malformed_row": ("该行缺少必需的字段。", "The row lacks a required field."),
+    "qmsg_bill_unknown_account": (
+        "户号 {account_id} 不在户号登记册中。",
+        "Account {account_id} is not in the account registry.",
+    ),
+    "qmsg_bill_unknown_account_any": ("户号未登记。", "The account is not registered."),
+    "qmsg_bill_period_too_long": (
+        "账期 {days} 天，超过上限 max_bill_days（{max_bill_days} 天）。",
+        "The period has {days} days, more than max_bill_days ({max_bill_days}).",
+    ),
+    "qmsg_bill_bad_period": (
+        "账期日期不是 YYYY-MM-DD，或结束日期早于开始日期。",
+        "A period date is not YYYY-MM-DD, or the period ends before it starts.",
+    ),
+    "qmsg_bill_too_early": (
+        "账期开始早于最早可信日期 {earliest}。",
+        "The period starts before the earliest plausible date {earliest}.",
+    ),
+    "qmsg_bill_bad_value": (
+        "用量不是数字，或估抄标记不是 1/0、true/false 或 E/A。",
+        "The value is not a number, or the estimated flag is not 1/0, true/false or E/A.",
+    ),
+    "qmsg_bill_bad_unit": (
+        "单位不适用于该户号的能源类型（{energy}）。",
+        "The unit is not valid for the account's energy type ({energy}).",
+    ),
+    "qmsg_bill_implausible_value": (
+        "平均功率 {average_kw} kW，超过上限 {max_power_kw} kW。",
+        "An average of {average_kw} kW, above the ceiling of {max_power_kw} kW.",
+    ),
+    "qmsg_bill_overlapping": (
+        "同一户号已有账单覆盖 {overlapped_start} 至 {overlapped_end}，与本账期重叠"
+        "（保留已存账单；更正文件可替换它）。",
+        "A bill of the same account already covers {overlapped_start} to {overlapped_end}, "
+        "overlapping this period (the stored bill stays; a corrections file replaces it).",
+    ),
+    "qmsg_bill_overlapping_any": (
+        "同一户号已有账单覆盖部分账期。",
+        "A bill of the same account already covers part of the period.",
+    ),
     "col_error": ("错误", "Error"),
     "col_reason_code": ("原因代码", "Reason code"),
     "col_rows": ("行数", "Rows"),

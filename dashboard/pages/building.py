@@ -132,9 +132,7 @@ def layout(
 
 def meters_grid() -> Any:
     """The building's meters; headers wrap instead of being clipped."""
-    grid = ui.grid(ids.BUILDING_METERS, "260px")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    return grid
+    return ui.grid(ids.BUILDING_METERS, "260px")
 
 
 def _month_end(day: date) -> bool:

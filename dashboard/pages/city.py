@@ -115,7 +115,6 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
 def city_grid() -> Any:
     """The building table: headers wrap (never clipped), rows come from the server."""
     grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True)
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
     # Fourteen columns: render them all (a search of the page finds every value).
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid

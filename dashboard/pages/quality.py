@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import bills_view, figures, heartbeat, ids, queries, tables
 from dashboard import components as ui
+from dashboard.quarantine_text import quarantine_message
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
@@ -44,7 +45,6 @@ QUARANTINE_FIELDS = (
     ("line_number", "col_line_number", "number"),
     ("meter_id", "col_meter_id", "text"),
     ("reason", "col_reason", "word:reason"),
-    ("reason_code", "col_reason_code", "text"),
     ("message", "col_message", "text"),
     ("raw_row", "col_raw_row", "text"),
 )
@@ -68,7 +68,6 @@ def _grid_with(
     tz: Any = None,
 ) -> list[Any]:
     grid = ui.grid(grid_id, height)
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
     columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
@@ -188,11 +187,10 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
 
 
 def quarantine_grid() -> Any:
-    """The quarantined rows; ag-grid wants string row ids (its warning #25 otherwise)."""
-    grid = ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    grid.getRowId = "String(params.data.quarantine_id)"
-    return grid
+    """The quarantined rows. ag-grid numbers the rows itself: no row id (a numeric one
+    draws its warning #25, and a row id with rows of growing height left the first row
+    undrawn after the rows changed); exports match rows on ``quarantine_id``."""
+    return ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
 
 
 def quarantine_table(
@@ -201,7 +199,20 @@ def quarantine_table(
     with services.connection() as conn:
         rows = queries.quarantine_rows(conn, current_viewer(), reason, QUARANTINE_SHOWN)
     rows["reason"] = rows["reason_code"]
+    rows["message"] = quarantine_messages(rows, lang, services.settings.tz)
     return tables.simple_grid(rows, QUARANTINE_FIELDS, lang, services.settings.tz)
+
+
+def quarantine_messages(rows: Any, lang: str, tz: Any) -> list[str]:
+    """Each quarantined row's message in ``lang``, from its reason code and details."""
+    return [
+        quarantine_message(
+            str(code), details if isinstance(details, dict) else None, str(text), lang, tz
+        )
+        for code, details, text in zip(
+            rows["reason_code"], rows["details"], rows["message"], strict=True
+        )
+    ]
 
 
 def stale_days(value: Any) -> int | None:

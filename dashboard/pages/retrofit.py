@@ -114,7 +114,6 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
 def retrofit_grid() -> Any:
     """The candidate table: headers wrap (never clipped), every column rendered."""
     grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid
 
