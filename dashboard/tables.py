@@ -152,8 +152,9 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         },
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 255 if lang == "en" else 140,
-            "width": 255 if lang == "en" else 140,
+            # The longest English name takes two lines (the cell wraps).
+            "minWidth": 200 if lang == "en" else 140,
+            "width": 200 if lang == "en" else 140,
         },
         num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
         # Wide enough for nine digits with separators (a city's largest buildings).
@@ -392,7 +393,7 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         return {**number_column(field, t(key, lang), width), "valueFormatter": fmt}
 
     columns = [
-        {**number_column("rank", t("col_rank", lang), 70), "pinned": "left"},
+        {**number_column("rank", t("col_rank", lang), 82), "pinned": "left"},
         {
             **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
@@ -405,8 +406,9 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         text_column("triggers", t("col_triggers", lang), 260),
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 255 if lang == "en" else 140,
-            "width": 255 if lang == "en" else 140,
+            # The longest English name takes two lines (the cell wraps).
+            "minWidth": 200 if lang == "en" else 140,
+            "width": 200 if lang == "en" else 140,
         },
         num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
         num("savings_kgce", "col_savings_kgce", 120),

@@ -170,6 +170,20 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "Some rule parameters behind this result ({groups}) have not yet been checked "
         "against their source; the result may change once they are.",
     ),
+    # Sections of the rule parameters (quota/rules_default.toml), named in the notes.
+    "rule_group_scope": ("纳入范围", "scope"),
+    "rule_group_tiers": ("超限分级", "tiers"),
+    "rule_group_data": ("数据充分性", "data sufficiency"),
+    "rule_group_conversion": ("折标系数", "conversion factors"),
+    "rule_group_emissions": ("排放因子", "emission factors"),
+    "rule_group_units": ("单位换算", "unit conversion"),
+    "rule_group_profiles": ("用能曲线", "load profiles"),
+    "rule_group_proposal": ("限额核定方法", "quota proposal method"),
+    "rule_group_retrofit": ("改造筛选", "retrofit screening"),
+    "rule_group_surcharge": ("加价", "surcharge"),
+    "rule_group_standards": ("标准约束值", "standard values"),
+    "rule_group_ingest": ("数据导入", "ingest"),
+    "rule_group_bills": ("账单", "bills"),
     "peer_position": (
         "单位面积能耗高于同类型其他 {count} 栋建筑中的 {pct} %（0 % 为最低）。",
         "Its energy-use intensity is higher than that of {pct} % of the {count} other "
