@@ -163,7 +163,7 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         num("projected", "col_projected", 130),
         num("excess", "col_excess", 125),
         num("projected_excess", "col_projected_excess", 130),
-        text_column("binding_basis", t("col_binding_basis", lang), 100),
+        text_column("binding_basis", t("col_binding_basis", lang), 130 if lang == "en" else 100),
         text_column("district", t("col_district", lang), 105),
         text_column("type", t("col_type", lang), 170 if lang == "en" else 120),
         num("floor_area_m2", "col_floor_area_m2", 110),
@@ -393,7 +393,8 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         return {**number_column(field, t(key, lang), width), "valueFormatter": fmt}
 
     columns = [
-        {**number_column("rank", t("col_rank", lang), 82), "pinned": "left"},
+        # No filter on the rank: its menu icon would squeeze the header into "Ran k".
+        {**number_column("rank", t("col_rank", lang), 80), "pinned": "left", "filter": False},
         {
             **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",

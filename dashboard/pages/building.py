@@ -111,8 +111,11 @@ def layout(
             ),
             html.Div(
                 [
-                    ui.control(
-                        t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH, clearable=False)
+                    html.Div(
+                        ui.control(
+                            t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH, clearable=False)
+                        ),
+                        className="qw-controls",
                     ),
                     ui.graph(ids.BUILDING_HEATMAP),
                 ],
@@ -248,10 +251,13 @@ def building_view(
     history_fig = figures.history_figure(
         history, lang, t("empty_no_history_year", lang, year=year), year
     )
+    min_peers = int(settings.rules.get("data", {}).get("min_peer_count", 5))
+    # Too few other buildings of its type: no distribution either (the header says why).
+    enough_peers = int(data.peers.get("peer_count") or 0) - 1 >= min_peers
     peer_fig = figures.peers_figure(
-        data.peers,
+        data.peers if enough_peers else {},
         lang,
-        t("empty_no_peers", lang, min=settings.rules.get("data", {}).get("min_peer_count", 5)),
+        t("empty_no_peers", lang, min=min_peers),
     )
     meter_columns, meter_rows = tables.meters_grid(data.meters, date(year, 1, 1), year_end, lang)
     header = building_header.header_children(

@@ -170,11 +170,19 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
         html.Div(
             [
                 html.H2(t("dq_stale", lang)),
-                ui.control(
-                    t("dq_stale_days", lang),
-                    dcc.Input(
-                        id=ids.DQ_STALE_DAYS, type="number", min=1, step=1, value=2, debounce=True
+                html.Div(
+                    ui.control(
+                        t("dq_stale_days", lang),
+                        dcc.Input(
+                            id=ids.DQ_STALE_DAYS,
+                            type="number",
+                            min=1,
+                            step=1,
+                            value=2,
+                            debounce=True,
+                        ),
                     ),
+                    className="qw-controls",
                 ),
                 html.P(t("dq_stale_days_help", lang), className="qw-note"),
                 html.Div(id=ids.DQ_STALE_GRID),
