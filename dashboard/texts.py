@@ -644,13 +644,16 @@ def status_label(status: str, lang: str | None) -> str:
 
 def consequence(tier: str, lang: str | None, rules: dict[str, object] | None = None) -> str:
     """What follows an over-quota tier (``over``, ``over_20``, ``over_20_repeat``), in words;
-    empty for other statuses. English comes from ``[tiers.consequences]`` when present."""
+    empty for other statuses. The rules' ``[tiers.consequences]`` (English) and
+    ``[tiers.consequences_zh]`` (Chinese) give the words when present, so a changed rule
+    changes every page; the texts here are the fallback."""
     key = f"consequence_{tier}"
     if key not in TEXTS:
         return ""
-    if lang == "en" and rules:
+    if rules:
         tiers = rules.get("tiers", {})
-        listed = tiers.get("consequences", {}) if isinstance(tiers, dict) else {}
+        table = "consequences" if lang == "en" else "consequences_zh"
+        listed = tiers.get(table, {}) if isinstance(tiers, dict) else {}
         if isinstance(listed, dict) and listed.get(tier):
             return str(listed[tier])
     return t(key, lang)

@@ -98,6 +98,13 @@ def test_headline_cards_total_above_120_with_repeat_inside_and_consequences() ->
         for card in headline_cards(frames.headline(results), "electricity_kwh", "zh")
     ]
     assert any("罚款" in text for text in zh)
+    # The Chinese words come from the rules too ([tiers.consequences_zh]), as on the notices.
+    rules_zh = {"tiers": {"consequences_zh": {"over_20_repeat": "处 3 万元以上罚款"}}}
+    zh_rules = [
+        str(card.to_plotly_json())
+        for card in headline_cards(frames.headline(results), "electricity_kwh", "zh", rules_zh)
+    ]
+    assert any("后果：处 3 万元以上罚款" in text for text in zh_rules)
 
 
 def test_cumulative_and_monthly_totals() -> None:
