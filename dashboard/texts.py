@@ -35,6 +35,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "role_manager": ("建筑管理者", "building manager"),
     "not_found": ("页面不存在", "Page not found"),
     "back_to_city": ("返回全市页面", "Back to the city page"),
+    "back_to_my_buildings": ("返回我的建筑", "Back to my buildings"),
     "forbidden_page": ("您的角色无权查看此页面。", "Your role may not view this page."),
     "loading": ("加载中…", "Loading…"),
     # selectors
@@ -100,7 +101,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "axis_hour": ("小时（当地时间）", "Hour of day (local time)"),
     "axis_energy": ("能耗（{unit}）", "Energy ({unit})"),
     "axis_eui": ("单位面积能耗（kWh/m²）", "Energy-use intensity (kWh/m²)"),
-    "chart_cumulative": ("本年累计用能与限额轨迹", "Cumulative use this year vs quota trajectory"),
+    "chart_cumulative": (
+        "{year} 年累计用能与限额轨迹",
+        "Cumulative use in {year} vs quota trajectory",
+    ),
     "series_actual": ("实际累计", "Actual cumulative"),
     "series_trajectory": (
         "限额轨迹（预期占比 × 限额）",

@@ -31,7 +31,7 @@ from dashboard import (
 )
 from dashboard import components as ui
 from dashboard.services import Services, current_viewer
-from dashboard.shell import page_title
+from dashboard.shell import home_link, page_title
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, t
 from quota import conversion
 from quota.rules import EvaluationRules
@@ -57,7 +57,7 @@ def layout(
         return html.Div(
             [
                 ui.empty_state(t("empty_building", lang), ids.BUILDING_NOTE),
-                dcc.Link(t("back_to_city", lang), href="/"),
+                home_link(lang),
             ]
         )
     this_year = datetime.now(services.settings.tz).year
@@ -209,11 +209,13 @@ def _use_charts(
         frames.trajectory_values(data.share, quota) if data.share is not None and quota else None
     )
     no_daily = t("empty_no_daily", lang, year=year)
+    # A closed year has final figures: no projection to draw.
+    closed = building_header.is_closed_year(year, data.run["as_of"] if data.run else None)
     cumulative = figures.cumulative_figure(
         frames.cumulative(this_year),
         trajectory,
         quota,
-        result["projected"] if result else None,
+        result["projected"] if result and not closed else None,
         year,
         unit,
         lang,

@@ -230,6 +230,13 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
     assert fig.data[0].y[-1] == pytest.approx(1000.0)
     assert fig.data[3].y[-1] == 3000.0
     assert fig.layout.yaxis.title.text == "Energy (kWh)"
+    assert fig.layout.title.text == "Cumulative use in 2025 vs quota trajectory"
+    # A closed year (no projection passed): final figures only.
+    closed = checked(
+        figures.cumulative_figure(actual, None, 1000.0, None, 2025, "kWh", "zh", "empty")
+    )
+    assert [trace.name for trace in closed.data] == ["年度限额", "实际累计"]
+    assert closed.layout.title.text == "2025 年累计用能与限额轨迹"
 
 
 def test_peers_figure_needs_statistics() -> None:
@@ -272,6 +279,9 @@ def test_every_builder_gives_a_valid_plotly_figure() -> None:
         status_label("over", "en"),
     ]
     assert list(hist.data[0].y) == pytest.approx([90.0, 110.0])
+    # A closed year's axis: the whole year, with room for a marker on 31 December.
+    year_axis = checked(figures.history_figure(history, "en", "empty", 2024)).layout.xaxis
+    assert list(year_axis.range) == ["2023-12-25", "2025-01-07"]
     bars = checked(figures.bar_counts(["a", "b"], [3, 1], "t", "rows", "empty"))
     assert list(bars.data[0].x) == [3, 1]
     assert checked(figures.bar_counts([], [], "t", "rows", "none")).layout.annotations
