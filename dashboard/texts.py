@@ -61,6 +61,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
     "kpi_floor_area": ("建筑面积", "Floor area"),
     "kpi_share_within": ("限额内比例", "Share within quota"),
+    "kpi_within_own": ("限额内的建筑（已评定）", "Buildings within quota (of those judged)"),
     "kpi_within_of": (
         "{judged} 栋已评定建筑中 {within} 栋在限额内",
         "{within} of {judged} judged buildings",

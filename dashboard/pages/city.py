@@ -121,11 +121,17 @@ def city_grid() -> Any:
 
 
 def headline_cards(
-    summary: dict[str, Any], basis: str, lang: str, rules: dict[str, Any] | None = None
+    summary: dict[str, Any],
+    basis: str,
+    lang: str,
+    rules: dict[str, Any] | None = None,
+    own: bool = False,
 ) -> list[html.Div]:
     """The headline figures as cards (pure): the over-quota tiers with their excess to
     date, their projected excess at year end and what happens next; above 120 % counts
-    every building over by more than 20 %, the two-years-running ones inside it."""
+    every building over by more than 20 %, the two-years-running ones inside it. ``own``
+    (a manager's few buildings): buildings within the quota as a count ("1 / 3"), not a
+    city-style share."""
     unit = UNIT_BY_BASIS[basis]
     share = summary["share_within"]
     counts = summary["counts"]
@@ -158,6 +164,11 @@ def headline_cards(
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
         ui.card(
+            t("kpi_within_own", lang),
+            f"{ui.number_text(counts.get('within', 0))} / {ui.number_text(summary['judged'])}",
+        )
+        if own
+        else ui.card(
             t("kpi_share_within", lang),
             "–" if share != share else f"{share * 100:.1f} %",
             t(
@@ -295,7 +306,7 @@ def compute_city_page(
     )
     return CityPage(
         None,
-        headline_cards(summary, basis, lang, services.settings.rules),
+        headline_cards(summary, basis, lang, services.settings.rules, own=not viewer.sees_all),
         by_district,
         by_type,
         utilization,

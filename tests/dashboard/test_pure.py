@@ -98,6 +98,9 @@ def test_headline_cards_total_above_120_with_repeat_inside_and_consequences() ->
         for card in headline_cards(frames.headline(results), "electricity_kwh", "zh")
     ]
     assert any("罚款" in text for text in zh)
+    # A manager's few buildings: a count within the quota, not a city-style share.
+    own = str(headline_cards(frames.headline(results), "electricity_kwh", "en", own=True)[2])
+    assert "Buildings within quota (of those judged)" in own and "Share" not in own
     # The Chinese words come from the rules too ([tiers.consequences_zh]), as on the notices.
     rules_zh = {"tiers": {"consequences_zh": {"over_20_repeat": "处 3 万元以上罚款"}}}
     zh_rules = [
