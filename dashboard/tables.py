@@ -493,14 +493,19 @@ def simple_grid(
         text = t(key, lang)
         return f"{text} ({zone})" if kind == "time" and zone else text
 
+    long_texts = ("message", "raw_row", "error")
     columns = [
         {**number_column(name, t(key, lang)), "valueFormatter": THOUSANDS}
         if kind == "number"
-        else text_column(
-            name,
-            header(key, kind),
-            {"time": 170}.get(kind, 300 if name in ("message", "raw_row", "error") else 130),
-        )
+        else {
+            **text_column(
+                name,
+                header(key, kind),
+                {"time": 170}.get(kind, 300 if name in long_texts else 130),
+            ),
+            # Long texts share the grid's spare width (fewer wrapped lines).
+            **({"flex": 1} if name in long_texts else {}),
+        }
         for name, key, kind in fields
     ]
     rows = []
