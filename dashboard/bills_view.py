@@ -111,7 +111,7 @@ def comparison_frame(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def _grid(grid_id: str, frame: pd.DataFrame, fields: Any, lang: str, height: str) -> Any:
-    grid = ui.grid(grid_id, height)
+    grid = ui.grid(grid_id, height, lang=lang)
     grid.columnDefs, grid.rowData = tables.simple_grid(frame, fields, lang)
     return grid
 

@@ -8,6 +8,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.sizes import graph_style
+from dashboard.texts import grid_locale
 
 # Components whose element with the id is a labelable one (<input>, <textarea>, or the <button> that
 # dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
@@ -53,7 +54,11 @@ INFINITE_ROW_HEIGHT_PX = 52
 
 
 def grid(
-    grid_id: str, height: str = "460px", row_id: str | None = None, infinite: bool = False
+    grid_id: str,
+    height: str = "460px",
+    row_id: str | None = None,
+    infinite: bool = False,
+    lang: str | None = None,
 ) -> dag.AgGrid:
     """A sortable, filterable ag-grid; columns and rows come from a callback.
 
@@ -64,7 +69,12 @@ def grid(
     height (ag-grid measures no row it has not loaded), so their cells wrap onto at most
     two lines (:data:`INFINITE_ROW_HEIGHT_PX`) and their columns must be wide enough.
     """
-    options: dict[str, Any] = {"animateRows": False, "enableCellTextSelection": True}
+    options: dict[str, Any] = {
+        "animateRows": False,
+        "enableCellTextSelection": True,
+        # ag-grid's own words (empty grid, filter menus) in the page's language.
+        "localeText": grid_locale(lang),
+    }
     column_defaults: dict[str, Any] = {
         "sortable": True,
         "filter": True,

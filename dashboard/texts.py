@@ -38,6 +38,14 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "back_to_my_buildings": ("返回我的建筑", "Back to my buildings"),
     "forbidden_page": ("您的角色无权查看此页面。", "Your role may not view this page."),
     "loading": ("加载中…", "Loading…"),
+    "pick_date": ("选择日期", "Select a date"),
+    # Areas of the audit log's actions (dashboard/pages/audit.py).
+    "audit_area_quota": ("限额", "Quota"),
+    "audit_area_registry": ("登记信息", "Registry"),
+    "audit_area_determination": ("年度认定", "Determination"),
+    "audit_area_reading": ("读数", "Reading"),
+    "audit_area_user": ("用户", "User"),
+    "audit_area_appeal": ("申诉", "Appeal"),
     # selectors
     "year": ("年份", "Year"),
     "as_of": ("截至日期", "As of"),
@@ -625,6 +633,75 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "skip_to_content": ("跳到主要内容", "Skip to main content"),
     "title_building": ("建筑 {building_id}", "Building {building_id}"),
 }
+
+# ag-grid's own words (its overlays and column filter menus; ``localeText``) in Chinese;
+# English is ag-grid's default. Keys are ag-grid's.
+AG_GRID_ZH: Final[dict[str, str]] = {
+    "noRowsToShow": "没有可显示的行",
+    "loadingOoo": "加载中…",
+    "loadingError": "加载出错",
+    "filterOoo": "筛选…",
+    "searchOoo": "搜索…",
+    "selectAll": "全选",
+    "blanks": "空白",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "blank": "为空",
+    "notBlank": "不为空",
+    "empty": "请选择…",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "lessThanOrEqual": "小于或等于",
+    "greaterThanOrEqual": "大于或等于",
+    "inRange": "介于",
+    "inRangeStart": "从",
+    "inRangeEnd": "到",
+    "contains": "包含",
+    "notContains": "不包含",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "dateFormatOoo": "yyyy-mm-dd",
+    "before": "早于",
+    "after": "晚于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "cancelFilter": "取消",
+    "textFilter": "文本筛选",
+    "numberFilter": "数字筛选",
+    "dateFilter": "日期筛选",
+    "columnFilter": "列筛选",
+    "ariaFilterInput": "筛选输入",
+    "ariaFilteringOperator": "筛选运算符",
+    "ariaFilterValue": "筛选值",
+    "ariaFilterFromValue": "筛选起始值",
+    "ariaFilterToValue": "筛选结束值",
+    "ariaFilterList": "筛选列表",
+    "ariaFilterMenuOpen": "打开筛选菜单",
+    "ariaMenuColumn": "按 Alt+向下键打开列菜单",
+    "ariaColumn": "列",
+    "ariaColumnFiltered": "已筛选的列",
+    "ariaSortableColumn": "按 Enter 排序",
+    "ariaRowSelect": "按空格选择此行",
+    "ariaSearch": "搜索",
+    "ariaSearchFilterValues": "搜索筛选值",
+    "ariaLabelColumnMenu": "列菜单",
+    "ariaLabelColumnFilter": "列筛选",
+    "ariaLabelDialog": "对话框",
+    "ariaLabelTooltip": "提示",
+    "page": "页",
+    "of": "共",
+    "to": "至",
+    "more": "更多",
+}
+
+
+def grid_locale(lang: str | None) -> dict[str, str]:
+    """ag-grid's ``localeText`` for ``lang`` (empty for English, its default)."""
+    return dict(AG_GRID_ZH) if normalise_lang(lang) == "zh" else {}
+
 
 UNIT_BY_BASIS: Final = {"electricity_kwh": "kWh", "energy_kgce": "kgce"}
 

@@ -123,7 +123,7 @@ def layout(
             ),
             html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
             html.Div(
-                [html.H2(t("meters", lang)), meters_grid()],
+                [html.H2(t("meters", lang)), meters_grid(lang)],
                 className="qw-panel",
             ),
             determined,
@@ -133,9 +133,9 @@ def layout(
     )
 
 
-def meters_grid() -> Any:
+def meters_grid(lang: str) -> Any:
     """The building's meters; headers wrap instead of being clipped."""
-    return ui.grid(ids.BUILDING_METERS, "260px")
+    return ui.grid(ids.BUILDING_METERS, "260px", lang=lang)
 
 
 def _month_end(day: date) -> bool:

@@ -106,15 +106,15 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
             dcc.Store(id=ids.CITY_SELECTION),
-            html.Div(city_grid(), className="qw-panel"),
+            html.Div(city_grid(lang), className="qw-panel"),
             determined,
         ]
     )
 
 
-def city_grid() -> Any:
+def city_grid(lang: str) -> Any:
     """The building table: headers wrap (never clipped), rows come from the server."""
-    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True)
+    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True, lang=lang)
     # Fourteen columns: render them all (a search of the page finds every value).
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid

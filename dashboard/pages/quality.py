@@ -67,7 +67,7 @@ def _grid_with(
     height: str = "300px",
     tz: Any = None,
 ) -> list[Any]:
-    grid = ui.grid(grid_id, height)
+    grid = ui.grid(grid_id, height, lang=lang)
     columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
@@ -159,7 +159,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     ],
                     className="qw-controls",
                 ),
-                quarantine_grid(),
+                quarantine_grid(lang),
             ],
             className="qw-panel",
         )
@@ -194,11 +194,11 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     return html.Div([s for s in sections if s is not None], id=ids.DQ_BODY)
 
 
-def quarantine_grid() -> Any:
+def quarantine_grid(lang: str) -> Any:
     """The quarantined rows. ag-grid numbers the rows itself: no row id (a numeric one
     draws its warning #25, and a row id with rows of growing height left the first row
     undrawn after the rows changed); exports match rows on ``quarantine_id``."""
-    return ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
+    return ui.grid(ids.DQ_QUARANTINE_GRID, "320px", lang=lang)
 
 
 def quarantine_table(

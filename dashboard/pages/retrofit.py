@@ -105,15 +105,15 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 className="qw-controls",
             ),
             html.Div(id=ids.RETRO_TOTALS),
-            html.Div(retrofit_grid(), className="qw-panel"),
+            html.Div(retrofit_grid(lang), className="qw-panel"),
             html.P(id=ids.RETRO_NOTE, className="qw-note"),
         ]
     )
 
 
-def retrofit_grid() -> Any:
+def retrofit_grid(lang: str) -> Any:
     """The candidate table: headers wrap (never clipped), every column rendered."""
-    grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id")
+    grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id", lang=lang)
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid
 

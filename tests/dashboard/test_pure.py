@@ -428,3 +428,18 @@ def test_quality_words_times_and_stale_days() -> None:
         None,
         None,
     ]
+
+
+def test_grids_wrap_instead_of_clipping_and_speak_the_page_language() -> None:
+    from dashboard import components as ui
+
+    plain = ui.grid("g", lang="zh")
+    defaults = plain.defaultColDef
+    assert defaults["wrapText"] and defaults["autoHeight"] and defaults["wrapHeaderText"]
+    assert plain.dashGridOptions["localeText"]["noRowsToShow"] == "没有可显示的行"
+    assert plain.dashGridOptions["localeText"]["contains"] == "包含"
+    # Rows on the server have one height: room for two wrapped lines.
+    infinite = ui.grid("g", infinite=True, lang="en")
+    assert "autoHeight" not in infinite.defaultColDef and infinite.defaultColDef["wrapText"]
+    assert infinite.dashGridOptions["rowHeight"] == ui.INFINITE_ROW_HEIGHT_PX
+    assert infinite.dashGridOptions["localeText"] == {}  # ag-grid's own English
