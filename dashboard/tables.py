@@ -501,7 +501,9 @@ def simple_grid(
             **text_column(
                 name,
                 header(key, kind),
-                {"time": 170}.get(kind, 300 if name in long_texts else 130),
+                {"time": 170}.get(
+                    kind, 300 if name in long_texts else 180 if name == "detail" else 130
+                ),
             ),
             # Long texts share the grid's spare width (fewer wrapped lines).
             **({"flex": 1} if name in long_texts else {}),

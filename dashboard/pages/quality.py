@@ -66,10 +66,17 @@ def _grid_with(
     empty_key: str,
     height: str = "300px",
     tz: Any = None,
+    fit_rows: bool = False,
 ) -> list[Any]:
+    """The grid of ``frame``, or the empty state. ``fit_rows`` (a short list, at most a few
+    dozen rows): the grid is as high as its rows, with no empty space below them."""
     grid = ui.grid(grid_id, height, lang=lang)
     columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
+    if fit_rows:
+        grid.dashGridOptions = {**grid.dashGridOptions, "domLayout": "autoHeight"}
+        grid.style = {"width": "100%"}
+        grid.className = "ag-theme-alpine qw-fit-rows"
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
 
 
@@ -93,6 +100,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                             lang,
                             "empty_no_ingest",
                             tz=services.settings.tz,
+                            fit_rows=True,
                         ),
                     ],
                     className="qw-panel",
@@ -107,6 +115,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                             lang,
                             "empty_no_jobs",
                             tz=services.settings.tz,
+                            fit_rows=True,
                         ),
                     ],
                     className="qw-panel",
