@@ -56,7 +56,7 @@ SELECT 'B' || lpad(i::text, 6, '0'), '楼宇' || i, (%(districts)s::text[])[1 + 
 INSERT INTO evaluation_run (year, as_of, timezone, building_count)
 VALUES (%(year)s, %(as_of)s, 'Asia/Shanghai', %(n)s);
 INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, energy_kwh,
-       energy_kgce, quota, utilization, projected, excess, eui_kwh_per_m2, completeness)
+       energy_kgce, limit_value, utilization, projected, excess, eui_kwh_per_m2, completeness)
 SELECT (SELECT max(evaluation_id) FROM evaluation_run), b.building_id, basis.name,
        (ARRAY['within','within','within','at_risk','over','over_20','over_20_repeat',
               'insufficient_data'])[1 + (hashtext(b.building_id) & 7)],

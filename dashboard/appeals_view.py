@@ -46,7 +46,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_year": ("年度", "Year"),
     "col_basis": ("口径", "Basis"),
     "col_reason": ("申诉理由", "Reason"),
-    "col_requested_limit": ("申请限额", "Requested quota"),
+    "col_requested_limit_value": ("申请限额", "Requested quota"),
     "col_submitted_by": ("提交人", "Submitted by"),
     "col_submitted_at": ("提交时间", "Submitted"),
     "col_status": ("状态", "Status"),
@@ -77,7 +77,7 @@ LIST_COLUMNS = (
     "year",
     "basis",
     "reason",
-    "requested_limit",
+    "requested_limit_value",
     "submitted_by",
     "submitted_at",
     "status",
@@ -117,7 +117,7 @@ def appeals_table(
         value = row.get(column)
         if column == "status":
             return tr(f"status_{value}", lang)
-        if column == "requested_limit":
+        if column == "requested_limit_value":
             return "–" if value is None else ui.number_text(value)
         if column in ("submitted_at", "decided_at") and value:
             return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")

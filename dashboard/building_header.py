@@ -63,17 +63,17 @@ def allowance_block(
 ) -> list[Any]:
     """Quota, use so far, what remains, and the daily allowance to stay within 100 % and
     within the 120 % line (open year only)."""
-    quota, used = result.get("quota"), _used(result)
-    if quota is None or pd.isna(quota) or float(quota) <= 0 or used is None:
+    limit_value, used = result.get("limit_value"), _used(result)
+    if limit_value is None or pd.isna(limit_value) or float(limit_value) <= 0 or used is None:
         return []
-    within = remaining_allowance(float(quota), used, year, as_of)
-    line_120 = remaining_allowance(float(quota), used, year, as_of, ratio=over_20_ratio)
+    within = remaining_allowance(float(limit_value), used, year, as_of)
+    line_120 = remaining_allowance(float(limit_value), used, year, as_of, ratio=over_20_ratio)
     return [
         html.P(
             t(
                 "allowance_summary",
                 lang,
-                quota=f"{number_text(quota)} {unit}",
+                quota=f"{number_text(limit_value)} {unit}",
                 used=f"{number_text(used)} {unit}",
                 remaining=(
                     f"{number_text(within.remaining)} {unit}"
@@ -177,7 +177,7 @@ def header_children(
                 status=status_label(status, lang),
                 util=_pct(result.get("utilization")),
                 used=f"{number_text(_used(result))} {unit}",
-                quota=f"{number_text(result.get('quota'))} {unit}",
+                quota=f"{number_text(result.get('limit_value'))} {unit}",
             )
         else:
             line = t(

@@ -273,7 +273,7 @@ def utilization_histogram(
 def cumulative_figure(
     actual: pd.Series,
     trajectory: pd.Series | None,
-    quota: float | None,
+    limit_value: float | None,
     projected: float | None,
     year: int,
     unit: str,
@@ -281,8 +281,8 @@ def cumulative_figure(
     empty_message: str,
 ) -> Figure:
     """Cumulative use in ``year`` [unit] against the quota trajectory (expected share ×
-    quota), the annual quota, and a dashed line from the last day to the year-end
-    projection (none for a closed year: pass ``projected`` None)."""
+    limit_value), the annual limit_value [unit], and a dashed line from the last day to the
+    year-end projection (none for a closed year: pass ``projected`` None)."""
     title = t("chart_cumulative", lang, year=year)
     if actual.empty and trajectory is None:
         return empty_figure(empty_message, title)
@@ -299,13 +299,13 @@ def cumulative_figure(
                 "line": {"color": REFERENCE, "dash": "dot"},
             }
         )
-    if quota:
+    if limit_value:
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "x": [first, last],
-                "y": [float(quota), float(quota)],
+                "y": [float(limit_value), float(limit_value)],
                 "name": t("series_quota", lang),
                 "line": {"color": STATUS_COLOURS["over"], "width": 1.5},
             }

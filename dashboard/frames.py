@@ -26,9 +26,10 @@ def monthly_totals(daily: pd.Series) -> pd.Series:
     return daily.groupby(months).sum()
 
 
-def trajectory_values(share: pd.Series, quota: float) -> pd.Series:
-    """The quota trajectory: expected cumulative share (0..1) × annual quota, by date."""
-    return share.astype(float) * float(quota)
+def trajectory_values(share: pd.Series, limit_value: float) -> pd.Series:
+    """The quota trajectory: expected cumulative share (0..1) × the year's limit_value
+    [basis unit], by date."""
+    return share.astype(float) * float(limit_value)
 
 
 def heatmap_matrix(hourly: pd.DataFrame) -> pd.DataFrame:
@@ -74,12 +75,12 @@ def headline(results: pd.DataFrame) -> dict[str, Any]:
             float(
                 (
                     pd.to_numeric(rows["projected"], errors="coerce")
-                    - pd.to_numeric(rows["quota"], errors="coerce")
+                    - pd.to_numeric(rows["limit_value"], errors="coerce")
                 )
                 .clip(lower=0.0)
                 .sum()
             )
-            if not rows.empty and "projected" in rows and "quota" in rows
+            if not rows.empty and "projected" in rows and "limit_value" in rows
             else 0.0
         )
     return {

@@ -132,13 +132,13 @@ SELECT b.building_id, b.name, b.district, b.building_type,
        {SIZE_CLASS_SQL} AS size_class,
        r.status,
        CASE WHEN r.basis = 'energy_kgce' THEN r.energy_kgce ELSE r.energy_kwh END AS energy,
-       r.quota, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness,
+       r.limit_value, r.utilization, r.projected, r.excess, r.eui_kwh_per_m2, r.completeness,
        bind.basis AS binding_basis, bind.basis_count
   FROM evaluation_result r
   JOIN building b USING (building_id)
   LEFT JOIN LATERAL (
        SELECT (array_agg(o.basis ORDER BY o.utilization DESC NULLS LAST))[1] AS basis,
-              count(*) FILTER (WHERE o.quota IS NOT NULL) AS basis_count
+              count(*) FILTER (WHERE o.limit_value IS NOT NULL) AS basis_count
          FROM evaluation_result o
         WHERE o.evaluation_id = r.evaluation_id AND o.building_id = r.building_id
   ) bind ON true
@@ -173,8 +173,8 @@ def city_results(
 ) -> pd.DataFrame:
     """One row per visible building of an evaluation run for one basis, with registry fields.
 
-    ``energy``, ``quota``, ``projected`` and ``excess`` are in the basis's unit (kWh or kgce);
-    ``utilization`` is use to date ÷ quota (a ratio); ``size_class`` is small|ordinary|large.
+    ``energy``, ``limit_value``, ``projected`` and ``excess`` are in the basis's unit (kWh or kgce);
+    ``utilization`` is use to date ÷ limit_value (a ratio); ``size_class`` is small|ordinary|large.
     Empty filter lists mean "all".
     """
     params = {
@@ -258,7 +258,7 @@ def last_data_day(
 
 
 BUILDING_RESULT = f"""
-SELECT r.status, r.basis, r.energy_kwh, r.energy_kgce, r.quota, r.expected_share,
+SELECT r.status, r.basis, r.energy_kwh, r.energy_kgce, r.limit_value, r.expected_share,
        r.utilization, r.projected, r.completeness, r.excess, r.eui_kwh_per_m2, r.details
   FROM evaluation_result r JOIN building b USING (building_id)
  WHERE r.evaluation_id = %(evaluation_id)s AND r.building_id = %(building_id)s

@@ -131,7 +131,7 @@ ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params
 def city_columns(basis: str, lang: str) -> list[Column]:
     """Column definitions of the city page's building table (energies in the basis's unit).
 
-    The decisive columns come first (status, utilization, quota, use to date, projection,
+    The decisive columns come first (status, utilization, limit_value, use to date, projection,
     excess to date and projected at year end), so at 1440 px they are on screen; numbers
     show thousands separators; headers wrap instead of being clipped.
     """
@@ -158,7 +158,7 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         },
         num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
         # Wide enough for nine digits with separators (a city's largest buildings).
-        num("quota", "col_quota", 130),
+        num("limit_value", "col_quota", 130),
         num("energy", "col_energy", 130),
         num("projected", "col_projected", 130),
         num("excess", "col_excess", 125),
@@ -172,12 +172,12 @@ def city_columns(basis: str, lang: str) -> list[Column]:
     ]
 
 
-def projected_excess(projected: Any, quota: Any) -> pd.Series:
-    """Projected excess at year end [basis unit]: max(0, projected − quota), NaN when
+def projected_excess(projected: Any, limit_value: Any) -> pd.Series:
+    """Projected excess at year end [basis unit]: max(0, projected − limit_value), NaN when
     either is missing."""
     projected_v = pd.to_numeric(pd.Series(projected), errors="coerce").reset_index(drop=True)
-    quota_v = pd.to_numeric(pd.Series(quota), errors="coerce").reset_index(drop=True)
-    return (projected_v - quota_v).clip(lower=0.0)
+    limit_v = pd.to_numeric(pd.Series(limit_value), errors="coerce").reset_index(drop=True)
+    return (projected_v - limit_v).clip(lower=0.0)
 
 
 def binding_basis_label(binding: Any, basis_count: Any) -> str:
@@ -218,10 +218,12 @@ def city_table(results: pd.DataFrame, lang: str) -> Table:
         "status": [labels[code] for code in statuses],
         "utilization_pct": rounded_list(util.round(4), 1),
         "energy": rounded_list(results["energy"]),
-        "quota": rounded_list(results["quota"]),
+        "limit_value": rounded_list(results["limit_value"]),
         "projected": rounded_list(results["projected"]),
         "excess": rounded_list(results["excess"]),
-        "projected_excess": rounded_list(projected_excess(results["projected"], results["quota"])),
+        "projected_excess": rounded_list(
+            projected_excess(results["projected"], results["limit_value"])
+        ),
         "binding_basis": [
             binding_basis_label(b, n)
             for b, n in zip(
@@ -244,7 +246,7 @@ CITY_TABLE_FIELDS = (
     "status",
     "utilization_pct",
     "energy",
-    "quota",
+    "limit_value",
     "projected",
     "excess",
     "projected_excess",

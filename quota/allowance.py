@@ -17,7 +17,7 @@ from quota.calendar import days_in_year, year_start
 
 @dataclass(frozen=True)
 class Allowance:
-    """The remaining allowance under ``limit`` (= quota × ratio) as of a day.
+    """The remaining allowance under ``limit`` (= the year's limit_value × ratio) as of a day.
 
     ``remaining`` [unit] is negative when the limit is already passed. ``per_day_left``
     [unit/day] is the most the building may use on each remaining day to stay within the
@@ -43,20 +43,20 @@ class Allowance:
 
 
 def remaining_allowance(
-    quota: float, used_to_date: float, year: int, as_of: date, ratio: float = 1.0
+    limit_value: float, used_to_date: float, year: int, as_of: date, ratio: float = 1.0
 ) -> Allowance:
-    """The allowance under ``quota × ratio`` for ``year`` after ``used_to_date`` through
-    local day ``as_of`` (inclusive).
+    """The allowance under ``limit_value × ratio`` (basis unit) for ``year`` after
+    ``used_to_date`` through local day ``as_of`` (inclusive).
 
     >>> a = remaining_allowance(365.0, 100.0, 2025, date(2025, 4, 10))  # day 100 of 365
     >>> a.remaining, a.days_left, a.pace_per_day, a.per_day_left
     (265.0, 265, 1.0, 1.0)
     """
-    if not math.isfinite(quota) or quota <= 0:
+    if not math.isfinite(limit_value) or limit_value <= 0:
         raise ValueError("the quota must be a positive number")
     if as_of.year != year:
         raise ValueError(f"as-of date {as_of} is not in {year}")
-    limit = quota * ratio
+    limit = limit_value * ratio
     days_elapsed = (as_of - year_start(year)).days + 1
     days_left = days_in_year(year) - days_elapsed
     remaining = limit - used_to_date

@@ -5,8 +5,9 @@ and of the previous year, and the quotas, and returns one row per building and b
 columns of :data:`RESULT_COLUMNS`. SQL that produces the inputs is in ``quota.queries``.
 
 Units: ``energy_kwh`` electricity [kWh] used from local 1 January through the as-of date;
-``energy_kgce`` all carriers [kgce]; ``quota``, ``projected`` and ``excess`` in the basis unit
-(kWh for ``electricity_kwh``, kgce for ``energy_kgce``); ``eui_kwh_per_m2`` annualised
+``energy_kgce`` all carriers [kgce]; ``limit_value`` (the year's quota limit), ``projected``
+and ``excess`` in the basis unit (kWh for ``electricity_kwh``, kgce for ``energy_kgce``);
+``eui_kwh_per_m2`` annualised
 [kWh/(m²·a)] of the basis's carriers (electricity, or all carriers for ``energy_kgce``);
 ``co2_kg`` all carriers to date [kg CO₂]; ``expected_share``, ``utilization``,
 ``completeness`` ratios.
@@ -34,7 +35,7 @@ RESULT_COLUMNS = (
     "status",
     "energy_kwh",
     "energy_kgce",
-    "quota",
+    "limit_value",
     "expected_share",
     "utilization",
     "projected",
@@ -317,11 +318,11 @@ def _electricity_eui(
 @dataclass
 class _QuotaRows:
     """One output row per building and basis with a quota in force (plus one ``no_quota``
-    row per building without any): registry positions, basis, quota and its source."""
+    row per building without any): registry positions, basis, limit_value and its source."""
 
     pos: np.ndarray
     basis: np.ndarray
-    quota: np.ndarray  # in the basis unit
+    limit_value: np.ndarray  # in the basis unit
     quota_source: np.ndarray
     quota_version_id: pd.Series  # Int64, <NA> for rows without a quota
 
@@ -344,7 +345,7 @@ def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
                 np.full(len(without), DEFAULT_BASIS, dtype=object),
             ]
         ),
-        quota=np.concatenate(
+        limit_value=np.concatenate(
             [
                 q_now["limit_value"].to_numpy(dtype="float64", na_value=np.nan)[known],
                 np.full(len(without), np.nan),
@@ -362,10 +363,10 @@ def _quota_rows(quotas: pd.DataFrame, index: pd.Index, year: int) -> _QuotaRows:
     )
 
 
-def _previous_quota(
+def _previous_limit_value(
     quotas: pd.DataFrame, index: pd.Index, year: int, rows: _QuotaRows
 ) -> tuple[pd.Series, np.ndarray]:
-    """Last year's quota of each row's building and basis (NaN when none), and each row's
+    """Last year's limit_value of each row's building and basis (NaN when none), and each row's
     basis code for sorting."""
     q_last = quotas[quotas["year"] == year - 1]
     bases = pd.Index(sorted(set(rows.basis) | set(q_last["basis"])))
@@ -409,9 +410,11 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     energy = pick(use.electricity_kwh, use.kgce)
     share = pick(*(previous.share[k] for k in BASES))
     basis_kwh = pick(use.electricity_kwh, use.all_kwh)
-    prev_quota, basis_code = _previous_quota(inputs.quotas, index, year, rows)
+    prev_limit_value, basis_code = _previous_limit_value(inputs.quotas, index, year, rows)
     prev_util, prev_source = previous_utilization(
-        tiers.utilization(pick(previous.electricity_full_kwh, previous.kgce_full), prev_quota),
+        tiers.utilization(
+            pick(previous.electricity_full_kwh, previous.kgce_full), prev_limit_value
+        ),
         index.to_numpy()[rpos],
         rows.basis,
         inputs.previous_determined,
@@ -423,8 +426,8 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     area_s = pd.Series(area[rpos], dtype="float64")
     completeness = pick(use.completeness_electricity, use.completeness_all)
 
-    quota_s = pd.Series(rows.quota, dtype="float64")
-    util = tiers.utilization(energy, quota_s)
+    limit_value = pd.Series(rows.limit_value, dtype="float64")
+    util = tiers.utilization(energy, limit_value)
     scope = tiers.in_scope(
         b["floor_area_m2"],
         b["public_use_share"],
@@ -433,9 +436,9 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
     ).to_numpy(dtype=bool)
     status = tiers.status(
         in_scope=pd.Series(scope[rpos]),
-        has_quota=quota_s.notna(),
+        has_quota=limit_value.notna(),
         utilization_ratio=util,
-        projected_ratio=tiers.utilization(projected, quota_s),
+        projected_ratio=tiers.utilization(projected, limit_value),
         completeness=completeness,
         previous_utilization_ratio=prev_util,
         is_year_end=is_year_end,
@@ -450,12 +453,12 @@ def evaluate(inputs: EvaluationInputs, rules: EvaluationRules) -> pd.DataFrame:
             "status": status,
             "energy_kwh": use.electricity_kwh[rpos],
             "energy_kgce": use.kgce[rpos],
-            "quota": quota_s,
+            "limit_value": limit_value,
             "expected_share": share,
             "utilization": util,
             "projected": projected,
             "completeness": completeness,
-            "excess": tiers.excess(energy, quota_s),
+            "excess": tiers.excess(energy, limit_value),
             "eui_kwh_per_m2": eui_kwh_per_m2(annual_kwh, area_s),
             "co2_kg": use.co2_kg[rpos],
             "profile_source": pick(*(previous.source[k] for k in BASES)),

@@ -56,11 +56,11 @@ COMPLIANCE_COLUMNS: tuple[Column, ...] = (
     C("basis", "考核口径", "Basis", "basis"),
     C("status", "状态", "Status", "status"),
     C("utilization", "限额使用率（%）", "Utilization (%)", "pct"),
-    C("quota_kwh", "限额（kWh）", "Quota (kWh)", "kwh"),
+    C("limit_value_kwh", "限额（kWh）", "Quota (kWh)", "kwh"),
     C("use_kwh", "累计用电（kWh）", "Electricity to date (kWh)", "kwh"),
     C("projected_kwh", "年末预测（kWh）", "Projected year end (kWh)", "kwh"),
     C("excess_kwh", "超出量（kWh）", "Excess over quota (kWh)", "kwh"),
-    C("quota_kgce", "限额（kgce）", "Quota (kgce)", "kgce"),
+    C("limit_value_kgce", "限额（kgce）", "Quota (kgce)", "kgce"),
     C("use_kgce", "累计综合能耗（kgce）", "All energy to date (kgce)", "kgce"),
     C("projected_kgce", "年末预测（kgce）", "Projected year end (kgce)", "kgce"),
     C("excess_kgce", "超出量（kgce）", "Excess over quota (kgce)", "kgce"),
@@ -174,7 +174,7 @@ def compliance_table(conn: psycopg.Connection[Any], settings: Settings, year: in
     res, evaluation_id, as_of = _latest_results(conn, settings, year)
     res = res.copy()
     is_kwh = res["basis"] == "electricity_kwh"
-    for name in ("quota", "projected", "excess"):
+    for name in ("limit_value", "projected", "excess"):
         res[f"{name}_kwh"] = res[name].where(is_kwh)
         res[f"{name}_kgce"] = res[name].where(~is_kwh)
     res["use_kwh"] = res["energy_kwh"]

@@ -21,7 +21,7 @@ from quota.proposals import PROPOSAL_COLUMNS, ProposalRules, propose
 from quota.rules import EvaluationRules, unverified_labels
 from quota.settings import Settings
 
-IMPORT_COLUMNS = ("building_id", "year", "basis", "limit")
+IMPORT_COLUMNS = ("building_id", "year", "basis", "limit_value")
 EXPLANATION_COLUMNS = tuple(c for c in PROPOSAL_COLUMNS if c not in IMPORT_COLUMNS)
 
 
@@ -85,7 +85,7 @@ def propose_quotas(
         annual = annual_values(totals, b, eval_rules, rules.min_year_completeness)
         frames.append(propose(year, b, buildings, annual, rules))
     proposals = pd.concat(frames, ignore_index=True)
-    has_limit = proposals["limit"].notna()
+    has_limit = proposals["limit_value"].notna()
     is_imported = pd.Series(
         [
             (bid, bs) in imported_keys
@@ -105,7 +105,7 @@ def propose_quotas(
                     "building_id": r["building_id"],
                     "year": year,
                     "basis": r["basis"],
-                    "limit_value": float(r["limit"]),
+                    "limit_value": float(r["limit_value"]),
                     "method": r["method"],
                     "explanation": json.dumps(_explanation(r), ensure_ascii=False),
                 }
@@ -135,7 +135,7 @@ def _explanation(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_csv(proposals: pd.DataFrame, path: Path) -> None:
-    """The quotas import format (building_id,year,basis,limit) plus explanation columns,
+    """The quotas import format (building_id,year,basis,limit_value) plus explanation columns,
     UTF-8 with BOM so spreadsheet programs show Chinese text correctly."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:

@@ -39,7 +39,7 @@ PROPOSAL_COLUMNS = (
     "building_id",
     "year",
     "basis",
-    "limit",
+    "limit_value",
     "method",
     "base_years",
     "historical_base",
@@ -174,7 +174,7 @@ def propose(
     (building_id, building_type, floor_area_m2), columns :data:`PROPOSAL_COLUMNS`.
 
     ``annual``: building_id, year, value (basis unit), is_complete. A building with neither a
-    history nor a benchmark gets ``limit`` NaN (method "none").
+    history nor a benchmark gets ``limit_value`` NaN (method "none").
     """
     b = buildings.set_index("building_id")
     hist = (
@@ -200,14 +200,14 @@ def propose(
     has_hist = history_limit.notna()
     has_bench = benchmark.notna()
     if rules.method == "history":
-        limit = history_limit.where(has_hist, benchmark)
+        limit_value = history_limit.where(has_hist, benchmark)
         method = np.where(has_hist, "history", np.where(has_bench, "benchmark", "none"))
     elif rules.method == "benchmark":
-        limit = benchmark
+        limit_value = benchmark
         method = np.where(has_bench, "benchmark", "none")
     else:
-        limit = pd.concat([history_limit, benchmark], axis=1).min(axis=1, skipna=True)
-        limit = limit.where(has_hist | has_bench)
+        limit_value = pd.concat([history_limit, benchmark], axis=1).min(axis=1, skipna=True)
+        limit_value = limit_value.where(has_hist | has_bench)
         method = np.select(
             [
                 has_hist & has_bench & (history_limit <= benchmark),
@@ -225,7 +225,7 @@ def propose(
             "building_id": b.index,
             "year": year,
             "basis": basis,
-            "limit": limit.to_numpy(),
+            "limit_value": limit_value.to_numpy(),
             "method": method,
             "base_years": hist["base_years"].fillna("").to_numpy(),
             "historical_base": hist["historical_base"].to_numpy(),

@@ -172,7 +172,7 @@ SELECT evaluation_id, year, as_of, computed_at, timezone, parameters, building_c
 
 EVALUATION_RESULTS = """
 SELECT r.building_id, b.name, b.district, b.building_type, b.floor_area_m2, r.basis,
-       r.status, r.energy_kwh, r.energy_kgce, r.quota, r.expected_share, r.utilization,
+       r.status, r.energy_kwh, r.energy_kgce, r.limit_value, r.expected_share, r.utilization,
        r.projected, r.completeness, r.excess, r.eui_kwh_per_m2, r.co2_kg, r.details
   FROM evaluation_result r
   JOIN building b USING (building_id)

@@ -38,15 +38,15 @@ OVER_STATUSES = ("over", "over_20", "over_20_repeat")
 RATIO_TOLERANCE = 1e-9
 
 
-def utilization(use: pd.Series, quota: pd.Series) -> pd.Series:
-    """use ÷ quota (both in the basis unit); NaN without a positive quota [-]."""
-    quota = quota.astype("float64")
-    return use.astype("float64") / quota.where(quota > 0)
+def utilization(use: pd.Series, limit_value: pd.Series) -> pd.Series:
+    """use ÷ limit_value (both in the basis unit); NaN without a positive limit [-]."""
+    limit_value = limit_value.astype("float64")
+    return use.astype("float64") / limit_value.where(limit_value > 0)
 
 
-def excess(use: pd.Series, quota: pd.Series) -> pd.Series:
-    """max(0, use − quota) in the basis unit; NaN without a quota."""
-    return (use.astype("float64") - quota.astype("float64")).clip(lower=0.0)
+def excess(use: pd.Series, limit_value: pd.Series) -> pd.Series:
+    """max(0, use − limit_value) in the basis unit; NaN without a limit."""
+    return (use.astype("float64") - limit_value.astype("float64")).clip(lower=0.0)
 
 
 def is_above(ratio: pd.Series, threshold: float) -> pd.Series:
@@ -69,9 +69,9 @@ def status(
 ) -> pd.Series:
     """The status per row (see the module docstring for the order of the rules).
 
-    ``utilization_ratio`` = use to date ÷ quota, ``projected_ratio`` = projected year-end use ÷
-    quota (NaN when no projection), ``previous_utilization_ratio`` = last year's final use ÷
-    last year's quota (NaN when unknown), ``completeness`` 0..1.
+    ``utilization_ratio`` = use to date ÷ limit_value, ``projected_ratio`` = projected year-end
+    use ÷ limit_value (NaN when no projection), ``previous_utilization_ratio`` = last year's
+    final use ÷ last year's limit_value (NaN when unknown), ``completeness`` 0..1.
     """
     u = utilization_ratio.astype("float64")
     over_20 = is_above(u, over_20_ratio)

@@ -26,7 +26,7 @@ OPEN_COLUMNS = (
     "year",
     "basis",
     "reason",
-    "requested_limit",
+    "requested_limit_value",
     "submitted_by",
     "submitted_at",
     "status",

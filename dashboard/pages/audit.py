@@ -216,7 +216,7 @@ def adjust_quota(
         lang,
         building=version["building_id"],
         year=version["year"],
-        limit=ui.number_text(version["limit"]),
+        limit=ui.number_text(version["limit_value"]),
         version=version["version_id"],
     )
 

@@ -204,9 +204,11 @@ def _use_charts(
         per_day[[d.year == year - 1 for d in per_day.index]] if not per_day.empty else per_day
     )
     result = data.result
-    quota = result["quota"] if result else None
+    limit_value = result["limit_value"] if result else None
     trajectory = (
-        frames.trajectory_values(data.share, quota) if data.share is not None and quota else None
+        frames.trajectory_values(data.share, limit_value)
+        if data.share is not None and limit_value
+        else None
     )
     no_daily = t("empty_no_daily", lang, year=year)
     # A closed year has final figures: no projection to draw.
@@ -214,7 +216,7 @@ def _use_charts(
     cumulative = figures.cumulative_figure(
         frames.cumulative(this_year),
         trajectory,
-        quota,
+        limit_value,
         result["projected"] if result and not closed else None,
         year,
         unit,

@@ -18,7 +18,7 @@ TABLE_COLUMNS = [
     "status",
     "utilization",
     "projected",
-    "quota",
+    "limit_value",
     "completeness",
     "expected_share",
     "eui_kwh_per_m2",
@@ -144,12 +144,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     adjust.add_argument("building_id", metavar="BUILDING_ID")
     adjust.add_argument("--year", type=int, required=True, help="quota year")
     adjust.add_argument("--basis", choices=BASIS_CHOICES, required=True, help="quota basis")
-    adjust.add_argument(
-        "--limit",
+    limit_value = adjust.add_mutually_exclusive_group(required=True)
+    limit_value.add_argument(
+        "--limit-value",
+        dest="limit_value",
         type=float,
-        required=True,
+        metavar="LIMIT_VALUE",
         help="new annual limit in the basis's unit (kWh or kgce)",
     )
+    # The older spelling, kept so that existing scripts keep working.
+    limit_value.add_argument("--limit", dest="limit_value", type=float, help=argparse.SUPPRESS)
     adjust.add_argument("--reason", required=True, help="why (required, kept in the audit log)")
     add_by_flag(adjust)
     add_json_flag(adjust)
@@ -159,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "history",
         help="a building's quota versions for a year, oldest first (the last is in force)",
         description=(
-            "List every version of a building's quota for a year: limit, source (imported, "
+            "List every version of a building's quota for a year: limit_value, source (imported, "
             "proposed, adjusted), reason, by, at, and for imports the file name and its "
             "SHA-256 checksum. Oldest first; the last version of a basis is the one in force."
         ),
@@ -364,7 +368,7 @@ def run_adjust(args: argparse.Namespace, settings: Settings) -> int:
                 args.building_id,
                 args.year,
                 args.basis,
-                args.limit,
+                args.limit_value,
                 args.reason,
                 actor=actor,
                 role=role,
@@ -373,7 +377,8 @@ def run_adjust(args: argparse.Namespace, settings: Settings) -> int:
             raise UserError(str(exc)) from exc
         conn.commit()
     human = (
-        f"{args.building_id} {args.year} {args.basis}: limit {version['limit']:,.0f} in force "
+        f"{args.building_id} {args.year} {args.basis}: "
+        f"limit_value {version['limit_value']:,.0f} in force "
         f"(version {version['version_id']}, adjusted by {actor})"
     )
     emit(args, version, human)
@@ -386,7 +391,9 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
 
     with connect(settings) as conn:
         versions = quota_versions.history(conn, args.building_id, args.year, args.basis)
-    human = format_table(versions, ["basis", "version_id", "limit", "source", "by", "at", "reason"])
+    human = format_table(
+        versions, ["basis", "version_id", "limit_value", "source", "by", "at", "reason"]
+    )
     emit(args, {"versions": versions}, human)
     return 0
 

@@ -19,7 +19,10 @@ HELP = {
         "interval_minutes,register_digits,max_power_kw] (register_max: the largest value a "
         "cumulative register shows, 99999 for five digits; or register_digits 5)"
     ),
-    "quotas": "building_id,year,basis,limit",
+    "quotas": (
+        "building_id,year,basis,limit_value (limit_value: the year's quota limit in the basis's "
+        "unit, kWh or kgce; the older header limit is accepted too)"
+    ),
     "accounts": "account_id,building_id,energy_type,unit[,share,utility,account_name]",
 }
 
@@ -42,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "GB18030/GBK; comma or semicolon). Re-importing updates buildings and meters in "
             "place (floor area, type and public-use share keep their history, from the "
             "optional effective_from column); a quotas file adds a quota version where a "
-            "limit changed, with the file's name and checksum. A file "
+            "limit_value changed, with the file's name and checksum. A file "
             "with any invalid row is not applied at all: every invalid row is reported with "
             "its line number and reason. Exit status: 0 applied, 1 invalid rows (nothing "
             "applied), 2 a file cannot be used at all."

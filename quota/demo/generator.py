@@ -439,7 +439,7 @@ def meters_csv_bytes(city: City) -> bytes:
 
 
 def quotas_frame(city: City, conversion: dict[str, float] | None = None) -> pd.DataFrame:
-    """Published quotas of the previous years (``building_id, year, basis, limit``).
+    """Published quotas of the previous years (``building_id, year, basis, limit_value``).
 
     For each in-scope building with history and each previous year: an ``electricity_kwh``
     quota of its normal use with a little slack (:data:`QUOTA_SLACK`), and for buildings that
@@ -466,7 +466,7 @@ def quotas_frame(city: City, conversion: dict[str, float] | None = None) -> pd.D
                     "building_id": b.building_id,
                     "year": year,
                     "basis": "electricity_kwh",
-                    "limit": int(round(kwh, -2)),
+                    "limit_value": int(round(kwh, -2)),
                 }
             )
             gas_m3 = (b.model_kitchen_gas_m3_per_m2 + b.model_boiler_gas_m3_per_m2) * area
@@ -482,10 +482,10 @@ def quotas_frame(city: City, conversion: dict[str, float] | None = None) -> pd.D
                         "building_id": b.building_id,
                         "year": year,
                         "basis": "energy_kgce",
-                        "limit": int(round(kgce, -1)),
+                        "limit_value": int(round(kgce, -1)),
                     }
                 )
-    return pd.DataFrame(rows, columns=["building_id", "year", "basis", "limit"])
+    return pd.DataFrame(rows, columns=["building_id", "year", "basis", "limit_value"])
 
 
 # ------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 APPEAL_COLUMNS = """
 a.appeal_id, a.building_id, b.name AS building_name, a.year, a.basis, a.reason,
-a.requested_limit, a.submitted_by, a.submitted_at, a.determination_id, a.status,
+a.requested_limit_value, a.submitted_by, a.submitted_at, a.determination_id, a.status,
 a.decided_by, a.decided_at, a.decision_reason, a.quota_version_id, a.determination_after_id
 """
 
@@ -27,9 +27,9 @@ SELECT appeal_id FROM appeal
 
 INSERT_APPEAL = f"""
 WITH a AS (
-    INSERT INTO appeal (building_id, year, basis, reason, requested_limit, submitted_by,
+    INSERT INTO appeal (building_id, year, basis, reason, requested_limit_value, submitted_by,
                         determination_id)
-    VALUES (%(building_id)s, %(year)s, %(basis)s, %(reason)s, %(requested_limit)s,
+    VALUES (%(building_id)s, %(year)s, %(basis)s, %(reason)s, %(requested_limit_value)s,
             %(submitted_by)s, %(determination_id)s)
     RETURNING *
 )

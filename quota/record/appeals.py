@@ -56,7 +56,7 @@ def submit(
     year: int,
     basis: str,
     reason: str | None,
-    requested_limit: float | None,
+    requested_limit_value: float | None,
     *,
     actor: str,
     role: str | None,
@@ -75,7 +75,7 @@ def submit(
         raise AppealError(f"year {year}: a quota year lies in 1990..2200")
     if basis not in quota_versions.BASES:
         raise AppealError(f"basis must be one of {', '.join(quota_versions.BASES)}")
-    if requested_limit is not None and not requested_limit > 0:
+    if requested_limit_value is not None and not requested_limit_value > 0:
         raise AppealError("a requested quota must be a positive number")
     params = {"building_id": building_id, "year": year, "basis": basis}
     if conn.execute(q.OPEN_APPEAL_EXISTS, params).fetchone() is not None:
@@ -86,7 +86,9 @@ def submit(
         {
             **params,
             "reason": reason,
-            "requested_limit": None if requested_limit is None else float(requested_limit),
+            "requested_limit_value": None
+            if requested_limit_value is None
+            else float(requested_limit_value),
             "submitted_by": actor,
             "determination_id": None if det is None else det["determination_id"],
         },
@@ -135,7 +137,7 @@ def decide(
     version_id = None
     determination_after = None
     if decision == "accept":
-        limit = limit_value if limit_value is not None else row["requested_limit"]
+        limit = limit_value if limit_value is not None else row["requested_limit_value"]
         if limit is None:
             raise AppealError(
                 f"appeal {appeal_id} requests no quota: accepting needs the new limit"
@@ -195,7 +197,7 @@ def _summary(appeal: dict[str, Any]) -> dict[str, Any]:
         "appeal_id",
         "year",
         "basis",
-        "requested_limit",
+        "requested_limit_value",
         "status",
         "quota_version_id",
         "determination_after_id",

@@ -90,8 +90,26 @@ def entries(
         },
     ).fetchall()
     return [
-        {k: (row[k].isoformat() if k == "at" else row[k]) for k in ENTRY_FIELDS} for row in rows
+        {
+            k: (
+                row[k].isoformat()
+                if k == "at"
+                else with_limit_value(row[k])
+                if k in ("before", "after") and str(row["action"]).startswith("quota.")
+                else row[k]
+            )
+            for k in ENTRY_FIELDS
+        }
+        for row in rows
     ]
+
+
+def with_limit_value(payload: Any) -> Any:
+    """A quota-version entry's before/after with the limit under its one name,
+    ``limit_value`` [basis unit]: entries written before migration 0120 call it ``limit``."""
+    if not isinstance(payload, dict) or "limit" not in payload or "limit_value" in payload:
+        return payload
+    return {("limit_value" if k == "limit" else k): v for k, v in payload.items()}
 
 
 def current_actor(conn: psycopg.Connection[Any]) -> str:

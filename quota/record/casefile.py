@@ -33,7 +33,7 @@ Files:
 
 - `determination.json`: the determination in force for the year (id, when, by whom, as-of
   date, time zone, superseding reason) and this building's result per basis: status,
-  use_value (basis unit), energy_kwh, energy_kgce, quota, quota_version_id, utilization,
+  use_value (basis unit), energy_kwh, energy_kgce, limit_value, quota_version_id, utilization,
   completeness, excess.
 - `quota_versions.csv`: every version of the building's quota for the year, oldest first
   (source imported, proposed or adjusted; reason, by, at; file name and SHA-256 of imports);
@@ -65,9 +65,9 @@ Files:
 - Basis `energy_kgce`: convert each row to kgce with `factors.json` and sum: electricity
   kWh × electricity_kgce_per_kwh; natural gas kWh ÷ natural_gas_kwh_per_m3 ×
   natural_gas_kgce_per_m3; district heat kWh × 0.0036 GJ/kWh × district_heat_kgce_per_gj.
-- Utilisation = use ÷ quota; the tier follows from rules.json [tiers]: above over_ratio is
-  `over`, above over_20_ratio `over_20` (`over_20_repeat` when the previous year's
-  determination was also above it).
+- Utilisation = use ÷ `limit_value` (the quota limit); the tier follows from rules.json
+  [tiers]: above over_ratio is `over`, above over_20_ratio `over_20` (`over_20_repeat` when
+  the previous year's determination was also above it).
 
 The daily data are the rollups as stored when this file was written; a reading loaded or
 corrected after the determination ({determination_at}) changes them, and corrections.csv
@@ -163,7 +163,7 @@ def casefile_zip(
             [
                 "version_id",
                 "basis",
-                "limit",
+                "limit_value",
                 "source",
                 "reason",
                 "by",

@@ -138,7 +138,7 @@ DETERMINATION_RESULT_COLUMNS = (
     "use_value",
     "energy_kwh",
     "energy_kgce",
-    "quota",
+    "limit_value",
     "quota_version_id",
     "expected_share",
     "utilization",
@@ -162,7 +162,7 @@ SELECT determination_id, year, as_of, at, actor AS by, reason, superseded_by, ti
 # Every building's determined results over all years (determinations in force only).
 DETERMINED_HISTORY = """
 SELECT d.year, d.determination_id, r.building_id, r.basis, r.status, r.utilization,
-       r.use_value, r.quota
+       r.use_value, r.limit_value
   FROM determination d
   JOIN determination_result r USING (determination_id)
  WHERE d.superseded_by IS NULL

@@ -173,7 +173,7 @@ def _store_results(
             "use_value": use_in_basis_unit(results),
             "energy_kwh": results["energy_kwh"],
             "energy_kgce": results["energy_kgce"],
-            "quota": results["quota"],
+            "limit_value": results["limit_value"],
             "quota_version_id": results["quota_version_id"],
             "expected_share": results["expected_share"],
             "utilization": results["utilization"],
@@ -244,7 +244,7 @@ def determined_history(
     conn: psycopg.Connection[Any], building_ids: list[str] | None = None
 ) -> pd.DataFrame:
     """Every year's determination in force, per building and basis: year, determination_id,
-    building_id, basis, status, utilization, use_value (basis unit), quota."""
+    building_id, basis, status, utilization, use_value and limit_value (basis unit)."""
     return queries.frame(conn, q.DETERMINED_HISTORY, {"building_ids": building_ids})
 
 

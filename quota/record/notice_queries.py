@@ -33,7 +33,7 @@ SELECT determination_id, year, as_of, at, actor, reason, timezone, rules, factor
 
 # One building's rows of a determination, each with the quota version it used.
 DETERMINATION_ROWS = """
-SELECT r.basis, r.status, r.use_value, r.energy_kwh, r.energy_kgce, r.quota,
+SELECT r.basis, r.status, r.use_value, r.energy_kwh, r.energy_kgce, r.limit_value,
        r.quota_version_id, r.utilization, r.completeness, r.excess, r.eui_kwh_per_m2,
        r.co2_kg, r.details,
        v.source AS quota_source, v.reason AS quota_reason, v.actor AS quota_by,

@@ -40,8 +40,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "basis_electricity_kwh": ("用电量（千瓦时）", "Electricity (kWh)"),
     "basis_energy_kgce": ("综合能耗（千克标准煤）", "Total energy (kgce)"),
     "quota": (
-        "有效限额：{limit} {unit}（版本 {version}，来源：{source}）",
-        "Quota in force: {limit} {unit} (version {version}, {source})",
+        "有效限额：{limit_value} {unit}（版本 {version}，来源：{source}）",
+        "Quota in force: {limit_value} {unit} (version {version}, {source})",
     ),
     "quota_none": ("无有效限额", "No quota in force"),
     "quota_reason": (
@@ -246,7 +246,7 @@ def _result_blocks(
     basis = row["basis"]
     unit = _pick(UNIT, basis, lang)
     out: list[tuple[str, str]] = [("heading", _pick_basis(basis, lang))]
-    if row["quota"] is None:
+    if row["limit_value"] is None:
         out.append(("line", text("quota_none", lang)))
     else:
         out.append(
@@ -255,7 +255,7 @@ def _result_blocks(
                 text(
                     "quota",
                     lang,
-                    limit=number(row["quota"]),
+                    limit_value=number(row["limit_value"]),
                     unit=unit,
                     version=row["quota_version_id"] or "-",
                     source=_pick(SOURCE, row.get("quota_source"), lang),

@@ -35,7 +35,7 @@ def version_record(row: dict[str, Any]) -> dict[str, Any]:
         "building_id": row["building_id"],
         "year": row["year"],
         "basis": row["basis"],
-        "limit": row["limit_value"],
+        "limit_value": row["limit_value"],
         "source": row["source"],
         "reason": row["reason"],
         "by": row["actor"],

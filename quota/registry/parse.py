@@ -10,8 +10,9 @@ Formats (header row required, extra columns ignored, UTF-8 with or without BOM, 
   interval_minutes,register_digits,max_power_kw]``; ``register_max`` is the largest value a
   cumulative register shows (99999 for a five-digit register), ``register_digits`` an
   alternative (5 gives register_max 99999); see :func:`register_modulus`
-- quotas: ``building_id,year,basis,limit`` (``limit`` in kWh for ``electricity_kwh``, in kgce
-  for ``energy_kgce``)
+- quotas: ``building_id,year,basis,limit_value`` (``limit_value``, the year's quota limit, in
+  kWh for ``electricity_kwh``, in kgce for ``energy_kgce``); the older header spelling
+  ``limit`` is still accepted for ``limit_value``
 - accounts: ``account_id,building_id,energy_type,unit[,share,utility,account_name]``, one row
   per utility account and building it serves; ``share`` 0-1 or ``60%`` (default 1); the
   shares of one account add up to 1 (±0.001) and its rows name one energy type and unit,
@@ -296,7 +297,7 @@ def _quota(get: Callable[[str], str]) -> dict[str, Any]:
         "building_id": _text(get("building_id"), "building_id", required=True),
         "year": _integer(get("year"), "year", 1990, 2200, required=True),
         "basis": basis,
-        "limit_value": _positive(get("limit"), "limit", required=True),
+        "limit_value": _positive(get("limit_value"), "limit_value", required=True),
     }
 
 
@@ -356,6 +357,8 @@ class FileSpec:
     parse: Callable[[Callable[[str], str]], dict[str, Any]]
     # Columns read from the file but not stored as such (register_digits gives register_max).
     input_only: tuple[str, ...] = ()
+    # Older header spellings still accepted: older name -> current name.
+    older_names: dict[str, str] = field(default_factory=dict)
 
 
 SPECS: dict[str, FileSpec] = {
@@ -390,10 +393,11 @@ SPECS: dict[str, FileSpec] = {
     ),
     "quotas": FileSpec(
         "quotas",
-        ("building_id", "year", "basis", "limit"),
+        ("building_id", "year", "basis", "limit_value"),
         (),
         ("building_id", "year", "basis"),
         _quota,
+        older_names={"limit": "limit_value"},
     ),
     "accounts": FileSpec(
         "accounts",
@@ -409,6 +413,7 @@ def parse_registry(kind: str, text: str) -> ParsedFile:
     """Parse a registry CSV text of ``kind`` (buildings, meters, quotas or accounts)."""
     spec = SPECS[kind]
     header, rows = read_csv_rows(text)
+    header = current_names(header, spec.older_names)
     missing = [c for c in spec.required if c not in header]
     if missing:
         raise FileFormatError(
@@ -461,6 +466,15 @@ def parse_registry(kind: str, text: str) -> ParsedFile:
         result.errors.extend(account_errors(result.records, raw_by_line))
         result.errors.sort(key=lambda e: e.line)
     return result
+
+
+def current_names(header: list[str], older_names: dict[str, str]) -> list[str]:
+    """The header with older spellings renamed to the current ones (``limit`` ->
+    ``limit_value``), unless the file also has the current column (which then wins)."""
+    return [
+        older_names[name] if name in older_names and older_names[name] not in header else name
+        for name in header
+    ]
 
 
 def file_columns(kind: str) -> tuple[str, ...]:

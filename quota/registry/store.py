@@ -17,8 +17,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     # effective_from: optional, read when the file has the column (see quota.registry.parse)
     "buildings": (*stored_columns("buildings"), "effective_from"),
     "meters": stored_columns("meters"),
-    # the file's `limit` column is stored as limit_value (limit is an SQL keyword)
-    "quotas": ("building_id", "year", "basis", "limit_value"),
+    "quotas": stored_columns("quotas"),
     "accounts": stored_columns("accounts"),
 }
 TABLES = {

@@ -71,7 +71,7 @@ def seed_city(conn: psycopg.Connection[Any]) -> dict[str, int]:
             energy = None if util is None else util * quota
             conn.execute(
                 "INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
-                "energy_kwh, quota, utilization, projected, excess, eui_kwh_per_m2, "
+                "energy_kwh, limit_value, utilization, projected, excess, eui_kwh_per_m2, "
                 "completeness) VALUES (%s, %s, 'electricity_kwh', %s, %s, %s, %s, %s, %s, %s, "
                 "0.95)",
                 (

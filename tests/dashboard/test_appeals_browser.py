@@ -35,9 +35,9 @@ def test_manager_appeals_on_the_building_page(dash_duo: Any, app: Any, city: Any
         "document.getElementById(arguments[0]).scrollIntoView()", ids.NOTICE_BUTTON
     )
     dash_duo.driver.save_screenshot(str(SCREENSHOT))
-    row = city.query("SELECT building_id, year, requested_limit, status FROM appeal")
+    row = city.query("SELECT building_id, year, requested_limit_value, status FROM appeal")
     assert row == [
-        {"building_id": "B1", "year": 2024, "requested_limit": 1_200_000.0, "status": "open"}
+        {"building_id": "B1", "year": 2024, "requested_limit_value": 1_200_000.0, "status": "open"}
     ]
     logs = dash_duo.get_logs()
     assert logs == [], [entry["message"][:700] for entry in logs]

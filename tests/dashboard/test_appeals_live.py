@@ -86,7 +86,7 @@ def _building_page(building_id: str) -> dict[str, Any]:
 def _appeal_rows(city: Any) -> list[dict[str, Any]]:
     return city.query(
         "SELECT appeal_id, building_id, status, submitted_by, decided_by, decision_reason,"
-        " quota_version_id, requested_limit FROM appeal ORDER BY appeal_id"
+        " quota_version_id, requested_limit_value FROM appeal ORDER BY appeal_id"
     )
 
 
@@ -159,7 +159,7 @@ def test_manager_appeals_regulator_decides_manager_sees_it(city: Any, live_serve
     assert in_force["reason"] == f"appeal {decided['appeal_id']} accepted: verified"
     assert (
         city.scalar(
-            "SELECT quota FROM determination_result WHERE determination_id = %s"
+            "SELECT limit_value FROM determination_result WHERE determination_id = %s"
             " AND building_id = 'B1' AND basis = 'electricity_kwh'",
             (in_force["determination_id"],),
         )

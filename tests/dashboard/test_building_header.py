@@ -43,7 +43,7 @@ RESULT = {
     "status": "at_risk",
     "basis": "electricity_kwh",
     "energy_kwh": 400_000.0,
-    "quota": 1_000_000.0,
+    "limit_value": 1_000_000.0,
     "utilization": 0.4,
     "projected": 1_100_000.0,
     "excess": None,
@@ -92,7 +92,7 @@ def test_notes_are_explained_with_a_link_to_the_method() -> None:
 
 def test_out_of_scope_building_is_told_why() -> None:
     text = header(
-        {**RESULT, "status": "out_of_scope", "quota": None},
+        {**RESULT, "status": "out_of_scope", "limit_value": None},
         info={"floor_area_m2": 2500.0, "public_use_share": 0.3},
     )
     assert "outside the quota scheme" in text

@@ -32,9 +32,11 @@ def store_new_evaluation(city: Any, as_of: date) -> int:
         ).fetchone()["evaluation_id"]
         conn.execute(
             "INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
-            "energy_kwh, quota, utilization, projected, excess, eui_kwh_per_m2, completeness) "
-            "SELECT %s, building_id, basis, 'over', quota * 1.1, quota, 1.1, quota * 2, "
-            "quota * 0.1, eui_kwh_per_m2, 0.95 FROM evaluation_result WHERE evaluation_id = %s",
+            "energy_kwh, limit_value, utilization, projected, excess, eui_kwh_per_m2, "
+            "completeness) "
+            "SELECT %s, building_id, basis, 'over', limit_value * 1.1, limit_value, 1.1, "
+            "limit_value * 2, limit_value * 0.1, eui_kwh_per_m2, 0.95 "
+            "FROM evaluation_result WHERE evaluation_id = %s",
             (new_id, city.runs["2025"]),
         )
         conn.commit()

@@ -50,7 +50,7 @@ def _results() -> pd.DataFrame:
             "floor_area_m2": [1000.0, 2000.0, 3000.0, 4000.0],
             "status": ["within", "over", "over_20", "insufficient_data"],
             "energy": [50.0, 110.0, 130.0, None],
-            "quota": [100.0, 100.0, 100.0, 100.0],
+            "limit_value": [100.0, 100.0, 100.0, 100.0],
             "utilization": [0.5, 1.1, 1.3, None],
             "projected": [90.0, 200.0, 260.0, None],
             "excess": [None, 10.0, 30.0, None],
@@ -128,12 +128,12 @@ def test_heatmap_matrix_and_completeness() -> None:
 
 def test_city_grid_links_rounds_and_localises() -> None:
     columns, rows = tables.city_grid(_results(), "electricity_kwh", "en")
-    # The decisive columns first: status, utilization, quota, use, projection, excesses.
+    # The decisive columns first: status, utilization, limit_value, use, projection, excesses.
     assert [c["field"] for c in columns][:8] == [
         "building",
         "status",
         "utilization_pct",
-        "quota",
+        "limit_value",
         "energy",
         "projected",
         "excess",
@@ -141,7 +141,7 @@ def test_city_grid_links_rounds_and_localises() -> None:
     ]
     assert all("kWh" in c["headerName"] for c in columns[3:8])
     assert "d3.format(',.0f')" in columns[3]["valueFormatter"]["function"]
-    # Projected excess at year end: max(0, projected − quota).
+    # Projected excess at year end: max(0, projected − limit_value).
     assert [r["projected_excess"] for r in rows] == [0, 100, 160, None]
     assert rows[2]["building"] == r"[丙 \[x\]](/building/C)"
     assert rows[1]["status"] == "Over quota" and rows[1]["utilization_pct"] == 110.0

@@ -47,7 +47,7 @@ def test_hostile_building_shows_as_text_in_the_city_grid(
         )
         conn.execute(
             "INSERT INTO evaluation_result (evaluation_id, building_id, basis, status, "
-            "utilization, quota, energy_kwh) VALUES (%s, %s, 'electricity_kwh', 'within', "
+            "utilization, limit_value, energy_kwh) VALUES (%s, %s, 'electricity_kwh', 'within', "
             "0.5, 100000, 50000)",
             (city.runs["2025"], EVIL_ID),
         )

@@ -259,7 +259,7 @@ def test_buildings_file_is_gbk(small_city) -> None:
 
 def test_quotas_cover_previous_years_and_leave_this_year_to_the_engine(small_city) -> None:
     lines = small_city.quotas_csv.read_text("utf-8").splitlines()
-    assert lines[0] == "building_id,year,basis,limit"
+    assert lines[0] == "building_id,year,basis,limit_value"
     years = {int(line.split(",")[1]) for line in lines[1:]}
     assert years == {TODAY.year - 1}
     assert {line.split(",")[2] for line in lines[1:]} == {"electricity_kwh", "energy_kgce"}
@@ -292,7 +292,7 @@ def test_last_year_a_minority_is_over_its_published_quota_and_some_far_over() ->
     for b in city.buildings.itertuples(index=False):
         if (b.building_id, 2025) in limits.index:
             use_kwh = np.nansum(building_electricity_kwh(city, b, 2025))
-            ratios.append(use_kwh / limits.loc[(b.building_id, 2025), "limit"])
+            ratios.append(use_kwh / limits.loc[(b.building_id, 2025), "limit_value"])
     ratios = np.array(ratios)
     assert len(ratios) >= 50  # mixed-use and new buildings have no quota
     assert 0.02 <= (ratios > 1.0).mean() <= 0.3

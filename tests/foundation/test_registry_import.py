@@ -13,7 +13,9 @@ METERS = (
     "M1,B1,electricity,kWh,interval,1,,15\n"
     "M2,B2,natural_gas,m3,cumulative,10,99999,\n"
 )
-QUOTAS = "building_id,year,basis,limit\nB1,2025,electricity_kwh,1200000\nB2,2025,energy_kgce,9e5\n"
+QUOTAS = (
+    "building_id,year,basis,limit_value\nB1,2025,electricity_kwh,1200000\nB2,2025,energy_kgce,9e5\n"
+)
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -124,6 +126,21 @@ def test_meter_with_readings_cannot_change_meaning(db, tmp_path: Path) -> None:
     errors = json.loads(proc.stdout)["files"][0]["errors"]
     assert [(e["line"], e["reason"]) for e in errors] == [(2, "meter_has_readings")]
     assert db.scalar("SELECT unit FROM meter WHERE meter_id = 'M1'") == "kWh"
+
+
+def test_quotas_file_with_the_older_header_limit_still_imports(db, tmp_path: Path) -> None:
+    """``limit`` is the older spelling of the ``limit_value`` column: such files still import."""
+    db.cli("import", "buildings", str(write(tmp_path, "b.csv", BUILDINGS)), check=True)
+    older = QUOTAS.replace("basis,limit_value", "basis,limit")
+    assert older.startswith("building_id,year,basis,limit\n")
+    proc = db.cli("import", "quotas", str(write(tmp_path, "q.csv", older)), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["files"][0]["rows_inserted"] == 2
+    quotas = db.query("SELECT building_id, limit_value FROM quota_effective ORDER BY building_id")
+    assert [(q["building_id"], q["limit_value"]) for q in quotas] == [
+        ("B1", 1_200_000.0),
+        ("B2", 900_000.0),
+    ]
 
 
 def test_unusable_file_exits_2_with_one_clear_message(db, tmp_path: Path) -> None:

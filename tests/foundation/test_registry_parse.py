@@ -84,9 +84,11 @@ def test_meters_units_kinds_and_defaults() -> None:
     ]
 
 
-def test_quotas_basis_year_and_limit() -> None:
+@pytest.mark.parametrize("limit_column", ["limit_value", "limit"])
+def test_quotas_basis_year_and_limit_value(limit_column: str) -> None:
+    """The limit column is ``limit_value``; ``limit``, its older spelling, is still read."""
     text = (
-        "building_id,year,basis,limit\n"
+        f"building_id,year,basis,{limit_column}\n"
         "B1,2025,electricity_kwh,1000000\n"
         "B1,2025,energy_kgce,120000\n"
         "B1,2025,water,5\n"
@@ -99,6 +101,13 @@ def test_quotas_basis_year_and_limit() -> None:
         ("energy_kgce", 120_000.0),
     ]
     assert [e.reason for e in parsed.errors] == ["bad_basis", "bad_number", "out_of_range"]
+
+
+def test_quotas_limit_value_wins_over_a_column_limit_and_is_required() -> None:
+    both = "building_id,year,basis,limit,limit_value\nB1,2025,electricity_kwh,1,2\n"
+    assert parse_registry("quotas", both).records[0]["limit_value"] == 2.0
+    with pytest.raises(FileFormatError, match="limit_value"):
+        parse_registry("quotas", "building_id,year,basis\nB1,2025,electricity_kwh\n")
 
 
 def test_decode_handles_bom_and_gbk() -> None:

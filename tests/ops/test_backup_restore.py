@@ -57,7 +57,7 @@ def _evaluate(db: Database) -> dict:
 
 
 RESULT_ROWS = """
-SELECT building_id, basis, status, energy_kwh, quota, utilization, projected, completeness
+SELECT building_id, basis, status, energy_kwh, limit_value, utilization, projected, completeness
   FROM evaluation_result ORDER BY building_id, basis
 """
 

@@ -21,7 +21,7 @@ BUILDINGS = (
 )
 # A uses 100 kWh a day: 36,500 kWh in 2023 and 2025, 36,600 in 2024 (leap year).
 QUOTAS = (
-    "building_id,year,basis,limit\n"
+    "building_id,year,basis,limit_value\n"
     "A,2023,electricity_kwh,30000\n"
     "A,2024,electricity_kwh,30000\n"
     "A,2025,electricity_kwh,30000\n"
@@ -68,10 +68,10 @@ def audit_actions(db, building_id: str | None = None) -> list[str]:
 
 def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city, tmp_path):
     first = versions(city, "A", 2025)
-    assert [(v["source"], v["limit"]) for v in first] == [("imported", 30000.0)]
+    assert [(v["source"], v["limit_value"]) for v in first] == [("imported", 30000.0)]
     checksum = hashlib.sha256(QUOTAS.encode("utf-8")).hexdigest()
     assert first[0]["file"] == "quotas.csv" and first[0]["checksum"] == checksum
-    assert {"limit", "source", "reason", "by", "at", "file", "checksum"} <= set(first[0])
+    assert {"limit_value", "source", "reason", "by", "at", "file", "checksum"} <= set(first[0])
 
     # The same file again adds nothing; a changed limit adds an imported version.
     city.cli("import", "quotas", str(write(tmp_path, "quotas.csv", QUOTAS)), check=True)
@@ -79,7 +79,7 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     changed = QUOTAS.replace("A,2025,electricity_kwh,30000", "A,2025,electricity_kwh,31000")
     summary = run_json(city, "import", "quotas", str(write(tmp_path, "q2.csv", changed)))
     assert summary["files"][0]["rows_updated"] == 1
-    assert [(v["source"], v["limit"], v["file"]) for v in versions(city, "A", 2025)] == [
+    assert [(v["source"], v["limit_value"], v["file"]) for v in versions(city, "A", 2025)] == [
         ("imported", 30000.0, "quotas.csv"),
         ("imported", 31000.0, "q2.csv"),
     ]
@@ -87,12 +87,12 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     adjusted = run_json(
         city,
         "quota", "adjust", "A", "--year", "2025", "--basis", "electricity_kwh",
-        "--limit", "40000", "--reason", "extension of opening hours", "--by", "reg",
+        "--limit-value", "40000", "--reason", "extension of opening hours", "--by", "reg",
     )  # fmt: skip
     assert adjusted["source"] == "adjusted" and adjusted["by"] == "reg"
     history = versions(city, "A", 2025)
     assert [v["source"] for v in history] == ["imported", "imported", "adjusted"]
-    assert history[-1]["limit"] == 40000.0
+    assert history[-1]["limit_value"] == 40000.0
     assert history[-1]["reason"] == "extension of opening hours"
     assert [v["in_force"] for v in history] == [False, False, True]
 
@@ -102,7 +102,7 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     ) == pytest.approx(40000.0)
     evaluation = run_json(city, "evaluate", "--year", "2025", "--no-store")
     row = next(b for b in evaluation["buildings"] if b["building_id"] == "A")
-    assert row["quota"] == pytest.approx(40000.0) and row["quota_source"] == "adjusted"
+    assert row["limit_value"] == pytest.approx(40000.0) and row["quota_source"] == "adjusted"
 
     # A later re-import of an unchanged file leaves the adjustment in force.
     city.cli("import", "quotas", str(write(tmp_path, "q2.csv", changed)), check=True)
@@ -119,7 +119,7 @@ def test_versions_reimport_adjust_and_evaluation_read_the_version_in_force(city,
     ]
     last = quota_entries[-1]
     assert last["actor"] == "reg" and last["reason"] == "extension of opening hours"
-    assert last["before"]["limit"] == 31000.0 and last["after"]["limit"] == 40000.0
+    assert last["before"]["limit_value"] == 31000.0 and last["after"]["limit_value"] == 40000.0
     assert quota_entries[3]["after"]["file"] == "q2.csv"
     assert quota_entries[3]["actor"].startswith("cli:")  # an import names the operator
 
@@ -148,7 +148,7 @@ def test_refused_adjustments_change_nothing(city, extra, message):
     before = city.scalar("SELECT count(*) FROM audit_entry")
     proc = city.cli(
         "quota", "adjust", "A", "--year", "2025", "--basis", "electricity_kwh",
-        "--limit", "99999", *extra,
+        "--limit-value", "99999", *extra,
     )  # fmt: skip
     assert proc.returncode != 0
     assert message in proc.stderr and "Traceback" not in proc.stderr
@@ -162,6 +162,23 @@ def test_adjustment_without_reason_option_is_refused(city):
     )
     assert proc.returncode != 0 and "--reason" in proc.stderr
     assert len(versions(city, "A", 2025)) == 1
+
+
+def test_adjust_takes_the_older_option_spelling_limit_and_hides_it(city):
+    """--limit-value is the option; --limit, its older spelling, still works for scripts."""
+    adjusted = run_json(
+        city,
+        "quota", "adjust", "A", "--year", "2025", "--basis", "electricity_kwh",
+        "--limit", "41000", "--reason", "an old script", "--by", "reg",
+    )  # fmt: skip
+    assert adjusted["limit_value"] == 41000.0
+    assert versions(city, "A", 2025)[-1]["limit_value"] == 41000.0
+    help_text = city.cli("quota", "adjust", "--help", check=True).stdout
+    assert "--limit-value" in help_text and "--limit " not in help_text
+    proc = city.cli(
+        "quota", "adjust", "A", "--year", "2025", "--basis", "electricity_kwh", "--reason", "x"
+    )
+    assert proc.returncode != 0 and "--limit-value" in proc.stderr
 
 
 def test_determination_supersede_and_listing(city):
@@ -232,7 +249,7 @@ def test_repeat_offender_uses_previous_determination_in_force(city):
     run_json(
         city,
         "quota", "adjust", "A", "--year", "2024", "--basis", "electricity_kwh",
-        "--limit", "40000", "--reason", "late correction", "--by", "reg",
+        "--limit-value", "40000", "--reason", "late correction", "--by", "reg",
     )  # fmt: skip
     status, previous = status_2025()
     assert status == "over_20_repeat" and previous == pytest.approx(36600 / 30000)

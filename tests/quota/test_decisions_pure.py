@@ -87,10 +87,24 @@ def test_roles(role: str | None, action: str, allowed: bool) -> None:
 def test_describe_change() -> None:
     assert (
         audit.describe_change(
-            {"limit": 1, "source": "imported"}, {"limit": 2, "source": "imported"}
+            {"limit_value": 1, "source": "imported"}, {"limit_value": 2, "source": "imported"}
         )
-        == "limit: 1 → 2"
+        == "limit_value: 1 → 2"
     )
-    assert audit.describe_change(None, {"limit": 2}) == "added limit=2"
-    assert audit.describe_change({"limit": 2}, None) == "removed"
+    assert audit.describe_change(None, {"limit_value": 2}) == "added limit_value=2"
+    assert audit.describe_change({"limit_value": 2}, None) == "removed"
     assert audit.describe_change(None, None) == ""
+
+
+def test_quota_entries_written_before_the_rename_read_limit_value() -> None:
+    """Quota-version audit entries before migration 0120 stored the limit as ``limit``."""
+    older = {"version_id": 3, "limit": 30000.0, "source": "imported"}
+    assert audit.with_limit_value(older) == {
+        "version_id": 3,
+        "limit_value": 30000.0,
+        "source": "imported",
+    }
+    assert list(audit.with_limit_value(older)) == ["version_id", "limit_value", "source"]
+    current = {"limit_value": 1.0}
+    assert audit.with_limit_value(current) is current
+    assert audit.with_limit_value(None) is None

@@ -206,7 +206,7 @@ def test_scope_and_no_quota_rows():
     assert rows[("S", "electricity_kwh")]["status"] == "out_of_scope"  # over, but not evaluated
     assert rows[("P", "electricity_kwh")]["status"] == "out_of_scope"
     assert rows[("N", "electricity_kwh")]["status"] == "no_quota"
-    assert math.isnan(rows[("N", "electricity_kwh")]["quota"])
+    assert math.isnan(rows[("N", "electricity_kwh")]["limit_value"])
 
 
 def test_type_profile_needs_enough_complete_peers():

@@ -110,7 +110,7 @@ def test_cli_evaluate_json(city):
         "basis",
         "energy_kwh",
         "energy_kgce",
-        "quota",
+        "limit_value",
         "expected_share",
         "utilization",
         "projected",
@@ -123,7 +123,7 @@ def test_cli_evaluate_json(city):
     assert all(fields <= set(row) for row in data["buildings"])
     by_id = {(r["building_id"], r["basis"]): r for r in data["buildings"]}
     assert by_id[("B", "electricity_kwh")]["excess"] == pytest.approx(810.0)
-    assert by_id[("D", "electricity_kwh")]["quota"] is None
+    assert by_id[("D", "electricity_kwh")]["limit_value"] is None
     human = city.cli("evaluate", "--year", "2025", "--as-of", "2025-06-30", check=True)
     assert "over_20" in human.stdout and "stored as evaluation" in human.stdout
 

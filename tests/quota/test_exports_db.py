@@ -78,7 +78,7 @@ def test_propose_writes_import_format_csv_and_stores_proposals(offices, tmp_path
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(rows[0])[:4] == ["building_id", "year", "basis", "limit"]
+    assert list(rows[0])[:4] == ["building_id", "year", "basis", "limit_value"]
     assert {"method", "base_years", "historical_base", "benchmark", "reduction_applied"} <= set(
         rows[0]
     )
@@ -86,7 +86,7 @@ def test_propose_writes_import_format_csv_and_stores_proposals(offices, tmp_path
     # O6 has an imported quota: imported wins, it is left out of the file.
     assert "O6" not in by_id and summary["skipped_imported"] == 1
     # One complete year (2024, leap): 366 days x 100 kWh x i, reduction 0 by default.
-    assert float(by_id["O2"]["limit"]) == pytest.approx(366 * 200.0)
+    assert float(by_id["O2"]["limit_value"]) == pytest.approx(366 * 200.0)
     assert by_id["O2"]["base_years"] == "2024"
     stored = offices.query(
         "SELECT building_id, source, limit_value FROM quota"

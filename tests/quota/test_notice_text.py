@@ -43,7 +43,7 @@ def facts(determined: bool = True) -> dict:
                 "basis": "electricity_kwh",
                 "status": "over_20",
                 "use_value": 1_300_000.0,
-                "quota": 1_000_000.0,
+                "limit_value": 1_000_000.0,
                 "quota_version_id": 9,
                 "quota_source": "imported",
                 "quota_file": "quotas-2025.csv",

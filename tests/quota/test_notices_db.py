@@ -22,7 +22,9 @@ BUILDINGS = (
     "B,乙楼,海淀区,office_commercial,10000\n"
 )
 QUOTAS = (
-    "building_id,year,basis,limit\nA,2025,electricity_kwh,30000\nB,2025,electricity_kwh,50000\n"
+    "building_id,year,basis,limit_value\n"
+    "A,2025,electricity_kwh,30000\n"
+    "B,2025,electricity_kwh,50000\n"
 )
 METERS = "meter_id,building_id,energy_type,unit,interval_minutes\nA-E,A,electricity,kWh,60\n"
 # A uses 4 kWh an hour in 2025: 96 kWh a day, 35,040 kWh in the year, with one correction.
@@ -75,7 +77,7 @@ def determined(db, tmp_path):
         "2025",
         "--basis",
         "electricity_kwh",
-        "--limit",
+        "--limit-value",
         "31000",
         "--reason",
         "新楼层启用 new wing",
@@ -182,7 +184,7 @@ def test_casefile_recomputes_the_determined_use(determined, tmp_path):
     recomputed = sum(float(d["energy_kwh"]) for d in daily if d["energy_type"] == "electricity")
     assert len(daily) == 365
     assert recomputed == pytest.approx(row["use_value"], rel=1e-12)
-    assert recomputed / row["quota"] == pytest.approx(row["utilization"])
+    assert recomputed / row["limit_value"] == pytest.approx(row["utilization"])
     kgce = recomputed * factors["electricity_kgce_per_kwh"]
     assert kgce == pytest.approx(row["energy_kgce"])
     # The sources carry the checksums of the files as they were read.

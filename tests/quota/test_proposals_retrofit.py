@@ -54,12 +54,12 @@ def test_history_with_fewer_years_and_fallback_to_benchmark():
     data = annual([("B01", 2023, 1000.0, True), ("B01", 2024, 2000.0, False)])
     result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index("building_id")
     assert result.loc["B01", "base_years"] == "2023"
-    assert result.loc["B01", "limit"] == pytest.approx(1000 * 0.9)
+    assert result.loc["B01", "limit_value"] == pytest.approx(1000 * 0.9)
     assert result.loc["B01", "method"] == "history"
     # B02 has no history: the configured table (fewer than 3 complete peers in 2024).
     assert result.loc["B02", "method"] == "benchmark"
     assert result.loc["B02", "benchmark_source"] == "table"
-    assert result.loc["B02", "limit"] == pytest.approx(1000 * 90.0)  # table: 90 kWh/m²
+    assert result.loc["B02", "limit_value"] == pytest.approx(1000 * 90.0)  # table: 90 kWh/m²
     assert result.loc["B02", "reduction_applied"] == 0.0
 
 
@@ -74,14 +74,14 @@ def test_benchmark_citywide_pooled_intensity_and_combined_minimum():
     result = proposals.propose(2025, "electricity_kwh", b, data, rules).set_index("building_id")
     assert result["benchmark_intensity_per_m2"].tolist() == pytest.approx([80.0] * 3)
     assert result.loc["B01", "benchmark"] == pytest.approx(80000.0)
-    assert result.loc["B01", "limit"] == pytest.approx(45000.0)  # history 50,000 x 0.9
+    assert result.loc["B01", "limit_value"] == pytest.approx(45000.0)  # history 50,000 x 0.9
     assert result.loc["B01", "method"] == "combined:history"
-    assert result.loc["B02", "limit"] == pytest.approx(80000.0)  # benchmark < 135,000
+    assert result.loc["B02", "limit_value"] == pytest.approx(80000.0)  # benchmark < 135,000
     assert result.loc["B02", "method"] == "combined:benchmark"
     bench = proposals.propose(
         2025, "electricity_kwh", b, data, dataclasses.replace(P_RULES, method="benchmark")
     )
-    assert bench["limit"].tolist() == pytest.approx([80000.0, 80000.0, 240000.0])
+    assert bench["limit_value"].tolist() == pytest.approx([80000.0, 80000.0, 240000.0])
 
 
 def test_best_five_percent_exempt_and_worst_five_percent_extra():
@@ -89,10 +89,10 @@ def test_best_five_percent_exempt_and_worst_five_percent_extra():
     data = annual([(f"B{i:02d}", 2024, 1000.0 * i, True) for i in range(1, 21)])
     result = proposals.propose(2025, "electricity_kwh", b, data, P_RULES).set_index("building_id")
     assert result.loc["B01", "efficiency_group"] == "best"
-    assert result.loc["B01", "limit"] == pytest.approx(1000.0)  # exempt: no reduction
+    assert result.loc["B01", "limit_value"] == pytest.approx(1000.0)  # exempt: no reduction
     assert result.loc["B20", "efficiency_group"] == "worst"
-    assert result.loc["B20", "limit"] == pytest.approx(20000.0 * (1 - 0.15))
-    assert result.loc["B10", "limit"] == pytest.approx(10000.0 * 0.9)
+    assert result.loc["B20", "limit_value"] == pytest.approx(20000.0 * (1 - 0.15))
+    assert result.loc["B10", "limit_value"] == pytest.approx(10000.0 * 0.9)
     assert (result["efficiency_group"] != "").sum() == 2
     # With 19 buildings, 5 % is less than one building: nobody is singled out.
     small = proposals.propose(2025, "electricity_kwh", b.iloc[:19], data, P_RULES)

@@ -17,15 +17,15 @@ def one(
     in_scope=True,
     has_quota=True,
     use=50.0,
-    quota=100.0,
+    limit_value=100.0,
     projected=NAN,
     completeness=1.0,
     previous=NAN,
     is_year_end=False,
 ):
-    """Status of a single building (use, projected, quota in the basis unit)."""
-    util = tiers.utilization(pd.Series([use]), pd.Series([quota if has_quota else NAN]))
-    proj = tiers.utilization(pd.Series([projected]), pd.Series([quota]))
+    """Status of a single building (use, projected, limit_value in the basis unit)."""
+    util = tiers.utilization(pd.Series([use]), pd.Series([limit_value if has_quota else NAN]))
+    proj = tiers.utilization(pd.Series([projected]), pd.Series([limit_value]))
     return tiers.status(
         in_scope=pd.Series([in_scope]),
         has_quota=pd.Series([has_quota]),
@@ -69,8 +69,8 @@ def test_status(kwargs, expected):
 
 def test_ratio_ties_are_not_above_despite_float_rounding():
     assert 1.356 / 1.13 > 1.2  # 120 % exactly in decimal; the float quotient is a hair above
-    assert one(use=1.356, quota=1.13) == "over"
-    assert one(use=0.684, quota=0.57) == "over"
+    assert one(use=1.356, limit_value=1.13) == "over"
+    assert one(use=0.684, limit_value=0.57) == "over"
 
 
 def test_every_status_is_a_known_one():
@@ -88,10 +88,10 @@ def test_every_status_is_a_known_one():
 
 def test_excess_and_utilization():
     use = pd.Series([50.0, 130.0, 10.0])
-    quota = pd.Series([100.0, 100.0, NAN])
-    assert tiers.excess(use, quota).tolist()[:2] == [0.0, 30.0]
-    assert math.isnan(tiers.excess(use, quota).iloc[2])
-    assert tiers.utilization(use, quota).tolist()[:2] == [0.5, 1.3]
+    limit_value = pd.Series([100.0, 100.0, NAN])
+    assert tiers.excess(use, limit_value).tolist()[:2] == [0.0, 30.0]
+    assert math.isnan(tiers.excess(use, limit_value).iloc[2])
+    assert tiers.utilization(use, limit_value).tolist()[:2] == [0.5, 1.3]
 
 
 @pytest.mark.parametrize(
