@@ -62,7 +62,7 @@ STALE_ACCOUNT_FIELDS = (
     ("last_end", "col_last_bill_end", "text"),
 )
 REASON_FIELDS = (
-    ("reason_code", "col_reason_code", "text"),
+    ("reason_code", "col_reason", "word:reason"),
     ("row_count", "col_rows", "number"),
 )
 DEFAULT_STALE_ACCOUNT_DAYS = 45
@@ -111,7 +111,7 @@ def comparison_frame(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def _grid(grid_id: str, frame: pd.DataFrame, fields: Any, lang: str, height: str) -> Any:
-    grid = ui.grid(grid_id, height)
+    grid = ui.grid(grid_id, height, lang=lang)
     grid.columnDefs, grid.rowData = tables.simple_grid(frame, fields, lang)
     return grid
 

@@ -95,6 +95,16 @@ def allowance_block(
     ]
 
 
+def rule_group_name(section: str, lang: str) -> str:
+    """A rule-parameter section (``[data]``) in words, the section kept for reference:
+    "数据充分性 [data]"; the section alone when it has no name."""
+    key = "rule_group_" + section.strip("[]").split(".")[0]
+    try:
+        return f"{t(key, lang)} {section}"
+    except KeyError:
+        return section
+
+
 def method_link(lang: str) -> Any:
     return dcc.Link(t("method_link", lang), href=METHOD_HREF)
 
@@ -205,7 +215,10 @@ def header_children(
                 if isinstance(labels, list)
                 else []
             )
-            listed = ", ".join(dict.fromkeys(m.group(0) for m in groups if m))
+            sections = dict.fromkeys(m.group(0) for m in groups if m)
+            listed = ("、" if lang != "en" else ", ").join(
+                rule_group_name(section, lang) for section in sections
+            )
             header.append(note(t("unverified_explained", lang, groups=listed), lang))
     if not has_trajectory:
         header.append(note(t("empty_no_trajectory", lang), lang))

@@ -8,6 +8,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.sizes import graph_style
+from dashboard.texts import grid_locale
 
 # Components whose element with the id is a labelable one (<input>, <textarea>, or the <button> that
 # dcc.Dropdown renders): their label points at them with ``for``. A RadioItems group is named
@@ -48,15 +49,40 @@ def empty_state(message: str, element_id: str | None = None) -> html.Div:
     return html.Div(message, className="qw-empty", **kwargs)
 
 
+# Rows of a server-side (infinite) grid: room for two wrapped lines [px].
+INFINITE_ROW_HEIGHT_PX = 52
+
+
 def grid(
-    grid_id: str, height: str = "460px", row_id: str | None = None, infinite: bool = False
+    grid_id: str,
+    height: str = "460px",
+    row_id: str | None = None,
+    infinite: bool = False,
+    lang: str | None = None,
 ) -> dag.AgGrid:
     """A sortable, filterable ag-grid; columns and rows come from a callback.
 
-    ``infinite``: the rows stay on the server, which answers the grid's block requests
-    (``getRowsRequest`` → ``getRowsResponse``) with its filters and sort applied there.
+    No header or cell is ever cut off with "…": headers wrap and grow, and cells wrap onto
+    as many lines as they need (the row grows with them). ``infinite``: the rows stay on
+    the server, which answers the grid's block requests (``getRowsRequest`` →
+    ``getRowsResponse``) with its filters and sort applied there; such rows have one fixed
+    height (ag-grid measures no row it has not loaded), so their cells wrap onto at most
+    two lines (:data:`INFINITE_ROW_HEIGHT_PX`) and their columns must be wide enough.
     """
-    options: dict[str, Any] = {"animateRows": False, "enableCellTextSelection": True}
+    options: dict[str, Any] = {
+        "animateRows": False,
+        "enableCellTextSelection": True,
+        # ag-grid's own words (empty grid, filter menus) in the page's language.
+        "localeText": grid_locale(lang),
+    }
+    column_defaults: dict[str, Any] = {
+        "sortable": True,
+        "filter": True,
+        "resizable": True,
+        "wrapHeaderText": True,
+        "autoHeaderHeight": True,
+        "wrapText": True,
+    }
     kwargs: dict[str, Any] = {}
     if row_id:
         kwargs["getRowId"] = f"params.data.{row_id}"
@@ -70,12 +96,14 @@ def grid(
             }
         )
         kwargs["rowModelType"] = "infinite"
+        options["rowHeight"] = INFINITE_ROW_HEIGHT_PX
     else:
         kwargs["rowData"] = []
+        column_defaults["autoHeight"] = True
     return dag.AgGrid(
         id=grid_id,
         columnDefs=[],
-        defaultColDef={"sortable": True, "filter": True, "resizable": True},
+        defaultColDef=column_defaults,
         dashGridOptions=options,
         style={"height": height, "width": "100%"},
         className="ag-theme-alpine",

@@ -102,7 +102,7 @@ def determined_history_panel(
     if not rows:
         children.append(ui.empty_state(tr("determined_none", lang)))
     else:
-        grid = ui.grid(grid_id, "220px" if building_id else "360px")
+        grid = ui.grid(grid_id, "220px" if building_id else "360px", lang=lang)
         grid.columnDefs = [
             *(
                 []

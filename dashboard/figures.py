@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -280,10 +280,10 @@ def cumulative_figure(
     lang: str,
     empty_message: str,
 ) -> Figure:
-    """Cumulative use this year [unit] against the quota trajectory (expected share ×
+    """Cumulative use in ``year`` [unit] against the quota trajectory (expected share ×
     limit_value), the annual limit_value [unit], and a dashed line from the last day to the
-    year-end projection."""
-    title = t("chart_cumulative", lang)
+    year-end projection (none for a closed year: pass ``projected`` None)."""
+    title = t("chart_cumulative", lang, year=year)
     if actual.empty and trajectory is None:
         return empty_figure(empty_message, title)
     first, last = date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()
@@ -480,7 +480,14 @@ def history_figure(
         xaxis=_axis(
             t("axis_as_of", lang),
             **(
-                {"range": [date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()]}
+                # A week beyond each end: a marker of 1 January or 31 December is drawn
+                # whole, not cut in half by the plot's edge.
+                {
+                    "range": [
+                        (date(year, 1, 1) - timedelta(days=7)).isoformat(),
+                        (date(year, 12, 31) + timedelta(days=7)).isoformat(),
+                    ]
+                }
                 if year is not None
                 else {}
             ),

@@ -532,7 +532,7 @@ SELECT q.reason_code, count(*) AS row_count, max(q.created_at) AS last_seen_at
 """
 QUARANTINE_ROWS = f"""
 SELECT q.quarantine_id, f.file_name, q.line_number, q.meter_id, q.reason_code, q.message,
-       q.raw_row,
+       q.details, q.raw_row,
        q.created_at
   FROM quarantine q JOIN ingest_file f USING (file_id)
  WHERE {QUARANTINE_SCOPE}

@@ -53,6 +53,16 @@ def page_title(name_key: str) -> Callable[..., str]:
     return title
 
 
+def home_link(lang: str) -> dcc.Link:
+    """The link back to the first page, named as the navigation names it: the city page,
+    or "My buildings" for a manager."""
+    try:
+        sees_all = current_viewer().sees_all
+    except Exception:  # no signed-in viewer (the page is shown anyway)
+        sees_all = True
+    return dcc.Link(t("back_to_city" if sees_all else "back_to_my_buildings", lang), href="/")
+
+
 def layout() -> html.Div:
     """The static shell; its texts are filled by :func:`register_callbacks` in the chosen
     language (Chinese until the browser says otherwise)."""

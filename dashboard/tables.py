@@ -152,16 +152,18 @@ def city_columns(basis: str, lang: str) -> list[Column]:
         },
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 255 if lang == "en" else 140,
-            "width": 255 if lang == "en" else 140,
+            # The longest English name takes two lines (the cell wraps).
+            "minWidth": 200 if lang == "en" else 140,
+            "width": 200 if lang == "en" else 140,
         },
         num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
-        num("limit_value", "col_quota", 110),
-        num("energy", "col_energy", 110),
-        num("projected", "col_projected", 125),
-        num("excess", "col_excess", 105),
-        num("projected_excess", "col_projected_excess", 125),
-        text_column("binding_basis", t("col_binding_basis", lang), 100),
+        # Wide enough for nine digits with separators (a city's largest buildings).
+        num("limit_value", "col_quota", 130),
+        num("energy", "col_energy", 130),
+        num("projected", "col_projected", 130),
+        num("excess", "col_excess", 125),
+        num("projected_excess", "col_projected_excess", 130),
+        text_column("binding_basis", t("col_binding_basis", lang), 130 if lang == "en" else 100),
         text_column("district", t("col_district", lang), 105),
         text_column("type", t("col_type", lang), 170 if lang == "en" else 120),
         num("floor_area_m2", "col_floor_area_m2", 110),
@@ -393,7 +395,8 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         return {**number_column(field, t(key, lang), width), "valueFormatter": fmt}
 
     columns = [
-        {**number_column("rank", t("col_rank", lang), 70), "pinned": "left"},
+        # No filter on the rank: its menu icon would squeeze the header into "Ran k".
+        {**number_column("rank", t("col_rank", lang), 80), "pinned": "left", "filter": False},
         {
             **text_column("building", t("col_building", lang), 170),
             "cellRenderer": "markdown",
@@ -406,8 +409,9 @@ def retrofit_grid(ranked: pd.DataFrame, lang: str) -> tuple[list[Column], list[R
         text_column("triggers", t("col_triggers", lang), 260),
         {
             **status_column(t("col_status", lang)),
-            "minWidth": 255 if lang == "en" else 140,
-            "width": 255 if lang == "en" else 140,
+            # The longest English name takes two lines (the cell wraps).
+            "minWidth": 200 if lang == "en" else 140,
+            "width": 200 if lang == "en" else 140,
         },
         num("utilization_pct", "col_utilization_pct", 120, ONE_DECIMAL),
         num("savings_kgce", "col_savings_kgce", 120),
@@ -491,14 +495,22 @@ def simple_grid(
         text = t(key, lang)
         return f"{text} ({zone})" if kind == "time" and zone else text
 
+    long_texts = ("message", "raw_row", "error")
     columns = [
-        {**number_column(name, t(key, lang)), "valueFormatter": THOUSANDS}
+        # 150 px: "Quarantined rows" beside its filter icon without breaking a word.
+        {**number_column(name, t(key, lang), 150), "valueFormatter": THOUSANDS}
         if kind == "number"
-        else text_column(
-            name,
-            header(key, kind),
-            {"time": 170}.get(kind, 300 if name in ("message", "raw_row", "error") else 130),
-        )
+        else {
+            **text_column(
+                name,
+                header(key, kind),
+                {"time": 170}.get(
+                    kind, 300 if name in long_texts else 180 if name == "detail" else 130
+                ),
+            ),
+            # Long texts share the grid's spare width (fewer wrapped lines).
+            **({"flex": 1} if name in long_texts else {}),
+        }
         for name, key, kind in fields
     ]
     rows = []

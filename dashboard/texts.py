@@ -35,8 +35,17 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "role_manager": ("建筑管理者", "building manager"),
     "not_found": ("页面不存在", "Page not found"),
     "back_to_city": ("返回全市页面", "Back to the city page"),
+    "back_to_my_buildings": ("返回我的建筑", "Back to my buildings"),
     "forbidden_page": ("您的角色无权查看此页面。", "Your role may not view this page."),
     "loading": ("加载中…", "Loading…"),
+    "pick_date": ("选择日期", "Select a date"),
+    # Areas of the audit log's actions (dashboard/pages/audit.py).
+    "audit_area_quota": ("限额", "Quota"),
+    "audit_area_registry": ("登记信息", "Registry"),
+    "audit_area_determination": ("年度认定", "Determination"),
+    "audit_area_reading": ("读数", "Reading"),
+    "audit_area_user": ("用户", "User"),
+    "audit_area_appeal": ("申诉", "Appeal"),
     # selectors
     "year": ("年份", "Year"),
     "as_of": ("截至日期", "As of"),
@@ -60,6 +69,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kpi_evaluated": ("参评建筑", "Buildings evaluated"),
     "kpi_floor_area": ("建筑面积", "Floor area"),
     "kpi_share_within": ("限额内比例", "Share within quota"),
+    "kpi_within_own": ("限额内的建筑（已评定）", "Buildings within quota (of those judged)"),
     "kpi_within_of": (
         "{judged} 栋已评定建筑中 {within} 栋在限额内",
         "{within} of {judged} judged buildings",
@@ -100,7 +110,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "axis_hour": ("小时（当地时间）", "Hour of day (local time)"),
     "axis_energy": ("能耗（{unit}）", "Energy ({unit})"),
     "axis_eui": ("单位面积能耗（kWh/m²）", "Energy-use intensity (kWh/m²)"),
-    "chart_cumulative": ("本年累计用能与限额轨迹", "Cumulative use this year vs quota trajectory"),
+    "chart_cumulative": (
+        "{year} 年累计用能与限额轨迹",
+        "Cumulative use in {year} vs quota trajectory",
+    ),
     "series_actual": ("实际累计", "Actual cumulative"),
     "series_trajectory": (
         "限额轨迹（预期占比 × 限额）",
@@ -176,6 +189,20 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "Some rule parameters behind this result ({groups}) have not yet been checked "
         "against their source; the result may change once they are.",
     ),
+    # Sections of the rule parameters (quota/rules_default.toml), named in the notes.
+    "rule_group_scope": ("纳入范围", "scope"),
+    "rule_group_tiers": ("超限分级", "tiers"),
+    "rule_group_data": ("数据充分性", "data sufficiency"),
+    "rule_group_conversion": ("折标系数", "conversion factors"),
+    "rule_group_emissions": ("排放因子", "emission factors"),
+    "rule_group_units": ("单位换算", "unit conversion"),
+    "rule_group_profiles": ("用能曲线", "load profiles"),
+    "rule_group_proposal": ("限额核定方法", "quota proposal method"),
+    "rule_group_retrofit": ("改造筛选", "retrofit screening"),
+    "rule_group_surcharge": ("加价", "surcharge"),
+    "rule_group_standards": ("标准约束值", "standard values"),
+    "rule_group_ingest": ("数据导入", "ingest"),
+    "rule_group_bills": ("账单", "bills"),
     "peer_position": (
         "单位面积能耗高于同类型其他 {count} 栋建筑中的 {pct} %（0 % 为最低）。",
         "Its energy-use intensity is higher than that of {pct} % of the {count} other "
@@ -343,6 +370,145 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "reason_conflicting_duplicate": ("重复且数值不同", "Conflicting duplicate"),
     "reason_register_decrease": ("累计读数减少", "Register decreased"),
     "reason_above_register_max": ("超过表计最大值", "Above the register maximum"),
+    "reason_implausible_timestamp": ("时间早于可信日期", "Timestamp implausibly early"),
+    "reason_implausible_value": ("平均功率超过上限", "Average power above the ceiling"),
+    "reason_unknown_account": ("未登记的户号", "Unknown account"),
+    "reason_bad_period": ("账期无效", "Invalid billing period"),
+    "reason_overlapping_bill": ("与已有账单重叠", "Overlaps a stored bill"),
+    "job_scheduler": ("调度程序", "Scheduler"),
+    # Quarantine messages (dashboard/quarantine_text.py): rendered from a row's reason code
+    # and its stored details, so they read in the viewer's language.
+    "qmsg_malformed_row": (
+        "该行字段与表头不符（缺少或多出字段），或含有 NUL 字节或长得不可能的字段。",
+        "The row does not have the header's fields (missing or extra fields), or holds a "
+        "NUL byte or a field too long to be real.",
+    ),
+    "qmsg_unknown_meter": (
+        "计量表 {meter_id} 不在计量表登记册中。",
+        "Meter {meter_id} is not in the meter registry.",
+    ),
+    "qmsg_unknown_meter_any": ("计量表不在登记册中。", "The meter is not in the registry."),
+    "qmsg_bad_timestamp": (
+        "时间“{timestamp}”无效：格式不受支持，或在限额时区内不存在或有歧义。",
+        "Timestamp “{timestamp}” is not a supported format, or a local time that does not "
+        "exist or is ambiguous in the quota time zone.",
+    ),
+    "qmsg_bad_timestamp_any": ("时间无效。", "The timestamp is invalid."),
+    "qmsg_implausible_timestamp": (
+        "时间 {timestamp} 早于最早可信日期（earliest_reading_date）。",
+        "Timestamp {timestamp} lies before the earliest plausible date (earliest_reading_date).",
+    ),
+    "qmsg_implausible_timestamp_moved": (
+        "时间早于 1900-01-01：已从入库读数移入隔离区（迁移 0041）。",
+        "Timestamp before 1900-01-01: moved out of the stored readings (migration 0041).",
+    ),
+    "qmsg_implausible_timestamp_any": (
+        "时间早于最早可信日期。",
+        "The date lies before the earliest plausible date.",
+    ),
+    "qmsg_bad_value": ("读数“{value}”不是有限的数值。", "Value “{value}” is not a finite number."),
+    "qmsg_bad_value_any": ("读数不是有限的数值。", "The value is not a finite number."),
+    "qmsg_negative_value": ("读数 {value} 为负值。", "Value {value} is negative."),
+    "qmsg_negative_any": ("读数为负值。", "The value is negative."),
+    "qmsg_bad_unit": (
+        "单位“{unit}”未知，或不适用于该计量表的能源类型。",
+        "Unit “{unit}” is unknown or not valid for the meter's energy type.",
+    ),
+    "qmsg_bad_unit_any": ("单位无效。", "The unit is invalid."),
+    "qmsg_implausible_value": (
+        "读数 {value} {unit} 意味着读数间隔内的平均功率超过该表的上限（max_power_kw）。",
+        "{value} {unit} means an average power over the reading's interval above the "
+        "meter's ceiling (max_power_kw).",
+    ),
+    "qmsg_implausible_value_register": (
+        "自上一读数（{previous_at}）以来用能 {energy_kwh} kWh，平均功率超过该表的上限"
+        "（max_power_kw）。",
+        "{energy_kwh} kWh since the previous reading ({previous_at}) means an average power "
+        "above the meter's ceiling (max_power_kw).",
+    ),
+    "qmsg_implausible_value_any": (
+        "平均功率超过上限（max_power_kw）。",
+        "The average power is above the ceiling (max_power_kw).",
+    ),
+    "qmsg_future_timestamp": (
+        "时间 {timestamp} 在未来。",
+        "Timestamp {timestamp} lies in the future.",
+    ),
+    "qmsg_future_timestamp_any": ("时间在未来。", "The timestamp lies in the future."),
+    "qmsg_above_register_max": (
+        "累计读数 {value} {unit} 超过表计能显示的最大值（register_max）。",
+        "Register reading {value} {unit} is above the largest value the register shows "
+        "(register_max).",
+    ),
+    "qmsg_above_register_max_any": (
+        "累计读数超过表计能显示的最大值（register_max）。",
+        "The register reading is above the largest value the register shows (register_max).",
+    ),
+    "qmsg_duplicate_in_file": (
+        "本文件第 {kept_line} 行已有同一计量表、同一时间的读数，数值不同（{kept_value}）。",
+        "Line {kept_line} of this file has the same meter and time with a different value "
+        "({kept_value}).",
+    ),
+    "qmsg_duplicate_stored": (
+        "同一计量表、同一时间已存有不同的读数（{stored_value} {stored_unit}）。",
+        "The same meter and time is already stored with a different value "
+        "({stored_value} {stored_unit}).",
+    ),
+    "qmsg_duplicate_any": (
+        "同一计量表、同一时间已有不同的读数。",
+        "The same meter and time already has a different value.",
+    ),
+    "qmsg_register_decrease": (
+        "累计读数下降：{earlier_at} 为 {earlier_kwh} kWh，{later_at} 为 {later_kwh} kWh；"
+        "表计最大值（register_max）不能解释为归零重计，下一读数作为新的基准。",
+        "The register fell from {earlier_kwh} kWh at {earlier_at} to {later_kwh} kWh at "
+        "{later_at} and register_max does not explain a rollover; the next reading starts a "
+        "new baseline.",
+    ),
+    "qmsg_register_decrease_any": (
+        "累计读数下降，表计最大值（register_max）不能解释为归零重计。",
+        "The register decreased and register_max does not explain a rollover.",
+    ),
+    "qmsg_bill_malformed_row": ("该行缺少必需的字段。", "The row lacks a required field."),
+    "qmsg_bill_unknown_account": (
+        "户号 {account_id} 不在户号登记册中。",
+        "Account {account_id} is not in the account registry.",
+    ),
+    "qmsg_bill_unknown_account_any": ("户号未登记。", "The account is not registered."),
+    "qmsg_bill_period_too_long": (
+        "账期 {days} 天，超过上限 max_bill_days（{max_bill_days} 天）。",
+        "The period has {days} days, more than max_bill_days ({max_bill_days}).",
+    ),
+    "qmsg_bill_bad_period": (
+        "账期日期不是 YYYY-MM-DD，或结束日期早于开始日期。",
+        "A period date is not YYYY-MM-DD, or the period ends before it starts.",
+    ),
+    "qmsg_bill_too_early": (
+        "账期开始早于最早可信日期 {earliest}。",
+        "The period starts before the earliest plausible date {earliest}.",
+    ),
+    "qmsg_bill_bad_value": (
+        "用量不是数字，或估抄标记不是 1/0、true/false 或 E/A。",
+        "The value is not a number, or the estimated flag is not 1/0, true/false or E/A.",
+    ),
+    "qmsg_bill_bad_unit": (
+        "单位不适用于该户号的能源类型（{energy}）。",
+        "The unit is not valid for the account's energy type ({energy}).",
+    ),
+    "qmsg_bill_implausible_value": (
+        "平均功率 {average_kw} kW，超过上限 {max_power_kw} kW。",
+        "An average of {average_kw} kW, above the ceiling of {max_power_kw} kW.",
+    ),
+    "qmsg_bill_overlapping": (
+        "同一户号已有账单覆盖 {overlapped_start} 至 {overlapped_end}，与本账期重叠"
+        "（保留已存账单；更正文件可替换它）。",
+        "A bill of the same account already covers {overlapped_start} to {overlapped_end}, "
+        "overlapping this period (the stored bill stays; a corrections file replaces it).",
+    ),
+    "qmsg_bill_overlapping_any": (
+        "同一户号已有账单覆盖部分账期。",
+        "A bill of the same account already covers part of the period.",
+    ),
     "col_error": ("错误", "Error"),
     "col_reason_code": ("原因代码", "Reason code"),
     "col_rows": ("行数", "Rows"),
@@ -474,6 +640,75 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "title_building": ("建筑 {building_id}", "Building {building_id}"),
 }
 
+# ag-grid's own words (its overlays and column filter menus; ``localeText``) in Chinese;
+# English is ag-grid's default. Keys are ag-grid's.
+AG_GRID_ZH: Final[dict[str, str]] = {
+    "noRowsToShow": "没有可显示的行",
+    "loadingOoo": "加载中…",
+    "loadingError": "加载出错",
+    "filterOoo": "筛选…",
+    "searchOoo": "搜索…",
+    "selectAll": "全选",
+    "blanks": "空白",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "blank": "为空",
+    "notBlank": "不为空",
+    "empty": "请选择…",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "lessThanOrEqual": "小于或等于",
+    "greaterThanOrEqual": "大于或等于",
+    "inRange": "介于",
+    "inRangeStart": "从",
+    "inRangeEnd": "到",
+    "contains": "包含",
+    "notContains": "不包含",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "dateFormatOoo": "yyyy-mm-dd",
+    "before": "早于",
+    "after": "晚于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "cancelFilter": "取消",
+    "textFilter": "文本筛选",
+    "numberFilter": "数字筛选",
+    "dateFilter": "日期筛选",
+    "columnFilter": "列筛选",
+    "ariaFilterInput": "筛选输入",
+    "ariaFilteringOperator": "筛选运算符",
+    "ariaFilterValue": "筛选值",
+    "ariaFilterFromValue": "筛选起始值",
+    "ariaFilterToValue": "筛选结束值",
+    "ariaFilterList": "筛选列表",
+    "ariaFilterMenuOpen": "打开筛选菜单",
+    "ariaMenuColumn": "按 Alt+向下键打开列菜单",
+    "ariaColumn": "列",
+    "ariaColumnFiltered": "已筛选的列",
+    "ariaSortableColumn": "按 Enter 排序",
+    "ariaRowSelect": "按空格选择此行",
+    "ariaSearch": "搜索",
+    "ariaSearchFilterValues": "搜索筛选值",
+    "ariaLabelColumnMenu": "列菜单",
+    "ariaLabelColumnFilter": "列筛选",
+    "ariaLabelDialog": "对话框",
+    "ariaLabelTooltip": "提示",
+    "page": "页",
+    "of": "共",
+    "to": "至",
+    "more": "更多",
+}
+
+
+def grid_locale(lang: str | None) -> dict[str, str]:
+    """ag-grid's ``localeText`` for ``lang`` (empty for English, its default)."""
+    return dict(AG_GRID_ZH) if normalise_lang(lang) == "zh" else {}
+
+
 UNIT_BY_BASIS: Final = {"electricity_kwh": "kWh", "energy_kgce": "kgce"}
 
 
@@ -497,13 +732,16 @@ def status_label(status: str, lang: str | None) -> str:
 
 def consequence(tier: str, lang: str | None, rules: dict[str, object] | None = None) -> str:
     """What follows an over-quota tier (``over``, ``over_20``, ``over_20_repeat``), in words;
-    empty for other statuses. English comes from ``[tiers.consequences]`` when present."""
+    empty for other statuses. The rules' ``[tiers.consequences]`` (English) and
+    ``[tiers.consequences_zh]`` (Chinese) give the words when present, so a changed rule
+    changes every page; the texts here are the fallback."""
     key = f"consequence_{tier}"
     if key not in TEXTS:
         return ""
-    if lang == "en" and rules:
+    if rules:
         tiers = rules.get("tiers", {})
-        listed = tiers.get("consequences", {}) if isinstance(tiers, dict) else {}
+        table = "consequences" if lang == "en" else "consequences_zh"
+        listed = tiers.get(table, {}) if isinstance(tiers, dict) else {}
         if isinstance(listed, dict) and listed.get(tier):
             return str(listed[tier])
     return t(key, lang)

@@ -124,13 +124,20 @@ def browser(width: int, height: int) -> webdriver.Chrome:
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def settle(driver: webdriver.Chrome, timeout_s: float = 30.0) -> None:
-    """Wait until Dash has finished its callbacks and the charts are drawn."""
+def settle(driver: webdriver.Chrome, timeout_s: float = 60.0) -> None:
+    """Wait until Dash has finished its callbacks, every chart is drawn and every grid
+    shows its rows or says it has none (a loaded machine answers slowly)."""
     WebDriverWait(driver, timeout_s).until(
         lambda d: d.execute_script(
             "return document.readyState === 'complete' && "
             "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
-            "!document.querySelector('._dash-loading');"
+            "!document.querySelector('._dash-loading') && "
+            "Array.from(document.querySelectorAll('.dash-graph')).every("
+            "  g => Array.from(g.querySelectorAll('.gtitle, .annotation-text'))"
+            "           .some(e => e.textContent.trim())) && "
+            "Array.from(document.querySelectorAll('.ag-root')).every("
+            "  g => g.querySelector('.ag-center-cols-container .ag-row, "
+            "                       .ag-overlay-no-rows-center'));"
         )
     )
     time.sleep(2.0)  # let Plotly finish its transitions

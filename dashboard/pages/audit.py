@@ -40,20 +40,29 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     ),
                     ui.control(
                         tr("audit_since", lang),
-                        dcc.DatePickerSingle(id=ids.AUDIT_SINCE, display_format="YYYY-MM-DD"),
+                        dcc.DatePickerSingle(
+                            id=ids.AUDIT_SINCE,
+                            display_format="YYYY-MM-DD",
+                            placeholder=t("pick_date", lang),
+                        ),
                     ),
                     ui.control(
                         tr("audit_action", lang),
                         dcc.Dropdown(
                             id=ids.AUDIT_ACTION,
                             placeholder=tr("audit_all", lang),
-                            options=[{"label": a, "value": a} for a in ACTION_AREAS],
+                            options=[
+                                {"label": t(f"audit_area_{a}", lang), "value": a}
+                                for a in ACTION_AREAS
+                            ],
                         ),
                     ),
                 ],
                 className="qw-controls",
             ),
-            html.Div(ui.grid(ids.AUDIT_GRID, "420px", row_id="entry_id"), className="qw-panel"),
+            html.Div(
+                ui.grid(ids.AUDIT_GRID, "420px", row_id="entry_id", lang=lang), className="qw-panel"
+            ),
             html.Div(
                 [
                     html.H2(tr("adjust_title", lang)),
@@ -136,6 +145,16 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
 AUDIT_COLUMNS = ("at", "actor", "action", "building_id", "reason", "change")
 
 
+def action_label(action: str, lang: str) -> str:
+    """An audit action with its area in words ("限额 · quota.imported"); the action code
+    itself stays, as the log's stable name of what happened."""
+    area = action.split(".", 1)[0]
+    try:
+        return f"{t(f'audit_area_{area}', lang)} · {action}"
+    except KeyError:
+        return action
+
+
 def audit_table(
     services: Services, building_id: str | None, since: str | None, action: str | None, lang: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -154,7 +173,7 @@ def audit_table(
             "entry_id": e["entry_id"],
             "at": e["at"][:19].replace("T", " "),
             "actor": e["actor"],
-            "action": e["action"],
+            "action": action_label(e["action"], lang),
             "building_id": e["building_id"] or "",
             "reason": e["reason"] or "",
             "change": audit.describe_change(e["before"], e["after"]),

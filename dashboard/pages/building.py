@@ -31,7 +31,7 @@ from dashboard import (
 )
 from dashboard import components as ui
 from dashboard.services import Services, current_viewer
-from dashboard.shell import page_title
+from dashboard.shell import home_link, page_title
 from dashboard.texts import UNIT_BY_BASIS, normalise_lang, t
 from quota import conversion
 from quota.rules import EvaluationRules
@@ -57,7 +57,7 @@ def layout(
         return html.Div(
             [
                 ui.empty_state(t("empty_building", lang), ids.BUILDING_NOTE),
-                dcc.Link(t("back_to_city", lang), href="/"),
+                home_link(lang),
             ]
         )
     this_year = datetime.now(services.settings.tz).year
@@ -111,8 +111,11 @@ def layout(
             ),
             html.Div(
                 [
-                    ui.control(
-                        t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH, clearable=False)
+                    html.Div(
+                        ui.control(
+                            t("month", lang), dcc.Dropdown(id=ids.BUILDING_MONTH, clearable=False)
+                        ),
+                        className="qw-controls",
                     ),
                     ui.graph(ids.BUILDING_HEATMAP),
                 ],
@@ -120,7 +123,7 @@ def layout(
             ),
             html.Div(ui.graph(ids.BUILDING_PEERS), className="qw-panel"),
             html.Div(
-                [html.H2(t("meters", lang)), meters_grid()],
+                [html.H2(t("meters", lang)), meters_grid(lang)],
                 className="qw-panel",
             ),
             determined,
@@ -130,11 +133,9 @@ def layout(
     )
 
 
-def meters_grid() -> Any:
+def meters_grid(lang: str) -> Any:
     """The building's meters; headers wrap instead of being clipped."""
-    grid = ui.grid(ids.BUILDING_METERS, "260px")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    return grid
+    return ui.grid(ids.BUILDING_METERS, "260px", lang=lang)
 
 
 def _month_end(day: date) -> bool:
@@ -210,11 +211,13 @@ def _use_charts(
         else None
     )
     no_daily = t("empty_no_daily", lang, year=year)
+    # A closed year has final figures: no projection to draw.
+    closed = building_header.is_closed_year(year, data.run["as_of"] if data.run else None)
     cumulative = figures.cumulative_figure(
         frames.cumulative(this_year),
         trajectory,
         limit_value,
-        result["projected"] if result else None,
+        result["projected"] if result and not closed else None,
         year,
         unit,
         lang,
@@ -252,10 +255,13 @@ def building_view(
     history_fig = figures.history_figure(
         history, lang, t("empty_no_history_year", lang, year=year), year
     )
+    min_peers = int(settings.rules.get("data", {}).get("min_peer_count", 5))
+    # Too few other buildings of its type: no distribution either (the header says why).
+    enough_peers = int(data.peers.get("peer_count") or 0) - 1 >= min_peers
     peer_fig = figures.peers_figure(
-        data.peers,
+        data.peers if enough_peers else {},
         lang,
-        t("empty_no_peers", lang, min=settings.rules.get("data", {}).get("min_peer_count", 5)),
+        t("empty_no_peers", lang, min=min_peers),
     )
     meter_columns, meter_rows = tables.meters_grid(data.meters, date(year, 1, 1), year_end, lang)
     header = building_header.header_children(

@@ -106,27 +106,32 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             ),
             html.Div(ui.graph(ids.CITY_UTILIZATION), className="qw-panel"),
             dcc.Store(id=ids.CITY_SELECTION),
-            html.Div(city_grid(), className="qw-panel"),
+            html.Div(city_grid(lang), className="qw-panel"),
             determined,
         ]
     )
 
 
-def city_grid() -> Any:
+def city_grid(lang: str) -> Any:
     """The building table: headers wrap (never clipped), rows come from the server."""
-    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True)
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    grid = ui.grid(ids.CITY_GRID, "520px", row_id="building_id", infinite=True, lang=lang)
     # Fourteen columns: render them all (a search of the page finds every value).
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid
 
 
 def headline_cards(
-    summary: dict[str, Any], basis: str, lang: str, rules: dict[str, Any] | None = None
+    summary: dict[str, Any],
+    basis: str,
+    lang: str,
+    rules: dict[str, Any] | None = None,
+    own: bool = False,
 ) -> list[html.Div]:
     """The headline figures as cards (pure): the over-quota tiers with their excess to
     date, their projected excess at year end and what happens next; above 120 % counts
-    every building over by more than 20 %, the two-years-running ones inside it."""
+    every building over by more than 20 %, the two-years-running ones inside it. ``own``
+    (a manager's few buildings): buildings within the quota as a count ("1 / 3"), not a
+    city-style share."""
     unit = UNIT_BY_BASIS[basis]
     share = summary["share_within"]
     counts = summary["counts"]
@@ -159,6 +164,11 @@ def headline_cards(
         ui.card(t("kpi_evaluated", lang), ui.number_text(summary["evaluated"])),
         ui.card(t("kpi_floor_area", lang), ui.number_text(summary["floor_area_m2"]) + " m²"),
         ui.card(
+            t("kpi_within_own", lang),
+            f"{ui.number_text(counts.get('within', 0))} / {ui.number_text(summary['judged'])}",
+        )
+        if own
+        else ui.card(
             t("kpi_share_within", lang),
             "–" if share != share else f"{share * 100:.1f} %",
             t(
@@ -296,7 +306,7 @@ def compute_city_page(
     )
     return CityPage(
         None,
-        headline_cards(summary, basis, lang, services.settings.rules),
+        headline_cards(summary, basis, lang, services.settings.rules, own=not viewer.sees_all),
         by_district,
         by_type,
         utilization,

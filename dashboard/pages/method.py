@@ -12,6 +12,7 @@ import dash
 from dash import dcc, html
 
 from dashboard.services import Services
+from dashboard.shell import home_link
 from dashboard.texts import consequence, normalise_lang, status_label, t
 
 METHOD_DOC = Path(__file__).resolve().parents[2] / "docs" / "quota-engine.md"
@@ -57,7 +58,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
             html.H2(t("method_title", lang)),
             html.Ul(facts),
             dcc.Markdown(method_text(), className="qw-panel"),
-            dcc.Link(t("back_to_city", lang), href="/"),
+            home_link(lang),
         ]
     )
 

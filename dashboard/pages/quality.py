@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import bills_view, figures, heartbeat, ids, queries, tables
 from dashboard import components as ui
+from dashboard.quarantine_text import quarantine_message
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
@@ -44,7 +45,6 @@ QUARANTINE_FIELDS = (
     ("line_number", "col_line_number", "number"),
     ("meter_id", "col_meter_id", "text"),
     ("reason", "col_reason", "word:reason"),
-    ("reason_code", "col_reason_code", "text"),
     ("message", "col_message", "text"),
     ("raw_row", "col_raw_row", "text"),
 )
@@ -66,11 +66,17 @@ def _grid_with(
     empty_key: str,
     height: str = "300px",
     tz: Any = None,
+    fit_rows: bool = False,
 ) -> list[Any]:
-    grid = ui.grid(grid_id, height)
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    """The grid of ``frame``, or the empty state. ``fit_rows`` (a short list, at most a few
+    dozen rows): the grid is as high as its rows, with no empty space below them."""
+    grid = ui.grid(grid_id, height, lang=lang)
     columns, rows = tables.simple_grid(frame, fields, lang, tz)
     grid.columnDefs, grid.rowData = columns, rows
+    if fit_rows:
+        grid.dashGridOptions = {**grid.dashGridOptions, "domLayout": "autoHeight"}
+        grid.style = {"width": "100%"}
+        grid.className = "ag-theme-alpine qw-fit-rows"
     return [ui.empty_state(t(empty_key, lang))] if frame.empty else [grid]
 
 
@@ -94,6 +100,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                             lang,
                             "empty_no_ingest",
                             tz=services.settings.tz,
+                            fit_rows=True,
                         ),
                     ],
                     className="qw-panel",
@@ -108,6 +115,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                             lang,
                             "empty_no_jobs",
                             tz=services.settings.tz,
+                            fit_rows=True,
                         ),
                     ],
                     className="qw-panel",
@@ -160,7 +168,7 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                     ],
                     className="qw-controls",
                 ),
-                quarantine_grid(),
+                quarantine_grid(lang),
             ],
             className="qw-panel",
         )
@@ -171,11 +179,19 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
         html.Div(
             [
                 html.H2(t("dq_stale", lang)),
-                ui.control(
-                    t("dq_stale_days", lang),
-                    dcc.Input(
-                        id=ids.DQ_STALE_DAYS, type="number", min=1, step=1, value=2, debounce=True
+                html.Div(
+                    ui.control(
+                        t("dq_stale_days", lang),
+                        dcc.Input(
+                            id=ids.DQ_STALE_DAYS,
+                            type="number",
+                            min=1,
+                            step=1,
+                            value=2,
+                            debounce=True,
+                        ),
                     ),
+                    className="qw-controls",
                 ),
                 html.P(t("dq_stale_days_help", lang), className="qw-note"),
                 html.Div(id=ids.DQ_STALE_GRID),
@@ -187,12 +203,11 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
     return html.Div([s for s in sections if s is not None], id=ids.DQ_BODY)
 
 
-def quarantine_grid() -> Any:
-    """The quarantined rows; ag-grid wants string row ids (its warning #25 otherwise)."""
-    grid = ui.grid(ids.DQ_QUARANTINE_GRID, "320px")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    grid.getRowId = "String(params.data.quarantine_id)"
-    return grid
+def quarantine_grid(lang: str) -> Any:
+    """The quarantined rows. ag-grid numbers the rows itself: no row id (a numeric one
+    draws its warning #25, and a row id with rows of growing height left the first row
+    undrawn after the rows changed); exports match rows on ``quarantine_id``."""
+    return ui.grid(ids.DQ_QUARANTINE_GRID, "320px", lang=lang)
 
 
 def quarantine_table(
@@ -201,7 +216,20 @@ def quarantine_table(
     with services.connection() as conn:
         rows = queries.quarantine_rows(conn, current_viewer(), reason, QUARANTINE_SHOWN)
     rows["reason"] = rows["reason_code"]
+    rows["message"] = quarantine_messages(rows, lang, services.settings.tz)
     return tables.simple_grid(rows, QUARANTINE_FIELDS, lang, services.settings.tz)
+
+
+def quarantine_messages(rows: Any, lang: str, tz: Any) -> list[str]:
+    """Each quarantined row's message in ``lang``, from its reason code and details."""
+    return [
+        quarantine_message(
+            str(code), details if isinstance(details, dict) else None, str(text), lang, tz
+        )
+        for code, details, text in zip(
+            rows["reason_code"], rows["details"], rows["message"], strict=True
+        )
+    ]
 
 
 def stale_days(value: Any) -> int | None:

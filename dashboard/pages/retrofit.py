@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard import components as ui
-from dashboard import frames, ids, queries, tables
+from dashboard import frames, ids, live, queries, tables
 from dashboard.services import Services, current_viewer
 from dashboard.shell import page_title
 from dashboard.texts import normalise_lang, t
@@ -105,16 +105,15 @@ def layout(services: Services, lang: str | None = None, **_query: Any) -> html.D
                 className="qw-controls",
             ),
             html.Div(id=ids.RETRO_TOTALS),
-            html.Div(retrofit_grid(), className="qw-panel"),
+            html.Div(retrofit_grid(lang), className="qw-panel"),
             html.P(id=ids.RETRO_NOTE, className="qw-note"),
         ]
     )
 
 
-def retrofit_grid() -> Any:
+def retrofit_grid(lang: str) -> Any:
     """The candidate table: headers wrap (never clipped), every column rendered."""
-    grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id")
-    grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    grid = ui.grid(ids.RETRO_GRID, "560px", row_id="building_id", lang=lang)
     grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return grid
 
@@ -212,6 +211,9 @@ def retrofit_view(
         return (ui.empty_state(t("empty_no_evaluation", lang, year=year)), [], [], "")
     ranked = ranked_for_filters(screened, districts, types, min_area, triggers)
     columns, rows = tables.retrofit_grid(ranked, lang)
+    with services.connection() as conn:
+        run = queries.run_info(conn, screened.evaluation_id)
+    computed = live.computed_line(run, services.settings.tz, lang)
     note = [
         t(
             "retro_source_engine",
@@ -223,7 +225,8 @@ def retrofit_view(
         t("retro_excess_note", lang),
     ]
     if ranked.empty:
-        return (ui.empty_state(t("empty_no_candidates", lang, year=year)), columns, rows, note)
+        empty = ui.empty_state(f"{t('empty_no_candidates', lang, year=year)} {computed}")
+        return (empty, columns, rows, note)
     totals = (
         ranked[
             [
@@ -245,7 +248,8 @@ def retrofit_view(
         tco2=ui.number_text(totals["savings_tco2_per_year"], 1),
         cny=ui.number_text(totals["savings_cny_per_year"]),
     )
-    return (html.Div(ui.card(t("nav_retrofit", lang), text)), columns, rows, note)
+    # When the figures were computed, on the first screen as on the other pages.
+    return (html.Div(ui.card(t("nav_retrofit", lang), text, computed)), columns, rows, note)
 
 
 def register(app: dash.Dash, services: Services) -> None:

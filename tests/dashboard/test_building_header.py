@@ -79,7 +79,11 @@ def test_closed_year_shows_final_figures_not_a_projection() -> None:
 def test_notes_are_explained_with_a_link_to_the_method() -> None:
     unverified = {**RESULT, "details": {"unverified": ["[profiles] secondary source"]}}
     text = header(unverified, peers={"peer_count": 1, "eui_kwh_per_m2": 80.0, "percent_rank": 0})
-    assert "have not yet been checked against their source" in text and "[profiles]" in text
+    assert "have not yet been checked against their source" in text
+    assert "(load profiles [profiles])" in text
+    both = {**RESULT, "details": {"unverified": ["[data] a", "[conversion.x] b", "[data] c"]}}
+    zh = header(both, lang="zh")
+    assert "部分规则参数（数据充分性 [data]、折标系数 [conversion.x]）尚未与其来源核实" in zh
     assert "Only 0 other buildings of its type (fewer than 5), so no peer comparison." in text
     assert "percentile" not in text and bh.METHOD_HREF in text
     ranked = header(RESULT, peers={"peer_count": 11, "eui_kwh_per_m2": 80.0, "percent_rank": 0.7})

@@ -87,7 +87,7 @@ def test_regulator_adjusts_with_a_reason_and_sees_it_in_the_log(app: Any, city: 
     log = client.post("/_dash-update-component", json=_log_payload("B1"))
     assert log.status_code == 200
     rows = log.get_json()["response"][ids.AUDIT_GRID]["rowData"]
-    assert rows[0]["action"] == "quota.adjusted" and rows[0]["actor"] == "reg"
+    assert rows[0]["action"] == "Quota · quota.adjusted" and rows[0]["actor"] == "reg"
     assert rows[0]["reason"] == "new wing opened"
     assert all(r["building_id"] == "B1" for r in rows)
 

@@ -1,7 +1,8 @@
-"""The charts keep their height in headless Chromium: after every load of every page, for
-each role, in both languages and right after a language switch, every chart is at least as
-high as :data:`dashboard.sizes.GRAPH_HEIGHT_PX` says (its box and Plotly's drawing) and no
-two charts overlap."""
+"""The charts keep their height and no grid text is cut off, in headless Chromium at
+1440×900: after every load of every page, for each role, in both languages and right after
+a language switch, every chart is at least as high as :data:`dashboard.sizes.GRAPH_HEIGHT_PX`
+says (its box and Plotly's drawing), no two charts overlap, and no rendered grid cell or
+header is truncated (its text wider or taller than its box, which ag-grid cuts with "…")."""
 
 from __future__ import annotations
 
@@ -105,6 +106,58 @@ def check_layout(dash_duo: Any, path: str, where: str) -> None:
             assert not overlaps(a, b), f"{where}: {a['id']} overlaps {b['id']}"
 
 
+# The grids each page fills with rows (on every page the check waits for them).
+GRIDS = {
+    "/": {ids.CITY_GRID},
+    "/building/B1": {ids.BUILDING_METERS},
+    "/retrofit": {ids.RETRO_GRID},
+    "/quality": {ids.DQ_QUARANTINE_GRID},
+}
+
+# Every rendered grid cell and header whose text does not fit its box: [grid id, text,
+# scrollWidth, clientWidth, scrollHeight, clientHeight]. A cell's text element is ag-grid's
+# .ag-cell-value (the cell itself for cells without one); a header's is .ag-header-cell-text.
+CLIPPED_JS = """
+var out = [];
+document.querySelectorAll('.ag-cell, .ag-header-cell-text').forEach(function (el) {
+    var text = el.classList.contains('ag-cell') ? (el.querySelector('.ag-cell-value') || el) : el;
+    if (!text.textContent.trim() || !text.getClientRects().length) return;
+    if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1) {
+        var grid = el.closest('.ag-theme-alpine');
+        out.push([grid && grid.parentElement ? grid.parentElement.id || grid.id : '',
+                  text.textContent.trim().slice(0, 80), text.scrollWidth, text.clientWidth,
+                  text.scrollHeight, text.clientHeight]);
+    }
+});
+return out;
+"""
+ROWS_JS = """
+return arguments[0].filter(function (id) {
+    return document.querySelector('#' + CSS.escape(id) + ' .ag-center-cols-container .ag-row');
+});
+"""
+
+
+def clipped(dash_duo: Any) -> list[list[Any]]:
+    return list(dash_duo.driver.execute_script(CLIPPED_JS))
+
+
+def check_grids(dash_duo: Any, path: str, where: str, timeout_s: float = 20.0) -> None:
+    """Once the page's grids have rows and their cells stopped changing, none is clipped."""
+    expected = [g for g in GRIDS[path] if dash_duo.driver.find_elements("id", g)]
+    deadline = time.monotonic() + timeout_s
+    previous: list[list[Any]] | None = None
+    while time.monotonic() < deadline:
+        filled = set(dash_duo.driver.execute_script(ROWS_JS, expected))
+        found = clipped(dash_duo)
+        if filled == set(expected) and found == previous:
+            break
+        previous = found
+        time.sleep(0.3)
+    assert set(dash_duo.driver.execute_script(ROWS_JS, expected)) == set(expected), where
+    assert clipped(dash_duo) == [], f"{where}: clipped grid text {clipped(dash_duo)}"
+
+
 def switch_language(dash_duo: Any, to: str) -> None:
     dash_duo.find_element(f"#{ids.LANG_TOGGLE}").click()
     dash_duo.wait_for_text_to_equal(f"#{ids.LANG_TOGGLE}", t("switch_language", to), timeout=15)
@@ -118,15 +171,41 @@ def test_charts_keep_their_height_on_every_page(dash_duo: Any, app: Any, usernam
         for path in PAGES:
             visit(dash_duo, path)
             check_layout(dash_duo, path, f"{username} {lang} {path}")
+            check_grids(dash_duo, path, f"{username} {lang} {path}")
         # The language switch re-renders the page in place: the charts must not collapse.
         switch_to = "en" if lang == "zh" else "zh"
         for path in ("/", "/building/B1"):
             visit(dash_duo, path)
             switch_language(dash_duo, switch_to)
             check_layout(dash_duo, path, f"{username} {lang}→{switch_to} {path}")
+            check_grids(dash_duo, path, f"{username} {lang}→{switch_to} {path}")
             switch_language(dash_duo, lang)
             check_layout(dash_duo, path, f"{username} {switch_to}→{lang} {path}")
         if lang == "zh":
             switch_language(dash_duo, "en")
     logs = dash_duo.get_logs()
     assert logs == [], [entry["message"][:700] for entry in logs]
+
+
+def test_the_clipping_check_sees_a_cut_off_cell(dash_duo: Any, app: Any) -> None:
+    """The check of the test above is no dummy: a cell ag-grid would cut with "…" (one
+    line, too narrow) and a wrapped cell whose row is too low are both reported."""
+    dash_duo.driver.set_window_size(1440, 900)
+    sign_in(dash_duo, app, "ana")
+    visit(dash_duo, "/retrofit")
+    check_grids(dash_duo, "/retrofit", "ana zh /retrofit")
+    dash_duo.driver.execute_script(
+        """
+        var wide = document.createElement('div');
+        wide.className = 'ag-cell';
+        wide.style.cssText = 'width:60px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis';
+        wide.textContent = '> 20 % over, two years running';
+        var tall = document.createElement('div');
+        tall.className = 'ag-cell';
+        tall.style.cssText = 'width:60px;height:20px;overflow:hidden;white-space:normal';
+        tall.textContent = 'Savings potential from excess over quota';
+        document.body.append(wide, tall);
+        """
+    )
+    texts = [entry[1] for entry in clipped(dash_duo)]
+    assert texts == ["> 20 % over, two years running", "Savings potential from excess over quota"]

@@ -1,5 +1,6 @@
 """Live figures in headless Chromium: an open page refreshes itself when a new evaluation
-is stored (it polls the newest evaluation id), and says when its figures were computed."""
+is stored (it polls the newest evaluation id), and says when its figures were computed
+(city, building and retrofit pages)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,9 @@ def test_open_pages_refresh_when_a_new_evaluation_is_stored(
     second = store_new_evaluation(city, date(2025, 7, 2))
     dash_duo.wait_for_contains_text(f"#{ids.BUILDING_HEADER}", f"#{second}", timeout=20)
     assert "2025-07-02" in dash_duo.find_element(f"#{ids.BUILDING_HEADER}").text
+    # And the retrofit page, which says on its first screen when its figures were computed.
+    _helpers.visit(dash_duo, "/retrofit")
+    dash_duo.wait_for_contains_text(f"#{ids.RETRO_TOTALS}", f"#{second}", timeout=15)
+    assert "数据计算于" in dash_duo.find_element(f"#{ids.RETRO_TOTALS}").text
+    third = store_new_evaluation(city, date(2025, 7, 3))
+    dash_duo.wait_for_contains_text(f"#{ids.RETRO_TOTALS}", f"#{third}", timeout=20)

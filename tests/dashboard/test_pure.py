@@ -98,6 +98,16 @@ def test_headline_cards_total_above_120_with_repeat_inside_and_consequences() ->
         for card in headline_cards(frames.headline(results), "electricity_kwh", "zh")
     ]
     assert any("罚款" in text for text in zh)
+    # A manager's few buildings: a count within the quota, not a city-style share.
+    own = str(headline_cards(frames.headline(results), "electricity_kwh", "en", own=True)[2])
+    assert "Buildings within quota (of those judged)" in own and "Share" not in own
+    # The Chinese words come from the rules too ([tiers.consequences_zh]), as on the notices.
+    rules_zh = {"tiers": {"consequences_zh": {"over_20_repeat": "处 3 万元以上罚款"}}}
+    zh_rules = [
+        str(card.to_plotly_json())
+        for card in headline_cards(frames.headline(results), "electricity_kwh", "zh", rules_zh)
+    ]
+    assert any("后果：处 3 万元以上罚款" in text for text in zh_rules)
 
 
 def test_cumulative_and_monthly_totals() -> None:
@@ -223,6 +233,13 @@ def test_cumulative_figure_draws_trajectory_quota_and_projection() -> None:
     assert fig.data[0].y[-1] == pytest.approx(1000.0)
     assert fig.data[3].y[-1] == 3000.0
     assert fig.layout.yaxis.title.text == "Energy (kWh)"
+    assert fig.layout.title.text == "Cumulative use in 2025 vs quota trajectory"
+    # A closed year (no projection passed): final figures only.
+    closed = checked(
+        figures.cumulative_figure(actual, None, 1000.0, None, 2025, "kWh", "zh", "empty")
+    )
+    assert [trace.name for trace in closed.data] == ["年度限额", "实际累计"]
+    assert closed.layout.title.text == "2025 年累计用能与限额轨迹"
 
 
 def test_peers_figure_needs_statistics() -> None:
@@ -265,6 +282,9 @@ def test_every_builder_gives_a_valid_plotly_figure() -> None:
         status_label("over", "en"),
     ]
     assert list(hist.data[0].y) == pytest.approx([90.0, 110.0])
+    # A closed year's axis: the whole year, with room for a marker on 31 December.
+    year_axis = checked(figures.history_figure(history, "en", "empty", 2024)).layout.xaxis
+    assert list(year_axis.range) == ["2023-12-25", "2025-01-07"]
     bars = checked(figures.bar_counts(["a", "b"], [3, 1], "t", "rows", "empty"))
     assert list(bars.data[0].x) == [3, 1]
     assert checked(figures.bar_counts([], [], "t", "rows", "none")).layout.annotations
@@ -408,3 +428,18 @@ def test_quality_words_times_and_stale_days() -> None:
         None,
         None,
     ]
+
+
+def test_grids_wrap_instead_of_clipping_and_speak_the_page_language() -> None:
+    from dashboard import components as ui
+
+    plain = ui.grid("g", lang="zh")
+    defaults = plain.defaultColDef
+    assert defaults["wrapText"] and defaults["autoHeight"] and defaults["wrapHeaderText"]
+    assert plain.dashGridOptions["localeText"]["noRowsToShow"] == "没有可显示的行"
+    assert plain.dashGridOptions["localeText"]["contains"] == "包含"
+    # Rows on the server have one height: room for two wrapped lines.
+    infinite = ui.grid("g", infinite=True, lang="en")
+    assert "autoHeight" not in infinite.defaultColDef and infinite.defaultColDef["wrapText"]
+    assert infinite.dashGridOptions["rowHeight"] == ui.INFINITE_ROW_HEIGHT_PX
+    assert infinite.dashGridOptions["localeText"] == {}  # ag-grid's own English
