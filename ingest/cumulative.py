@@ -106,6 +106,15 @@ def walk(
         [r for r in stored if r.at_us not in replaced] + list(new),
         key=lambda r: (r.at_us, r.is_new),
     )
+    # The first stored reading after each position, from one backward pass: looking ahead
+    # from every new reading made a meter's walk quadratic in its readings (a meter's month
+    # of hourly registers: 744² steps).
+    next_stored: list[Register | None] = [None] * len(items)
+    ahead: Register | None = None
+    for position in range(len(items) - 1, -1, -1):
+        next_stored[position] = ahead
+        if not items[position].is_new:
+            ahead = items[position]
     result = ChainResult()
     prev: Register | None = None
     prev_changed = False
@@ -159,7 +168,7 @@ def walk(
                 if item.replaces_stored:
                     prev = originals[item.at_us]
                 continue
-        following = next((r for r in items[index + 1 :] if not r.is_new), None)
+        following = next_stored[index]
         if (
             following is not None
             and following.energy_kwh is not None

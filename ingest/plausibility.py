@@ -16,6 +16,7 @@ Both parameters live under ``[rules.ingest]`` (quota/rules_default.toml).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -83,9 +84,21 @@ def power_kw(energy_kwh: np.ndarray | float, span_us: np.ndarray | float) -> np.
 
 def too_powerful(
     energy_kwh: np.ndarray | float, span_us: np.ndarray | float, ceiling_kw: np.ndarray | float
-) -> np.ndarray:
+) -> np.ndarray | bool:
     """Per reading: whether ``energy_kwh`` [kWh] over ``span_us`` [µs] means an average
-    power above ``ceiling_kw`` [kW] (a non-finite energy always is)."""
+    power above ``ceiling_kw`` [kW] (a non-finite energy always is). Three plain numbers
+    (one register reading at a time) take a scalar path with the same arithmetic: the
+    array form costs ~15 µs a call in NumPy's set-up alone."""
+    if (
+        isinstance(energy_kwh, int | float)
+        and isinstance(span_us, int | float)
+        and isinstance(ceiling_kw, int | float)
+    ):
+        if not math.isfinite(energy_kwh):
+            return True
+        if span_us > 0:
+            return energy_kwh / (span_us / US_PER_HOUR) > ceiling_kw
+        return energy_kwh > 0 and math.inf > ceiling_kw  # infinite power (NaN for no use)
     energy = np.asarray(energy_kwh, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return ~np.isfinite(energy) | (power_kw(energy, span_us) > ceiling_kw)
