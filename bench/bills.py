@@ -36,7 +36,13 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import create_database, drop_database, settings_for, settle  # noqa: E402
+from bench.scratch import (  # noqa: E402
+    create_database,
+    drop_database,
+    settings_for,
+    settle,
+    write_buildings,
+)
 from ingest import copybin  # noqa: E402
 from quota import db as qdb  # noqa: E402
 from quota.settings import load_settings  # noqa: E402
@@ -100,11 +106,7 @@ def generate(path: Path, days_path: Path, accounts: int) -> tuple[int, int]:
 
 def setup_database(settings, name: str, accounts: int) -> None:
     with qdb.connect(create_database(settings, name), autocommit=True) as conn:
-        with conn.cursor().copy(
-            "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
-        ) as copy:
-            for b in range(accounts):
-                copy.write_row((f"BB{b:06d}", f"Bench {b}", "Bench", "office_commercial", 20000))
+        write_buildings(conn, accounts, 6)
         with conn.cursor().copy(
             "COPY utility_account (account_id, building_id, energy_type, unit) FROM STDIN"
         ) as copy:

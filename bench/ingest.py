@@ -51,7 +51,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import create_database, settle  # noqa: E402
+from bench.scratch import create_database, settle, write_buildings  # noqa: E402
 from bench.scratch import settings_for as _settings_for  # noqa: E402
 from quota import db as qdb  # noqa: E402
 from quota.settings import load_settings  # noqa: E402
@@ -81,11 +81,7 @@ def setup_database(settings, name: str, meters: int, meters_per_building: int = 
     bench = create_database(settings, name)
     with qdb.connect(bench, autocommit=True) as conn:
         buildings = max(meters // meters_per_building, 1)
-        with conn.cursor().copy(
-            "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
-        ) as copy:
-            for b in range(buildings):
-                copy.write_row((f"BB{b:05d}", f"Bench {b}", "Bench", "office_commercial", 20000))
+        write_buildings(conn, buildings, 5)
         with conn.cursor().copy(
             "COPY meter (meter_id, building_id, energy_type, unit, interval_minutes) FROM STDIN"
         ) as copy:

@@ -54,3 +54,12 @@ def settle(settings: Settings) -> None:
     skipped otherwise."""
     with qdb.connect(settings, autocommit=True) as conn, contextlib.suppress(psycopg.Error):
         conn.execute("CHECKPOINT")
+
+
+def write_buildings(conn: psycopg.Connection, count: int, digits: int) -> None:
+    """COPY ``count`` bench buildings ``BB0…`` (ids of ``digits`` digits), 20,000 m² offices."""
+    with conn.cursor().copy(
+        "COPY building (building_id, name, district, building_type, floor_area_m2) FROM STDIN"
+    ) as copy:
+        for b in range(count):
+            copy.write_row((f"BB{b:0{digits}d}", f"Bench {b}", "Bench", "office_commercial", 20000))
