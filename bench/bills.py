@@ -233,12 +233,18 @@ def main() -> int:
         seconds = min(r[0] for r in runs)
         peak = max(r[1] for r in runs)
         with qdb.connect(bench) as conn:
-            written = conn.execute("SELECT count(*) AS n FROM building_daily").fetchone()["n"]
+            written = conn.execute(
+                "SELECT count(*) AS n FROM building_days('-infinity', 'infinity')"
+            ).fetchone()["n"]
+            stored_runs = conn.execute("SELECT count(*) AS n FROM building_daily_run").fetchone()[
+                "n"
+            ]
             loaded = conn.execute("SELECT count(*) AS n FROM bill").fetchone()["n"]
         assert written == days and loaded == bills, (written, days, loaded, bills)
         print(
             f"(c) quotawatch ingest of the bills file: {seconds:6.2f} s  {bills / seconds:>10,.0f} "
-            f"bills/s  {written / seconds:>12,.0f} building-days/s  (peak memory {peak:,.0f} MB)"
+            f"bills/s  {written / seconds:>12,.0f} building-days/s  "
+            f"(stored as {stored_runs:,} runs; peak memory {peak:,.0f} MB)"
             f"{_spread([r[0] for r in runs])}"
         )
         print(f"bills vs COPY into building_daily: {min(into) / seconds:.2f}")

@@ -40,9 +40,8 @@ BUILDING_BILLS_VS_METERS = f"""
 WITH days AS (
     SELECT d.energy_type, date_trunc('month', d.day)::date AS month, d.day, d.source,
            d.energy_kwh
-      FROM building_daily d JOIN building b USING (building_id)
-     WHERE d.building_id = %(building_id)s AND {SCOPE}
-       AND d.day >= %(start)s AND d.day < %(end)s AND d.source <> 'meters'
+      FROM building_days(%(start)s, %(end)s::date - 1) d JOIN building b USING (building_id)
+     WHERE d.building_id = %(building_id)s AND {SCOPE} AND d.source <> 'meters'
 ), metered AS (
     SELECT m.energy_type, md.day, sum(md.energy_kwh) AS energy_kwh
       FROM meter m JOIN meter_daily md ON md.meter_key = m.meter_key

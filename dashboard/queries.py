@@ -216,9 +216,8 @@ def building_info(
 
 BUILDING_DAILY = f"""
 SELECT d.day, d.energy_type, d.energy_kwh, d.covered_hours
-  FROM building_daily d JOIN building b USING (building_id)
+  FROM building_days(%(start)s, %(end)s::date - 1) d JOIN building b USING (building_id)
  WHERE d.building_id = %(building_id)s AND {SCOPE}
-   AND d.day >= %(start)s AND d.day < %(end)s
  ORDER BY d.day, d.energy_type
 """
 
@@ -234,9 +233,8 @@ def building_daily(
 
 LAST_DATA_DAY = f"""
 SELECT max(d.day) AS last_day
-  FROM building_daily d JOIN building b USING (building_id)
+  FROM building_days(%(start)s, %(end)s::date - 1) d JOIN building b USING (building_id)
  WHERE d.building_id = %(building_id)s AND {SCOPE}
-   AND d.day >= %(start)s AND d.day < %(end)s
 """
 
 

@@ -112,6 +112,10 @@ def parse_bills_text(text: str, encoding: str = "") -> BillRows:
         if '"' in text
         else csv.reader(texts, delimiter=delimiter)
     )
+    records = list(records)
+    width = len(header)
+    if all(len(fields) == width for fields in records):  # the common case, column-wise
+        return _columns(header, numbered, records, encoding)
     for (number, line), raw_fields in zip(numbered, records, strict=True):
         fields = [f.strip() for f in raw_fields]
         bad = len(fields) > len(header) and any(fields[len(header) :])
@@ -136,6 +140,39 @@ def parse_bills_text(text: str, encoding: str = "") -> BillRows:
         unit=column("unit"),
         estimated=column("estimated"),
         malformed=np.array(malformed, dtype=bool),
+        encoding=encoding,
+    )
+
+
+def _columns(
+    header: list[str], numbered: list[tuple[int, str]], records: list[list[str]], encoding: str
+) -> BillRows:
+    """:func:`parse_bills_text` for rows that all have the header's number of fields: the
+    same rows, taken a column at a time."""
+    position = {name: i for i, name in enumerate(header) if name}
+    by_column = list(zip(*records, strict=True)) if records else [() for _ in header]
+    empty = np.full(len(records), "", dtype=object)
+
+    def column(name: str) -> np.ndarray:
+        i = position.get(name)
+        if i is None:
+            return empty.copy()
+        return np.array([f.strip() for f in by_column[i]], dtype=object)
+
+    columns = {name: column(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+    malformed = np.zeros(len(records), dtype=bool)
+    for name in REQUIRED_COLUMNS:
+        malformed |= columns[name] == ""
+    return BillRows(
+        line_number=np.array([number for number, _line in numbered], dtype=np.int64),
+        raw=[line for _number, line in numbered],
+        account_id=columns["account_id"],
+        period_start=columns["period_start"],
+        period_end=columns["period_end"],
+        value=columns["value"],
+        unit=columns["unit"],
+        estimated=columns["estimated"],
+        malformed=malformed,
         encoding=encoding,
     )
 

@@ -69,6 +69,11 @@ WITH g AS (
     SELECT min(d.day), max(d.day)
       FROM g
       JOIN building_daily d ON d.building_id = g.building_id AND d.energy_type = g.energy_type
+    UNION ALL
+    SELECT min(r.first_day), max(r.last_day)
+      FROM g
+      JOIN building_daily_run r
+        ON r.building_id = g.building_id AND r.energy_type = g.energy_type
 )
 SELECT min(lo) AS lo, max(hi) AS hi FROM spans
 """
@@ -107,6 +112,37 @@ DELETE FROM building_daily d
  USING unnest(%(buildings)s::text[], %(energy_types)s::text[]) AS g (building_id, energy_type)
  WHERE d.building_id = g.building_id AND d.energy_type = g.energy_type
    AND d.day BETWEEN %(lo)s AND %(hi)s
+"""
+
+# The groups' runs (sql/0150) reaching into [lo, hi] lose their days within it: a run wholly
+# within is deleted, one reaching out keeps its days before lo and after hi (the same
+# figures a day).
+CLIP_GROUP_RUNS = """
+WITH g AS (
+    SELECT * FROM unnest(%(buildings)s::text[], %(energy_types)s::text[])
+                  AS g (building_id, energy_type)
+), cut AS (
+    DELETE FROM building_daily_run r
+     USING g
+     WHERE r.building_id = g.building_id AND r.energy_type = g.energy_type
+       AND r.first_day <= %(hi)s AND r.last_day >= %(lo)s
+    RETURNING r.*
+)
+INSERT INTO building_daily_run (building_id, energy_type, first_day, last_day, energy_kwh,
+                                reading_count, covered_hours, meter_count, source)
+SELECT building_id, energy_type, first_day, %(lo)s::date - 1, energy_kwh, reading_count,
+       covered_hours, meter_count, source
+  FROM cut WHERE first_day < %(lo)s
+UNION ALL
+SELECT building_id, energy_type, %(hi)s::date + 1, last_day, energy_kwh, reading_count,
+       covered_hours, meter_count, source
+  FROM cut WHERE last_day > %(hi)s
+"""
+
+COPY_BUILDING_DAILY_RUNS = """
+COPY building_daily_run (building_id, energy_type, first_day, last_day, energy_kwh,
+                         reading_count, covered_hours, meter_count, source)
+FROM STDIN (FORMAT BINARY)
 """
 
 GROUPS_WITH_ACCOUNTS = """

@@ -19,7 +19,8 @@ import psycopg
 
 from ingest import bills_queries as q
 from ingest import copybin, queries
-from ingest.proration import GroupDays, combine, prorate
+from ingest.day_runs import DayRuns, split_runs
+from ingest.proration import SOURCE_BILLS, GroupDays, combine, prorate
 
 Group = tuple[str, str]  # (building_id, energy_type)
 
@@ -35,10 +36,12 @@ def recompute(
     """Rewrite the building-days of ``groups`` in [lo, hi] (local days, inclusive).
     Returns {local year: building ids} of the range (the buildings to re-evaluate).
 
-    The rows are deleted and COPYed without building_daily's per-statement upkeep; the
-    building references and the monthly rollup of the groups' months are then done once
-    (``building_daily_deferred_upkeep``, sql/0140: the partial months at the ends from
-    building_daily; the whole months from the rows written, summed here and COPYed)."""
+    The billed days are stored as runs of equal days (``building_daily_run``, sql/0150), the
+    others one row a day in building_daily. Both are deleted and COPYed without
+    building_daily's per-statement upkeep; the building references and the monthly rollup of
+    the groups' months are then done once (``building_daily_deferred_upkeep``, sql/0140 and
+    0150: the partial months at the ends from the stored days; the whole months from the
+    days written, summed here and COPYed)."""
     ordered = sorted(groups)
     if not ordered or lo > hi:
         return {}
@@ -50,6 +53,7 @@ def recompute(
     conn.execute(q.DEFER_UPKEEP)
     try:
         conn.execute(q.DELETE_GROUP_DAYS, _params(ordered, lo, hi))
+        conn.execute(q.CLIP_GROUP_RUNS, _params(ordered, lo, hi))
         for start in range(0, len(ordered), GROUPS_PER_PASS):
             part = ordered[start : start + GROUPS_PER_PASS]
             params = _params(part, lo, hi)
@@ -193,34 +197,61 @@ WRITE_SLICE_ROWS = 500_000
 
 
 def write_group_days(conn: psycopg.Connection[Any], groups: list[Group], days: GroupDays) -> int:
-    """COPY building-days (``days.group`` indexes ``groups``) into building_daily."""
+    """Write building-days (``days.group`` indexes ``groups``): the billed days as runs into
+    building_daily_run, the others one row a day into building_daily. Returns the days
+    written."""
     if not len(days):
         return 0
+    runs, others = split_runs(days, days.source == SOURCE_BILLS)
     building = np.array([g[0] for g in groups], dtype=object)
     energy_type = np.array([g[1] for g in groups], dtype=object)
+    if len(runs):
+        _copy_runs(conn, building, energy_type, runs)
+    if not len(others):
+        return len(days)
     with conn.cursor().copy(q.COPY_BUILDING_DAILY_WITH_SOURCE) as copy:
         copy.write(copybin.HEADER)
-        for lo in range(0, len(days), WRITE_SLICE_ROWS):
+        for lo in range(0, len(others), WRITE_SLICE_ROWS):
             part = slice(lo, lo + WRITE_SLICE_ROWS)
-            group = days.group[part]
+            group = others.group[part]
             copy.write(
                 copybin.rows_bytes(
                     [
                         copybin.Column("text", building[group]),
                         copybin.Column("text", energy_type[group]),
-                        copybin.Column("date", days.day[part]),
-                        copybin.Column("float8", days.energy_kwh[part]),
-                        copybin.Column("int4", days.reading_count[part]),
+                        copybin.Column("date", others.day[part]),
+                        copybin.Column("float8", others.energy_kwh[part]),
+                        copybin.Column("int4", others.reading_count[part]),
                         copybin.Column(
-                            "float8", np.minimum(days.covered_hours[part], MAX_COVERED_HOURS)
+                            "float8", np.minimum(others.covered_hours[part], MAX_COVERED_HOURS)
                         ),
-                        copybin.Column("int4", days.meter_count[part]),
-                        copybin.Column("text", days.source[part]),
+                        copybin.Column("int4", others.meter_count[part]),
+                        copybin.Column("text", others.source[part]),
                     ]
                 )
             )
         copy.write(copybin.TRAILER)
     return len(days)
+
+
+def _copy_runs(
+    conn: psycopg.Connection[Any], building: np.ndarray, energy_type: np.ndarray, runs: DayRuns
+) -> None:
+    payload = copybin.payload(
+        [
+            copybin.Column("text", building[runs.group]),
+            copybin.Column("text", energy_type[runs.group]),
+            copybin.Column("date", runs.first_day),
+            copybin.Column("date", runs.last_day),
+            copybin.Column("float8", runs.energy_kwh),
+            copybin.Column("int4", runs.reading_count),
+            copybin.Column("float8", np.minimum(runs.covered_hours, MAX_COVERED_HOURS)),
+            copybin.Column("int4", runs.meter_count),
+            copybin.Column("text", runs.source),
+        ]
+    )
+    with conn.cursor().copy(q.COPY_BUILDING_DAILY_RUNS) as copy:
+        copy.write(payload)
 
 
 def after_meter_load(conn: psycopg.Connection[Any], tz: Any, affected: dict[int, set[str]]) -> None:

@@ -87,7 +87,132 @@ def validate_bills(
     file order, with row (position in ``rows``), line_number, account_id, period_start and
     period_end (date ordinals),
     days, value, unit, energy_kwh [kWh], estimated. ``rejects``: row, reason_code, message,
-    details (dict)."""
+    details (dict).
+
+    The rows every check passes are found a column at a time (:func:`_clean_rows`); the
+    others go through the checks row by row (:func:`_check_rows`), which give each its
+    first reason code and message."""
+    fast = _clean_rows(
+        rows, accounts, natural_gas_kwh_per_m3, max_bill_days, earliest, max_power_kw
+    )
+    rest = np.flatnonzero(~fast["clean"])
+    slow, rejects = _check_rows(
+        rows, rest, accounts, natural_gas_kwh_per_m3, max_bill_days, earliest, max_power_kw
+    )
+    clean = fast["clean"]
+    frame = pd.DataFrame(
+        {
+            "row": np.flatnonzero(clean),
+            "line_number": rows.line_number[clean],
+            "account_id": rows.account_id[clean],
+            "period_start": fast["period_start"][clean],
+            "period_end": fast["period_end"][clean],
+            "days": fast["days"][clean],
+            "value": fast["value"][clean],
+            "unit": fast["unit"][clean],
+            "energy_kwh": fast["energy_kwh"][clean],
+            "estimated": fast["estimated"][clean],
+        }
+    )
+    if len(slow):
+        frame = pd.concat([frame, slow], ignore_index=True).sort_values("row", kind="stable")
+        frame = frame.reset_index(drop=True)
+    for name in ("row", "line_number", "period_start", "period_end", "days"):
+        frame[name] = frame[name].astype(np.int64)
+    frame["value"] = frame["value"].astype(np.float64)
+    frame["energy_kwh"] = frame["energy_kwh"].astype(np.float64)
+    frame["estimated"] = frame["estimated"].astype(bool)
+    return frame, pd.DataFrame(rejects, columns=REJECT_COLUMNS)
+
+
+def _clean_rows(
+    rows: BillRows,
+    accounts: dict[str, Account],
+    natural_gas_kwh_per_m3: float,
+    max_bill_days: int,
+    earliest: date,
+    max_power_kw: float,
+) -> dict[str, np.ndarray]:
+    """The rows that pass every check (``clean``) and their typed fields, computed once per
+    distinct text (accounts, dates, flags, units) or per column (values). A row that is not
+    certainly clean here is left to :func:`_check_rows`."""
+    n = len(rows)
+    clean = ~np.asarray(rows.malformed, dtype=bool)
+    account_codes, account_ids = pd.factorize(rows.account_id)
+    known = [accounts.get(str(a)) for a in account_ids]
+    clean &= np.array([a is not None for a in known] or [False], dtype=bool)[account_codes]
+
+    def ordinals(texts: np.ndarray) -> np.ndarray:
+        text_codes, uniques = pd.factorize(texts)
+        parsed = [parse_date(str(t)) for t in uniques]
+        table = np.array([d.toordinal() if d else -1 for d in parsed] or [-1], dtype=np.int64)
+        return table[text_codes]
+
+    start, end = ordinals(rows.period_start), ordinals(rows.period_end)
+    days = end - start + 1
+    clean &= (start > 0) & (end > 0) & (start >= earliest.toordinal())
+    clean &= (days >= 1) & (days <= max_bill_days)
+    try:
+        value = np.fromiter(map(float, rows.value), dtype=np.float64, count=n)
+    except ValueError:  # a comma, a word: each distinct text on its own
+        text_codes, uniques = pd.factorize(rows.value)
+        parsed_values = [_number(str(t)) for t in uniques]
+        table = np.array([np.nan if v is None else v for v in parsed_values] or [np.nan])
+        value = table[text_codes]
+    clean &= np.isfinite(value) & (value >= 0)
+    flag_codes, flags = pd.factorize(np.array([str(t).strip().lower() for t in rows.estimated]))
+    flag_known = np.array([f in ESTIMATED_TEXTS for f in flags] or [False], dtype=bool)
+    flag_value = np.array([ESTIMATED_TEXTS.get(f, False) for f in flags] or [False], dtype=bool)
+    clean &= flag_known[flag_codes]
+    estimated = flag_value[flag_codes]
+    energy_types = np.array([a.energy_type if a else "" for a in known] or [""], dtype=object)
+    default_units = np.array([a.unit if a else "" for a in known] or [""], dtype=object)
+    unit_text = np.where(rows.unit == "", default_units[account_codes], rows.unit).astype(object)
+    pair_index: dict[tuple[str, str], int] = {}
+    pair_codes = np.fromiter(
+        (
+            pair_index.setdefault(pair, len(pair_index))
+            for pair in zip(energy_types[account_codes], unit_text, strict=True)
+        ),
+        dtype=np.int64,
+        count=n,
+    )
+    units, factors = [], []
+    for energy_type, text in pair_index:
+        try:
+            unit = canonical_unit(text)
+            factor_of_pair = kwh_per_unit(energy_type, unit, natural_gas_kwh_per_m3)
+        except UnitError:
+            unit, factor_of_pair = "", np.nan
+        units.append(unit)
+        factors.append(factor_of_pair)
+    factor = np.array(factors or [np.nan], dtype=np.float64)[pair_codes]
+    clean &= np.isfinite(factor)
+    energy_kwh = value * factor
+    with np.errstate(invalid="ignore", divide="ignore"):
+        clean &= energy_kwh / (np.maximum(days, 1) * 24) <= max_power_kw
+    return {
+        "clean": clean,
+        "period_start": start,
+        "period_end": end,
+        "days": days,
+        "value": value,
+        "unit": np.array(units or [""], dtype=object)[pair_codes],
+        "energy_kwh": energy_kwh,
+        "estimated": estimated,
+    }
+
+
+def _check_rows(
+    rows: BillRows,
+    which: np.ndarray,
+    accounts: dict[str, Account],
+    natural_gas_kwh_per_m3: float,
+    max_bill_days: int,
+    earliest: date,
+    max_power_kw: float,
+) -> tuple[pd.DataFrame, list[tuple[int, str, str, dict[str, Any]]]]:
+    """The checks row by row for the rows ``which``: (their valid bills, their rejects)."""
     dates: dict[str, date | None] = {}
     numbers: dict[str, float | None] = {}
     factors: dict[tuple[str, str], tuple[str, float] | None] = {}
@@ -107,7 +232,7 @@ def validate_bills(
         )
     }
     rejects: list[tuple[int, str, str, dict[str, Any]]] = []
-    for i in range(len(rows)):
+    for i in which.tolist():
         account_id = str(rows.account_id[i])
         if rows.malformed[i]:
             rejects.append((i, codes.MALFORMED_ROW, "the row lacks a required field", {}))
@@ -217,13 +342,7 @@ def validate_bills(
         good["unit"].append(converted[0])
         good["energy_kwh"].append(energy_kwh)
         good["estimated"].append(ESTIMATED_TEXTS[flag_text])
-    frame = pd.DataFrame(good)
-    for name in ("row", "line_number", "period_start", "period_end", "days"):
-        frame[name] = frame[name].astype(np.int64)
-    frame["value"] = frame["value"].astype(np.float64)
-    frame["energy_kwh"] = frame["energy_kwh"].astype(np.float64)
-    frame["estimated"] = frame["estimated"].astype(bool)
-    return frame, pd.DataFrame(rejects, columns=REJECT_COLUMNS)
+    return pd.DataFrame(good), rejects
 
 
 # -- new bills against stored ones ---------------------------------------------------------------
@@ -258,7 +377,45 @@ def new_bill_ref(row: int) -> int:
 
 
 def resolve(good: pd.DataFrame, stored: list[StoredBill], corrections: bool) -> Resolution:
-    """Decide, in file order, what each valid bill does (see the module docstring)."""
+    """Decide, in file order, what each valid bill does (see the module docstring).
+
+    Accounts are independent: the bills of an account with nothing stored whose periods in
+    the file neither overlap nor repeat (a utility's usual export) are all loaded, decided
+    together; the bills of every other account go through :func:`_resolve_in_order`."""
+    plain = _plain_rows(good, {bill.account_id for bill in stored})
+    out = _resolve_in_order(good[~plain], stored, corrections)
+    if plain.any():
+        out.loaded = sorted(out.loaded + good["row"].to_numpy()[plain].tolist())
+    return out
+
+
+def _plain_rows(good: pd.DataFrame, stored_accounts: set[str]) -> np.ndarray:
+    """Rows of ``good`` whose account has no stored bill and whose periods in the file are
+    disjoint (sorted by start, each ends before the next starts)."""
+    if good.empty:
+        return np.zeros(0, dtype=bool)
+    account = good["account_id"].to_numpy()
+    start = good["period_start"].to_numpy()
+    end = good["period_end"].to_numpy()
+    codes_, _uniques = pd.factorize(account)
+    order = np.lexsort((start, codes_))
+    a, st, en = codes_[order], start[order], end[order]
+    clash = np.zeros(len(order), dtype=bool)
+    same = a[1:] == a[:-1]
+    touching = same & (st[1:] <= en[:-1])
+    clash[1:] |= touching
+    clash[:-1] |= touching
+    bad_accounts = np.zeros(len(_uniques), dtype=bool)
+    bad_accounts[a[clash]] = True
+    if stored_accounts:
+        bad_accounts |= pd.Index(_uniques).isin(list(stored_accounts))
+    return ~bad_accounts[codes_]
+
+
+def _resolve_in_order(
+    good: pd.DataFrame, stored: list[StoredBill], corrections: bool
+) -> Resolution:
+    """Decide bill by bill, in file order (see the module docstring)."""
     out = Resolution()
     by_account: dict[str, list[StoredBill]] = {}
     for bill in stored:

@@ -1,6 +1,8 @@
 """SQL of the quota engine: parameterised query constants and thin functions that return
 DataFrames. Evaluation inputs come from the registry, ``quota_effective`` and the daily
-rollups (``building_daily``) only — never from the raw ``reading`` table.
+rollups only (``building_monthly``, and the building-days ``building_days(lo, hi)`` gives:
+``building_daily`` and the runs of billed days, sql/0150) — never from the raw ``reading``
+table.
 
 Functions take a connection and never commit; the caller owns the transaction.
 """
@@ -77,14 +79,13 @@ SELECT building_id, energy_type,
        sum(energy_kwh)    FILTER (WHERE day <= %(previous_cutoff)s)      AS to_date_kwh,
        sum(energy_kwh)    FILTER (WHERE day < %(year_start)s)            AS full_kwh,
        count(*)           FILTER (WHERE day < %(year_start)s)::int       AS day_count
-  FROM building_daily
- WHERE day >= %(previous_start)s AND day <= %(as_of)s
+  FROM building_days(%(previous_start)s, %(as_of)s)
  GROUP BY building_id, energy_type
 """
 
 # The same aggregates from whole months of ``building_monthly`` and, for the two partial
 # months (the as-of month this year, the same month last year), a few days of
-# ``building_daily``: added (the days through the cutoff) or subtracted (the days after it),
+# ``building_days``: added (the days through the cutoff) or subtracted (the days after it),
 # whichever are fewer; see ``quota.engine.month_split``. On a month end no day is read.
 # A carrier counts for the year to date when it has at least one day through the as-of date.
 ROLLUP_AGGREGATES = """
@@ -107,9 +108,9 @@ WITH m AS (
            min(day)           FILTER (WHERE day >= %(year_start)s) AS first_day,
            count(*)           FILTER (WHERE day >= %(year_start)s) AS days,
            sum(energy_kwh)    FILTER (WHERE day < %(year_start)s)  AS to_date_kwh
-      FROM building_daily
-     WHERE (day >= %(days_start)s AND day <= %(days_end)s)
-        OR (day >= %(previous_days_start)s AND day <= %(previous_days_end)s)
+      FROM (SELECT * FROM building_days(%(days_start)s, %(days_end)s)
+            UNION ALL
+            SELECT * FROM building_days(%(previous_days_start)s, %(previous_days_end)s)) AS d
      GROUP BY building_id, energy_type
 ), j AS (
     SELECT building_id, energy_type, m.energy_kwh AS m_kwh, d.energy_kwh AS d_kwh,
@@ -182,8 +183,8 @@ SELECT r.building_id, b.name, b.district, b.building_type, b.floor_area_m2, r.ba
 
 BUILDING_DAILY_ONE = """
 SELECT day, energy_type, energy_kwh
-  FROM building_daily
- WHERE building_id = %(building_id)s AND day >= %(start)s AND day <= %(end)s
+  FROM building_days(%(start)s, %(end)s)
+ WHERE building_id = %(building_id)s
 """
 
 BUILDING_TYPE_OF = "SELECT building_type FROM building WHERE building_id = %(building_id)s"
@@ -192,18 +193,16 @@ BUILDING_TYPE_OF = "SELECT building_type FROM building WHERE building_id = %(bui
 TYPE_DAILY_PROFILE = """
 WITH peers AS (
     SELECT d.building_id
-      FROM building_daily d
+      FROM building_days(%(start)s, %(end)s) d
       JOIN building b USING (building_id)
      WHERE b.building_type = %(building_type)s AND d.energy_type = 'electricity'
-       AND d.day >= %(start)s AND d.day <= %(end)s
      GROUP BY d.building_id
     HAVING count(*) >= %(min_days)s
 )
 SELECT d.day, d.energy_type, sum(d.energy_kwh) AS energy_kwh,
        (SELECT count(*) FROM peers)::int AS peer_count
-  FROM building_daily d
+  FROM building_days(%(start)s, %(end)s) d
   JOIN peers USING (building_id)
- WHERE d.day >= %(start)s AND d.day <= %(end)s
  GROUP BY d.day, d.energy_type
 """
 
@@ -279,12 +278,17 @@ def meter_counts(conn: psycopg.Connection[Any]) -> pd.DataFrame:
 
 # Per billed-only building and energy type (utility accounts, no meter of that type): the
 # last local day with data in the year through the as-of date (NULL when none); see
-# quota/figures_through.py. One backward probe of building_daily's key per group.
+# quota/figures_through.py. One backward probe of building_daily's key and of the runs' key
+# (sql/0150) per group.
 BILLED_ONLY_LAST_DAYS = """
 SELECT a.building_id, a.energy_type,
-       (SELECT max(d.day) FROM building_daily d
-         WHERE d.building_id = a.building_id AND d.energy_type = a.energy_type
-           AND d.day >= %(year_start)s AND d.day <= %(as_of)s) AS last_day
+       greatest(
+           (SELECT max(d.day) FROM building_daily d
+             WHERE d.building_id = a.building_id AND d.energy_type = a.energy_type
+               AND d.day >= %(year_start)s AND d.day <= %(as_of)s),
+           (SELECT max(least(r.last_day, %(as_of)s)) FROM building_daily_run r
+             WHERE r.building_id = a.building_id AND r.energy_type = a.energy_type
+               AND r.first_day <= %(as_of)s AND r.last_day >= %(year_start)s)) AS last_day
   FROM (SELECT DISTINCT building_id, energy_type FROM utility_account) a
  WHERE NOT EXISTS (SELECT 1 FROM meter m
                     WHERE m.building_id = a.building_id AND m.energy_type = a.energy_type)
@@ -310,7 +314,7 @@ def rollup_aggregates(
     """(current, previous) aggregates per building and energy type (see ``quota.engine``),
     from ``building_monthly`` plus the partial months' days (``ranges`` from
     ``quota.engine.rollup_ranges``), or with ``daily_only`` from two years of
-    ``building_daily`` (the reference the monthly path must agree with)."""
+    building-days (the reference the monthly path must agree with)."""
     # JIT compilation costs more (~0.1 s) than it saves on this short aggregate.
     jit = conn.execute("SELECT current_setting('jit') AS jit").fetchone()
     conn.execute("SELECT set_config('jit', 'off', true)")

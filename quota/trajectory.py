@@ -3,7 +3,7 @@
 The evaluation chooses the expected-share profile of every building (``quota.profiles``:
 own previous year → same-type peers → elapsed time) and stores the choice with its result
 (``details.curve_source``). This module only draws the curve of the profile the evaluation
-chose, so the chart and the status can never disagree. Reads ``building_daily`` and
+chose, so the chart and the status can never disagree. Reads ``building_days`` and
 ``building``.
 """
 

@@ -92,8 +92,8 @@ SELECT b.bill_id, b.account_id, a.energy_type, a.share, b.period_start, b.period
 # The daily rollups of the year per energy type [kWh], with coverage.
 DAILY = """
 SELECT day, energy_type, energy_kwh, reading_count, covered_hours, meter_count
-  FROM building_daily
- WHERE building_id = %(building_id)s AND day >= %(first_day)s AND day <= %(last_day)s
+  FROM building_days(%(first_day)s, %(last_day)s)
+ WHERE building_id = %(building_id)s
  ORDER BY day, energy_type
 """
 

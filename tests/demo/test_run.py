@@ -63,7 +63,12 @@ def test_run_once_loads_the_demo_city_then_reuses_it(db, tmp_path: Path) -> None
     billed = db.scalar("SELECT count(DISTINCT building_id) FROM utility_account")
     assert billed == manifest["counts"]["billed_buildings"] == 4
     assert db.scalar("SELECT count(*) FROM meter m JOIN utility_account a USING (building_id)") == 0
-    assert db.scalar("SELECT count(*) FROM building_daily WHERE source = 'bills'") > 0
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM building_days('-infinity', 'infinity') WHERE source = 'bills'"
+        )
+        > 0
+    )
     year = spec_from_manifest(demo_dir / "city.json").current_year
     assert db.scalar("SELECT count(*) FROM quota WHERE year = %s", (year,)) > 0
     assert db.scalar("SELECT count(*) FROM quota WHERE year = %s", (year - 1,)) > 0

@@ -74,9 +74,9 @@ def _file(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
 
 def _days(db: Any, building: str, lo: str, hi: str) -> dict[date, tuple[float, str]]:
     rows = db.query(
-        "SELECT day, energy_kwh, source FROM building_daily WHERE building_id = %s "
-        "AND energy_type = 'electricity' AND day BETWEEN %s AND %s ORDER BY day",
-        (building, lo, hi),
+        "SELECT day, energy_kwh, source FROM building_days(%s, %s) WHERE building_id = %s "
+        "AND energy_type = 'electricity' ORDER BY day",
+        (lo, hi, building),
     )
     return {r["day"]: (r["energy_kwh"], r["source"]) for r in rows}
 
@@ -120,8 +120,9 @@ def test_month_end_new_year_and_leap_february(billed, tmp_path, monkeypatch):
     }
     assert summary.affected == {2023: {"B1"}, 2024: {"B1"}}
     row = billed.query(
-        "SELECT covered_hours, meter_count, reading_count FROM building_daily "
-        "WHERE building_id = 'B1' AND day = '2024-01-20'"
+        "SELECT covered_hours, meter_count, reading_count FROM building_days(%s, %s) "
+        "WHERE building_id = 'B1'",
+        ("2024-01-20", "2024-01-20"),
     )[0]
     assert (row["covered_hours"], row["meter_count"], row["reading_count"]) == (24.0, 0, 1)
     assert billed.scalar("SELECT content FROM ingest_file") == "bills"
@@ -505,3 +506,149 @@ def test_deferred_upkeep_keeps_the_monthly_rollup_and_the_references(billed, tmp
                 "SELECT building_daily_deferred_upkeep(ARRAY['NOPE'], ARRAY['electricity'], "
                 "'2024-01-01', '2024-01-31', '2024-01-01', '2024-01-31')"
             )
+
+
+def _all_days(db: Any) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r.values())
+        for r in db.query(
+            "SELECT building_id, energy_type, day, energy_kwh, reading_count, covered_hours, "
+            "meter_count, source FROM building_days('-infinity', 'infinity') ORDER BY 1, 2, 3"
+        )
+    ]
+
+
+def _monthly(db: Any) -> list[dict[str, Any]]:
+    return db.query(
+        "SELECT building_id, energy_type, month, energy_kwh, reading_count, covered_hours, "
+        "day_count, first_day FROM building_monthly ORDER BY 1, 2, 3"
+    )
+
+
+def test_billed_days_are_stored_as_runs_and_read_back_as_days(billed, tmp_path):
+    """One run per bill and building (sql/0150); building_days() gives every day back."""
+    path = _file(
+        tmp_path,
+        "bills.csv",
+        BILLS_HEADER + "A1,2024-01-15,2024-02-14,3100,,\nA2,2024-02-10,2024-03-10,3000,,\n",
+    )
+    ingest_paths(billed.settings, [path], trigger="test")
+    assert billed.scalar("SELECT count(*) FROM building_daily WHERE source = 'bills'") == 0
+    runs = billed.query(
+        "SELECT building_id, first_day, last_day, energy_kwh FROM building_daily_run "
+        "ORDER BY building_id, first_day"
+    )
+    # B1: A1 alone 15 Jan - 9 Feb (100 a day), with 60 % of A2 10 - 14 Feb (160), A2 alone
+    # 15 Feb - 10 Mar (60); B2: 40 % of A2 (40 a day).
+    assert [(r["building_id"], r["first_day"], r["last_day"]) for r in runs] == [
+        ("B1", date(2024, 1, 15), date(2024, 2, 9)),
+        ("B1", date(2024, 2, 10), date(2024, 2, 14)),
+        ("B1", date(2024, 2, 15), date(2024, 3, 10)),
+        ("B2", date(2024, 2, 10), date(2024, 3, 10)),
+    ]
+    assert [r["energy_kwh"] for r in runs] == pytest.approx([100.0, 160.0, 60.0, 40.0])
+    days = _days(billed, "B1", "2024-01-01", "2024-03-31")
+    assert len(days) == 17 + 29 + 10
+    assert days[date(2024, 2, 12)] == (pytest.approx(160.0), "bills")
+    assert sum(v for v, _s in days.values()) == pytest.approx(3100 + 0.6 * 3000)
+    # A range inside a run gives the run's days within it only.
+    assert list(_days(billed, "B1", "2024-02-11", "2024-02-12")) == [
+        date(2024, 2, 11),
+        date(2024, 2, 12),
+    ]
+
+
+def test_a_recompute_inside_a_run_keeps_the_run_s_days_outside_it(billed, tmp_path):
+    path = _file(tmp_path, "bills.csv", BILLS_HEADER + "A1,2024-01-15,2024-03-14,6000,,\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    before, monthly = _all_days(billed), _monthly(billed)
+    with billed.connect() as conn:
+        bills_rollups.recompute(
+            conn, billed.settings.tz, {("B1", "electricity")}, date(2024, 2, 3), date(2024, 2, 20)
+        )
+        conn.commit()
+    assert _all_days(billed) == before
+    assert [
+        (r["first_day"], r["last_day"])
+        for r in billed.query("SELECT first_day, last_day FROM building_daily_run ORDER BY 1")
+    ] == [
+        (date(2024, 1, 15), date(2024, 2, 2)),
+        (date(2024, 2, 3), date(2024, 2, 20)),
+        (date(2024, 2, 21), date(2024, 3, 14)),
+    ]
+    assert _monthly(billed) == monthly
+    with billed.connect() as conn:
+        conn.execute("SELECT building_monthly_rebuild()")
+        conn.commit()
+    assert _monthly(billed) == monthly
+
+
+def test_runs_are_kept_like_building_days(billed, tmp_path):
+    """Runs are written with the deferred upkeep only; renaming a building that has runs is
+    refused, deleting it or emptying building_daily removes them."""
+    path = _file(tmp_path, "bills.csv", BILLS_HEADER + "A1,2024-01-01,2024-01-31,310,,\n")
+    ingest_paths(billed.settings, [path], trigger="test")
+    with billed.connect() as conn:
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            conn.execute(
+                "INSERT INTO building_daily_run (building_id, energy_type, first_day, last_day, "
+                "energy_kwh, reading_count, covered_hours, meter_count, source) "
+                "VALUES ('B1', 'electricity', '2025-01-01', '2025-01-02', 1, 1, 24, 0, 'bills')"
+            )
+        conn.rollback()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("UPDATE building SET building_id = 'B1-new' WHERE building_id = 'B1'")
+        conn.rollback()
+        conn.execute("DELETE FROM utility_account WHERE building_id = 'B1'")
+        conn.execute("DELETE FROM building WHERE building_id = 'B1'")
+        assert conn.execute("SELECT count(*) AS n FROM building_daily_run").fetchone()["n"] == 0
+        conn.rollback()
+        conn.execute("TRUNCATE building_daily")
+        assert conn.execute("SELECT count(*) AS n FROM building_daily_run").fetchone()["n"] == 0
+        conn.rollback()
+
+
+def test_the_migration_moves_billed_days_into_runs(empty_db, tmp_path):
+    """A database whose billed days are rows of building_daily (before sql/0150) keeps every
+    day, figure and monthly sum when the days move into runs."""
+    from quota.db import migrations
+    from quota.settings import SQL_DIR
+
+    older = tmp_path / "sql"
+    older.mkdir()
+    for path in SQL_DIR.glob("*.sql"):
+        if int(path.name[:4]) < 150:
+            (older / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    with empty_db.connect(autocommit=True) as conn:
+        migrations.migrate(conn, older)
+        _buildings(conn, "B1", "B2")
+        conn.execute(
+            "INSERT INTO building_daily (building_id, energy_type, day, energy_kwh, "
+            "reading_count, covered_hours, meter_count, source) "
+            "SELECT 'B1', 'electricity', d::date, CASE WHEN d < '2024-02-01' THEN 100 ELSE 60 END, "
+            "1, 24, 0, 'bills' FROM generate_series('2024-01-15'::date, '2024-03-10', '1 day') d "
+            "UNION ALL SELECT 'B1', 'electricity', d::date, 7.5, 3, 24, 1, 'provisional' "
+            "FROM generate_series('2024-03-11'::date, '2024-03-13', '1 day') d "
+            "UNION ALL SELECT 'B2', 'electricity', '2024-01-02', 5, 24, 24, 1, 'meters'"
+        )
+        before = conn.execute(
+            "SELECT building_id, energy_type, day, energy_kwh, reading_count, covered_hours, "
+            "meter_count, source FROM building_daily ORDER BY 1, 2, 3"
+        ).fetchall()
+        monthly = conn.execute("SELECT * FROM building_monthly ORDER BY 1, 2, 3").fetchall()
+        assert [m.version for m in migrations.migrate(conn)] == [
+            m.version for m in migrations.discover() if m.version >= 150
+        ]
+        after = conn.execute(
+            "SELECT * FROM building_days('-infinity', 'infinity') ORDER BY 1, 2, 3"
+        ).fetchall()
+        assert [tuple(r.values()) for r in after] == [tuple(r.values()) for r in before]
+        runs = conn.execute(
+            "SELECT first_day, last_day, energy_kwh FROM building_daily_run ORDER BY 1"
+        ).fetchall()
+        assert [tuple(r.values()) for r in runs] == [
+            (date(2024, 1, 15), date(2024, 1, 31), 100.0),
+            (date(2024, 2, 1), date(2024, 3, 10), 60.0),
+        ]
+        assert conn.execute("SELECT count(*) AS n FROM building_daily").fetchone()["n"] == 4
+        assert conn.execute("SELECT * FROM building_monthly ORDER BY 1, 2, 3").fetchall() == monthly
