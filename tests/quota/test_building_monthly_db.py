@@ -260,3 +260,36 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
                 pd.testing.assert_frame_equal(
                     g, w, check_exact=False, rtol=1e-12, check_dtype=False
                 )
+
+
+def test_monthly_rows_name_existing_buildings_and_follow_them(two_buildings):
+    """building_monthly's reference to building is checked per statement (sql/0151): a row
+    for an unknown building is refused, a row cannot move to another building, a building
+    whose id has monthly rows cannot change it, and deleting a building deletes them."""
+    import psycopg
+
+    db = two_buildings
+    insert = (
+        "INSERT INTO building_monthly (building_id, energy_type, month, energy_kwh, "
+        "reading_count, covered_hours, day_count, first_day) "
+        "VALUES (%s, 'electricity', '2025-01-01', 1, 1, 24, 1, '2025-01-01')"
+    )
+    with db.connect() as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="building Z"):
+            conn.execute(insert, ("Z",))
+        conn.rollback()
+        conn.execute(insert, ("A",))
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="another building"):
+            conn.execute("UPDATE building_monthly SET building_id = 'B'")
+        conn.rollback()
+        conn.execute(insert, ("A",))
+        conn.execute("UPDATE building_monthly SET energy_kwh = 2")  # other columns: fine
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="building A"):
+            conn.execute("UPDATE building SET building_id = 'A2' WHERE building_id = 'A'")
+        conn.rollback()
+        conn.execute(insert, ("A",))
+        conn.execute(insert.replace("'2025-01-01', 1,", "'2025-02-01', 1,"), ("B",))
+        conn.execute("DELETE FROM building WHERE building_id = 'A'")
+        rows = conn.execute("SELECT building_id FROM building_monthly").fetchall()
+        assert [r["building_id"] for r in rows] == ["B"]
+        conn.rollback()
