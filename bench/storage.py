@@ -11,7 +11,10 @@ are loaded into each through the real ``quotawatch ingest`` (a subprocess):
   (before, after, before, ...), each into a new database; the load average is printed with
   every run;
 - ``per-building``: ``--files`` files of one building's year (8,760 hourly readings each),
-  loaded by one ``quotawatch ingest FOLDER`` (chunks a batch of files creates indexed once).
+  loaded by one ``quotawatch ingest FOLDER`` (chunks a batch of files creates indexed once);
+- ``daily``: ``--daily-days`` daily files of ``--daily-meters`` meters, one ``quotawatch
+  ingest`` each: after the first, each day's rows go into a chunk that exists, its index
+  kept up row by row in meter-interleaved order (half-empty leaf pages).
 
 For each loaded database it prints bytes a reading: ``pg_column_size`` of the row (header
 and data), heap (the chunks' main forks), primary-key index, the hypertable in all, and from
@@ -20,6 +23,7 @@ applies sql/0160 to the ``before`` databases (timed: seconds per million reading
 measures them again. The databases are dropped at the end (``--keep`` keeps them).
 
     .venv/bin/python bench/storage.py [--rows N] [--meters M] [--files F] [--repeat K]
+        [--daily-meters M] [--daily-days D] [--shapes bulk,per-building,daily]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -148,71 +152,121 @@ def migrate_timed(settings: Settings) -> float:
     return seconds
 
 
+def shape_bulk(
+    settings: Settings, workdir: Path, before_sql: Path, args: argparse.Namespace, names: list[str]
+) -> dict[str, Settings]:
+    """The bulk file loaded ``--repeat`` times into each layout, alternating; the
+    databases of the last load of each layout."""
+    bulk = workdir / "bulk.csv"
+    rows = generate(bulk, args.rows, args.meters, datetime(2025, 1, 1))
+    loaded: dict[str, Settings] = {}
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    for attempt in range(max(args.repeat, 1)):
+        for layout in ("before", "after") if attempt % 2 == 0 else ("after", "before"):
+            name = f"qwbench_storage_{os.getpid()}_bulk_{layout}"
+            if name not in names:
+                names.append(name)
+            bench = create_layout(settings, name, layout, before_sql)
+            register_meters(bench, args.meters, 3)
+            load = load_average()
+            seconds, peak, _ = run_ingest(bench, bulk)
+            times[layout].append(seconds)
+            print(
+                f"bulk ingest ({rows:,} rows of {args.meters:,} meters), {layout:6}: "
+                f"{seconds:6.2f} s  {rows / seconds:>10,.0f} rows/s "
+                f"(peak {peak:,.0f} MB; load average {load})"
+            )
+            loaded[f"bulk {layout}"] = bench
+    best = {k: min(v) for k, v in times.items()}
+    ratio = best["before"] / best["after"]
+    print(
+        f"bulk ingest, best of {len(times['before'])}: before {rows / best['before']:,.0f}, "
+        f"after {rows / best['after']:,.0f} rows/s (after/before {ratio:.2f})"
+    )
+    return loaded
+
+
+def shape_per_building(
+    settings: Settings, workdir: Path, before_sql: Path, args: argparse.Namespace, names: list[str]
+) -> dict[str, Settings]:
+    folder = workdir / "per-building"
+    rows = generate_per_building(folder, args.files, 2025)
+    loaded: dict[str, Settings] = {}
+    for layout in ("before", "after"):
+        name = f"qwbench_storage_{os.getpid()}_pb_{layout}"
+        names.append(name)
+        bench = create_layout(settings, name, layout, before_sql)
+        register_meters(bench, args.files, 1)
+        load = load_average()
+        seconds, _peak, _ = run_ingest(bench, folder)
+        print(
+            f"per-building ingest ({args.files:,} files, {rows:,} rows), {layout:6}: "
+            f"{seconds:6.2f} s  {rows / seconds:>10,.0f} rows/s (load average {load})"
+        )
+        loaded[f"per-building {layout}"] = bench
+    return loaded
+
+
+def shape_daily(
+    settings: Settings, workdir: Path, before_sql: Path, args: argparse.Namespace, names: list[str]
+) -> dict[str, Settings]:
+    first = datetime(2025, 5, 12)  # a Monday: the days share one 7-day chunk or two
+    files = []
+    for day in range(args.daily_days):
+        path = workdir / f"daily-{day}.csv"
+        generate(path, args.daily_meters * 24, args.daily_meters, first + timedelta(days=day))
+        files.append(path)
+    loaded: dict[str, Settings] = {}
+    for layout in ("before", "after"):
+        name = f"qwbench_storage_{os.getpid()}_daily_{layout}"
+        names.append(name)
+        bench = create_layout(settings, name, layout, before_sql)
+        register_meters(bench, args.daily_meters, 3)
+        load = load_average()
+        seconds = sum(run_ingest(bench, path)[0] for path in files)
+        rows = args.daily_meters * 24 * len(files)
+        print(
+            f"daily ingest ({len(files)} files of {args.daily_meters:,} meters, {rows:,} rows), "
+            f"{layout:6}: {seconds:6.2f} s  {rows / seconds:>10,.0f} rows/s (load average {load})"
+        )
+        loaded[f"daily {layout}"] = bench
+    return loaded
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000, help="bulk rows (5,000,000)")
     parser.add_argument("--meters", type=int, default=1_000, help="bulk meters (1,000)")
     parser.add_argument("--files", type=int, default=100, help="per-building files (100)")
     parser.add_argument("--repeat", type=int, default=2, help="bulk loads per layout (2)")
+    parser.add_argument("--daily-meters", type=int, default=20_000, help="daily meters (20,000)")
+    parser.add_argument("--daily-days", type=int, default=7, help="daily files (7)")
+    parser.add_argument(
+        "--shapes", default="bulk,per-building,daily", help="comma-separated shapes (all three)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args()
+    shapes = {s.strip() for s in args.shapes.split(",") if s.strip()}
 
     settings = load_settings()
     workdir = Path(tempfile.mkdtemp(prefix="qwbench_storage_"))
     names: list[str] = []
     try:
         before_sql = sql_dir_before(workdir)
-        bulk = workdir / "bulk.csv"
-        rows = generate(bulk, args.rows, args.meters, datetime(2025, 1, 1))
-        folder = workdir / "per-building"
-        pb_rows = generate_per_building(folder, args.files, 2025)
-        print(
-            f"bulk: {rows:,} rows of {args.meters:,} meters; per-building: {args.files:,} "
-            f"files, {pb_rows:,} rows; load average now {load_average()}"
-        )
-
+        print(f"load average now {load_average()}")
         loaded: dict[str, Settings] = {}
-        times: dict[str, list[float]] = {"before": [], "after": []}
-        for attempt in range(max(args.repeat, 1)):
-            for layout in ("before", "after") if attempt % 2 == 0 else ("after", "before"):
-                name = f"qwbench_storage_{os.getpid()}_bulk_{layout}"
-                if name not in names:
-                    names.append(name)
-                bench = create_layout(settings, name, layout, before_sql)
-                register_meters(bench, args.meters, 3)
-                load = load_average()
-                seconds, peak, _ = run_ingest(bench, bulk)
-                times[layout].append(seconds)
-                print(
-                    f"bulk ingest, {layout:6}: {seconds:6.2f} s  {rows / seconds:>10,.0f} rows/s "
-                    f"(peak {peak:,.0f} MB; load average {load})"
-                )
-                loaded[f"bulk {layout}"] = bench
-        best = {k: min(v) for k, v in times.items()}
-        ratio = best["before"] / best["after"]
-        print(
-            f"bulk ingest, best of {len(times['before'])}: before {rows / best['before']:,.0f}, "
-            f"after {rows / best['after']:,.0f} rows/s (after/before {ratio:.2f})"
-        )
-
-        for layout in ("before", "after"):
-            name = f"qwbench_storage_{os.getpid()}_pb_{layout}"
-            names.append(name)
-            bench = create_layout(settings, name, layout, before_sql)
-            register_meters(bench, args.files, 1)
-            load = load_average()
-            seconds, _peak, _ = run_ingest(bench, folder)
-            print(
-                f"per-building ingest, {layout:6}: {seconds:6.2f} s  "
-                f"{pb_rows / seconds:>10,.0f} rows/s (load average {load})"
-            )
-            loaded[f"per-building {layout}"] = bench
+        if "bulk" in shapes:
+            loaded.update(shape_bulk(settings, workdir, before_sql, args, names))
+        if "per-building" in shapes:
+            loaded.update(shape_per_building(settings, workdir, before_sql, args, names))
+        if "daily" in shapes:
+            loaded.update(shape_daily(settings, workdir, before_sql, args, names))
 
         print("bytes a reading (same rows in each pair):")
         for label, bench in loaded.items():
             show_sizes(label, sizes(bench))
 
-        for label in ("bulk before", "per-building before"):
+        for label in [k for k in loaded if k.endswith(" before")]:
             bench = loaded[label]
             n = sizes(bench)["readings"]
             load = load_average()
