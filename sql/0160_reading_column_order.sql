@@ -18,15 +18,17 @@
 -- chunk by chunk (a dense index, as a backfill's). The view `reading_as_sent` is recreated,
 -- column comments, privileges, owner, storage parameters and statistics targets carried
 -- over. The meter delete guard (meter_keep_readings, sql/0011) names `reading` in PL/pgSQL
--- and needs nothing. Anything else that depends on `reading` (a view, a function body, a
--- trigger, a policy, a TimescaleDB job) stops the migration with its name before anything
--- is changed: this file only recreates what it knows.
+-- and needs nothing. Anything else that depends on `reading` (a view, an index, a trigger,
+-- a policy, a function with a SQL-standard body, a TimescaleDB job) stops the migration
+-- with its name before anything is changed: this file only recreates what it knows.
 --
 -- Maintenance window: the whole migration is one transaction holding an exclusive lock on
 -- `reading` (dashboard pages that read raw readings wait; stop the scheduler, as for every
--- upgrade). Measured on the 2-core machine of bench/README.md (bench/storage.py):
--- about 3 s per million readings, i.e. 15 minutes at 300 M readings; it needs free disk
--- for a second copy of the readings hypertable (plus its WAL) until the commit.
+-- upgrade). Measured on the 2-core machine of bench/README.md (bench/storage.py, 2.6-20 M
+-- readings): 1.6-3.1 s per million readings; plan on up to 4 s per million (20 minutes at
+-- 300 M readings; more when the database is larger than memory and the disk is slow). It
+-- needs free disk for a second copy of the readings hypertable (plus its WAL) until the
+-- commit. docs/operations.md, "Migrations that rewrite readings".
 
 DO $$
 DECLARE
@@ -34,24 +36,32 @@ DECLARE
     old_view    regclass := 'reading_as_sent'::regclass;
     unknown     text;
 BEGIN
+    -- Whatever depends on the table or its view besides what this file recreates: other
+    -- views, SQL-standard function bodies, indexes, triggers, policies, publications,
+    -- extended statistics, foreign keys.
     SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), '; ')
       INTO unknown
       FROM pg_depend d
      WHERE d.refclassid = 'pg_class'::regclass
        AND d.refobjid IN (old_table, old_view)
-       AND d.deptype = 'n'
-       -- the table's own check constraint and the view's rule
+       AND d.deptype IN ('n', 'a')
        AND NOT (d.classid = 'pg_constraint'::regclass
                 AND d.objid IN (SELECT oid FROM pg_constraint
                                  WHERE conrelid = old_table
-                                   AND conname = 'reading_value_with_unit'))
+                                   AND conname IN ('reading_pkey', 'reading_value_with_unit')))
+       AND NOT (d.classid = 'pg_trigger'::regclass
+                AND d.objid IN (SELECT oid FROM pg_trigger
+                                 WHERE tgrelid = old_table AND tgname = 'ts_insert_blocker'))
+       AND NOT (d.classid = 'pg_attrdef'::regclass
+                AND d.objid IN (SELECT oid FROM pg_attrdef WHERE adrelid = old_table))
        AND NOT (d.classid = 'pg_rewrite'::regclass
                 AND d.objid IN (SELECT oid FROM pg_rewrite WHERE ev_class = old_view))
        -- chunks (children of the hypertable)
        AND NOT (d.classid = 'pg_class'::regclass
                 AND d.objid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = old_table));
     IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'sql/0160 rebuilds reading and knows only reading_as_sent to depend on it; also depending: %', unknown;
+        RAISE EXCEPTION 'sql/0160 rebuilds reading and would not recreate what depends on it: %', unknown
+              USING HINT = 'drop it, migrate, and create it again';
     END IF;
 
     SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), '; ')
@@ -61,15 +71,13 @@ BEGIN
        AND d.refobjid IN (SELECT reltype FROM pg_class WHERE oid IN (old_table, old_view))
        AND d.deptype <> 'i';
     IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'sql/0160 rebuilds reading; its row type is used by: %', unknown;
+        RAISE EXCEPTION 'sql/0160 rebuilds reading; its row type is used by: %', unknown
+              USING HINT = 'drop it, migrate, and create it again';
     END IF;
 
-    SELECT string_agg(t.tgname, ', ')
-      INTO unknown
-      FROM pg_trigger t
-     WHERE t.tgrelid = old_table AND t.tgname <> 'ts_insert_blocker';
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'sql/0160 rebuilds reading; it has triggers it would not recreate: %', unknown;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = old_table) THEN
+        RAISE EXCEPTION 'sql/0160 rebuilds reading, which has row-level security enabled'
+              USING HINT = 'disable it, migrate, and enable it again';
     END IF;
 
     SELECT string_agg(format('%s (job %s)', proc_name, job_id), ', ')
@@ -80,7 +88,8 @@ BEGIN
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE c.oid = old_table);
     IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'sql/0160 rebuilds reading; remove its TimescaleDB jobs first and add them again afterwards: %', unknown;
+        RAISE EXCEPTION 'sql/0160 rebuilds reading, which has TimescaleDB jobs: %', unknown
+              USING HINT = 'remove them, migrate, and add them again';
     END IF;
 END $$;
 

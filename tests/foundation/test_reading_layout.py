@@ -333,3 +333,26 @@ def test_rebuild_keeps_every_reading_rollup_and_view(empty_db, tmp_path) -> None
         ).fetchone()
         assert (gas["value"], gas["unit"], gas["has_energy"]) == (1000 + 37 * 12.5, "m3", True)
         assert gas["since_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        (
+            "CREATE VIEW reading_last AS SELECT meter_key, max(reading_at) AS last_at "
+            "FROM reading_as_sent GROUP BY meter_key",
+            "view reading_last",
+        ),
+        ("CREATE INDEX reading_file_idx ON reading (file_id)", "index reading_file_idx"),
+    ],
+)
+def test_rebuild_refuses_what_it_would_not_recreate(
+    empty_db, tmp_path, statement: str, named: str
+) -> None:
+    with empty_db.connect(autocommit=True) as conn:
+        _migrate_before_rebuild(conn, tmp_path)
+        conn.execute(statement)
+        with pytest.raises(migrations.MigrationError, match=named):
+            migrations.migrate(conn)
+        assert _columns(conn) == OLD_ORDER  # nothing changed
+        assert max(migrations.applied(conn)) < REBUILD_VERSION
