@@ -327,6 +327,12 @@ def test_rebuild_keeps_every_reading_rollup_and_view(empty_db, tmp_path) -> None
     with empty_db.connect(autocommit=True) as conn:
         after = conn.execute(READING_DIGEST).fetchone()
         assert after["n"] == readings["n"] + 8 * (24 * 2 + 1)
+        # Chunks created since carry the primary key too.
+        chunks = _chunk_indexes(conn)
+        assert len(chunks) > len(chunks_after)
+        assert {(cols, valid, unique) for _c, cols, valid, unique in chunks} == {
+            ("meter_key,reading_at", True, True)
+        }
         gas = conn.execute(
             "SELECT value, unit, energy_kwh IS NOT NULL AS has_energy, since_at "
             "FROM reading_as_sent WHERE meter_id = 'G1' ORDER BY reading_at DESC LIMIT 1"
