@@ -125,28 +125,10 @@ SELECT create_hypertable(
            AND d.dimension_number = 1),
     create_default_indexes => false);
 
--- The readings, chunk by chunk in time order, each chunk's rows in primary-key order.
-DO $$
-DECLARE
-    chunk text;
-BEGIN
-    FOR chunk IN
-        SELECT format('%I.%I', c.chunk_schema, c.chunk_name)
-          FROM timescaledb_information.chunks c
-         WHERE format('%I.%I', c.hypertable_schema, c.hypertable_name)::regclass
-               = 'reading_before_0160'::regclass
-         ORDER BY c.range_start
-    LOOP
-        EXECUTE format(
-            'INSERT INTO reading (meter_key, flags, reading_at, file_id, energy_kwh, value, '
-            'since_at, unit) '
-            'SELECT meter_key, flags, reading_at, file_id, energy_kwh, value, since_at, unit '
-            'FROM %s ORDER BY meter_key, reading_at', chunk);
-    END LOOP;
-END $$;
-
 -- Comments, privileges, owner, storage parameters and statistics targets of the old table
--- and view, carried over (the view is recreated below; its part waits in a temporary table).
+-- and view, carried over before the copy (chunks take the hypertable's privileges and
+-- storage parameters when they are created; the view is recreated below, its part waits in
+-- a temporary table).
 CREATE TEMPORARY TABLE reading_0160_view ON COMMIT DROP AS
 SELECT relowner, relacl FROM pg_class WHERE oid = 'reading_as_sent_before_0160'::regclass;
 
@@ -191,6 +173,26 @@ BEGIN
                        (SELECT array_to_string(reloptions, ', ')
                           FROM pg_class WHERE oid = old_table));
     END IF;
+END $$;
+
+-- The readings, chunk by chunk in time order, each chunk's rows in primary-key order.
+DO $$
+DECLARE
+    chunk text;
+BEGIN
+    FOR chunk IN
+        SELECT format('%I.%I', c.chunk_schema, c.chunk_name)
+          FROM timescaledb_information.chunks c
+         WHERE format('%I.%I', c.hypertable_schema, c.hypertable_name)::regclass
+               = 'reading_before_0160'::regclass
+         ORDER BY c.range_start
+    LOOP
+        EXECUTE format(
+            'INSERT INTO reading (meter_key, flags, reading_at, file_id, energy_kwh, value, '
+            'since_at, unit) '
+            'SELECT meter_key, flags, reading_at, file_id, energy_kwh, value, since_at, unit '
+            'FROM %s ORDER BY meter_key, reading_at', chunk);
+    END LOOP;
 END $$;
 
 DROP VIEW reading_as_sent_before_0160;

@@ -114,7 +114,8 @@ def _definition(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         ),
         "privileges": rows(
             "SELECT c.relname::text, pg_get_userbyid(c.relowner)::text, "
-            "coalesce(c.relacl::text[], '{}') FROM pg_class c "
+            "coalesce(c.relacl::text[], '{}') AS acl, coalesce(c.reloptions, '{}') AS opts "
+            "FROM pg_class c "
             "WHERE c.oid IN ('reading'::regclass, 'reading_as_sent'::regclass)"
         ),
     }
@@ -231,6 +232,7 @@ def test_rebuilt_table_has_the_new_order_and_the_same_definition(
         _migrate_before_rebuild(conn, tmp_path)
         role = sql.Identifier(reader_role)
         conn.execute(sql.SQL("GRANT SELECT ON reading TO {}").format(role))
+        conn.execute("ALTER TABLE reading SET (autovacuum_vacuum_insert_scale_factor = 0.05)")
         conn.execute(
             sql.SQL("GRANT SELECT ON reading_as_sent TO {} WITH GRANT OPTION").format(role)
         )
@@ -241,7 +243,10 @@ def test_rebuilt_table_has_the_new_order_and_the_same_definition(
         assert _columns(conn) == NEW_ORDER
         after = _definition(conn)
         assert after == before
-        assert any(reader_role in acl for _n, _o, acls in after["privileges"] for acl in acls)
+        assert any(
+            reader_role in acl for _n, _o, acls, _opts in after["privileges"] for acl in acls
+        )
+        assert ["autovacuum_vacuum_insert_scale_factor=0.05"] in [p[3] for p in after["privileges"]]
         # No time-only index came back with the new hypertable (sql/0011).
         assert [name for name, _ in after["indexes"]] == ["reading_pkey"]
         assert after["dimensions"] == [("reading_at", "7 days", None)]
@@ -251,11 +256,12 @@ def test_rebuilt_table_has_the_new_order_and_the_same_definition(
         ).fetchone()["ok"]
 
 
-def test_rebuild_keeps_every_reading_rollup_and_view(empty_db, tmp_path) -> None:
+def test_rebuild_keeps_every_reading_rollup_and_view(empty_db, tmp_path, reader_role) -> None:
     settings = empty_db.settings
     with empty_db.connect(autocommit=True) as conn:
         _migrate_before_rebuild(conn, tmp_path)
         _register(conn)
+        conn.execute(sql.SQL("GRANT SELECT ON reading TO {}").format(sql.Identifier(reader_role)))
     first = ingest_paths(settings, [_readings_file(tmp_path / "a.csv", 30)], trigger="test")
     assert first.files[0].status == "loaded" and first.rows_quarantined == 0
     with empty_db.connect(autocommit=True) as conn:
@@ -290,6 +296,13 @@ def test_rebuild_keeps_every_reading_rollup_and_view(empty_db, tmp_path) -> None
         assert [c[1:] for c in chunks_after] == [c[1:] for c in chunks_before]
         assert all(valid and unique for _c, _cols, valid, unique in chunks_after)
         assert {c[1] for c in chunks_after} == {"meter_key,reading_at"}
+        # The chunks have the hypertable's privileges.
+        assert conn.execute(
+            "SELECT bool_and(has_table_privilege(%s, format('%%I.%%I', chunk_schema, "
+            "chunk_name), 'SELECT')) AS ok FROM timescaledb_information.chunks "
+            "WHERE hypertable_name = 'reading'",
+            (reader_role,),
+        ).fetchone()["ok"]
         # Each chunk's rows were copied in primary-key order.
         assert conn.execute(HEAP_IN_KEY_ORDER).fetchone()["in_order"] is True
         # 8 bytes less a reading sent in kWh: 64 -> 56 B a row (24 B header + data).
