@@ -228,9 +228,10 @@ class MeterWalk:
 class BatchWalk:
     """Outcome of :func:`walk_meters`: accepted rows as arrays (``row`` labels,
     ``energy_kwh`` with NaN for a baseline, ``since_us`` meaningful where the energy is not
-    NaN), in meter order and each meter's time order; quarantined rows and stored readings
-    to update (``(meter_key, at_us, energy_kwh, since_us)``) of the meters walked one
-    reading at a time."""
+    NaN), in meter order and each meter's time order, and whether each is of a straight
+    meter (nothing stored after it: its days only gain); quarantined rows and stored
+    readings to update (``(meter_key, at_us, energy_kwh, since_us)``) of the meters walked
+    one reading at a time."""
 
     rows: np.ndarray
     energy_kwh: np.ndarray
@@ -238,6 +239,7 @@ class BatchWalk:
     quarantined: list[tuple[int, str, str, dict[str, Any]]]
     updates: list[tuple[int, int, float | None, int | None]]
     straight_meters: int = 0
+    is_straight: np.ndarray | None = None  # per accepted row: of a straight meter
 
 
 def straight_meters(
@@ -353,6 +355,7 @@ def walk_meters(
     take = np.repeat(straight, counts)
     out_rows, out_energy, out_since = [rows[take]], [energy[take]], [since[take]]
     out_keys = [keys[take]]
+    out_straight = [np.ones(int(take.sum()), dtype=bool)]
     quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
     updates: list[tuple[int, int, float | None, int | None]] = []
     for i in np.flatnonzero(~straight):
@@ -385,6 +388,7 @@ def walk_meters(
                 np.array([0 if a[2] is None else a[2] for a in outcome.accepted], dtype=np.int64)
             )
             out_keys.append(np.full(len(outcome.accepted), meter_keys[i]))
+            out_straight.append(np.zeros(len(outcome.accepted), dtype=bool))
         quarantined.extend(outcome.quarantined)
         key = int(meter_keys[i])
         updates.extend((key, at, e, s) for at, e, s in outcome.updates)
@@ -397,4 +401,5 @@ def walk_meters(
         quarantined=quarantined,
         updates=updates,
         straight_meters=int(straight.sum()),
+        is_straight=np.concatenate(out_straight)[by_meter],
     )

@@ -83,6 +83,21 @@ class CumulativeStore:
             )
             lo_hi.append((key, since if since is not None else at_us, at_us))
         spans = self._insert_cumulative(rows, outcome)
+        # Straight meters' days only gain (nothing stored after their new readings): their
+        # spans are allocated to local days here and added like interval increments; the
+        # other meters' days are recomputed from the readings (ingest/rollups.py).
+        straight = outcome.is_straight
+        if straight is not None and straight.any():
+            self.increments.add(
+                rollups.span_increments(
+                    spans[0][straight],
+                    outcome.since_us[straight],
+                    spans[2][straight],
+                    outcome.energy_kwh[straight],
+                    self.tz,
+                )
+            )
+            spans = [a[~straight] for a in spans]
         if lo_hi:
             arr = np.array(lo_hi, dtype=np.int64)
             spans = [np.concatenate((a, arr[:, j])) for j, a in enumerate(spans)]

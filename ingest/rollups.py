@@ -406,6 +406,74 @@ def daily_increments(
     )
 
 
+def span_increments(
+    meter_key: np.ndarray,
+    since_us: np.ndarray,
+    reading_at_us: np.ndarray,
+    energy_kwh: np.ndarray,
+    tz: Any,
+) -> pd.DataFrame:
+    """New cumulative readings summed per meter and local day, as
+    ``INSERT_METER_DAILY_CUMULATIVE`` allocates them (same columns as
+    :func:`daily_increments`): the use ``energy_kwh`` [kWh] of the span (``since_us``,
+    ``reading_at_us``] [µs] split over the local days it overlaps in proportion to time,
+    covered hours the span's hours in each day, and one read counted on the local day of
+    ``reading_at_us``. A NaN energy is a baseline: counted, no use. Each piece is computed
+    with the same arithmetic as the SQL (``energy × piece seconds / span seconds``)."""
+    key = np.asarray(meter_key, dtype=np.int64)
+    at = np.asarray(reading_at_us, dtype=np.int64)
+    since = np.asarray(since_us, dtype=np.int64)
+    energy = np.asarray(energy_kwh, dtype=np.float64)
+    has_use = ~np.isnan(energy) & (at > since)
+    codes, uniques = pd.factorize(np.concatenate((at, since[has_use])), sort=False)
+    days_u = _local_days(np.asarray(uniques, dtype=np.int64), tz)
+    day_at = days_u[codes[: len(at)]]
+    day_since = np.full(len(at), -1, dtype=np.int64)
+    day_since[has_use] = days_u[codes[len(at) :]]
+    span_s = (at - since) / 1e6
+    one_day = has_use & (day_since == day_at)
+    parts_key = [key, key[one_day]]
+    parts_day = [day_at, day_at[one_day]]
+    parts_energy = [np.zeros(len(at)), energy[one_day] * span_s[one_day] / span_s[one_day]]
+    parts_count = [np.ones(len(at), dtype=np.int64), np.zeros(int(one_day.sum()), np.int64)]
+    parts_hours = [np.zeros(len(at)), span_s[one_day] / 3600.0]
+    pieces: list[tuple[int, int, float, float]] = []
+    for i in np.flatnonzero(has_use & ~one_day).tolist():
+        whole_s = float(span_s[i])
+        for day in range(int(day_since[i]), int(day_at[i]) + 1):
+            start = max(int(since[i]), _local_midnight_us(day, tz))
+            end = min(int(at[i]), _local_midnight_us(day + 1, tz))
+            if end > start:
+                piece_s = (end - start) / 1e6
+                pieces.append((int(key[i]), day, float(energy[i]) * piece_s / whole_s, piece_s))
+    if pieces:
+        arr = np.array(pieces, dtype=np.float64)
+        parts_key.append(arr[:, 0].astype(np.int64))
+        parts_day.append(arr[:, 1].astype(np.int64))
+        parts_energy.append(arr[:, 2])
+        parts_count.append(np.zeros(len(pieces), dtype=np.int64))
+        parts_hours.append(arr[:, 3] / 3600.0)
+    frame = pd.DataFrame(
+        {
+            "meter_key": np.concatenate(parts_key),
+            "day": np.concatenate(parts_day),
+            "energy_kwh": np.concatenate(parts_energy),
+            "reading_count": np.concatenate(parts_count),
+            "covered_hours": np.concatenate(parts_hours),
+        }
+    )
+    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
+
+
+@functools.lru_cache(maxsize=20_000)
+def _local_midnight_us(day: int, tz: Any) -> int:
+    """The instant [µs since epoch] local midnight starts the day of ordinal ``day`` in
+    ``tz`` (a midnight a clock change skips: as PostgreSQL's ``AT TIME ZONE`` reads it, with
+    the offset before the change)."""
+    start = datetime.combine(date.fromordinal(day), datetime.min.time(), tzinfo=tz)
+    return round(start.timestamp() * 1_000_000)
+
+
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
     """Sum per-batch increments (``day`` stays a date ordinal); None when there are none."""
     if not parts:
