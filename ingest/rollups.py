@@ -437,8 +437,26 @@ def span_increments(
     parts_energy = [np.zeros(len(at)), energy[one_day] * span_s[one_day] / span_s[one_day]]
     parts_count = [np.ones(len(at), dtype=np.int64), np.zeros(int(one_day.sum()), np.int64)]
     parts_hours = [np.zeros(len(at)), span_s[one_day] / 3600.0]
+    # Spans over one midnight (an hourly meter's reading at midnight), as arrays.
+    two_days = has_use & (day_at == day_since + 1)
+    if two_days.any():
+        midnight_of = {d: _local_midnight_us(d, tz) for d in np.unique(day_at[two_days]).tolist()}
+        midnight = np.array([midnight_of[d] for d in day_at[two_days].tolist()], dtype=np.int64)
+        whole = span_s[two_days]
+        for day, lo, hi in (
+            (day_since[two_days], since[two_days], midnight),
+            (day_at[two_days], midnight, at[two_days]),
+        ):
+            lo, hi = np.maximum(lo, since[two_days]), np.minimum(hi, at[two_days])
+            piece_s = (hi - lo) / 1e6
+            keep = hi > lo
+            parts_key.append(key[two_days][keep])
+            parts_day.append(day[keep])
+            parts_energy.append(energy[two_days][keep] * piece_s[keep] / whole[keep])
+            parts_count.append(np.zeros(int(keep.sum()), dtype=np.int64))
+            parts_hours.append(piece_s[keep] / 3600.0)
     pieces: list[tuple[int, int, float, float]] = []
-    for i in np.flatnonzero(has_use & ~one_day).tolist():
+    for i in np.flatnonzero(has_use & ~one_day & ~two_days).tolist():
         whole_s = float(span_s[i])
         for day in range(int(day_since[i]), int(day_at[i]) + 1):
             start = max(int(since[i]), _local_midnight_us(day, tz))
