@@ -14,7 +14,10 @@ Allocation to local days (days in the quota time zone):
 - cumulative meters: the use of a span (since_at, reading_at] is split over the local days
   it overlaps in proportion to time (a 23- or 25-hour day counts its real length);
   covered hours = the span's hours in that day; reading_count counts the register reads made
-  that day.
+  that day. New readings of a straight register meter (:func:`ingest.cumulative.straight_meters`:
+  nothing stored after them) are allocated the same way in the loader
+  (:func:`span_increments`) and added as increments like interval readings; the other
+  register meters' days are recomputed from ``reading``.
 
 ``building_daily.covered_hours`` is the mean covered hours over the building's registered
 meters of that energy type (24 = every meter reported the whole day) and ``meter_count``
@@ -79,7 +82,8 @@ def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, da
 
 
 class Increments:
-    """Daily increments of a load's new interval readings (per meter and local day),
+    """Daily increments of a load's new interval readings and straight register readings
+    (per meter and local day),
     summed as batches come: in memory up to ``limit`` meter-days, beyond that COPYed to a
     staging table on the server (summed there by :func:`refresh`), so a load's memory does
     not grow with the number of meter-days a file covers."""
