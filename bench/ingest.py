@@ -22,14 +22,19 @@ unindexed plain table measured in the same run (one line ``shape NAME: ...`` eac
 - ``daily``: one day of a city's readings (default 20,000 meters) into chunks that already
   hold the previous days (loaded first, not timed);
 - ``trickle``: small gateway files (default 2,000), one building's meters over a few hours
-  each, loaded by one ``quotawatch ingest FOLDER``, counted in files/s.
+  each, loaded by one ``quotawatch ingest FOLDER``, counted in files/s;
+- ``register`` (only when asked for: ``--shapes register``): a meter-sorted monthly file of
+  cumulative register meters (default 4,000, hourly register readings as the demo city's
+  electricity meters send them) into a database that already holds the previous month, so
+  the file's first week lands in a chunk the previous month filled; printed as its own
+  line ``register/copy ratio: R`` before the headline.
 
 The last line is the headline:
 ``ingest/copy ratio: bulk R1, per-building R2, daily R3; trickle F files/s``. Usage:
 
     .venv/bin/python bench/ingest.py [--rows N] [--meters M] [--repeat K] [--keep]
-        [--shapes bulk,per-building,daily,trickle] [--files N] [--daily-meters M]
-        [--trickle-files N]
+        [--shapes bulk,per-building,daily,trickle,register] [--files N] [--daily-meters M]
+        [--trickle-files N] [--register-meters M]
 """
 
 from __future__ import annotations
@@ -174,6 +179,74 @@ def generate_trickle(folder: Path, files: int, buildings: int, hours: int) -> in
         )
         rows += len(lines)
     return rows
+
+
+def generate_register_month(
+    path: Path, meters: int, start: datetime, registers: np.ndarray, seed: int
+) -> int:
+    """A meter-sorted monthly file of cumulative register meters ``BM{m:06d}``: hourly
+    register readings [kWh, two decimals] from ``start`` to the first of the next month,
+    each meter's block in time order (as a utility's monthly export sends them).
+    ``registers`` (one per meter [kWh]) holds the register before the month and is advanced
+    to the register at the month's end; returns the rows."""
+    rng = np.random.default_rng(seed)
+    end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+    hours = int((end - start).total_seconds() // 3600)
+    stamps = _hour_stamps(start, hours)
+    local_hours = np.array([(start + timedelta(hours=h)).hour for h in range(hours)])
+    shape = 0.6 + 0.8 * ((local_hours >= 8) & (local_hours < 20))
+    with path.open("w", encoding="utf-8") as out:
+        out.write("meter_id,timestamp,value\n")
+        for m in range(meters):
+            use = rng.uniform(5, 80) * shape * rng.uniform(0.85, 1.15, hours)
+            reading = np.round(registers[m] + np.cumsum(use), 2)
+            registers[m] = reading[-1]
+            meter = f"BM{m:06d}"
+            out.write(
+                "".join(
+                    f"{meter},{t},{v:.2f}\n" for t, v in zip(stamps, reading.tolist(), strict=True)
+                )
+            )
+    return meters * hours
+
+
+def setup_register_database(settings, name: str, meters: int) -> None:
+    """The scratch database with ``meters`` cumulative register meters (kWh, no register
+    maximum), three to a building."""
+    bench = create_database(settings, name)
+    with qdb.connect(bench, autocommit=True) as conn:
+        buildings = max(meters // 3, 1)
+        write_buildings(conn, buildings, 5)
+        with conn.cursor().copy(
+            "COPY meter (meter_id, building_id, energy_type, unit, reading_kind) FROM STDIN"
+        ) as copy:
+            for m in range(meters):
+                copy.write_row(
+                    (f"BM{m:06d}", f"BB{m % buildings:05d}", "electricity", "kWh", "cumulative")
+                )
+        conn.execute("CREATE TABLE raw_copy (meter_id text, reading_at timestamptz, value float8)")
+
+
+def shape_register(settings, name: str, workdir: Path, meters: int) -> float:
+    """A month of register meters after the previous month (loaded first, not timed)."""
+    registers = np.random.default_rng(17).uniform(1_000, 90_000, meters)
+    previous = workdir / "register-2025-04.csv"
+    generate_register_month(previous, meters, datetime(2025, 4, 1), registers, seed=19)
+    month = workdir / "register-2025-05.csv"
+    rows = generate_register_month(month, meters, datetime(2025, 5, 1), registers, seed=23)
+    setup_register_database(settings, name, meters)
+    bench = _settings_for(settings, name)
+    run_ingest(bench, previous)
+    copy_s = raw_copy_files(bench, [month])
+    ingest_s, peak, _ = run_ingest(bench, month)
+    ratio = copy_s / ingest_s
+    print(
+        f"shape register: {meters:,} register meters, {rows:,} rows (a meter-sorted month) "
+        f"after the previous month stored; raw COPY {rows / copy_s:,.0f} rows/s, ingest "
+        f"{rows / ingest_s:,.0f} rows/s ({ingest_s:.1f} s, peak {peak:,.0f} MB); "
+        f"ratio {ratio:.2f}"
+    )
+    return ratio
 
 
 def _paths(folder: Path) -> list[Path]:
@@ -333,12 +406,16 @@ def main() -> int:
     parser.add_argument(
         "--shapes",
         default="bulk,per-building,daily,trickle",
-        help="comma-separated shapes to measure (default: all four)",
+        help="comma-separated shapes to measure (default: the four of the headline; "
+        "register only when named)",
     )
     parser.add_argument("--files", type=int, default=1_000, help="per-building files (1,000)")
     parser.add_argument("--daily-meters", type=int, default=20_000, help="daily meters (20,000)")
     parser.add_argument("--daily-history-days", type=int, default=6, help="days stored before (6)")
     parser.add_argument("--trickle-files", type=int, default=2_000, help="trickle files (2,000)")
+    parser.add_argument(
+        "--register-meters", type=int, default=4_000, help="register meters (4,000)"
+    )
     args = parser.parse_args()
     shapes = {s.strip() for s in args.shapes.split(",") if s.strip()}
 
@@ -347,6 +424,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="qwbench_"))
     ratios: dict[str, float] = {}
     trickle = None
+    register = None
     try:
         if "bulk" in shapes:
             ratios["bulk"] = shape_bulk(settings, name, workdir, args)
@@ -358,9 +436,13 @@ def main() -> int:
             )
         if "trickle" in shapes:
             trickle = shape_trickle(settings, name, workdir, args.trickle_files)
+        if "register" in shapes:
+            register = shape_register(settings, name, workdir, args.register_meters)
+            print(f"register/copy ratio: {register:.2f}")
         headline = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
         tail = f"; trickle {trickle:.1f} files/s" if trickle is not None else ""
-        print(f"ingest/copy ratio: {headline}{tail}")
+        if ratios or trickle is not None:
+            print(f"ingest/copy ratio: {headline}{tail}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:

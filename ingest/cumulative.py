@@ -18,6 +18,12 @@ quarantined as ``implausible_value``; the meter's sequence goes on from the read
 
 New readings that arrive between stored ones are checked against both neighbours, and the
 following stored reading's use is recomputed.
+
+:func:`walk` goes through one meter's readings one at a time. :func:`walk_meters` walks a
+batch of many meters: the meters whose new readings simply continue their sequence (the
+common case, see :func:`straight_meters`) are computed with NumPy over the whole batch at
+once, the others go through :func:`walk`; the outcomes are the same either way (tested
+reading by reading in tests/ingest/test_cumulative_straight.py).
 """
 
 from __future__ import annotations
@@ -26,10 +32,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ingest import codes
 from ingest.plausibility import describe_power, too_powerful
 
 ROLLOVER_MAX_SHARE = 0.5
+# Whether walk_meters takes the array path for straight meters (off: every meter is walked
+# one reading at a time; the outcomes are the same, tests compare both).
+STRAIGHT_WALK = True
 
 
 @dataclass(frozen=True)
@@ -196,4 +207,199 @@ def _decrease(
             "later_at_us": later.at_us,
             "later_register_kwh": later.register_kwh,
         },
+    )
+
+
+@dataclass(frozen=True)
+class MeterWalk:
+    """What the walk of one meter needs besides its new readings: its stored neighbours
+    (as for :func:`walk`), multiplier, register modulus [kWh] (None: no register maximum),
+    the instant [µs] of its latest reading quarantined ``register_decrease`` (None: none)
+    and its power ceiling [kW]."""
+
+    stored: list[Register]
+    multiplier: float
+    modulus_kwh: float | None
+    last_decrease_us: int | None
+    max_power_kw: float
+
+
+@dataclass
+class BatchWalk:
+    """Outcome of :func:`walk_meters`: accepted rows as arrays (``row`` labels,
+    ``energy_kwh`` with NaN for a baseline, ``since_us`` meaningful where the energy is not
+    NaN), in meter order and each meter's time order, and whether each is of a straight
+    meter (nothing stored after it: its days only gain); quarantined rows and stored
+    readings to update (``(meter_key, at_us, energy_kwh, since_us)``) of the meters walked
+    one reading at a time."""
+
+    rows: np.ndarray
+    energy_kwh: np.ndarray
+    since_us: np.ndarray
+    quarantined: list[tuple[int, str, str, dict[str, Any]]]
+    updates: list[tuple[int, int, float | None, int | None]]
+    straight_meters: int = 0
+    is_straight: np.ndarray | None = None  # per accepted row: of a straight meter
+
+
+def straight_meters(
+    starts: np.ndarray,
+    at_us: np.ndarray,
+    register_kwh: np.ndarray,
+    replaces_stored: np.ndarray,
+    meters: list[MeterWalk],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which meters of a batch are straight, and their use, computed over the whole batch.
+
+    The batch holds each meter's new readings contiguously (meter ``i``'s rows from
+    ``starts[i]`` on), ``at_us`` [µs] and ``register_kwh`` [kWh, before the multiplier].
+    A meter is straight when its new readings are in strictly increasing time order, none
+    replaces a stored reading, no stored reading lies at or after its first new reading, no
+    register decrease quarantined earlier lies at or after its first new reading, and no
+    reading decreases (no rollover either) or has an average power above the meter's
+    ceiling over its span. Then :func:`walk` accepts every reading with the use since the
+    one before it, and nothing else: the first reading is a baseline when the meter has no
+    stored reading before it or a register decrease was quarantined after that one.
+
+    Returns (per meter: straight; per row: energy [kWh, multiplier applied], NaN for a
+    baseline; per row: the previous reading's instant [µs]). Rows of meters that are not
+    straight carry meaningless values.
+    """
+    n, m = len(at_us), len(starts)
+    counts = np.diff(np.append(starts, n))
+    meter = np.repeat(np.arange(m), counts)
+    has_previous = np.zeros(m, dtype=bool)
+    previous_at = np.zeros(m, dtype=np.int64)
+    previous_register = np.zeros(m, dtype=np.float64)
+    later_stored = np.zeros(m, dtype=bool)
+    decrease_at = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+    has_decrease = np.zeros(m, dtype=bool)
+    multiplier = np.empty(m, dtype=np.float64)
+    ceiling_kw = np.empty(m, dtype=np.float64)
+    first_at = at_us[starts]
+    for i, walk_of in enumerate(meters):
+        first = int(first_at[i])
+        for r in walk_of.stored:
+            if r.at_us >= first:
+                later_stored[i] = True
+            elif not has_previous[i] or r.at_us > previous_at[i]:
+                has_previous[i] = True
+                previous_at[i] = r.at_us
+                previous_register[i] = r.register_kwh
+        if walk_of.last_decrease_us is not None:
+            has_decrease[i] = True
+            decrease_at[i] = walk_of.last_decrease_us
+        multiplier[i] = walk_of.multiplier
+        ceiling_kw[i] = walk_of.max_power_kw
+    before_at = np.empty(n, dtype=np.int64)
+    before_at[1:] = at_us[:-1]
+    before_at[starts] = previous_at
+    before_register = np.empty(n, dtype=np.float64)
+    before_register[1:] = register_kwh[:-1]
+    before_register[starts] = previous_register
+    is_first = np.zeros(n, dtype=bool)
+    is_first[starts] = True
+    # walk: a decrease quarantined between the stored reading and the first new one makes
+    # the first new reading a baseline; one at or after the first new reading is not
+    # straight (it may fall between new readings).
+    baseline_first = ~has_previous | (
+        has_decrease & (previous_at < decrease_at) & (decrease_at < first_at)
+    )
+    baseline = is_first & baseline_first[meter]
+    straight = ~later_stored & ~(has_decrease & (decrease_at >= first_at))
+    use_kwh = register_kwh - before_register
+    energy = use_kwh * multiplier[meter]
+    span_us = at_us - before_at
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = replaces_stored | (~is_first & (span_us <= 0))
+        bad |= ~baseline & ((use_kwh < 0) | too_powerful(energy, span_us, ceiling_kw[meter]))
+    if n:
+        straight &= ~np.logical_or.reduceat(bad, starts)
+    energy[baseline] = np.nan
+    return straight, energy, before_at
+
+
+def walk_meters(
+    keys: np.ndarray,
+    rows: np.ndarray,
+    at_us: np.ndarray,
+    register_kwh: np.ndarray,
+    replaces_stored: np.ndarray,
+    meters: dict[int, MeterWalk],
+    rollover_max_share: float = ROLLOVER_MAX_SHARE,
+) -> BatchWalk:
+    """Merge a batch of many meters' new register readings into their stored sequences:
+    the same outcomes as :func:`walk` per meter, straight meters (:func:`straight_meters`)
+    computed over the whole batch with NumPy, the others one reading at a time.
+
+    ``keys`` (meter keys), ``rows`` (row labels), ``at_us`` [µs], ``register_kwh`` [kWh]
+    and ``replaces_stored`` are per new reading, in any order; ``meters`` holds each
+    meter's :class:`MeterWalk`.
+    """
+    order = np.lexsort((at_us, keys))
+    keys, rows = keys[order], rows[order]
+    at_us, register_kwh, replaces_stored = at_us[order], register_kwh[order], replaces_stored[order]
+    n = len(keys)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if n else np.zeros(0, int)
+    meter_keys = keys[starts]
+    walks = [meters[int(k)] for k in meter_keys]
+    if STRAIGHT_WALK:
+        straight, energy, since = straight_meters(
+            starts, at_us, register_kwh, replaces_stored, walks
+        )
+    else:
+        straight = np.zeros(len(starts), dtype=bool)
+        energy = np.full(n, np.nan)
+        since = np.zeros(n, dtype=np.int64)
+    counts = np.diff(np.append(starts, n))
+    take = np.repeat(straight, counts)
+    out_rows, out_energy, out_since = [rows[take]], [energy[take]], [since[take]]
+    out_keys = [keys[take]]
+    out_straight = [np.ones(int(take.sum()), dtype=bool)]
+    quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
+    updates: list[tuple[int, int, float | None, int | None]] = []
+    for i in np.flatnonzero(~straight):
+        lo, hi = int(starts[i]), int(starts[i] + counts[i])
+        w = walks[i]
+        outcome = walk(
+            w.stored,
+            [
+                Register(at_us=at, register_kwh=reg, row=row, replaces_stored=rep)
+                for at, reg, row, rep in zip(
+                    at_us[lo:hi].tolist(),
+                    register_kwh[lo:hi].tolist(),
+                    rows[lo:hi].tolist(),
+                    replaces_stored[lo:hi].tolist(),
+                    strict=True,
+                )
+            ],
+            w.multiplier,
+            w.modulus_kwh,
+            w.last_decrease_us,
+            rollover_max_share,
+            w.max_power_kw,
+        )
+        if outcome.accepted:
+            out_rows.append(np.array([a[0] for a in outcome.accepted], dtype=np.int64))
+            out_energy.append(
+                np.array([np.nan if a[1] is None else a[1] for a in outcome.accepted])
+            )
+            out_since.append(
+                np.array([0 if a[2] is None else a[2] for a in outcome.accepted], dtype=np.int64)
+            )
+            out_keys.append(np.full(len(outcome.accepted), meter_keys[i]))
+            out_straight.append(np.zeros(len(outcome.accepted), dtype=bool))
+        quarantined.extend(outcome.quarantined)
+        key = int(meter_keys[i])
+        updates.extend((key, at, e, s) for at, e, s in outcome.updates)
+    all_keys = np.concatenate(out_keys)
+    by_meter = np.argsort(all_keys, kind="stable")  # each meter's rows in its path's order
+    return BatchWalk(
+        rows=np.concatenate(out_rows).astype(np.int64)[by_meter],
+        energy_kwh=np.concatenate(out_energy).astype(np.float64)[by_meter],
+        since_us=np.concatenate(out_since).astype(np.int64)[by_meter],
+        quarantined=quarantined,
+        updates=updates,
+        straight_meters=int(straight.sum()),
+        is_straight=np.concatenate(out_straight)[by_meter],
     )

@@ -8,8 +8,6 @@ into the loader and works on its connection, settings and per-file state.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -56,53 +54,55 @@ class CumulativeStore:
                     since_us=None if r["since_at"] is None else to_epoch_us(r["since_at"]),
                 )
             )
-        accepted_rows: list[tuple[int, float | None, int | None]] = []
-        quarantined: list[tuple[int, str, str, dict[str, Any]]] = []
-        lo_hi: list[tuple[int, int, int]] = []
-        for key, group in rows.groupby("meter_key", sort=True):
-            meter = self.meters_by_key[int(key)]
-            new = [
-                cumulative.Register(
-                    at_us=int(at),
-                    register_kwh=float(reg),
-                    row=int(pos),
-                    replaces_stored=bool(rep),
-                )
-                for pos, at, reg, rep in zip(
-                    group.index,
-                    group["reading_at_us"],
-                    group["register_kwh"],
-                    group["replace"],
-                    strict=True,
-                )
-            ]
+        walks: dict[int, cumulative.MeterWalk] = {}
+        for key in keys:
+            meter = self.meters_by_key[key]
             modulus = meter.register_modulus
-            outcome = cumulative.walk(
-                stored_by_key[int(key)],
-                new,
+            walks[key] = cumulative.MeterWalk(
+                stored_by_key[key],
                 meter.multiplier,
                 None if modulus is None else modulus * self.registry.factor(meter, meter.unit),
                 decreases.get(meter.meter_id),
-                self.rollover_max_share,
                 meter.max_power_kw or self.plausibility.max_power_kw,
             )
-            accepted_rows.extend(outcome.accepted)
-            quarantined.extend(outcome.quarantined)
-            for at_us, energy, since in outcome.updates:
-                self.conn.execute(
-                    queries.UPDATE_READING_ENERGY,
-                    (
-                        energy,
-                        None if since is None else to_datetime(since),
-                        int(key),
-                        to_datetime(at_us),
-                    ),
+        outcome = cumulative.walk_meters(
+            rows["meter_key"].to_numpy().astype(np.int64),
+            rows.index.to_numpy().astype(np.int64),
+            rows["reading_at_us"].to_numpy().astype(np.int64),
+            rows["register_kwh"].to_numpy().astype(np.float64),
+            rows["replace"].to_numpy().astype(bool),
+            walks,
+            self.rollover_max_share,
+        )
+        quarantined = outcome.quarantined
+        lo_hi: list[tuple[int, int, int]] = []
+        for key, at_us, energy, since in outcome.updates:
+            self.conn.execute(
+                queries.UPDATE_READING_ENERGY,
+                (energy, None if since is None else to_datetime(since), key, to_datetime(at_us)),
+            )
+            lo_hi.append((key, since if since is not None else at_us, at_us))
+        spans = self._insert_cumulative(rows, outcome)
+        # Straight meters' days only gain (nothing stored after their new readings): their
+        # spans are allocated to local days here and added like interval increments; the
+        # other meters' days are recomputed from the readings (ingest/rollups.py).
+        straight = outcome.is_straight
+        if straight is not None and straight.any():
+            self.increments.add(
+                rollups.span_increments(
+                    spans[0][straight],
+                    outcome.since_us[straight],
+                    spans[2][straight],
+                    outcome.energy_kwh[straight],
+                    self.tz,
                 )
-                lo_hi.append((int(key), since if since is not None else at_us, at_us))
-        self._insert_cumulative(rows, accepted_rows, lo_hi)
+            )
+            spans = [a[~straight] for a in spans]
         if lo_hi:
             arr = np.array(lo_hi, dtype=np.int64)
-            rollups.merge_touched(self.touched, arr[:, 0], arr[:, 1], arr[:, 2])
+            spans = [np.concatenate((a, arr[:, j])) for j, a in enumerate(spans)]
+        if len(spans[0]):
+            rollups.merge_touched(self.touched, *spans)
         return pd.DataFrame(
             {
                 "row": [int(rows.at[q[0], "row"]) for q in quarantined],
@@ -125,16 +125,13 @@ class CumulativeStore:
         )
 
     def _insert_cumulative(
-        self,
-        rows: pd.DataFrame,
-        accepted: list[tuple[int, float | None, int | None]],
-        lo_hi: list[tuple[int, int, int]],
-    ) -> None:
-        if not accepted:
-            return
-        positions = np.array([a[0] for a in accepted], dtype=np.int64)
-        energy = np.array([np.nan if a[1] is None else a[1] for a in accepted])
-        since = np.array([0 if a[2] is None else a[2] for a in accepted], dtype=np.int64)
+        self, rows: pd.DataFrame, outcome: cumulative.BatchWalk
+    ) -> list[np.ndarray]:
+        """Write the accepted readings of ``outcome``; returns the spans they touch
+        (meter keys, first and last instant [µs]) for the rollups."""
+        positions, energy, since = outcome.rows, outcome.energy_kwh, outcome.since_us
+        if len(positions) == 0:
+            return [np.zeros(0, dtype=np.int64)] * 3
         sub = rows.loc[positions]
         keys = sub["meter_key"].to_numpy().astype(np.int64)
         times = sub["reading_at_us"].to_numpy()
@@ -165,6 +162,6 @@ class CumulativeStore:
                 None if np.isnan(energy[i]) else float(energy[i]),
                 None if np.isnan(energy[i]) else int(since[i]),
             )
-        self.result.rows_loaded += len(accepted)
+        self.result.rows_loaded += len(positions)
         spans_lo = np.where(np.isnan(energy), times, since)
-        lo_hi.extend(zip(keys.tolist(), spans_lo.tolist(), times.tolist(), strict=True))
+        return [keys, spans_lo.astype(np.int64), times.astype(np.int64)]

@@ -14,7 +14,10 @@ Allocation to local days (days in the quota time zone):
 - cumulative meters: the use of a span (since_at, reading_at] is split over the local days
   it overlaps in proportion to time (a 23- or 25-hour day counts its real length);
   covered hours = the span's hours in that day; reading_count counts the register reads made
-  that day.
+  that day. New readings of a straight register meter (:func:`ingest.cumulative.straight_meters`:
+  nothing stored after them) are allocated the same way in the loader
+  (:func:`span_increments`) and added as increments like interval readings; the other
+  register meters' days are recomputed from ``reading``.
 
 ``building_daily.covered_hours`` is the mean covered hours over the building's registered
 meters of that energy type (24 = every meter reported the whole day) and ``meter_count``
@@ -79,7 +82,8 @@ def _copy_ranges(conn: psycopg.Connection[Any], ranges: list[tuple[int, date, da
 
 
 class Increments:
-    """Daily increments of a load's new interval readings (per meter and local day),
+    """Daily increments of a load's new interval readings and straight register readings
+    (per meter and local day),
     summed as batches come: in memory up to ``limit`` meter-days, beyond that COPYed to a
     staging table on the server (summed there by :func:`refresh`), so a load's memory does
     not grow with the number of meter-days a file covers."""
@@ -404,6 +408,92 @@ def daily_increments(
             "covered_hours": np.add.reduceat(hours, starts) if len(key) else hours,
         }
     )
+
+
+def span_increments(
+    meter_key: np.ndarray,
+    since_us: np.ndarray,
+    reading_at_us: np.ndarray,
+    energy_kwh: np.ndarray,
+    tz: Any,
+) -> pd.DataFrame:
+    """New cumulative readings summed per meter and local day, as
+    ``INSERT_METER_DAILY_CUMULATIVE`` allocates them (same columns as
+    :func:`daily_increments`): the use ``energy_kwh`` [kWh] of the span (``since_us``,
+    ``reading_at_us``] [µs] split over the local days it overlaps in proportion to time,
+    covered hours the span's hours in each day, and one read counted on the local day of
+    ``reading_at_us``. A NaN energy is a baseline: counted, no use. Each piece is computed
+    with the same arithmetic as the SQL (``energy × piece seconds / span seconds``)."""
+    key = np.asarray(meter_key, dtype=np.int64)
+    at = np.asarray(reading_at_us, dtype=np.int64)
+    since = np.asarray(since_us, dtype=np.int64)
+    energy = np.asarray(energy_kwh, dtype=np.float64)
+    has_use = ~np.isnan(energy) & (at > since)
+    codes, uniques = pd.factorize(np.concatenate((at, since[has_use])), sort=False)
+    days_u = _local_days(np.asarray(uniques, dtype=np.int64), tz)
+    day_at = days_u[codes[: len(at)]]
+    day_since = np.full(len(at), -1, dtype=np.int64)
+    day_since[has_use] = days_u[codes[len(at) :]]
+    span_s = (at - since) / 1e6
+    one_day = has_use & (day_since == day_at)
+    parts_key = [key, key[one_day]]
+    parts_day = [day_at, day_at[one_day]]
+    parts_energy = [np.zeros(len(at)), energy[one_day] * span_s[one_day] / span_s[one_day]]
+    parts_count = [np.ones(len(at), dtype=np.int64), np.zeros(int(one_day.sum()), np.int64)]
+    parts_hours = [np.zeros(len(at)), span_s[one_day] / 3600.0]
+    # Spans over one midnight (an hourly meter's reading at midnight), as arrays.
+    two_days = has_use & (day_at == day_since + 1)
+    if two_days.any():
+        midnight_of = {d: _local_midnight_us(d, tz) for d in np.unique(day_at[two_days]).tolist()}
+        midnight = np.array([midnight_of[d] for d in day_at[two_days].tolist()], dtype=np.int64)
+        whole = span_s[two_days]
+        for day, lo, hi in (
+            (day_since[two_days], since[two_days], midnight),
+            (day_at[two_days], midnight, at[two_days]),
+        ):
+            lo, hi = np.maximum(lo, since[two_days]), np.minimum(hi, at[two_days])
+            piece_s = (hi - lo) / 1e6
+            keep = hi > lo
+            parts_key.append(key[two_days][keep])
+            parts_day.append(day[keep])
+            parts_energy.append(energy[two_days][keep] * piece_s[keep] / whole[keep])
+            parts_count.append(np.zeros(int(keep.sum()), dtype=np.int64))
+            parts_hours.append(piece_s[keep] / 3600.0)
+    pieces: list[tuple[int, int, float, float]] = []
+    for i in np.flatnonzero(has_use & ~one_day & ~two_days).tolist():
+        whole_s = float(span_s[i])
+        for day in range(int(day_since[i]), int(day_at[i]) + 1):
+            start = max(int(since[i]), _local_midnight_us(day, tz))
+            end = min(int(at[i]), _local_midnight_us(day + 1, tz))
+            if end > start:
+                piece_s = (end - start) / 1e6
+                pieces.append((int(key[i]), day, float(energy[i]) * piece_s / whole_s, piece_s))
+    if pieces:
+        arr = np.array(pieces, dtype=np.float64)
+        parts_key.append(arr[:, 0].astype(np.int64))
+        parts_day.append(arr[:, 1].astype(np.int64))
+        parts_energy.append(arr[:, 2])
+        parts_count.append(np.zeros(len(pieces), dtype=np.int64))
+        parts_hours.append(arr[:, 3] / 3600.0)
+    frame = pd.DataFrame(
+        {
+            "meter_key": np.concatenate(parts_key),
+            "day": np.concatenate(parts_day),
+            "energy_kwh": np.concatenate(parts_energy),
+            "reading_count": np.concatenate(parts_count),
+            "covered_hours": np.concatenate(parts_hours),
+        }
+    )
+    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
+
+
+@functools.lru_cache(maxsize=20_000)
+def _local_midnight_us(day: int, tz: Any) -> int:
+    """The instant [µs since epoch] local midnight starts the day of ordinal ``day`` in
+    ``tz`` (a midnight a clock change skips: as PostgreSQL's ``AT TIME ZONE`` reads it, with
+    the offset before the change)."""
+    start = datetime.combine(date.fromordinal(day), datetime.min.time(), tzinfo=tz)
+    return round(start.timestamp() * 1_000_000)
 
 
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.rollups import daily_increments
+from ingest.rollups import daily_increments, span_increments
 from ingest.timestamps import to_epoch_us
 
 
@@ -51,3 +51,43 @@ def test_daily_increments_sum_each_meter_day(shuffled: bool) -> None:
     assert got["energy_kwh"].to_numpy() == pytest.approx(expected["energy_kwh"].to_numpy())
     assert got["covered_hours"].to_numpy() == pytest.approx(expected["covered_hours"].to_numpy())
     assert got["reading_count"].tolist()[:3] == [2, 24, 24]
+
+
+def test_span_increments_split_register_spans_over_local_days_by_time() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def local(*args: int) -> int:
+        return us(*args, tz=berlin)
+
+    # Meter 1: a baseline at 22:00 on 30 March, then 50 kWh over 25 hours (23:00 → 01:00
+    # two days later; 31 March has 23 hours), then 3 kWh within 1 April. Meter 2: 10 kWh
+    # over one midnight.
+    result = span_increments(
+        np.array([1, 1, 1, 2]),
+        np.array([0, local(2024, 3, 30, 23), local(2024, 4, 1, 1), local(2024, 1, 1, 22)]),
+        np.array(
+            [
+                local(2024, 3, 30, 22),
+                local(2024, 4, 1, 1),
+                local(2024, 4, 1, 4),
+                local(2024, 1, 2, 2),
+            ]
+        ),
+        np.array([np.nan, 50.0, 3.0, 10.0]),
+        berlin,
+    )
+    rows = {
+        (int(r.meter_key), date.fromordinal(int(r.day))): (
+            r.energy_kwh,
+            int(r.reading_count),
+            r.covered_hours,
+        )
+        for r in result.itertuples()
+    }
+    assert rows == {
+        (1, date(2024, 3, 30)): (pytest.approx(2.0), 1, pytest.approx(1.0)),
+        (1, date(2024, 3, 31)): (pytest.approx(46.0), 0, pytest.approx(23.0)),
+        (1, date(2024, 4, 1)): (pytest.approx(5.0), 2, pytest.approx(4.0)),
+        (2, date(2024, 1, 1)): (pytest.approx(5.0), 0, pytest.approx(2.0)),
+        (2, date(2024, 1, 2)): (pytest.approx(5.0), 1, pytest.approx(2.0)),
+    }
