@@ -45,23 +45,23 @@ def split_runs(days: GroupDays, in_runs: np.ndarray) -> tuple[DayRuns, GroupDays
     ``in_runs`` is true — maximal stretches of consecutive days of one group with equal
     figures and source — and the other days, kept one row a day."""
     in_runs = np.asarray(in_runs, dtype=bool)
-    take = np.flatnonzero(in_runs)
-    group, day = days.group[take], days.day[take]
+    billed = days.take(in_runs)
+    group, day = billed.group, billed.day
     figures = (
-        days.energy_kwh[take],
-        days.reading_count[take],
-        days.covered_hours[take],
-        days.meter_count[take],
-        days.source[take],
+        billed.energy_kwh,
+        billed.reading_count,
+        billed.covered_hours,
+        billed.meter_count,
+        billed.source,
     )
-    if len(take):
+    if len(group):
         same = (group[1:] == group[:-1]) & (day[1:] == day[:-1] + 1)
         for values in figures:
             same &= values[1:] == values[:-1]
         starts = np.flatnonzero(np.r_[True, ~same])
     else:
-        starts = take
-    ends = np.r_[starts[1:], len(take)] - 1 if len(starts) else starts
+        starts = np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(group)] - 1 if len(starts) else starts
     runs = DayRuns(
         group=group[starts],
         first_day=day[starts],
@@ -72,14 +72,4 @@ def split_runs(days: GroupDays, in_runs: np.ndarray) -> tuple[DayRuns, GroupDays
         meter_count=figures[3][starts],
         source=figures[4][starts],
     )
-    rest = np.flatnonzero(~in_runs)
-    others = GroupDays(
-        group=days.group[rest],
-        day=days.day[rest],
-        energy_kwh=days.energy_kwh[rest],
-        reading_count=days.reading_count[rest],
-        covered_hours=days.covered_hours[rest],
-        meter_count=days.meter_count[rest],
-        source=days.source[rest],
-    )
-    return runs, others
+    return runs, days.take(~in_runs)

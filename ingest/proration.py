@@ -52,6 +52,18 @@ class GroupDays:
     def __len__(self) -> int:
         return len(self.group)
 
+    def take(self, rows: np.ndarray) -> GroupDays:
+        """The rows ``rows`` (indexes or a mask), in that order."""
+        return GroupDays(
+            group=self.group[rows],
+            day=self.day[rows],
+            energy_kwh=self.energy_kwh[rows],
+            reading_count=self.reading_count[rows],
+            covered_hours=self.covered_hours[rows],
+            meter_count=self.meter_count[rows],
+            source=self.source[rows],
+        )
+
     @classmethod
     def empty(cls) -> GroupDays:
         i, f = np.zeros(0, np.int64), np.zeros(0)
@@ -157,13 +169,4 @@ def combine(
     )
     if not int(keep.sum()):
         return out
-    order = np.argsort(group * _KEY_DAYS + day, kind="stable")
-    return GroupDays(
-        group=out.group[order],
-        day=out.day[order],
-        energy_kwh=out.energy_kwh[order],
-        reading_count=out.reading_count[order],
-        covered_hours=out.covered_hours[order],
-        meter_count=out.meter_count[order],
-        source=out.source[order],
-    )
+    return out.take(np.argsort(group * _KEY_DAYS + day, kind="stable"))

@@ -263,7 +263,7 @@ def test_monthly_aggregates_equal_the_daily_reference(db, year):
 
 
 def test_monthly_rows_name_existing_buildings_and_follow_them(two_buildings):
-    """building_monthly's reference to building is checked per statement (sql/0151): a row
+    """building_monthly's reference to building is checked per statement (sql/0150): a row
     for an unknown building is refused, a row cannot move to another building, a building
     whose id has monthly rows cannot change it, and deleting a building deletes them."""
     import psycopg
