@@ -152,17 +152,17 @@ class Increments:
 def _copy_increments(
     conn: psycopg.Connection[Any], statement: str, increments: pd.DataFrame
 ) -> None:
-    data = copybin.payload(
+    _copy(
+        conn,
+        statement,
         [
             copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
             copybin.Column("date", increments["day"].to_numpy(dtype=np.int64)),
             copybin.Column("float8", increments["energy_kwh"].to_numpy(dtype=np.float64)),
             copybin.Column("int4", increments["reading_count"].to_numpy(dtype=np.int64)),
             copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
-        ]
+        ],
     )
-    with conn.cursor().copy(statement) as copy:
-        copy.write(data)
 
 
 def _refresh_ranges(
@@ -326,8 +326,11 @@ def _add_new_days(conn: psycopg.Connection[Any], summed: pd.DataFrame, groups: M
 
 
 def _copy(conn: psycopg.Connection[Any], statement: str, columns: list[copybin.Column]) -> None:
+    """COPY ``columns`` with ``statement``, built and sent in parts (memory stays bounded for
+    a load's million meter-days, see :func:`copybin.payload_parts`)."""
     with conn.cursor().copy(statement) as copy:
-        copy.write(copybin.payload(columns))
+        for part in copybin.payload_parts(columns):
+            copy.write(part)
 
 
 def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, set[str]]:
