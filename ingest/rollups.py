@@ -103,11 +103,17 @@ class Increments:
         self.parts.append(increments)
         self.rows += len(increments)
         if self.rows > self.limit:
-            combined = combine_increments(self.parts)
+            combined = self._take_summed()
             self.parts, self.rows = [combined], len(combined)
             if self.rows > self.limit // 2:
                 self._stage(combined)
                 self.parts, self.rows = [], 0
+
+    def _take_summed(self) -> pd.DataFrame | None:
+        """The parts summed (:func:`combine_increments`), taken out of this object (the
+        parts are let go while they are summed). None when there are none."""
+        parts, self.parts, self.rows = self.parts, [], 0
+        return combine_increments(parts)
 
     def _stage(self, increments: pd.DataFrame) -> None:
         if not self.staged:
@@ -121,7 +127,7 @@ class Increments:
         empty frame when there are none)."""
         if self.staged:
             return None
-        combined = combine_increments(self.parts)
+        combined = self._take_summed()
         if combined is None:
             return pd.DataFrame(
                 {
@@ -137,8 +143,7 @@ class Increments:
 
     def finish(self) -> None:
         """Leave the summed increments in ``ingest_day_increment`` (dropped at commit)."""
-        rest = combine_increments(self.parts)
-        self.parts, self.rows = [], 0
+        rest = self._take_summed()
         if self.staged:
             if rest is not None:
                 self._stage(rest)
@@ -500,10 +505,17 @@ def _local_midnight_us(day: int, tz: Any) -> int:
 
 
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """Sum per-batch increments (``day`` stays a date ordinal); None when there are none."""
+    """Sum per-batch increments (``day`` stays a date ordinal); None when there are none.
+    Empties ``parts``: they are let go once joined, before the sum."""
     if not parts:
         return None
-    frame = pd.concat(parts, ignore_index=True)
+    joined = pd.concat(parts, ignore_index=True)
+    parts.clear()
+    return sum_increments(joined)
+
+
+def sum_increments(frame: pd.DataFrame) -> pd.DataFrame:
+    """Increments summed per meter and day, sorted by both (pandas)."""
     return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
