@@ -35,10 +35,13 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import bills_rollups, column_memo, copybin, queries
+from ingest import bills_rollups, column_memo, copybin, free_memory, queries
 
 # Meter-days of increments a load keeps in memory before staging them on the server.
 INCREMENTS_IN_MEMORY = 1_000_000
+# Meter-days of increments from which a refresh first gives freed memory back (a trim of a
+# few hundred MB of heap takes ≈ 8 ms: not for a small file's load).
+RELEASE_AT_METER_DAYS = 100_000
 
 Touched = dict[int, tuple[int, int]]  # meter_key -> (first, last) instant [µs since epoch]
 
@@ -103,6 +106,7 @@ class Increments:
         self.parts.append(increments)
         self.rows += len(increments)
         if self.rows > self.limit:
+            free_memory.release()  # the sum is a load's largest allocation (ingest/free_memory.py)
             combined = self._take_summed()
             self.parts, self.rows = [combined], len(combined)
             if self.rows > self.limit // 2:
@@ -257,7 +261,13 @@ def refresh(
     stored in the span of days it covers (a load of new days: a backfill, the next day's
     file), its meter-days and building-days are new rows summed here from the increments
     (``groups`` says which building each meter is in) and COPYed in; otherwise they are
-    updated and recomputed with SQL."""
+    updated and recomputed with SQL.
+
+    For a large load (at least :data:`RELEASE_AT_METER_DAYS` meter-days of increments) the
+    memory its batches freed is given back first: summing and writing the increments is
+    then the load's largest allocation (:mod:`ingest.free_memory`)."""
+    if increments.rows >= RELEASE_AT_METER_DAYS or increments.staged:
+        free_memory.release()
     if groups is not None and not touched:
         summed = increments.in_memory()
         if summed is not None and _add_new_days(conn, summed, groups):
