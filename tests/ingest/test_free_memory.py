@@ -8,13 +8,10 @@ import sys
 
 import pytest
 
-from ingest import free_memory
-
 # A thread frees most of 240 MB it allocated in blocks below glibc's raised mmap threshold:
 # glibc keeps it (resident) until asked to give it back.
 SCRIPT = """
 import os, threading
-from ingest import free_memory
 page = os.sysconf("SC_PAGE_SIZE")
 def rss_mb():
     with open("/proc/self/statm") as f:
