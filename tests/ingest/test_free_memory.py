@@ -12,6 +12,7 @@ import pytest
 # glibc keeps it (resident) until asked to give it back.
 SCRIPT = """
 import os, threading
+from ingest import free_memory
 page = os.sysconf("SC_PAGE_SIZE")
 def rss_mb():
     with open("/proc/self/statm") as f:
