@@ -220,34 +220,56 @@ def _read_in_worker(path: Path) -> ReadFile:
     return read
 
 
+class ReaderWorker:
+    """The worker process that reads the files of a load's transactions (one process for
+    the whole load, started on first use; :meth:`close` ends it). Each transaction sends it
+    its checks first (:class:`ProcessFileReader`); one worker takes tasks in order."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._usable = True
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """``fn(*args)`` in the worker, or None when no worker can be used (it could not
+        start, or died: the loader then reads the files itself)."""
+        if not self._usable:
+            return None
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_CONTEXT)
+            return self._pool.submit(fn, *args)
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: BrokenProcessPool
+            self._usable = False
+            return None
+
+    def close(self) -> None:
+        """End the worker (tasks not started are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 class ProcessFileReader:
-    """:class:`SmallFileReader`'s work in a worker process (see the module's docstring): at
-    most ``ahead`` files are read ahead of :meth:`take`. If the worker cannot be used (it
-    could not start, or died), :meth:`take` gives an empty :class:`ReadFile` and the loader
+    """:class:`SmallFileReader`'s work in the load's :class:`ReaderWorker` (see the
+    module's docstring): at most ``ahead`` files are read ahead of :meth:`take`. If the
+    worker cannot be used, :meth:`take` gives an empty :class:`ReadFile` and the loader
     reads that file itself, as for a file not read ahead."""
 
     def __init__(
         self,
+        worker: ReaderWorker,
         checks: Checks,
         paths: Sequence[Path],
         skip: set[Path],
         prepare: Prepare | None = None,
         ahead: int = 4,
     ) -> None:
+        self.worker = worker
         self._todo = deque(paths)
         self.skip = skip
         self.ahead = ahead
         self._futures: deque[tuple[Path, Future[ReadFile] | None]] = deque()
-        self._pool: ProcessPoolExecutor | None
-        try:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=_CONTEXT,
-                initializer=_start_worker,
-                initargs=(checks, prepare),
-            )
-        except (OSError, ValueError):  # no worker processes here: read in the loader
-            self._pool = None
+        self._ready = worker.submit(_start_worker, checks, prepare) is not None
         self._fill()
 
     @classmethod
@@ -259,11 +281,8 @@ class ProcessFileReader:
         while self._todo and len(self._futures) < self.ahead:
             path = self._todo.popleft()
             future = None
-            if self._pool is not None and path not in self.skip:
-                try:
-                    future = self._pool.submit(_read_in_worker, path)
-                except RuntimeError:  # the pool broke: the rest are read in the loader
-                    self._pool = None
+            if self._ready and path not in self.skip:
+                future = self.worker.submit(_read_in_worker, path)
             self._futures.append((path, future))
 
     def take(self, path: Path) -> ReadFile:
@@ -281,8 +300,9 @@ class ProcessFileReader:
         return read
 
     def close(self) -> None:
-        """Stop reading (the rest of the files are not needed) and end the worker."""
+        """Stop reading: files not started are dropped (the worker stays for the load)."""
         self._todo.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for _path, future in self._futures:
+            if future is not None:
+                future.cancel()
+        self._futures.clear()

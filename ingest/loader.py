@@ -62,6 +62,7 @@ from ingest.checked import (
     Checks,
     Prepare,
     ProcessFileReader,
+    ReaderWorker,
     ReadFile,
     SmallFileReader,
     checked_batches,
@@ -302,11 +303,14 @@ def ingest_paths(
         conn.execute(queries.CLOSE_INTERRUPTED_RUNS)
         summary = IngestSummary(run_id=run_id)
         error: str | None = None
+        worker = ReaderWorker()  # reads the files of large transactions (ingest/checked.py)
         try:
             for group in _transactions(files):
                 if len(group) > 1 and not corrections:
                     summary.files.extend(
-                        load_small_files(conn, settings, group, run_id, digests, progress=progress)
+                        load_small_files(
+                            conn, settings, group, run_id, digests, progress=progress, worker=worker
+                        )
                     )
                     continue
                 for path in group:
@@ -317,6 +321,7 @@ def ingest_paths(
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            worker.close()
             conn.execute(
                 queries.FINISH_RUN,
                 {
@@ -360,6 +365,7 @@ def load_small_files(
     *,
     corrections: bool = False,
     progress: ProgressLike | None = None,
+    worker: ReaderWorker | None = None,
 ) -> list[FileResult]:
     """Load small files in one transaction on ``conn`` (autocommit), each in a savepoint of
     its own: a file's rows and its ``ingest_file`` row are kept together or rolled back
@@ -389,6 +395,7 @@ def load_small_files(
                 else functools.partial(
                     prepare_interval, setup=context.interval_setup(settings), file_id=0
                 ),
+                worker,
             )
             stack.callback(reader.close)
             for path in paths:
@@ -441,7 +448,11 @@ def load_small_files(
 
 
 def _reader(
-    checks: Checks, paths: Sequence[Path], skip: set[Path], prepare: Prepare | None
+    checks: Checks,
+    paths: Sequence[Path],
+    skip: set[Path],
+    prepare: Prepare | None,
+    worker: ReaderWorker | None,
 ) -> SmallFileReader | ProcessFileReader:
     """The reader of a transaction's files: a worker process for many bytes of them, else a
     thread (:mod:`ingest.checked`); ``prepare`` works out each batch's interval write there
@@ -450,8 +461,8 @@ def _reader(
     for path in paths:
         with contextlib.suppress(OSError):
             sizes.append(path.stat().st_size)
-    if ProcessFileReader.suits(paths, sizes):
-        return ProcessFileReader(checks, paths, skip, prepare)
+    if worker is not None and ProcessFileReader.suits(paths, sizes):
+        return ProcessFileReader(worker, checks, paths, skip, prepare)
     return SmallFileReader(checks, paths, skip, prepare)
 
 

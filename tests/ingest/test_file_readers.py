@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ingest import checked
-from ingest.checked import Checks, ProcessFileReader, SmallFileReader
+from ingest.checked import Checks, ProcessFileReader, ReaderWorker, SmallFileReader
 from ingest.interval_store import prepare_interval
 from ingest.loader import LoadContext, ingest_paths
 
@@ -150,10 +150,9 @@ def test_the_worker_reads_and_prepares_what_the_thread_does(registered, tmp_path
     paths = sorted(folder.iterdir())
     checks, prepare = _checks_and_prepare(registered)
     skip = {paths[2]}
-    thread, process = (
-        SmallFileReader(checks, paths, skip, prepare),
-        ProcessFileReader(checks, paths, skip, prepare),
-    )
+    worker = ReaderWorker()
+    thread = SmallFileReader(checks, paths, skip, prepare)
+    process = ProcessFileReader(worker, checks, paths, skip, prepare)
     try:
         for path in paths:
             a, b = thread.take(path), process.take(path)
@@ -186,6 +185,7 @@ def test_the_worker_reads_and_prepares_what_the_thread_does(registered, tmp_path
     finally:
         thread.close()
         process.close()
+        worker.close()
 
 
 def test_prepared_ahead_rows_get_the_file_id_of_the_claim(registered, tmp_path):
@@ -215,16 +215,22 @@ def test_a_worker_that_dies_leaves_its_files_to_the_loader(registered, tmp_path)
     folder = _folder(tmp_path)
     paths = sorted(folder.iterdir())
     checks, prepare = _checks_and_prepare(registered)
-    reader = ProcessFileReader(checks, paths, set(), prepare, ahead=1)
+    worker = ReaderWorker()
+    reader = ProcessFileReader(worker, checks, paths, set(), prepare, ahead=1)
     try:
         first = reader.take(paths[0])
         assert first.batches is not None
-        assert reader._pool is not None
-        for pid in list(reader._pool._processes):
+        assert worker._pool is not None
+        for pid in list(worker._pool._processes):
             os.kill(pid, 9)
         rest = [reader.take(path) for path in paths[1:]]
+        # The next transaction of the load finds no worker: its files are left to the loader.
+        after = ProcessFileReader(worker, checks, paths[:1], set(), prepare)
+        assert after.take(paths[0]).batches is None
+        after.close()
     finally:
         reader.close()
+        worker.close()
     assert any(read.batches is None and read.error is None for read in rest)
 
 
@@ -232,11 +238,13 @@ def test_a_worker_that_dies_leaves_its_files_to_the_loader(registered, tmp_path)
 def test_errors_and_gzip_come_back_from_the_worker(registered, tmp_path, name):
     folder = _folder(tmp_path)
     checks, prepare = _checks_and_prepare(registered)
-    reader = ProcessFileReader(checks, [folder / name], set(), prepare)
+    worker = ReaderWorker()
+    reader = ProcessFileReader(worker, checks, [folder / name], set(), prepare)
     try:
         read = reader.take(folder / name)
     finally:
         reader.close()
+        worker.close()
     direct = checked.read_checked(folder / name, checks, prepare)
     assert (type(read.error), str(read.error)) == (type(direct.error), str(direct.error))
     assert (read.batches is None) == (direct.batches is None)
