@@ -196,7 +196,10 @@ PROCESS_READER_BYTES = 8 << 20
 PROCESS_READER_FILES = 8
 # The worker's start method: a fork server (started once per process, with the parsing
 # modules imported) forks each worker; a plain fork of the loading process, whose other
-# threads may hold locks, is avoided.
+# threads may hold locks, is avoided. As with any multiprocessing start method but fork, the
+# worker imports the program's main module: entry points keep their work under
+# ``if __name__ == "__main__"`` (quota/cli/run.py does; ``python -m quota.cli`` is a
+# package's __main__, which the worker does not import).
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["ingest.checked"])
 _worker: tuple[Checks, Prepare | None] | None = None
