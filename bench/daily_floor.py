@@ -21,7 +21,9 @@ before each timed step):
   key, holding the six days (built sorted, as a chunk's index is), one COPY;
 - ``ingest``: the full ``quotawatch ingest`` of the day's file (a subprocess, as in
   bench/ingest.py), with every statement the loader sends logged with its duration
-  (``log_min_duration_statement = 0`` for that database) and summed by kind.
+  (``log_min_duration_statement = 0`` for that database) and summed by kind;
+- ``ingest-skipped``: ``quotawatch ingest`` of the day's file a second time (skipped by its
+  checksum): the fixed cost of a load (process start, imports, registry, digest, claim).
 
 For each piece: seconds, rows/s, its ratio to ``raw``, and the WAL it wrote (bytes, records,
 full-page images; from ``pg_stat_wal``: the cluster must be otherwise idle). Usage:
@@ -67,6 +69,7 @@ PIECES = (
     "plain-pk",
     "plain-pk-empty",
     "ingest",
+    "ingest-skipped",
 )
 COLUMNS = "meter_key, reading_at, value, unit, energy_kwh, file_id"
 WAL = (
@@ -233,15 +236,57 @@ def statement_kind(text: str) -> str:
     text = " ".join(text.split())
     for pattern, kind in (
         (r"^COPY \"_timescaledb_internal\"", "COPY into the chunk"),
-        (r"^COPY .*reading", "COPY reading"),
+        (r"^COPY (meter|building)_daily", "rollups: COPY of new days"),
+        (r"_daily|_monthly", "rollups: other statements"),
         (r"^COPY", "COPY other"),
         (r"max\(c\.reading_at\)", "last stored per meter"),
         (r"ingest_probe", "probe"),
-        (r"daily|rollup|usage", "rollups"),
     ):
         if re.search(pattern, text, re.IGNORECASE):
             return kind
     return text[:70]
+
+
+def timeline(log: Path, start: int, seconds: float) -> list[tuple[str, float]]:
+    """Phases of a logged ingest [s]: from the CHECKPOINT before it (the timed start, within
+    a few ms) to its first statement (process start and imports), to the start of its first
+    COPY into a chunk, to the end of its last one, to its COMMIT, to the end of ``seconds``."""
+    with log.open("rb") as handle:
+        handle.seek(start)
+        text = handle.read().decode(errors="replace")
+    entries = [
+        (
+            datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp(),
+            m.group(2),
+            float(m.group(3)) / 1000,
+            m.group(4),
+        )
+        for m in re.finditer(
+            r"^(\S+ \S+) UTC \[(\d+)\] LOG:  duration: ([0-9.]+) ms\s+"
+            r"(?:statement|execute [^:]*|parse [^:]*|bind [^:]*): (.*?)$",
+            text,
+            re.M,
+        )
+    ]
+    pid = next(e[1] for e in entries if "INSERT INTO ingest_run" in e[3])
+    own = [e for e in entries if e[1] == pid]
+    t0 = [e[0] for e in entries if e[3].startswith("CHECKPOINT") and e[0] < own[0][0]][-1]
+    copies = [e for e in own if e[3].startswith('COPY "_timescaledb_internal"')]
+    commit = [e for e in own if e[3].startswith("COMMIT")][:1]
+    if not copies or not commit:
+        return []
+    marks = [
+        ("process start, imports", own[0][0] - own[0][2]),
+        ("run, registry, chunk list, first batch, last stored", copies[0][0] - copies[0][2]),
+        ("COPYs into the chunk (and checks between them)", copies[-1][0]),
+        ("rollups, bookkeeping, COMMIT", commit[-1][0]),
+    ]
+    phases, at = [], t0
+    for name, until in marks:
+        phases.append((name, until - at))
+        at = until
+    phases.append(("exit", t0 + seconds - at))
+    return phases
 
 
 def logged_statements(log: Path, start: int) -> dict[str, list[float]]:
@@ -333,6 +378,13 @@ def main() -> int:
                         sql.Identifier("plain_pk"),
                         [binary_rows(keys, at, value, file_order)],
                     )
+                elif piece == "ingest-skipped":
+                    # The fixed cost of a load: the process, its imports, the registry, the
+                    # file's digest and claim (the day's file again, skipped by checksum).
+                    run_ingest(bench, today)
+                    before = wal(bench)
+                    seconds, _peak, _out = run_ingest(bench, today)
+                    after = wal(bench)
                 elif piece == "chunk-batches":
                     step = settings.ingest_batch_rows
                     parts = []
@@ -366,6 +418,8 @@ def main() -> int:
                     start = log.stat().st_size
                     seconds, _peak, _out = run_ingest(bench, today)
                     after = wal(bench)
+                    for phase, spent in timeline(log, start, seconds):
+                        print(f"    phase {spent:6.2f} s  {phase}")
                     kinds = logged_statements(log, start)
                     top = sorted(kinds.items(), key=lambda kv: -sum(kv[1]))[:12]
                     for kind, ms in top:
