@@ -21,14 +21,18 @@ before each timed step):
   key, holding the six days (built sorted, as a chunk's index is), one COPY;
 - ``ingest``: the full ``quotawatch ingest`` of the day's file (a subprocess, as in
   bench/ingest.py), with every statement the loader sends logged with its duration
-  (``log_min_duration_statement = 0`` for that database) and summed by kind;
+  (``log_min_duration_statement = 0`` for that database), summed by kind and cut into
+  phases (process start, up to the first COPY, the COPYs, rollups and commit, exit);
 - ``ingest-skipped``: ``quotawatch ingest`` of the day's file a second time (skipped by its
-  checksum): the fixed cost of a load (process start, imports, registry, digest, claim).
+  checksum): the fixed cost of a load (process start, imports, digest, claim).
 
-For each piece: seconds, rows/s, its ratio to ``raw``, and the WAL it wrote (bytes, records,
-full-page images; from ``pg_stat_wal``: the cluster must be otherwise idle). Usage:
+For each piece: seconds, rows/s (the day's rows over its seconds), its ratio to the run's
+best ``raw``, and the WAL it wrote (bytes, records, full-page images; from ``pg_stat_wal``
+and ``pg_current_wal_lsn()``: the cluster must be otherwise idle), with ``--waldump`` also
+by record kind and relation (pg_waldump). Usage:
 
     .venv/bin/python bench/daily_floor.py [--meters M] [--pieces raw,chunk,...] [--repeat K]
+        [--waldump]
 """
 
 from __future__ import annotations
