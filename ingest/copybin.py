@@ -9,6 +9,7 @@ so building a payload costs a few array copies instead of a Python loop over row
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ _FIXED = {
     "date": ">i4",
     "bool": "?",
 }
+# Rows built at a time by payload_parts (≈ 4 MB of COPY data at 40 B a row).
+ROWS_PER_PART = 100_000
 # PostgreSQL dates count days from 2000-01-01 (proleptic Gregorian ordinal 730120).
 PG_EPOCH_ORDINAL = 730_120
 
@@ -68,6 +71,29 @@ def _shape_keys(columns: list[Column], n: int) -> tuple[np.ndarray, list[np.ndar
 def payload(columns: list[Column]) -> bytes:
     """The complete binary COPY data (header, rows, trailer) for ``columns``."""
     return HEADER + rows_bytes(columns) + TRAILER
+
+
+def payload_parts(columns: list[Column], rows_per_part: int | None = None) -> Iterator[bytes]:
+    """The binary COPY data of ``columns`` as :func:`payload` has it, in parts to write one
+    after the other: the header, the rows ``rows_per_part`` (default :data:`ROWS_PER_PART`) at
+    a time, the trailer. Only one part is built at a time, so a million rows (a month of
+    32,000 meters' days) cost a few MB at any moment instead of the whole payload three
+    times over (structured array, its bytes, header and trailer joined: ≈ 125 MB at 40 B a
+    row; ≈ 250 MB for building-days with their two text columns)."""
+    rows_per_part = ROWS_PER_PART if rows_per_part is None else rows_per_part
+    if rows_per_part < 1:
+        raise ValueError("rows_per_part must be at least 1")
+    n = len(columns[0].values) if columns else 0
+    yield HEADER
+    for lo in range(0, n, rows_per_part):
+        part = slice(lo, lo + rows_per_part)
+        yield rows_bytes(
+            [
+                Column(c.kind, c.values[part], None if c.null is None else c.null[part])
+                for c in columns
+            ]
+        )
+    yield TRAILER
 
 
 def rows_bytes(columns: list[Column]) -> bytes:

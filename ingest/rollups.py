@@ -35,10 +35,13 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import bills_rollups, column_memo, copybin, queries
+from ingest import bills_rollups, column_memo, copybin, free_memory, queries
 
 # Meter-days of increments a load keeps in memory before staging them on the server.
 INCREMENTS_IN_MEMORY = 1_000_000
+# Meter-days of increments from which a refresh first gives freed memory back (a trim of a
+# few hundred MB of heap takes ≈ 8 ms: not for a small file's load).
+RELEASE_AT_METER_DAYS = 100_000
 
 Touched = dict[int, tuple[int, int]]  # meter_key -> (first, last) instant [µs since epoch]
 
@@ -103,11 +106,18 @@ class Increments:
         self.parts.append(increments)
         self.rows += len(increments)
         if self.rows > self.limit:
-            combined = combine_increments(self.parts)
+            free_memory.release()  # the sum is a load's largest allocation (ingest/free_memory.py)
+            combined = self._take_summed()
             self.parts, self.rows = [combined], len(combined)
             if self.rows > self.limit // 2:
                 self._stage(combined)
                 self.parts, self.rows = [], 0
+
+    def _take_summed(self) -> pd.DataFrame | None:
+        """The parts summed (:func:`combine_increments`), taken out of this object (the
+        parts are let go while they are summed). None when there are none."""
+        parts, self.parts, self.rows = self.parts, [], 0
+        return combine_increments(parts)
 
     def _stage(self, increments: pd.DataFrame) -> None:
         if not self.staged:
@@ -121,7 +131,7 @@ class Increments:
         empty frame when there are none)."""
         if self.staged:
             return None
-        combined = combine_increments(self.parts)
+        combined = self._take_summed()
         if combined is None:
             return pd.DataFrame(
                 {
@@ -137,8 +147,7 @@ class Increments:
 
     def finish(self) -> None:
         """Leave the summed increments in ``ingest_day_increment`` (dropped at commit)."""
-        rest = combine_increments(self.parts)
-        self.parts, self.rows = [], 0
+        rest = self._take_summed()
         if self.staged:
             if rest is not None:
                 self._stage(rest)
@@ -152,17 +161,17 @@ class Increments:
 def _copy_increments(
     conn: psycopg.Connection[Any], statement: str, increments: pd.DataFrame
 ) -> None:
-    data = copybin.payload(
+    _copy(
+        conn,
+        statement,
         [
             copybin.Column("int4", increments["meter_key"].to_numpy(dtype=np.int64)),
             copybin.Column("date", increments["day"].to_numpy(dtype=np.int64)),
             copybin.Column("float8", increments["energy_kwh"].to_numpy(dtype=np.float64)),
             copybin.Column("int4", increments["reading_count"].to_numpy(dtype=np.int64)),
             copybin.Column("float8", increments["covered_hours"].to_numpy(dtype=np.float64)),
-        ]
+        ],
     )
-    with conn.cursor().copy(statement) as copy:
-        copy.write(data)
 
 
 def _refresh_ranges(
@@ -252,7 +261,13 @@ def refresh(
     stored in the span of days it covers (a load of new days: a backfill, the next day's
     file), its meter-days and building-days are new rows summed here from the increments
     (``groups`` says which building each meter is in) and COPYed in; otherwise they are
-    updated and recomputed with SQL."""
+    updated and recomputed with SQL.
+
+    For a large load (at least :data:`RELEASE_AT_METER_DAYS` meter-days of increments) the
+    memory its batches freed is given back first: summing and writing the increments is
+    then the load's largest allocation (:mod:`ingest.free_memory`)."""
+    if increments.rows >= RELEASE_AT_METER_DAYS or increments.staged:
+        free_memory.release()
     if groups is not None and not touched:
         summed = increments.in_memory()
         if summed is not None and _add_new_days(conn, summed, groups):
@@ -326,8 +341,11 @@ def _add_new_days(conn: psycopg.Connection[Any], summed: pd.DataFrame, groups: M
 
 
 def _copy(conn: psycopg.Connection[Any], statement: str, columns: list[copybin.Column]) -> None:
+    """COPY ``columns`` with ``statement``, built and sent in parts (memory stays bounded for
+    a load's million meter-days, see :func:`copybin.payload_parts`)."""
     with conn.cursor().copy(statement) as copy:
-        copy.write(copybin.payload(columns))
+        for part in copybin.payload_parts(columns):
+            copy.write(part)
 
 
 def _affected_by_year(summed: pd.DataFrame, groups: MeterGroups) -> dict[int, set[str]]:
@@ -497,10 +515,17 @@ def _local_midnight_us(day: int, tz: Any) -> int:
 
 
 def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """Sum per-batch increments (``day`` stays a date ordinal); None when there are none."""
+    """Sum per-batch increments (``day`` stays a date ordinal); None when there are none.
+    Empties ``parts``: they are let go once joined, before the sum."""
     if not parts:
         return None
-    frame = pd.concat(parts, ignore_index=True)
+    joined = pd.concat(parts, ignore_index=True)
+    parts.clear()
+    return sum_increments(joined)
+
+
+def sum_increments(frame: pd.DataFrame) -> pd.DataFrame:
+    """Increments summed per meter and day, sorted by both (pandas)."""
     return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
