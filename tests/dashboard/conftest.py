@@ -44,13 +44,27 @@ def pytest_setup_options() -> Any:
     return options
 
 
+@pytest.fixture(scope="session")
+def city_template(make_template: Any) -> tuple[str, dict[str, int]]:
+    """A template database holding the tiny city (seeded once), and its evaluation ids."""
+    runs: dict[str, int] = {}
+
+    def seed(database: Any) -> None:
+        with database.connect() as conn:
+            runs.update(support.seed_city(conn))
+            conn.commit()
+
+    return make_template("city", seed), runs
+
+
 @pytest.fixture
-def city(db: Any) -> Any:
-    """The test database with the tiny city seeded; ``city.runs`` holds evaluation ids."""
-    with db.connect() as conn:
-        db.runs = support.seed_city(conn)
-        conn.commit()
-    return db
+def city(city_template: tuple[str, dict[str, int]], clone_db: Any) -> Any:
+    """A database of this test's own with the tiny city seeded; ``city.runs`` holds the
+    evaluation ids."""
+    template, runs = city_template
+    database = clone_db(template)
+    database.runs = dict(runs)
+    return database
 
 
 @pytest.fixture
