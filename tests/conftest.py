@@ -10,6 +10,7 @@ database is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -210,23 +211,38 @@ def make_template(
         _drop(server_settings, name)
 
 
-@pytest.fixture
-def clone_db(server_settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
-    """``clone_db(template)``: a fresh database cloned from ``template`` for this test, dropped
-    afterwards."""
+@contextlib.contextmanager
+def _cloner(settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """A function that clones a template into a new database; all of them dropped on exit."""
     made: list[str] = []
 
     def clone(template: str) -> TestDatabase:
         name = f"qwtest_{os.getpid()}_{next(_counter)}"
-        _clone(server_settings, template, name)
+        _clone(settings, template, name)
         made.append(name)
-        return TestDatabase(name=name, settings=settings_for_database(server_settings, name))
+        return TestDatabase(name=name, settings=settings_for_database(settings, name))
 
     try:
         yield clone
     finally:
         for name in made:
-            _drop(server_settings, name)
+            _drop(settings, name)
+
+
+@pytest.fixture
+def clone_db(server_settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """``clone_db(template)``: a fresh database cloned from ``template`` for this test, dropped
+    afterwards."""
+    with _cloner(server_settings) as clone:
+        yield clone
+
+
+@pytest.fixture(scope="module")
+def module_clone_db(server_settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """Like :func:`clone_db`, for a module's fixtures that only read (one database shared by
+    the tests of a module); dropped after the module."""
+    with _cloner(server_settings) as clone:
+        yield clone
 
 
 @pytest.fixture
