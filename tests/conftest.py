@@ -3,18 +3,21 @@
 The server is the embedded cluster under QUOTAWATCH_HOME (created and started here if
 needed) or the server of QUOTAWATCH_DATABASE_URL. A template database is created and
 migrated once per session; each test that asks for ``db`` gets its own database cloned from
-it and dropped afterwards. The `make run` database is never touched.
+it and dropped afterwards. Fixtures whose data takes long to build fill a template of their
+own once (``make_template``) and give each test a clone of it (``clone_db``). The `make run`
+database is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,19 +175,80 @@ def _clone(settings: Settings, template: str, name: str) -> None:
                 time.sleep(0.1)
 
 
-@pytest.fixture
-def db(server_settings: Settings, template_db: str, tmp_path: Path) -> Iterator[TestDatabase]:
-    """A fresh migrated database for this test, dropped afterwards."""
-    name = f"qwtest_{os.getpid()}_{next(_counter)}"
-    _clone(server_settings, template_db, name)
-    settings = settings_for_database(server_settings, name)
-    try:
-        yield TestDatabase(name=name, settings=settings)
-    finally:
+def _drop(settings: Settings, name: str) -> None:
+    with _admin(settings) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def make_template(
+    server_settings: Settings, template_db: str
+) -> Iterator[Callable[[str, Callable[[TestDatabase], None]], str]]:
+    """``make_template(label, seed)``: a template database cloned from the migrated one and
+    filled by ``seed(database)``, for fixtures whose data takes long to build (imports and
+    ingests through the command line). Each test still gets its own clone (:func:`clone_db`);
+    the templates are dropped at the end of the session."""
+    made: list[str] = []
+
+    def make(label: str, seed: Callable[[TestDatabase], None]) -> str:
+        name = f"qwtest_tmpl_{os.getpid()}_{label}"
+        _drop(server_settings, name)
+        _clone(server_settings, template_db, name)
+        made.append(name)
+        seed(TestDatabase(name=name, settings=settings_for_database(server_settings, name)))
         with _admin(server_settings) as conn:
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(
+                    sql.Identifier(name)
+                )
             )
+        return name
+
+    yield make
+    for name in made:
+        _drop(server_settings, name)
+
+
+@contextlib.contextmanager
+def _cloner(settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """A function that clones a template into a new database; all of them dropped on exit."""
+    made: list[str] = []
+
+    def clone(template: str) -> TestDatabase:
+        name = f"qwtest_{os.getpid()}_{next(_counter)}"
+        _clone(settings, template, name)
+        made.append(name)
+        return TestDatabase(name=name, settings=settings_for_database(settings, name))
+
+    try:
+        yield clone
+    finally:
+        for name in made:
+            _drop(settings, name)
+
+
+@pytest.fixture
+def clone_db(server_settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """``clone_db(template)``: a fresh database cloned from ``template`` for this test, dropped
+    afterwards."""
+    with _cloner(server_settings) as clone:
+        yield clone
+
+
+@pytest.fixture(scope="module")
+def module_clone_db(server_settings: Settings) -> Iterator[Callable[[str], TestDatabase]]:
+    """Like :func:`clone_db`, for a module's fixtures that only read (one database shared by
+    the tests of a module); dropped after the module."""
+    with _cloner(server_settings) as clone:
+        yield clone
+
+
+@pytest.fixture
+def db(template_db: str, clone_db: Callable[[str], TestDatabase]) -> TestDatabase:
+    """A fresh migrated database for this test, dropped afterwards."""
+    return clone_db(template_db)
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ sign-in page and on every page for every role (regulator, analyst, manager), in 
 after the language switch, and in English; any serious or critical violation fails. Every
 page also has its own <title>, <html lang> in step with the switch, a <main> landmark, a skip
 link and a text summary on each chart.
+The same visit of each page, per role and language, makes test_layout_browser.py's layout
+checks (chart heights, overlaps, clipped grid text), and the language switch is checked for
+both there too.
 
 A keyboard-only walk signs in, reaches the city table in a few Tab presses, opens a building
 page with Enter on a name (city and retrofit tables), and switches the language.
@@ -12,6 +15,7 @@ page with Enter on a name (city and retrofit tables), and switches the language.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import time
@@ -31,6 +35,12 @@ from dashboard import ids
 from dashboard.palette import MIN_TEXT_CONTRAST, contrast_ratio
 
 pytestmark = pytest.mark.browser
+
+_spec = importlib.util.spec_from_file_location(
+    "qw_layout_checks", Path(__file__).with_name("test_layout_browser.py")
+)
+_layout = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(_layout)  # type: ignore[union-attr]
 
 AXE_SCRIPT = Path(__file__).with_name("axe") / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -187,21 +197,51 @@ def check_open_dropdowns(dash_duo: Any) -> None:
         dash_duo.wait_for_element(".dash-dropdown-content .dash-options-list-option", timeout=10)
         assert_accessible(driver, f"city page with #{dropdown_id} open")
         press(driver, Keys.ESCAPE)
-        wait_until(
-            lambda: not driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-content"),
+        wait_until(  # (a script: find_elements would wait 2 s for what is gone)
+            lambda: driver.execute_script(
+                "return !document.querySelector('.dash-dropdown-content')"
+            ),
             what="the dropdown to close",
         )
 
 
+def check_layout_and_grids(dash_duo: Any, path: str, where: str) -> None:
+    """test_layout_browser.py's checks of the page on screen: the charts keep their height
+    and do not overlap, no grid text is cut off."""
+    if path in _layout.PAGES:
+        _layout.check_layout(dash_duo, path, where)
+        _layout.check_grids(dash_duo, path, where)
+
+
+def check_language_switches(dash_duo: Any, username: str, lang: str) -> None:
+    """The language switch re-renders the page in place: on the city and building pages,
+    switched from ``lang`` and back, the charts must not collapse and no grid text is cut
+    off."""
+    switch_to = "en" if lang == "zh" else "zh"
+    for path in ("/", "/building/B1"):
+        _layout.visit(dash_duo, path)
+        _layout.switch_language(dash_duo, switch_to)
+        _layout.check_layout(dash_duo, path, f"{username} {lang}→{switch_to} {path}")
+        _layout.check_grids(dash_duo, path, f"{username} {lang}→{switch_to} {path}")
+        _layout.switch_language(dash_duo, lang)
+        _layout.check_layout(dash_duo, path, f"{username} {switch_to}→{lang} {path}")
+
+
 @pytest.mark.parametrize("username", ["reg", "ana", "mgr"])
-def test_every_page_passes_axe_in_both_languages(dash_duo: Any, app: Any, username: str) -> None:
+def test_every_page_passes_axe_and_keeps_its_layout_in_both_languages(
+    dash_duo: Any, app: Any, username: str
+) -> None:
+    """Each page is visited once per language, and checked there with axe (this module) and
+    for its layout (test_layout_browser.py)."""
     sign_in(dash_duo, app, username)
     driver = dash_duo.driver
     titles: dict[str, list[str]] = {"zh": [], "en": []}
     for path, ready, has_charts in PAGES:
         titles["zh"].append(check_page(dash_duo, path, ready, has_charts, "zh"))
+        check_layout_and_grids(dash_duo, path, f"{username} zh {path}")
         if path == "/":
             check_open_dropdowns(dash_duo)
+    check_language_switches(dash_duo, username, "zh")
 
     # Switch the language on the building page and check the page as it is re-rendered.
     driver.get(f"{dash_duo.server_url}/building/B1")
@@ -221,6 +261,8 @@ def test_every_page_passes_axe_in_both_languages(dash_duo: Any, app: Any, userna
 
     for path, ready, has_charts in PAGES:
         titles["en"].append(check_page(dash_duo, path, ready, has_charts, "en"))
+        check_layout_and_grids(dash_duo, path, f"{username} en {path}")
+    check_language_switches(dash_duo, username, "en")
 
     for names in titles.values():
         assert len(set(names)) == len(names), names  # every page its own title

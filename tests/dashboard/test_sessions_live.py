@@ -105,8 +105,8 @@ def test_removed_user_loses_every_session(live_server: Any, city: Any) -> None:
     "raw_next",
     ["/%09/evil.example", "//evil.example", "/%5Cevil.example", "https://evil.example", "/%0A/x"],
 )
-def test_next_stays_on_the_site(live_server: Any, raw_next: str) -> None:
-    url = live_server.url
+def test_next_stays_on_the_site(shared_server: Any, raw_next: str) -> None:
+    url = shared_server.url
     session = requests.Session()
     form = session.get(f"{url}/login?next={raw_next}", timeout=30).text
     hidden = re.search(r'name="next" value="([^"]*)"', form)
@@ -125,9 +125,9 @@ def test_next_stays_on_the_site(live_server: Any, raw_next: str) -> None:
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_next_keeps_a_path_on_the_site(live_server: Any) -> None:
+def test_next_keeps_a_path_on_the_site(shared_server: Any) -> None:
     session = requests.Session()
-    url = live_server.url
+    url = shared_server.url
     form = session.get(f"{url}/login?next=/building/B1", timeout=30).text
     response = session.post(
         f"{url}/login",
@@ -202,12 +202,12 @@ def test_session_cookie_is_secure_when_configured(start_server: Any) -> None:
             assert ("Secure" in response.headers["Set-Cookie"]) is expected
 
 
-def test_shell_logout_form_posts_the_token(live_server: Any) -> None:
-    session = http_sign_in(live_server.url, "reg")
-    layout = json.loads(session.get(f"{live_server.url}/_dash-layout", timeout=30).text)
+def test_shell_logout_form_posts_the_token(shared_server: Any) -> None:
+    session = http_sign_in(shared_server.url, "reg")
+    layout = json.loads(session.get(f"{shared_server.url}/_dash-layout", timeout=30).text)
     text = json.dumps(layout)
     assert '"action": "/logout"' in text and '"method": "post"' in text
-    assert logout_token(session, live_server.url)
+    assert logout_token(session, shared_server.url)
 
 
 def test_cookie_secure_setting_from_file_and_environment(tmp_path: Any) -> None:

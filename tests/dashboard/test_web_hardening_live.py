@@ -22,8 +22,8 @@ from quota.db.cluster import Cluster
 HYPERLINK = '=HYPERLINK("http://evil.example","x")'
 
 
-def test_every_response_carries_the_security_headers(live_server: Any) -> None:
-    url = live_server.url
+def test_every_response_carries_the_security_headers(shared_server: Any) -> None:
+    url = shared_server.url
     anonymous = requests.Session()
     session = http_sign_in(url, "reg")
     responses = [
@@ -122,8 +122,8 @@ INVALID = [
 ]
 
 
-def test_malformed_callback_inputs_get_400(live_server: Any) -> None:
-    url = live_server.url
+def test_malformed_callback_inputs_get_400(shared_server: Any) -> None:
+    url = shared_server.url
     session = http_sign_in(url, "reg")
     endpoint = f"{url}/_dash-update-component"
     for body in INVALID:

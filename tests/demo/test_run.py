@@ -124,7 +124,7 @@ def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
             "--port",
             str(port),
             "--inbox-minutes",
-            "0.1",
+            "0.05",
             "--gateway-minutes",
             "0.1",
         ],
@@ -145,7 +145,7 @@ def _run_live_and_stop(db, demo_dir: Path, inbox: Path) -> None:
             )
             if loaded:
                 break
-            time.sleep(2)
+            time.sleep(0.5)
         if proc.poll() is not None or not loaded:
             proc.terminate()
             output, _ = proc.communicate(timeout=60)

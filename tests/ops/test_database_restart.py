@@ -17,7 +17,7 @@ from tests.ops.support import ROOT, drop_file, start_scheduler, stop, wait_for
 pytestmark = pytest.mark.slow
 
 PASSWORD = "an-operator-password-1"
-INTERVAL_MIN = 0.2  # 12 s between inbox runs
+INTERVAL_MIN = 0.1  # 6 s between inbox runs
 INTERVAL_S = INTERVAL_MIN * 60
 SLACK_S = 30  # a loaded two-core machine: process start, reconnect back-off, the load itself
 

@@ -41,20 +41,32 @@ def run_json(db, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.fixture(scope="module")
+def city_template(make_template, tmp_path_factory) -> str:
+    """Buildings A and B imported, their meters, three years of daily use and the three
+    roles' users: built once, in a template database."""
+    folder = tmp_path_factory.mktemp("decisions_city")
+
+    def seed(db) -> None:
+        db.cli("import", "buildings", str(write(folder, "b.csv", BUILDINGS)), check=True)
+        db.cli("import", "quotas", str(write(folder, "quotas.csv", QUOTAS)), check=True)
+        with db.connect() as conn:
+            add_meter(conn, "A-E", "A")
+            add_meter(conn, "B-E", "B")
+            add_daily(conn, "A", day_range(date(2023, 1, 1), date(2025, 12, 31)), 100.0)
+            add_daily(conn, "B", day_range(date(2023, 1, 1), date(2025, 12, 31)), 100.0)
+            users.add_user(conn, "reg", "regulator", "password-reg")
+            users.add_user(conn, "ana", "analyst", "password-ana")
+            users.add_user(conn, "man", "manager", "password-man", ["A"])
+            conn.commit()
+
+    return make_template("decisions_city", seed)
+
+
 @pytest.fixture
-def city(db, tmp_path):
-    db.cli("import", "buildings", str(write(tmp_path, "b.csv", BUILDINGS)), check=True)
-    db.cli("import", "quotas", str(write(tmp_path, "quotas.csv", QUOTAS)), check=True)
-    with db.connect() as conn:
-        add_meter(conn, "A-E", "A")
-        add_meter(conn, "B-E", "B")
-        add_daily(conn, "A", day_range(date(2023, 1, 1), date(2025, 12, 31)), 100.0)
-        add_daily(conn, "B", day_range(date(2023, 1, 1), date(2025, 12, 31)), 100.0)
-        users.add_user(conn, "reg", "regulator", "password-reg")
-        users.add_user(conn, "ana", "analyst", "password-ana")
-        users.add_user(conn, "man", "manager", "password-man", ["A"])
-        conn.commit()
-    return db
+def city(city_template, clone_db):
+    """A database of this test's own, cloned from the city template."""
+    return clone_db(city_template)
 
 
 def versions(db, building_id: str, year: int) -> list[dict]:

@@ -4,9 +4,11 @@ and zips read back."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
+import shutil
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -54,37 +56,53 @@ def run_json(db, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
-@pytest.fixture
-def determined(db, tmp_path):
+@pytest.fixture(scope="module")
+def determined_template(make_template, tmp_path_factory):
     """Buildings A and B; A has a year of hourly readings in two files and one correction,
-    an adjusted quota, and 2025 is determined (A over, B without data)."""
-    db.cli("import", "buildings", str(write(tmp_path, "b.csv", BUILDINGS)), check=True)
-    db.cli("import", "meters", str(write(tmp_path, "m.csv", METERS)), check=True)
-    db.cli("import", "quotas", str(write(tmp_path, "quotas.csv", QUOTAS)), check=True)
-    first = write(tmp_path, "a-h1.csv", readings_text(date(2025, 1, 1), date(2025, 6, 30)))
-    second = write(tmp_path, "a-h2.csv", readings_text(date(2025, 7, 1), date(2025, 12, 31)))
-    db.cli("ingest", str(first), str(second), check=True)
-    fix = write(tmp_path, "fix.csv", "meter_id,timestamp,value\nA-E,2025-03-01 08:00,10\n")
-    db.cli("ingest", "--corrections", str(fix), check=True)
-    with db.connect() as conn:
-        users.add_user(conn, "man", "manager", "password-man", ["A"])
-        conn.commit()
-    db.cli(
-        "quota",
-        "adjust",
-        "A",
-        "--year",
-        "2025",
-        "--basis",
-        "electricity_kwh",
-        "--limit-value",
-        "31000",
-        "--reason",
-        "新楼层启用 new wing",
-        check=True,
-    )
-    determination = run_json(db, "determine", "--year", "2025")
-    return db, determination
+    an adjusted quota, and 2025 is determined (A over, B without data): built once, in a
+    template database; returns its name and the determination."""
+    folder = tmp_path_factory.mktemp("notices_city")
+    determinations: list[dict] = []
+
+    def seed(db) -> None:
+        db.cli("import", "buildings", str(write(folder, "b.csv", BUILDINGS)), check=True)
+        db.cli("import", "meters", str(write(folder, "m.csv", METERS)), check=True)
+        db.cli("import", "quotas", str(write(folder, "quotas.csv", QUOTAS)), check=True)
+        first = write(folder, "a-h1.csv", readings_text(date(2025, 1, 1), date(2025, 6, 30)))
+        second = write(folder, "a-h2.csv", readings_text(date(2025, 7, 1), date(2025, 12, 31)))
+        db.cli("ingest", str(first), str(second), check=True)
+        fix = write(folder, "fix.csv", "meter_id,timestamp,value\nA-E,2025-03-01 08:00,10\n")
+        db.cli("ingest", "--corrections", str(fix), check=True)
+        with db.connect() as conn:
+            users.add_user(conn, "man", "manager", "password-man", ["A"])
+            conn.commit()
+        db.cli(
+            "quota",
+            "adjust",
+            "A",
+            "--year",
+            "2025",
+            "--basis",
+            "electricity_kwh",
+            "--limit-value",
+            "31000",
+            "--reason",
+            "新楼层启用 new wing",
+            check=True,
+        )
+        determinations.append(run_json(db, "determine", "--year", "2025"))
+
+    return make_template("notices_city", seed), determinations[0], folder
+
+
+@pytest.fixture
+def determined(determined_template, clone_db, tmp_path):
+    """A database of this test's own cloned from the determined city, and the
+    determination; the files it was built from are copied into ``tmp_path``."""
+    template, determination, folder = determined_template
+    for source in folder.iterdir():
+        shutil.copy(source, tmp_path / source.name)
+    return clone_db(template), copy.deepcopy(determination)
 
 
 def pdf_text(path: Path) -> str:
