@@ -39,9 +39,8 @@ class SlotRows:
 
 @dataclass(frozen=True)
 class PreparedSlots:
-    """A batch's interval readings worked out by the reader (see :func:`prepare_interval`):
-    valid while all ``n_rows`` rows are new. ``file_id_field`` names the field of the COPY
-    rows' structured arrays that holds the file id (see :meth:`for_file`)."""
+    """A batch's interval readings worked out by the reader thread (see
+    :meth:`_FileLoader._prepare_interval`): valid while all ``n_rows`` rows are new."""
 
     n_rows: int
     flags: np.ndarray
@@ -49,31 +48,6 @@ class PreparedSlots:
     increments: pd.DataFrame
     column_names: str
     slots: dict[int, SlotRows]
-    file_id_field: str = ""
-
-    def for_file(self, file_id: int) -> PreparedSlots | None:
-        """These rows with ``file_id`` written into their COPY rows (they were prepared
-        before the file was claimed); None when some rows are plain bytes (rows of several
-        shapes), which then have to be prepared again."""
-        parts = [part for slot in self.slots.values() for part in (slot.first, slot.rest)]
-        if not all(isinstance(part, np.ndarray) for part in parts):
-            return None
-        for part in parts:
-            assert isinstance(part, np.ndarray)
-            part[self.file_id_field] = file_id
-        return self
-
-
-@dataclass(frozen=True)
-class IntervalSetup:
-    """What preparing a batch of interval readings needs besides the rows, the same for
-    every file of a load: each meter key's interval [min], the flag parameters, the time
-    zone and the chunk interval [µs]."""
-
-    interval_minutes_by_key: np.ndarray
-    flag_params: dict[str, float]
-    tz: Any
-    chunk_interval_us: int
 
 
 def take_rows(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
@@ -83,109 +57,94 @@ def take_rows(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
     )
 
 
-def prepare_interval(
-    good: pd.DataFrame, setup: IntervalSetup, file_id: int
-) -> PreparedSlots | None:
-    """The write of a batch of interval readings worked out in advance, on the assumption
-    that none of them is stored yet (the usual case; the loading thread uses it only when
-    that turns out true): energy, flags, daily increments and the COPY rows per
-    chunk-interval slot (pure: the reader thread or worker process of a load runs it, with
-    ``file_id`` 0 when the file is not claimed yet, see :meth:`PreparedSlots.for_file`).
-    None for a batch with cumulative meters."""
-    if good.empty or good["is_cumulative"].to_numpy().any():
-        return None
-    keys = good["meter_key"].to_numpy().astype(np.int64)
-    times = good["reading_at_us"].to_numpy()
-    energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
-    minutes = setup.interval_minutes_by_key[keys]
-    flags, records = compute_flags(keys, times, energy, minutes, setup.flag_params)
-    increments = rollups.daily_increments(keys, times, energy, minutes, setup.tz)
-    columns = interval_columns(good, keys, times, energy, flags, file_id)
-    column_names = queries.INTERVAL_COLUMNS
-    if not flags.any():  # the column's default: one field less per row to send and read
-        columns = columns[:5] + columns[6:]
-        column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
-    register = good["register_kwh"].to_numpy()
-    value = good["value"].to_numpy()
-    lines = good["line_number"].to_numpy()
-    width = setup.chunk_interval_us
-    slots: dict[int, SlotRows] = {}
-    slot_of = times - np.mod(times, width)
-    # The rows of every slot, in batch order: a building's year spans 52 slots, so the
-    # COPY rows are built once for the batch and taken per slot.
-    if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
-        order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
-    else:
-        order = np.argsort(slot_of, kind="stable")
-        starts, bounds = np.unique(slot_of[order], return_index=True)
-        bounds = np.concatenate((bounds, [len(order)]))
-    all_rows = copybin.rows_array(columns)
-    for i, start in enumerate(starts.tolist()):
-        rows = order[bounds[i] : bounds[i + 1]]
-        array = None
-        if all_rows is not None:  # one row layout (the usual case): taken, not rebuilt
-            contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
-            array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
-        elif len(starts) > 1:
-            array = copybin.rows_array([take_rows(c, rows) for c in columns])
-        if array is not None:
-            first, rest = array[:1], array[1:]
-        else:
-            first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
-            rest = copybin.rows_bytes([take_rows(c, rows[1:]) for c in columns])
-        slots[int(start)] = SlotRows(
-            first_at_us=int(times[rows[0]]),
-            first_meter_key=int(keys[rows[0]]),
-            first=first,
-            rest=rest,
-            written=WrittenRows.of(
-                keys[rows],
-                times[rows],
-                register[rows],
-                value[rows],
-                lines[rows],
-                int(start),
-                width,
-            ),
-        )
-    return PreparedSlots(
-        len(good), flags, records, increments, column_names, slots, f"v{len(columns) - 1}"
-    )
-
-
-def interval_columns(
-    rows: pd.DataFrame,
-    keys: np.ndarray,
-    times: np.ndarray,
-    energy: np.ndarray,
-    flags: np.ndarray,
-    file_id: int,
-) -> list[copybin.Column]:
-    """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings. A
-    reading sent in kWh with no multiplier has its value as energy_kwh: value and unit
-    are stored NULL (sql/0030)."""
-    unit = rows["unit"].array
-    as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
-    return [
-        copybin.Column("int4", keys),
-        copybin.Column("timestamptz", times),
-        copybin.Column("float8", rows["value"].to_numpy(), as_energy),
-        copybin.Column("text", unit, as_energy),
-        copybin.Column("float8", energy),
-        copybin.Column("int2", flags),
-        copybin.Column("int8", np.full(len(keys), file_id)),
-    ]
-
-
 class IntervalStore:
     """Preparing and COPYing a file's interval readings (mixed into the file loader)."""
 
     def _prepare_interval(self, good: pd.DataFrame) -> PreparedSlots | None:
-        """The write of a batch of interval readings worked out in advance (see
-        :func:`prepare_interval`); none for a corrections file."""
-        if self.corrections:
+        """Reader thread: the write of a batch of interval readings worked out in advance,
+        on the assumption that none of them is stored yet (the usual case; the loading
+        thread uses it only when that turns out true): energy, flags, daily increments and
+        the COPY rows per chunk-interval slot."""
+        if self.corrections or good.empty or good["is_cumulative"].to_numpy().any():
             return None
-        return prepare_interval(good, self.interval_setup, self.file_id)
+        keys = good["meter_key"].to_numpy().astype(np.int64)
+        times = good["reading_at_us"].to_numpy()
+        energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
+        minutes = self.interval_minutes_by_key[keys]
+        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
+        increments = rollups.daily_increments(keys, times, energy, minutes, self.tz)
+        columns = self._interval_columns(good, keys, times, energy, flags)
+        column_names = queries.INTERVAL_COLUMNS
+        if not flags.any():  # the column's default: one field less per row to send and read
+            columns = columns[:5] + columns[6:]
+            column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
+        register = good["register_kwh"].to_numpy()
+        value = good["value"].to_numpy()
+        lines = good["line_number"].to_numpy()
+        width = self.chunk_interval_us
+        slots: dict[int, SlotRows] = {}
+        slot_of = times - np.mod(times, width)
+        # The rows of every slot, in batch order: a building's year spans 52 slots, so the
+        # COPY rows are built once for the batch and taken per slot.
+        if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
+            order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
+        else:
+            order = np.argsort(slot_of, kind="stable")
+            starts, bounds = np.unique(slot_of[order], return_index=True)
+            bounds = np.concatenate((bounds, [len(order)]))
+        all_rows = copybin.rows_array(columns)
+        for i, start in enumerate(starts.tolist()):
+            rows = order[bounds[i] : bounds[i + 1]]
+            array = None
+            if all_rows is not None:  # one row layout (the usual case): taken, not rebuilt
+                contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
+                array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
+            elif len(starts) > 1:
+                array = copybin.rows_array([take_rows(c, rows) for c in columns])
+            if array is not None:
+                first, rest = array[:1], array[1:]
+            else:
+                first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
+                rest = copybin.rows_bytes([take_rows(c, rows[1:]) for c in columns])
+            slots[int(start)] = SlotRows(
+                first_at_us=int(times[rows[0]]),
+                first_meter_key=int(keys[rows[0]]),
+                first=first,
+                rest=rest,
+                written=WrittenRows.of(
+                    keys[rows],
+                    times[rows],
+                    register[rows],
+                    value[rows],
+                    lines[rows],
+                    int(start),
+                    width,
+                ),
+            )
+        return PreparedSlots(len(good), flags, records, increments, column_names, slots)
+
+    def _interval_columns(
+        self,
+        rows: pd.DataFrame,
+        keys: np.ndarray,
+        times: np.ndarray,
+        energy: np.ndarray,
+        flags: np.ndarray,
+    ) -> list[copybin.Column]:
+        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings. A
+        reading sent in kWh with no multiplier has its value as energy_kwh: value and unit
+        are stored NULL (sql/0030)."""
+        unit = rows["unit"].array
+        as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
+        return [
+            copybin.Column("int4", keys),
+            copybin.Column("timestamptz", times),
+            copybin.Column("float8", rows["value"].to_numpy(), as_energy),
+            copybin.Column("text", unit, as_energy),
+            copybin.Column("float8", energy),
+            copybin.Column("int2", flags),
+            copybin.Column("int8", np.full(len(keys), self.file_id)),
+        ]
 
     def _unit_factors(self) -> list[tuple[str, str, float]]:
         """kWh per unit for every energy type and unit (gas from the rules)."""
@@ -258,7 +217,7 @@ class IntervalStore:
                 queries.INTERVAL_COLUMNS,
                 [
                     take_rows(c, fresh)
-                    for c in interval_columns(rows, keys, times, energy, flags, self.file_id)
+                    for c in self._interval_columns(rows, keys, times, energy, flags)
                 ],
                 rows["register_kwh"].to_numpy()[fresh],
                 rows["line_number"].to_numpy()[fresh],

@@ -37,7 +37,6 @@ within the batch, against this load's chunks and against stored readings; correc
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import queue
 import threading
@@ -58,26 +57,12 @@ from psycopg import sql
 from ingest import bills_rollups, codes, copybin, queries, rollups
 from ingest.bills_loader import load_bills
 from ingest.bills_parse import is_bills_file
-from ingest.checked import (
-    Checks,
-    Prepare,
-    ProcessFileReader,
-    ReaderWorker,
-    ReadFile,
-    SmallFileReader,
-    checked_batches,
-)
+from ingest.checked import Checks, ReadFile, SmallFileReader, checked_batches
 from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
 from ingest.fresh import FreshChunks
-from ingest.interval_store import (
-    IntervalSetup,
-    IntervalStore,
-    PreparedSlots,
-    prepare_interval,
-    take_rows,
-)
+from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
 from ingest.parse import MAX_FIELD_CHARS, RawBatch
 from ingest.pending import PendingRows
 from ingest.plausibility import plausibility
@@ -266,15 +251,6 @@ class LoadContext:
             ),
         )
 
-    def interval_setup(self, settings: Settings) -> IntervalSetup:
-        """What preparing interval readings needs (``interval_store.prepare_interval``)."""
-        return IntervalSetup(
-            interval_minutes_by_key=self.interval_minutes_by_key,
-            flag_params=parameters(settings.rules),
-            tz=settings.tz,
-            chunk_interval_us=self.chunk_interval_us,
-        )
-
 
 def ingest_paths(
     settings: Settings,
@@ -303,14 +279,11 @@ def ingest_paths(
         conn.execute(queries.CLOSE_INTERRUPTED_RUNS)
         summary = IngestSummary(run_id=run_id)
         error: str | None = None
-        worker = ReaderWorker()  # reads the files of large transactions (ingest/checked.py)
         try:
             for group in _transactions(files):
                 if len(group) > 1 and not corrections:
                     summary.files.extend(
-                        load_small_files(
-                            conn, settings, group, run_id, digests, progress=progress, worker=worker
-                        )
+                        load_small_files(conn, settings, group, run_id, digests, progress=progress)
                     )
                     continue
                 for path in group:
@@ -321,7 +294,6 @@ def ingest_paths(
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            worker.close()
             conn.execute(
                 queries.FINISH_RUN,
                 {
@@ -365,7 +337,6 @@ def load_small_files(
     *,
     corrections: bool = False,
     progress: ProgressLike | None = None,
-    worker: ReaderWorker | None = None,
 ) -> list[FileResult]:
     """Load small files in one transaction on ``conn`` (autocommit), each in a savepoint of
     its own: a file's rows and its ``ingest_file`` row are kept together or rolled back
@@ -386,16 +357,10 @@ def load_small_files(
             if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
                 fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
             batch = _Batch(conn, context, fresh)
-            reader = _reader(
+            reader = SmallFileReader(
                 Checks.of(settings, context.registry),
                 paths,
                 _loaded_before(conn, paths, digests, "corrections" if corrections else "readings"),
-                None
-                if corrections
-                else functools.partial(
-                    prepare_interval, setup=context.interval_setup(settings), file_id=0
-                ),
-                worker,
             )
             stack.callback(reader.close)
             for path in paths:
@@ -445,25 +410,6 @@ def load_small_files(
         # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
-
-
-def _reader(
-    checks: Checks,
-    paths: Sequence[Path],
-    skip: set[Path],
-    prepare: Prepare | None,
-    worker: ReaderWorker | None,
-) -> SmallFileReader | ProcessFileReader:
-    """The reader of a transaction's files: a worker process for many bytes of them, else a
-    thread (:mod:`ingest.checked`); ``prepare`` works out each batch's interval write there
-    too (with file id 0, filled in by :meth:`PreparedSlots.for_file`)."""
-    sizes = []
-    for path in paths:
-        with contextlib.suppress(OSError):
-            sizes.append(path.stat().st_size)
-    if worker is not None and ProcessFileReader.suits(paths, sizes):
-        return ProcessFileReader(worker, checks, paths, skip, prepare)
-    return SmallFileReader(checks, paths, skip, prepare)
 
 
 def _loaded_before(
@@ -784,8 +730,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         # done here anyway when the increments had to be staged on the server.
         self.defer_rollups = defer_rollups
         self.rollups_deferred = False
-        self.interval_setup = context.interval_setup(settings)
-        self.flag_params = self.interval_setup.flag_params
+        self.flag_params = parameters(settings.rules)
         self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
         self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
@@ -846,13 +791,8 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
             raise read.error
         assert read.batches is not None
         size = path.stat().st_size
-        ahead = read.prepared or [None] * len(read.batches)
-        for checked, prepared in zip(read.batches, ahead, strict=True):
-            if prepared is not None:
-                prepared = prepared.for_file(self.file_id)
-            if prepared is None:  # not prepared ahead, or to be prepared again
-                prepared = self._prepare_interval(checked[1])
-            self.load_batch(*checked, prepared)
+        for checked in read.batches:
+            self.load_batch(*checked, self._prepare_interval(checked[1]))
             self._batch_done(path, size)
 
     def _run_stream(self, path: Path) -> None:

@@ -30,7 +30,6 @@ distinct text of a column, like every other text check.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -389,9 +388,7 @@ def split_block(
         lines = _physical_lines(text)
         values = _split_slow([line.rstrip("\r\n") for line in lines], layout)
         return _batch(values, lines, n_lines, first_line_number, layout)
-    return _batch(
-        values, functools.partial(_physical_lines, text), n_lines, first_line_number, layout
-    )
+    return _batch(values, lambda: _physical_lines(text), n_lines, first_line_number, layout)
 
 
 def _count_lines(text: str) -> int:
