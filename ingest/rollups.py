@@ -521,12 +521,7 @@ def combine_increments(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
         return None
     joined = pd.concat(parts, ignore_index=True)
     parts.clear()
-    return sum_increments(joined)
-
-
-def sum_increments(frame: pd.DataFrame) -> pd.DataFrame:
-    """Increments summed per meter and day, sorted by both (pandas)."""
-    return frame.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
+    return joined.groupby(["meter_key", "day"], as_index=False, sort=True).sum()
 
 
 def affected_by_year(

@@ -10,6 +10,7 @@ import pytest
 from ingest import copybin, rollups
 from ingest.loader import ingest_paths
 from tests.ingest.conftest import register_meters
+from tests.ingest.support import same_rows
 
 
 @pytest.mark.parametrize("rows_per_part", [1, 3, 7, 1_000])
@@ -101,15 +102,5 @@ def test_rollups_written_in_small_parts_match_a_rebuild(
         conn.commit()
     proc = registered.cli("rollups", "rebuild", "--json")
     assert proc.returncode == 0, proc.stderr
-    for got, expected in (
-        (registered.query(meter_query), meter_days),
-        (registered.query(building_query), building_days),
-    ):
-        assert len(got) == len(expected)
-        for a, b in zip(got, expected, strict=True):
-            assert a.keys() == b.keys()
-            for key, value in a.items():
-                if isinstance(value, float):
-                    assert value == pytest.approx(b[key], rel=1e-9)
-                else:
-                    assert value == b[key]
+    same_rows(registered.query(meter_query), meter_days)
+    same_rows(registered.query(building_query), building_days)

@@ -8,18 +8,7 @@ from typing import Any
 import pytest
 
 from ingest.loader import ingest_paths
-
-
-def _same_rows(got: list[dict], expected: list[dict]) -> None:
-    """Rows equal, floats to 1e-9 relative (sums may add in another order)."""
-    assert len(got) == len(expected)
-    for a, b in zip(got, expected, strict=True):
-        assert a.keys() == b.keys()
-        for key, value in a.items():
-            if isinstance(value, float):
-                assert value == pytest.approx(b[key], rel=1e-9)
-            else:
-                assert value == b[key]
+from tests.ingest.support import same_rows
 
 
 def _check_accounting(summary: Any) -> None:
@@ -314,8 +303,8 @@ def test_rollups_rebuild_matches_incremental(registered, write_file):
     proc = registered.cli("rollups", "rebuild", "--json")
     assert proc.returncode == 0, proc.stderr
     after = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
-    _same_rows(after, before)
-    _same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), b_before)
+    same_rows(after, before)
+    same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), b_before)
 
 
 def test_rollups_of_new_days_written_as_new_rows_match_a_rebuild(
@@ -358,8 +347,8 @@ def test_rollups_of_new_days_written_as_new_rows_match_a_rebuild(
         )
         loaded, b_loaded = registered.query(query), registered.query(b_query)
         assert registered.cli("rollups", "rebuild").returncode == 0
-        _same_rows(registered.query(query), loaded)
-        _same_rows(registered.query(b_query), b_loaded)
+        same_rows(registered.query(query), loaded)
+        same_rows(registered.query(b_query), b_loaded)
     assert [r["meter_count"] for r in b_loaded if r["building_id"] == "B1"] == [2, 2]
     assert [r["covered_hours"] for r in b_loaded if r["building_id"] == "B2"] == [3.0, 3.0]
 
@@ -434,10 +423,8 @@ def test_increments_staged_on_the_server_give_the_same_rollups(registered, write
     ingest_paths(settings, [write_file(text, "b.csv")], trigger="test")
     assert len(staged) > 1
     assert len(in_memory) == 10
-    _same_rows(registered.query("SELECT * FROM meter_daily ORDER BY meter_key, day"), in_memory)
-    _same_rows(
-        registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), buildings
-    )
+    same_rows(registered.query("SELECT * FROM meter_daily ORDER BY meter_key, day"), in_memory)
+    same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), buildings)
 
 
 def test_ingest_limits_come_from_the_rules(registered, write_file):
