@@ -1,24 +1,18 @@
-"""A file's batches parsed, validated, sorted and cleared of in-batch duplicates (pure), and
-the reader that does this for the files of a transaction of several small files ahead of
-their load.
+"""A file's batches parsed, validated, sorted and cleared of in-batch duplicates (pure).
 
 :func:`checked_batches` is the database-free part of a file's load: the loading thread
-(small files), the reader thread of a large file (:mod:`ingest.loader`) and
-:class:`SmallFileReader` use it. A transaction of several small files (a folder of building
-exports, an inbox) loads file N while :class:`SmallFileReader` parses and validates file
-N+1 in a thread of its own: the loading thread mostly waits on the server, so the two cores
-work at once (as the reader thread of a large file does for its batches).
+reads small files with it, the reader thread of a large file (:mod:`ingest.loader`) its
+batches ahead of their writes. Small files of a transaction of several are read in the
+loading thread: a thread reading them ahead competed with the loading thread for the
+interpreter lock and made such loads 8-13 % slower (bench/README.md).
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +24,6 @@ from ingest.plausibility import Plausibility, plausibility
 from ingest.stored_checks import split_in_batch_duplicates
 from ingest.timestamps import to_epoch_us
 from ingest.validate import Registry, validate_batch
-from quota.registry.textfiles import open_text
 from quota.settings import Settings
 
 # A batch as checked: (raw batch, good rows sorted by meter and instant without repeats,
@@ -83,65 +76,3 @@ def checked_batches(
         good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
         good, in_batch, duplicates = split_in_batch_duplicates(good)
         yield batch, good, rejects, in_batch, duplicates
-
-
-@dataclass
-class ReadFile:
-    """One small file as :class:`SmallFileReader` read it: its encoding (``"gb18030"`` or
-    UTF-8) and checked batches, or the error reading it raised (raised again by the loader,
-    which reports it as for a file it reads itself); nothing when it was not read."""
-
-    encoding: str | None = None
-    batches: list[Checked] | None = None
-    error: BaseException | None = None
-
-
-class SmallFileReader:
-    """Reads and checks ``paths`` in order in a thread, at most ``ahead`` files ahead of
-    :meth:`take` (memory: a few small files). Files in ``skip`` (already loaded: their
-    digest is recorded) are not read."""
-
-    def __init__(
-        self, checks: Checks, paths: Sequence[Path], skip: set[Path], ahead: int = 2
-    ) -> None:
-        self.checks = checks
-        self.paths = list(paths)
-        self.skip = skip
-        self._queue: queue.Queue[tuple[Path, ReadFile]] = queue.Queue(maxsize=ahead)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest-small-files", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for path in self.paths:
-            if self._stop.is_set():
-                return
-            read = ReadFile()
-            if path not in self.skip:
-                try:
-                    stream, read.encoding = open_text(path)
-                    with stream:
-                        read.batches = list(checked_batches(stream, self.checks, self._stop))
-                except BaseException as exc:  # raised again in the loading thread
-                    read.error = exc
-            while not self._stop.is_set():
-                try:
-                    self._queue.put((path, read), timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-
-    def take(self, path: Path) -> ReadFile:
-        """The next file, which must be ``path`` (files are taken in order)."""
-        got, read = self._queue.get()
-        if got != path:
-            raise RuntimeError(f"small-file reader out of order: {got} read, {path} wanted")
-        return read
-
-    def close(self) -> None:
-        """Stop reading (the rest of the files are not needed) and wait for the thread."""
-        self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
-        self._thread.join()

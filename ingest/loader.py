@@ -57,7 +57,7 @@ from psycopg import sql
 from ingest import bills_rollups, codes, copybin, queries, rollups
 from ingest.bills_loader import load_bills
 from ingest.bills_parse import is_bills_file
-from ingest.checked import Checks, ReadFile, SmallFileReader, checked_batches
+from ingest.checked import Checks, checked_batches
 from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
@@ -350,21 +350,14 @@ def load_small_files(
     is lost, every file of the batch is reported failed with ``connection_lost``."""
     results: list[FileResult] = []
     try:
-        with contextlib.ExitStack() as stack, conn.transaction():
+        with conn.transaction():
             conn.execute(queries.LOCK_INGEST, (queries.INGEST_LOCK_KEY,))
             context = LoadContext.read(conn, settings)
             fresh = None
             if not corrections and settings.ingest_defer_indexes and context.can_defer_indexes:
                 fresh = FreshChunks(n_meter_keys=len(context.interval_minutes_by_key))
             batch = _Batch(conn, context, fresh)
-            reader = SmallFileReader(
-                Checks.of(settings, context.registry),
-                paths,
-                _loaded_before(conn, paths, digests, "corrections" if corrections else "readings"),
-            )
-            stack.callback(reader.close)
             for path in paths:
-                read = reader.take(path)
                 try:
                     sha256 = digests.sha256(path)
                 except OSError as exc:  # vanished or unreadable: nothing to record
@@ -383,7 +376,6 @@ def load_small_files(
                     progress=progress,
                     sha256=sha256,
                     batch=batch,
-                    read=read,
                 )
                 results.append(result)
                 if result.connection_lost:
@@ -410,19 +402,6 @@ def load_small_files(
         # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
-
-
-def _loaded_before(
-    conn: psycopg.Connection[Any], paths: Sequence[Path], digests: Digests, kind: str
-) -> set[Path]:
-    """Those of ``paths`` whose digest is recorded as loaded (they will be skipped: no need
-    to read them ahead)."""
-    by_digest: dict[str, Path] = {}
-    for path in paths:
-        with contextlib.suppress(OSError):
-            by_digest[digests.sha256(path)] = path
-    rows = conn.execute(queries.LOADED_DIGESTS, (list(by_digest), kind)).fetchall()
-    return {by_digest[row["sha256"]] for row in rows}
 
 
 def _one_by_one(
@@ -564,7 +543,6 @@ def load_file(
     progress: ProgressLike | None = None,
     sha256: str | None = None,
     batch: _Batch | None = None,
-    read: ReadFile | None = None,
 ) -> FileResult:
     """Load one file in one transaction on ``conn`` (an autocommit connection); ``sha256``
     is the file's digest when already known. With ``batch`` (inside the transaction of
@@ -624,7 +602,7 @@ def load_file(
                     if progress is not None:
                         progress.update(record["size_bytes"], note=path.name)
                 else:
-                    loader.run(path, read)
+                    loader.run(path)
             except (FileFormatError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
                 encoding = loader.encoding if loader is not None else "UTF-8 or GB18030"
                 raise _UnusableFileError(unreadable_reason(exc, encoding)) from exc
@@ -773,27 +751,12 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
             self.fresh = FreshChunks(n_meter_keys=n)
 
     # -- the file ---------------------------------------------------------------------------
-    def run(self, path: Path, read: ReadFile | None = None) -> None:
+    def run(self, path: Path) -> None:
         """Load the file: a reader thread parses and validates batch N+1 (pure Python and
         pandas) while this thread writes batch N (mostly waiting on the server), so the two
-        cores work at once. At most one parsed batch waits in between (memory bound).
-        ``read``: the file as :class:`ingest.checked.SmallFileReader` read it ahead."""
-        if read is not None and (read.batches is not None or read.error is not None):
-            self._run_read(path, read)
-        else:
-            self._run_stream(path)
+        cores work at once. At most one parsed batch waits in between (memory bound)."""
+        self._run_stream(path)
         self._finish()
-
-    def _run_read(self, path: Path, read: ReadFile) -> None:
-        """Load a small file read and checked ahead (its errors raised here, as if read now)."""
-        self.encoding = "GB18030" if read.encoding == "gb18030" else "UTF-8"
-        if read.error is not None:
-            raise read.error
-        assert read.batches is not None
-        size = path.stat().st_size
-        for checked in read.batches:
-            self.load_batch(*checked, self._prepare_interval(checked[1]))
-            self._batch_done(path, size)
 
     def _run_stream(self, path: Path) -> None:
         stream, encoding = open_text(path)
