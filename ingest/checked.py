@@ -1,18 +1,23 @@
-"""A file's batches parsed, validated, sorted and cleared of in-batch duplicates (pure).
+"""A file's batches parsed, validated, sorted and cleared of in-batch duplicates (pure), and
+the files of a transaction of several small files read so ahead of their load.
 
 :func:`checked_batches` is the database-free part of a file's load: the loading thread
 reads small files with it, the reader thread of a large file (:mod:`ingest.loader`) its
-batches ahead of their writes. Small files of a transaction of several are read in the
-loading thread: a thread reading them ahead competed with the loading thread for the
-interpreter lock and made such loads 8-13 % slower (bench/README.md).
+batches ahead of their writes. In a transaction of several small files (a folder of
+building exports, an inbox) the loading thread reads and checks the next files
+(:func:`read_ahead`) while the server writes the rows the files before them held back
+(:mod:`ingest.pending`): the two cores work at once. A thread reading files ahead beside
+the loading thread was tried and was slower: the two competed for the interpreter lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +29,7 @@ from ingest.plausibility import Plausibility, plausibility
 from ingest.stored_checks import split_in_batch_duplicates
 from ingest.timestamps import to_epoch_us
 from ingest.validate import Registry, validate_batch
+from quota.registry.textfiles import open_text
 from quota.settings import Settings
 
 # A batch as checked: (raw batch, good rows sorted by meter and instant without repeats,
@@ -76,3 +82,51 @@ def checked_batches(
         good["register_kwh"] = good["value"].to_numpy() * good["kwh_per_unit"].to_numpy()
         good, in_batch, duplicates = split_in_batch_duplicates(good)
         yield batch, good, rejects, in_batch, duplicates
+
+
+@dataclass
+class ReadFile:
+    """One small file as :func:`read_ahead` read it: its encoding (``"gb18030"`` or
+    UTF-8) and checked batches, or the error reading it raised (raised again by the loader,
+    which reports it as for a file it reads itself); nothing when it was not read."""
+
+    encoding: str | None = None
+    batches: list[Checked] | None = None
+    error: BaseException | None = None
+
+
+# Files read and checked ahead at a time (and at most this many bytes of them, plus one file):
+# about what the server takes to write the held rows of as many files, which it does
+# meanwhile (ingest.loader), with a few MB of checked rows held in memory.
+READ_AHEAD_FILES = 20
+READ_AHEAD_BYTES = 8 << 20
+
+
+def read_small_file(path: Path, checks: Checks) -> ReadFile:
+    """``path`` read and checked whole (its error kept, to be raised by its load)."""
+    read = ReadFile()
+    try:
+        stream, read.encoding = open_text(path)
+        with stream:
+            read.batches = list(checked_batches(stream, checks))
+    except BaseException as exc:  # raised again when the file is loaded
+        read.error = exc
+    return read
+
+
+def read_ahead(paths: Sequence[Path], checks: Checks, skip: set[Path]) -> dict[Path, ReadFile]:
+    """The next files of ``paths`` read and checked: at least the first, then up to
+    :data:`READ_AHEAD_FILES` files and :data:`READ_AHEAD_BYTES` bytes. Files in ``skip``
+    (already loaded: their digest is recorded) are not read."""
+    out: dict[Path, ReadFile] = {}
+    size = 0
+    for path in paths[:READ_AHEAD_FILES]:
+        if out and size >= READ_AHEAD_BYTES:
+            break
+        if path in skip:
+            out[path] = ReadFile()
+            continue
+        with contextlib.suppress(OSError):
+            size += path.stat().st_size
+        out[path] = read_small_file(path, checks)
+    return out

@@ -75,6 +75,11 @@ EXISTING_FILE = """
 SELECT file_id, status, file_name, loaded_at, error FROM ingest_file
  WHERE sha256 = %s AND kind = %s
 """
+# Which of these digests belong to files already loaded (skipped when met again).
+LOADED_DIGESTS = """
+SELECT sha256 FROM ingest_file
+ WHERE sha256 = ANY(%s) AND kind = %s AND status <> 'rejected'
+"""
 FINISH_FILE = """
 UPDATE ingest_file
    SET status = %(status)s, rows_read = %(rows_read)s, rows_loaded = %(rows_loaded)s,

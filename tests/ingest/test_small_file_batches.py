@@ -9,11 +9,14 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from ingest import checked, loader
 from ingest.loader import ingest_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +42,15 @@ def _folder(tmp_path: Path, days: list[int]) -> tuple[Path, int]:
 
 
 @pytest.mark.parametrize("defer_indexes", [False, True])
+@pytest.mark.parametrize("read_ahead", [2, 20])
 def test_a_failing_file_in_a_batch_leaves_the_others_loaded_and_its_rows_absent(
-    registered, tmp_path, defer_indexes
+    registered, tmp_path, defer_indexes, read_ahead, monkeypatch
 ):
     """Without deferred indexes the failing file rolls back to its savepoint and the batch
     goes on; with them it wrote into a chunk the batch created (its key set no longer
-    matches), so the batch is redone file by file: the outcome is the same."""
+    matches), so the batch is redone file by file: the outcome is the same. Read two files
+    ahead, the rows the first files held back are written while the next ones are read."""
+    monkeypatch.setattr(checked, "READ_AHEAD_FILES", read_ahead)
     settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
     folder, _rows = _folder(tmp_path, [1, 2, 3, 4])
     (folder / "gw-00-unusable.csv").write_text("nothing useful\n", encoding="utf-8")
@@ -193,12 +199,17 @@ def _weeks_file(path: Path, meter: str, days: int, value: float, first_day: int 
 
 
 @pytest.mark.parametrize("defer_indexes", [True, False])
-def test_files_of_several_weeks_in_one_batch(registered, tmp_path, defer_indexes):
+@pytest.mark.parametrize("read_ahead", [1, 20])
+def test_files_of_several_weeks_in_one_batch(
+    registered, tmp_path, defer_indexes, read_ahead, monkeypatch
+):
     """Files spanning five weekly chunks, loaded in one transaction with their rows held
     back and written once per chunk (ingest/pending.py): every row stored once, a later
     file of the batch repeating a meter's rows is checked against the rows held back (same
     value: duplicates; other value: conflicting_duplicate), and the rollups are those of
-    the rows stored."""
+    the rows stored. Read one file ahead, each file's held rows are written (behind the
+    reading of the next) before the next file's checks: the outcome is the same."""
+    monkeypatch.setattr(checked, "READ_AHEAD_FILES", read_ahead)
     settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
     folder = tmp_path / "year"
     folder.mkdir()
@@ -231,3 +242,37 @@ def test_files_of_several_weeks_in_one_batch(registered, tmp_path, defer_indexes
         )
         == 0
     )
+
+
+def test_held_rows_written_behind_that_fail_redo_the_batch_file_by_file(
+    registered, tmp_path, monkeypatch
+):
+    """The rows held back are written by a thread of their own while the next files are
+    read; when that write fails, the batch's transaction is rolled back and every file
+    loaded in a transaction of its own: each file loaded once, none lost."""
+    monkeypatch.setattr(checked, "READ_AHEAD_FILES", 1)
+    folder = tmp_path / "year"
+    folder.mkdir()
+    rows = sum(
+        _weeks_file(folder / f"{name}.csv", meter, 9, 2.0)
+        for name, meter in (("a", "E1"), ("b", "E2"))
+    )
+    real_copy_rows = loader.copy_rows
+    failed_writes: list[str] = []
+
+    def copy_rows(conn, table, column_names, parts):
+        if threading.current_thread().name == "ingest-held-rows" and not failed_writes:
+            failed_writes.append(table)
+            raise psycopg.errors.DataError("write refused by test")
+        real_copy_rows(conn, table, column_names, parts)
+
+    monkeypatch.setattr(loader, "copy_rows", copy_rows)
+    summary = ingest_paths(registered.settings, [folder], trigger="test")
+    assert failed_writes  # the write behind the reading did run, and failed
+    assert [f.status for f in summary.files] == ["loaded", "loaded"]
+    assert summary.rows_loaded == rows
+    assert registered.scalar("SELECT count(*) FROM reading") == rows
+    assert registered.scalar("SELECT count(*) FROM ingest_file") == 2
+    # Two transactions now (file by file), not the batch's one.
+    assert registered.scalar("SELECT count(DISTINCT loaded_at) FROM ingest_file") == 2
+    assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == rows
