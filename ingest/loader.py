@@ -85,6 +85,8 @@ FILES_PER_TRANSACTION = 200
 BYTES_PER_TRANSACTION = 64 << 20
 # The interpreter's thread switch interval [s] while held rows are written behind the reading.
 HELD_ROWS_SWITCH_INTERVAL_S = 0.0005
+# Rows held back [bytes of COPY data] below which they are not written behind the reading.
+WRITE_BEHIND_MIN_BYTES = 2 << 20
 _DONE = object()  # end-of-file marker between the reader thread and the loading thread
 TRIGGERS = ("cli", "scheduler", "test")
 
@@ -502,11 +504,12 @@ class _Batch:
     def writing_held_rows(self) -> Iterator[None]:
         """The rows held back COPYed by a thread of their own while the body runs, which
         must not use the connection; an error of theirs is raised when the body ends (the
-        batch's transaction is then aborted)."""
-        work = self.pending.take()
-        if not work:
+        batch's transaction is then aborted). Less than :data:`WRITE_BEHIND_MIN_BYTES` of
+        rows stay held (gateway files: a thread and a COPY would cost more than they save)."""
+        if self.pending.bytes < WRITE_BEHIND_MIN_BYTES:
             yield
             return
+        work = self.pending.take()
         failed: list[BaseException] = []
 
         def write() -> None:

@@ -51,6 +51,7 @@ def test_a_failing_file_in_a_batch_leaves_the_others_loaded_and_its_rows_absent(
     matches), so the batch is redone file by file: the outcome is the same. Read two files
     ahead, the rows the first files held back are written while the next ones are read."""
     monkeypatch.setattr(checked, "READ_AHEAD_FILES", read_ahead)
+    monkeypatch.setattr(loader, "WRITE_BEHIND_MIN_BYTES", 0)  # however few
     settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
     folder, _rows = _folder(tmp_path, [1, 2, 3, 4])
     (folder / "gw-00-unusable.csv").write_text("nothing useful\n", encoding="utf-8")
@@ -210,6 +211,7 @@ def test_files_of_several_weeks_in_one_batch(
     the rows stored. Read one file ahead, each file's held rows are written (behind the
     reading of the next) before the next file's checks: the outcome is the same."""
     monkeypatch.setattr(checked, "READ_AHEAD_FILES", read_ahead)
+    monkeypatch.setattr(loader, "WRITE_BEHIND_MIN_BYTES", 0)  # however few
     settings = dataclasses.replace(registered.settings, ingest_defer_indexes=defer_indexes)
     folder = tmp_path / "year"
     folder.mkdir()
@@ -251,6 +253,7 @@ def test_held_rows_written_behind_that_fail_redo_the_batch_file_by_file(
     read; when that write fails, the batch's transaction is rolled back and every file
     loaded in a transaction of its own: each file loaded once, none lost."""
     monkeypatch.setattr(checked, "READ_AHEAD_FILES", 1)
+    monkeypatch.setattr(loader, "WRITE_BEHIND_MIN_BYTES", 0)
     folder = tmp_path / "year"
     folder.mkdir()
     rows = sum(
