@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,8 @@ from quota.settings import Settings
 # A batch as checked: (raw batch, good rows sorted by meter and instant without repeats,
 # rejects, in-batch conflicting rows, in-batch identical repeats).
 Checked = tuple[RawBatch, pd.DataFrame, pd.DataFrame, pd.DataFrame, int]
+# A batch's good rows to their interval write prepared ahead (or None).
+Prepare = Callable[[pd.DataFrame], Any]
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,14 @@ def checked_batches(
 @dataclass
 class ReadFile:
     """One small file as :func:`read_ahead` read it: its encoding (``"gb18030"`` or
-    UTF-8) and checked batches, or the error reading it raised (raised again by the loader,
-    which reports it as for a file it reads itself); nothing when it was not read."""
+    UTF-8), checked batches and their interval writes prepared (before the file had its
+    id: see :meth:`ingest.interval_store.PreparedSlots.for_file`), or the error reading it
+    raised (raised again by the loader, which reports it as for a file it reads itself);
+    nothing when it was not read."""
 
     encoding: str | None = None
     batches: list[Checked] | None = None
+    prepared: list[Any] | None = None
     error: BaseException | None = None
 
 
@@ -102,22 +107,28 @@ READ_AHEAD_FILES = 20
 READ_AHEAD_BYTES = 8 << 20
 
 
-def read_small_file(path: Path, checks: Checks) -> ReadFile:
-    """``path`` read and checked whole (its error kept, to be raised by its load)."""
+def read_small_file(path: Path, checks: Checks, prepare: Prepare | None = None) -> ReadFile:
+    """``path`` read and checked whole, each batch's write prepared by ``prepare`` when
+    given (its error kept, to be raised by its load)."""
     read = ReadFile()
     try:
         stream, read.encoding = open_text(path)
         with stream:
             read.batches = list(checked_batches(stream, checks))
+        if prepare is not None:
+            read.prepared = [prepare(checked[1]) for checked in read.batches]
     except BaseException as exc:  # raised again when the file is loaded
         read.error = exc
     return read
 
 
-def read_ahead(paths: Sequence[Path], checks: Checks, skip: set[Path]) -> dict[Path, ReadFile]:
-    """The next files of ``paths`` read and checked: at least the first, then up to
-    :data:`READ_AHEAD_FILES` files and :data:`READ_AHEAD_BYTES` bytes. Files in ``skip``
-    (already loaded: their digest is recorded) are not read."""
+def read_ahead(
+    paths: Sequence[Path], checks: Checks, skip: set[Path], prepare: Prepare | None = None
+) -> dict[Path, ReadFile]:
+    """The next files of ``paths`` read and checked (and prepared, see
+    :func:`read_small_file`): at least the first, then up to :data:`READ_AHEAD_FILES` files
+    and :data:`READ_AHEAD_BYTES` bytes. Files in ``skip`` (already loaded: their digest is
+    recorded) are not read."""
     out: dict[Path, ReadFile] = {}
     size = 0
     for path in paths[:READ_AHEAD_FILES]:
@@ -128,5 +139,5 @@ def read_ahead(paths: Sequence[Path], checks: Checks, skip: set[Path]) -> dict[P
             continue
         with contextlib.suppress(OSError):
             size += path.stat().st_size
-        out[path] = read_small_file(path, checks)
+        out[path] = read_small_file(path, checks, prepare)
     return out

@@ -48,6 +48,130 @@ class PreparedSlots:
     increments: pd.DataFrame
     column_names: str
     slots: dict[int, SlotRows]
+    # The structured-array field of the rows' file id (None: some rows are bytes).
+    file_id_field: str | None = None
+
+    def for_file(self, file_id: int) -> PreparedSlots | None:
+        """The same rows with ``file_id`` as their file (prepared before the file was
+        claimed); None when rows are bytes, which cannot be changed in place."""
+        name = self.file_id_field
+        parts = [part for slot in self.slots.values() for part in (slot.first, slot.rest)]
+        if name is None or not all(isinstance(part, np.ndarray) for part in parts):
+            return None
+        for part in parts:
+            assert isinstance(part, np.ndarray)
+            part[name] = file_id
+        return self
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    """What preparing a batch's interval write needs besides its rows: interval minutes by
+    meter key, the flag parameters, the time zone and the chunk interval [µs]."""
+
+    interval_minutes_by_key: np.ndarray
+    flag_params: Any
+    tz: Any
+    chunk_interval_us: int
+
+
+def prepare_interval(
+    good: pd.DataFrame, params: PrepareParams, file_id: int
+) -> PreparedSlots | None:
+    """The write of a batch of interval readings worked out in advance (pure), on the
+    assumption that none of them is stored yet (the usual case; the loader uses it only
+    when that turns out true): energy, flags, daily increments and the COPY rows of file
+    ``file_id`` per chunk-interval slot. None for an empty batch or one with cumulative
+    meters."""
+    if good.empty or good["is_cumulative"].to_numpy().any():
+        return None
+    keys = good["meter_key"].to_numpy().astype(np.int64)
+    times = good["reading_at_us"].to_numpy()
+    energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
+    minutes = params.interval_minutes_by_key[keys]
+    flags, records = compute_flags(keys, times, energy, minutes, params.flag_params)
+    increments = rollups.daily_increments(keys, times, energy, minutes, params.tz)
+    columns = interval_columns(good, keys, times, energy, flags, file_id)
+    column_names = queries.INTERVAL_COLUMNS
+    if not flags.any():  # the column's default: one field less per row to send and read
+        columns = columns[:5] + columns[6:]
+        column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
+    register = good["register_kwh"].to_numpy()
+    value = good["value"].to_numpy()
+    lines = good["line_number"].to_numpy()
+    width = params.chunk_interval_us
+    slots: dict[int, SlotRows] = {}
+    slot_of = times - np.mod(times, width)
+    # The rows of every slot, in batch order: a building's year spans 52 slots, so the
+    # COPY rows are built once for the batch and taken per slot.
+    if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
+        order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
+    else:
+        order = np.argsort(slot_of, kind="stable")
+        starts, bounds = np.unique(slot_of[order], return_index=True)
+        bounds = np.concatenate((bounds, [len(order)]))
+    all_rows = copybin.rows_array(columns)
+    for i, start in enumerate(starts.tolist()):
+        rows = order[bounds[i] : bounds[i + 1]]
+        array = None
+        if all_rows is not None:  # one row layout (the usual case): taken, not rebuilt
+            contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
+            array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
+        elif len(starts) > 1:
+            array = copybin.rows_array([take_rows(c, rows) for c in columns])
+        if array is not None:
+            first, rest = array[:1], array[1:]
+        else:
+            first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
+            rest = copybin.rows_bytes([take_rows(c, rows[1:]) for c in columns])
+        slots[int(start)] = SlotRows(
+            first_at_us=int(times[rows[0]]),
+            first_meter_key=int(keys[rows[0]]),
+            first=first,
+            rest=rest,
+            written=WrittenRows.of(
+                keys[rows],
+                times[rows],
+                register[rows],
+                value[rows],
+                lines[rows],
+                int(start),
+                width,
+            ),
+        )
+    return PreparedSlots(
+        len(good),
+        flags,
+        records,
+        increments,
+        column_names,
+        slots,
+        file_id_field=f"v{len(columns) - 1}",  # the last column (copybin field names)
+    )
+
+
+def interval_columns(
+    rows: pd.DataFrame,
+    keys: np.ndarray,
+    times: np.ndarray,
+    energy: np.ndarray,
+    flags: np.ndarray,
+    file_id: int,
+) -> list[copybin.Column]:
+    """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings of file
+    ``file_id``, the file id last. A reading sent in kWh with no multiplier has its value
+    as energy_kwh: value and unit are stored NULL (sql/0030)."""
+    unit = rows["unit"].array
+    as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
+    return [
+        copybin.Column("int4", keys),
+        copybin.Column("timestamptz", times),
+        copybin.Column("float8", rows["value"].to_numpy(), as_energy),
+        copybin.Column("text", unit, as_energy),
+        copybin.Column("float8", energy),
+        copybin.Column("int2", flags),
+        copybin.Column("int8", np.full(len(keys), file_id)),
+    ]
 
 
 def take_rows(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
@@ -61,90 +185,11 @@ class IntervalStore:
     """Preparing and COPYing a file's interval readings (mixed into the file loader)."""
 
     def _prepare_interval(self, good: pd.DataFrame) -> PreparedSlots | None:
-        """Reader thread: the write of a batch of interval readings worked out in advance,
-        on the assumption that none of them is stored yet (the usual case; the loading
-        thread uses it only when that turns out true): energy, flags, daily increments and
-        the COPY rows per chunk-interval slot."""
-        if self.corrections or good.empty or good["is_cumulative"].to_numpy().any():
+        """The batch's interval write prepared for this file (:func:`prepare_interval`);
+        None for corrections files, which look stored rows up one by one."""
+        if self.corrections:
             return None
-        keys = good["meter_key"].to_numpy().astype(np.int64)
-        times = good["reading_at_us"].to_numpy()
-        energy = good["register_kwh"].to_numpy() * good["multiplier"].to_numpy()
-        minutes = self.interval_minutes_by_key[keys]
-        flags, records = compute_flags(keys, times, energy, minutes, self.flag_params)
-        increments = rollups.daily_increments(keys, times, energy, minutes, self.tz)
-        columns = self._interval_columns(good, keys, times, energy, flags)
-        column_names = queries.INTERVAL_COLUMNS
-        if not flags.any():  # the column's default: one field less per row to send and read
-            columns = columns[:5] + columns[6:]
-            column_names = queries.INTERVAL_COLUMNS_UNFLAGGED
-        register = good["register_kwh"].to_numpy()
-        value = good["value"].to_numpy()
-        lines = good["line_number"].to_numpy()
-        width = self.chunk_interval_us
-        slots: dict[int, SlotRows] = {}
-        slot_of = times - np.mod(times, width)
-        # The rows of every slot, in batch order: a building's year spans 52 slots, so the
-        # COPY rows are built once for the batch and taken per slot.
-        if (slot_of == slot_of[0]).all():  # the batch lies in one chunk interval (most)
-            order, starts, bounds = np.arange(len(times)), slot_of[:1], np.array([0, len(times)])
-        else:
-            order = np.argsort(slot_of, kind="stable")
-            starts, bounds = np.unique(slot_of[order], return_index=True)
-            bounds = np.concatenate((bounds, [len(order)]))
-        all_rows = copybin.rows_array(columns)
-        for i, start in enumerate(starts.tolist()):
-            rows = order[bounds[i] : bounds[i + 1]]
-            array = None
-            if all_rows is not None:  # one row layout (the usual case): taken, not rebuilt
-                contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
-                array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
-            elif len(starts) > 1:
-                array = copybin.rows_array([take_rows(c, rows) for c in columns])
-            if array is not None:
-                first, rest = array[:1], array[1:]
-            else:
-                first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
-                rest = copybin.rows_bytes([take_rows(c, rows[1:]) for c in columns])
-            slots[int(start)] = SlotRows(
-                first_at_us=int(times[rows[0]]),
-                first_meter_key=int(keys[rows[0]]),
-                first=first,
-                rest=rest,
-                written=WrittenRows.of(
-                    keys[rows],
-                    times[rows],
-                    register[rows],
-                    value[rows],
-                    lines[rows],
-                    int(start),
-                    width,
-                ),
-            )
-        return PreparedSlots(len(good), flags, records, increments, column_names, slots)
-
-    def _interval_columns(
-        self,
-        rows: pd.DataFrame,
-        keys: np.ndarray,
-        times: np.ndarray,
-        energy: np.ndarray,
-        flags: np.ndarray,
-    ) -> list[copybin.Column]:
-        """COPY columns (:data:`queries.INTERVAL_COLUMNS`) of new interval readings. A
-        reading sent in kWh with no multiplier has its value as energy_kwh: value and unit
-        are stored NULL (sql/0030)."""
-        unit = rows["unit"].array
-        as_energy = np.asarray(unit == "kWh") & (rows["multiplier"].to_numpy() == 1.0)
-        return [
-            copybin.Column("int4", keys),
-            copybin.Column("timestamptz", times),
-            copybin.Column("float8", rows["value"].to_numpy(), as_energy),
-            copybin.Column("text", unit, as_energy),
-            copybin.Column("float8", energy),
-            copybin.Column("int2", flags),
-            copybin.Column("int8", np.full(len(keys), self.file_id)),
-        ]
+        return prepare_interval(good, self.prepare_params, self.file_id)
 
     def _unit_factors(self) -> list[tuple[str, str, float]]:
         """kWh per unit for every energy type and unit (gas from the rules)."""
@@ -217,7 +262,7 @@ class IntervalStore:
                 queries.INTERVAL_COLUMNS,
                 [
                     take_rows(c, fresh)
-                    for c in self._interval_columns(rows, keys, times, energy, flags)
+                    for c in interval_columns(rows, keys, times, energy, flags, self.file_id)
                 ],
                 rows["register_kwh"].to_numpy()[fresh],
                 rows["line_number"].to_numpy()[fresh],

@@ -37,6 +37,7 @@ within the batch, against this load's chunks and against stored readings; correc
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import queue
 import sys
@@ -63,7 +64,13 @@ from ingest.cumulative_store import CumulativeStore
 from ingest.files import Digests, file_sha256, find_reading_files
 from ingest.flags import limits, parameters
 from ingest.fresh import FreshChunks
-from ingest.interval_store import IntervalStore, PreparedSlots, take_rows
+from ingest.interval_store import (
+    IntervalStore,
+    PreparedSlots,
+    PrepareParams,
+    prepare_interval,
+    take_rows,
+)
 from ingest.parse import MAX_FIELD_CHARS, RawBatch
 from ingest.pending import PendingRows
 from ingest.plausibility import plausibility
@@ -365,13 +372,20 @@ def load_small_files(
             checks = Checks.of(settings, context.registry)
             kind = "corrections" if corrections else "readings"
             skip = _loaded_before(conn, paths, digests, kind)
+            # Interval writes prepared while reading ahead, their file id set once claimed.
+            params = _prepare_params(context, settings)
+            prepare = (
+                None
+                if corrections
+                else functools.partial(prepare_interval, params=params, file_id=0)
+            )
             ahead: dict[Path, ReadFile] = {}
             for index, path in enumerate(paths):
                 if path not in ahead:
                     # The next files read and checked while the server writes the rows the
                     # files before them held back (no statement of the loading thread now).
                     with batch.writing_held_rows():
-                        ahead = read_ahead(paths[index:], checks, skip)
+                        ahead = read_ahead(paths[index:], checks, skip, prepare)
                 read = ahead.pop(path)
                 try:
                     sha256 = digests.sha256(path)
@@ -418,6 +432,15 @@ def load_small_files(
         # (also _BatchRedoError)
         return _one_by_one(conn, settings, paths, run_id, digests, corrections, progress)
     return results
+
+
+def _prepare_params(context: LoadContext, settings: Settings) -> PrepareParams:
+    return PrepareParams(
+        interval_minutes_by_key=context.interval_minutes_by_key,
+        flag_params=parameters(settings.rules),
+        tz=settings.tz,
+        chunk_interval_us=context.chunk_interval_us,
+    )
 
 
 def _loaded_before(
@@ -775,6 +798,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self.defer_rollups = defer_rollups
         self.rollups_deferred = False
         self.flag_params = parameters(settings.rules)
+        self.prepare_params = _prepare_params(context, settings)
         self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
         self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
@@ -835,8 +859,12 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
             raise read.error
         assert read.batches is not None
         size = path.stat().st_size
-        for checked in read.batches:
-            self.load_batch(*checked, self._prepare_interval(checked[1]))
+        for i, checked in enumerate(read.batches):
+            ahead = read.prepared[i] if read.prepared is not None else None
+            prepared = ahead.for_file(self.file_id) if ahead is not None else None
+            if prepared is None:
+                prepared = self._prepare_interval(checked[1])
+            self.load_batch(*checked, prepared)
             self._batch_done(path, size)
 
     def _run_stream(self, path: Path) -> None:

@@ -227,6 +227,13 @@ def test_files_of_several_weeks_in_one_batch(
     assert summary.quarantine_by_reason == {"conflicting_duplicate": 48}
     assert registered.scalar("SELECT count(*) FROM reading") == e1 + e2
     assert registered.scalar("SELECT count(DISTINCT loaded_at) FROM ingest_file") == 1
+    # Each reading carries its own file's id (the rows were prepared while read ahead,
+    # before the file was claimed, and given its id after).
+    by_file = registered.query(
+        "SELECT f.file_name, count(*) AS n FROM reading r JOIN ingest_file f USING (file_id) "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    assert [(r["file_name"], r["n"]) for r in by_file] == [("a-e1.csv", e1), ("b-e2.csv", e2)]
     assert registered.scalar("SELECT sum(energy_kwh) FROM reading") == e1 * 2.0 + e2 * 40.0
     assert registered.scalar("SELECT sum(energy_kwh) FROM meter_daily") == e1 * 2.0 + e2 * 40.0
     assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == e1 + e2
