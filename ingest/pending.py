@@ -6,6 +6,9 @@ transaction of several small files (:func:`ingest.loader.load_small_files`) the 
 COPY rows of each file are kept here instead, per chunk, and written with one COPY per
 chunk when the batch ends (or earlier, see below), in file order: each chunk then gets one
 statement with the rows of every building of the batch, sorted by meter as its primary key.
+From 2 MiB on, the rows held are written earlier, by a thread of their own in one COPY
+through the hypertable, while the loading thread reads the next wave of files
+(``_Batch.writing_held_rows`` in :mod:`ingest.loader`).
 
 Rows held back are not in the table yet, so whatever reads the table must see them first:
 the loader writes them out (:meth:`PendingRows.take`)
