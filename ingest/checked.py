@@ -103,7 +103,7 @@ class ReadFile:
 # Files read and checked ahead at a time (and at most this many bytes of them, plus one file):
 # about what the server takes to write the held rows of as many files, which it does
 # meanwhile (ingest.loader), with a few MB of checked rows held in memory.
-READ_AHEAD_FILES = 20
+READ_AHEAD_FILES = 10
 READ_AHEAD_BYTES = 8 << 20
 
 
