@@ -303,20 +303,30 @@ def ingest_paths(
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            conn.execute(
-                queries.FINISH_RUN,
-                {
-                    "run_id": run_id,
-                    "outcome": "failed" if error else summary.outcome,
-                    "files_seen": len(summary.files),
-                    "rows_read": summary.rows_read,
-                    "rows_loaded": summary.rows_loaded,
-                    "rows_duplicate": summary.rows_duplicate,
-                    "rows_quarantined": summary.rows_quarantined,
-                    "error": error or _first_error(summary),
-                },
-            )
+            # A lost connection: the files say so (connection_lost), and the run's row is
+            # closed as interrupted by the next run (CLOSE_INTERRUPTED_RUNS).
+            if not conn.closed:
+                _finish_run(conn, run_id, summary, error)
     return summary
+
+
+def _finish_run(
+    conn: psycopg.Connection[Any], run_id: int, summary: IngestSummary, error: str | None
+) -> None:
+    """Record the run's outcome and counts in its ``ingest_run`` row."""
+    conn.execute(
+        queries.FINISH_RUN,
+        {
+            "run_id": run_id,
+            "outcome": "failed" if error else summary.outcome,
+            "files_seen": len(summary.files),
+            "rows_read": summary.rows_read,
+            "rows_loaded": summary.rows_loaded,
+            "rows_duplicate": summary.rows_duplicate,
+            "rows_quarantined": summary.rows_quarantined,
+            "error": error or _first_error(summary),
+        },
+    )
 
 
 def _load_one(

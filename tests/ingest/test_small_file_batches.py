@@ -286,3 +286,49 @@ def test_held_rows_written_behind_that_fail_redo_the_batch_file_by_file(
     # Two transactions now (file by file), not the batch's one.
     assert registered.scalar("SELECT count(DISTINCT loaded_at) FROM ingest_file") == 2
     assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == rows
+
+
+def test_connection_lost_while_held_rows_are_written_behind(registered, tmp_path, monkeypatch):
+    """The connection dies while the rows held back are written behind the reading: the
+    batches committed before stay, every file of the lost batch is reported failed with
+    ``connection_lost`` (the run still returns its summary: no traceback, every file a
+    status), and a re-run loads exactly those files."""
+    monkeypatch.setattr(checked, "READ_AHEAD_FILES", 1)
+    monkeypatch.setattr(loader, "WRITE_BEHIND_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "FILES_PER_TRANSACTION", 2)
+    folder = tmp_path / "year"
+    folder.mkdir()
+    meters = ("E1", "E2", "E1", "E2")
+    rows = [
+        _weeks_file(folder / f"{name}.csv", meter, 3, 2.0, first_day=1 + 3 * i)
+        for i, (name, meter) in enumerate(zip("abcd", meters, strict=True))
+    ]
+    real_copy_rows = loader.copy_rows
+    writes: list[str] = []
+
+    def copy_rows(conn, table, column_names, parts):
+        if threading.current_thread().name == "ingest-held-rows":
+            writes.append(table)
+            if len(writes) == 2:  # the second batch's write behind its second file
+                conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        real_copy_rows(conn, table, column_names, parts)
+
+    monkeypatch.setattr(loader, "copy_rows", copy_rows)
+    summary = ingest_paths(registered.settings, [folder], trigger="test")
+    assert len(writes) == 2
+    assert [(f.path.name, f.status, f.connection_lost) for f in summary.files] == [
+        ("a.csv", "loaded", False),
+        ("b.csv", "loaded", False),
+        ("c.csv", "failed", True),
+        ("d.csv", "failed", True),
+    ]
+    assert all("database error" in (f.error or "") for f in summary.files[2:])
+    assert registered.scalar("SELECT count(*) FROM reading") == rows[0] + rows[1]
+
+    monkeypatch.setattr(loader, "copy_rows", real_copy_rows)
+    again = ingest_paths(registered.settings, [folder], trigger="test")
+    assert [f.status for f in again.files] == ["skipped", "skipped", "loaded", "loaded"]
+    assert registered.scalar("SELECT count(*) FROM reading") == sum(rows)
+    assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == sum(rows)
+    # The lost run's row was closed as interrupted by the next run.
+    assert registered.scalar("SELECT count(*) FROM ingest_run WHERE finished_at IS NULL") == 0
