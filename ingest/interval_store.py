@@ -8,6 +8,7 @@ into the loader and works on its connection, settings and per-file state.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +175,10 @@ def interval_columns(
     ]
 
 
+def _chunk_end(chunk: dict[str, Any]) -> int:
+    return int(chunk["end"])
+
+
 def take_rows(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
     """The column restricted to ``rows`` (a mask or positions)."""
     return copybin.Column(
@@ -333,7 +338,15 @@ class IntervalStore:
                 }
                 for row in self.conn.execute(queries.READING_CHUNKS).fetchall()
             ]
-        return [c for c in self._chunks if c["end"] > lo and c["start"] <= hi]
+        # The list is sorted by start, and chunks of one time dimension do not overlap, so
+        # by end too: a bisection finds the first (a building-year asks 52 times a file).
+        chunks = self._chunks
+        i = bisect.bisect_right(chunks, lo, key=_chunk_end)
+        out = []
+        while i < len(chunks) and chunks[i]["start"] <= hi:
+            out.append(chunks[i])
+            i += 1
+        return out
 
     def _created_chunk(self, at_us: int, slot: tuple[int, int] | None = None) -> str:
         """The chunk holding ``at_us``, just created by this transaction: with deferred
