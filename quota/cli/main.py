@@ -19,6 +19,7 @@ from quota.cli import demo as demo_cli
 from quota.cli import engine as engine_cli
 from quota.cli import notices as notices_cli
 from quota.cli import registry as registry_cli
+from quota.cli.common import to_json
 from quota.errors import UserError
 from quota.settings import SettingsError, load_settings
 
@@ -78,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings) or 0)
     except (UserError, SettingsError, DatabaseError, ClusterError, MigrationError) as exc:
         print(f"quotawatch: error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):  # a script reading stdout gets JSON all the same
+            print(to_json({"outcome": "error", "error": str(exc)}))
         return 2
     except KeyboardInterrupt:
         print("quotawatch: interrupted", file=sys.stderr)

@@ -38,6 +38,12 @@ def test_ingest_json_summary_and_exit_status(registered, write_file):
     missing = registered.cli("ingest", "/no/such/file.csv")
     assert missing.returncode == 2
     assert "no such file" in missing.stderr
+    # With --json the error comes as JSON on stdout too, for the script reading it.
+    missing = registered.cli("ingest", "--json", "/no/such/file.csv")
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+    data = json.loads(missing.stdout)
+    assert data["outcome"] == "error" and "no such file" in data["error"]
 
 
 def test_kill_mid_file_then_rerun_gives_one_clean_load(registered, tmp_path):
