@@ -117,7 +117,7 @@ def read_small_file(path: Path, checks: Checks, prepare: Prepare | None = None) 
             read.batches = list(checked_batches(stream, checks))
         if prepare is not None:
             read.prepared = [prepare(checked[1]) for checked in read.batches]
-    except BaseException as exc:  # raised again when the file is loaded
+    except Exception as exc:  # raised again when the file is loaded (an interrupt: now)
         read.error = exc
     return read
 

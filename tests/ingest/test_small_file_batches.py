@@ -332,3 +332,30 @@ def test_connection_lost_while_held_rows_are_written_behind(registered, tmp_path
     assert registered.scalar("SELECT sum(reading_count) FROM meter_daily") == sum(rows)
     # The lost run's row was closed as interrupted by the next run.
     assert registered.scalar("SELECT count(*) FROM ingest_run WHERE finished_at IS NULL") == 0
+
+
+def test_an_interrupt_while_reading_ahead_stops_the_load_and_keeps_nothing_of_the_batch(
+    registered, tmp_path, monkeypatch
+):
+    """Ctrl-C while the next file is read (and the rows held back are written behind):
+    the interrupt is not kept as the file's error but stops the load at once; the writer
+    is waited for, and the batch's transaction rolls back (no file of it recorded)."""
+    monkeypatch.setattr(checked, "READ_AHEAD_FILES", 1)
+    monkeypatch.setattr(loader, "WRITE_BEHIND_MIN_BYTES", 0)
+    folder = tmp_path / "year"
+    folder.mkdir()
+    for name, meter in (("a", "E1"), ("b", "E2"), ("c", "E1")):
+        _weeks_file(folder / f"{name}.csv", meter, 9, 2.0, first_day=1 if name != "c" else 12)
+    real_checked_batches = checked.checked_batches
+
+    def checked_batches(stream, checks, stop=None):
+        if stream.name.endswith("b.csv"):
+            raise KeyboardInterrupt
+        return real_checked_batches(stream, checks, stop)
+
+    monkeypatch.setattr(checked, "checked_batches", checked_batches)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_paths(registered.settings, [folder], trigger="test")
+    assert not [t for t in threading.enumerate() if t.name == "ingest-held-rows"]
+    assert registered.scalar("SELECT count(*) FROM ingest_file") == 0
+    assert registered.scalar("SELECT count(*) FROM reading") == 0
