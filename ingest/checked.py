@@ -1,5 +1,5 @@
 """A file's batches parsed, validated, sorted and cleared of in-batch duplicates (pure), and
-the files of a transaction of several small files read so ahead of their load.
+the small files of a transaction read, checked and prepared that way ahead of their load.
 
 :func:`checked_batches` is the database-free part of a file's load: the loading thread
 reads small files with it, the reader thread of a large file (:mod:`ingest.loader`) its
