@@ -213,6 +213,15 @@ def wal(settings) -> tuple[int, int, int]:
     return int(row["wal_records"]), int(row["wal_fpi"]), int(row["wal_bytes"])
 
 
+def copy_into_plain_pk(bench, create: str, rows: bytes) -> tuple[float, tuple, tuple]:
+    """``timed_copy`` of ``rows`` into a plain table ``plain_pk`` made by ``create`` and then
+    given reading's primary key (meter_key, reading_at)."""
+    with qdb.connect(bench, autocommit=True) as conn:
+        conn.execute(create)
+        conn.execute("ALTER TABLE plain_pk ADD PRIMARY KEY (meter_key, reading_at)")
+    return timed_copy(bench, sql.Identifier("plain_pk"), [rows])
+
+
 def timed_copy(
     bench, table: sql.Composable, parts: list[bytes], checkpoint: bool = True
 ) -> tuple[float, tuple, tuple]:
@@ -374,13 +383,10 @@ def main() -> int:
                         bench, chunk, [binary_rows(keys, at, value, sorted_order)], False
                     )
                 elif piece == "plain-pk-empty":
-                    with qdb.connect(bench, autocommit=True) as conn:
-                        conn.execute("CREATE TABLE plain_pk (LIKE reading INCLUDING DEFAULTS)")
-                        conn.execute("ALTER TABLE plain_pk ADD PRIMARY KEY (meter_key, reading_at)")
-                    seconds, before, after = timed_copy(
+                    seconds, before, after = copy_into_plain_pk(
                         bench,
-                        sql.Identifier("plain_pk"),
-                        [binary_rows(keys, at, value, file_order)],
+                        "CREATE TABLE plain_pk (LIKE reading INCLUDING DEFAULTS)",
+                        binary_rows(keys, at, value, file_order),
                     )
                 elif piece == "ingest-skipped":
                     # The fixed cost of a load: the process, its imports, the registry, the
@@ -398,16 +404,11 @@ def main() -> int:
                         parts.append(binary_rows(keys, at, value, part))
                     seconds, before, after = timed_copy(bench, chunk, parts)
                 elif piece == "plain-pk":
-                    with qdb.connect(bench, autocommit=True) as conn:
-                        conn.execute(
-                            "CREATE TABLE plain_pk AS SELECT * FROM reading"
-                            " ORDER BY meter_key, reading_at"
-                        )
-                        conn.execute("ALTER TABLE plain_pk ADD PRIMARY KEY (meter_key, reading_at)")
-                    seconds, before, after = timed_copy(
+                    seconds, before, after = copy_into_plain_pk(
                         bench,
-                        sql.Identifier("plain_pk"),
-                        [binary_rows(keys, at, value, file_order)],
+                        "CREATE TABLE plain_pk AS SELECT * FROM reading"
+                        " ORDER BY meter_key, reading_at",
+                        binary_rows(keys, at, value, file_order),
                     )
                 elif piece == "ingest":
                     log = Cluster.from_settings(settings).log_file

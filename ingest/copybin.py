@@ -48,6 +48,10 @@ class Column:
     values: np.ndarray
     null: np.ndarray | None = None
 
+    def take(self, rows: np.ndarray | slice) -> Column:
+        """The column restricted to ``rows`` (a mask, positions or a slice)."""
+        return Column(self.kind, self.values[rows], None if self.null is None else self.null[rows])
+
 
 def _shape_keys(columns: list[Column], n: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per row an integer key of its variable shape, and per column the encoded text."""
@@ -87,12 +91,7 @@ def payload_parts(columns: list[Column], rows_per_part: int | None = None) -> It
     yield HEADER
     for lo in range(0, n, rows_per_part):
         part = slice(lo, lo + rows_per_part)
-        yield rows_bytes(
-            [
-                Column(c.kind, c.values[part], None if c.null is None else c.null[part])
-                for c in columns
-            ]
-        )
+        yield rows_bytes([c.take(part) for c in columns])
     yield TRAILER
 
 

@@ -119,12 +119,12 @@ def prepare_interval(
             contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
             array = all_rows[int(rows[0]) : int(rows[-1]) + 1] if contiguous else all_rows[rows]
         elif len(starts) > 1:
-            array = copybin.rows_array([take_rows(c, rows) for c in columns])
+            array = copybin.rows_array([c.take(rows) for c in columns])
         if array is not None:
             first, rest = array[:1], array[1:]
         else:
-            first = copybin.rows_bytes([take_rows(c, rows[:1]) for c in columns])
-            rest = copybin.rows_bytes([take_rows(c, rows[1:]) for c in columns])
+            first = copybin.rows_bytes([c.take(rows[:1]) for c in columns])
+            rest = copybin.rows_bytes([c.take(rows[1:]) for c in columns])
         slots[int(start)] = SlotRows(
             first_at_us=int(times[rows[0]]),
             first_meter_key=int(keys[rows[0]]),
@@ -177,13 +177,6 @@ def interval_columns(
 
 def _chunk_end(chunk: dict[str, Any]) -> int:
     return int(chunk["end"])
-
-
-def take_rows(column: copybin.Column, rows: np.ndarray) -> copybin.Column:
-    """The column restricted to ``rows`` (a mask or positions)."""
-    return copybin.Column(
-        column.kind, column.values[rows], None if column.null is None else column.null[rows]
-    )
 
 
 class IntervalStore:
@@ -266,7 +259,7 @@ class IntervalStore:
             self._copy_readings(
                 queries.INTERVAL_COLUMNS,
                 [
-                    take_rows(c, fresh)
+                    c.take(fresh)
                     for c in interval_columns(rows, keys, times, energy, flags, self.file_id)
                 ],
                 rows["register_kwh"].to_numpy()[fresh],

@@ -68,7 +68,6 @@ from ingest.interval_store import (
     PreparedSlots,
     PrepareParams,
     prepare_interval,
-    take_rows,
 )
 from ingest.parse import MAX_FIELD_CHARS, RawBatch
 from ingest.pending import PendingRows
@@ -802,8 +801,8 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         # done here anyway when the increments had to be staged on the server.
         self.defer_rollups = defer_rollups
         self.rollups_deferred = False
-        self.flag_params = parameters(settings.rules)
         self.prepare_params = _prepare_params(context, settings)
+        self.flag_params = self.prepare_params.flag_params
         self.future_tolerance_us, self.rollover_max_share = limits(settings.rules)
         self.plausibility = plausibility(settings.rules, settings.tz)
         self.touched: rollups.Touched = {}
@@ -1025,7 +1024,7 @@ class _FileLoader(IntervalStore, StoredChecks, CumulativeStore):
         self, table: str, column_names: str, columns: list[copybin.Column], take: np.ndarray
     ) -> None:
         """COPY the rows ``take`` (a mask) of ``columns``."""
-        rows = copybin.rows_bytes([take_rows(c, take) for c in columns])
+        rows = copybin.rows_bytes([c.take(take) for c in columns])
         self._copy_rows(table, column_names, [rows])
 
     # -- quarantine ---------------------------------------------------------------------------

@@ -15,3 +15,14 @@ def same_rows(got: list[dict], expected: list[dict]) -> None:
                 assert value == pytest.approx(b[key], rel=1e-9)
             else:
                 assert value == b[key]
+
+
+def rebuild_rollups_from_nothing(registered) -> None:
+    """Delete every meter-day and building-day, then rebuild them from the stored readings
+    with ``quotawatch rollups rebuild`` (what a load's rollups must equal)."""
+    with registered.connect() as conn:
+        conn.execute("DELETE FROM meter_daily")
+        conn.execute("DELETE FROM building_daily")
+        conn.commit()
+    proc = registered.cli("rollups", "rebuild", "--json")
+    assert proc.returncode == 0, proc.stderr

@@ -10,7 +10,7 @@ import pytest
 from ingest import copybin, rollups
 from ingest.loader import ingest_paths
 from tests.ingest.conftest import register_meters
-from tests.ingest.support import same_rows
+from tests.ingest.support import rebuild_rollups_from_nothing, same_rows
 
 
 @pytest.mark.parametrize("rows_per_part", [1, 3, 7, 1_000])
@@ -96,11 +96,6 @@ def test_rollups_written_in_small_parts_match_a_rebuild(
     meter_days, building_days = registered.query(meter_query), registered.query(building_query)
     assert len(meter_days) == 4 * 6
     assert {r["building_id"] for r in building_days} == {"B1", "B22", "B333"}
-    with registered.connect() as conn:
-        conn.execute("DELETE FROM meter_daily")
-        conn.execute("DELETE FROM building_daily")
-        conn.commit()
-    proc = registered.cli("rollups", "rebuild", "--json")
-    assert proc.returncode == 0, proc.stderr
+    rebuild_rollups_from_nothing(registered)
     same_rows(registered.query(meter_query), meter_days)
     same_rows(registered.query(building_query), building_days)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ingest.loader import ingest_paths
-from tests.ingest.support import same_rows
+from tests.ingest.support import rebuild_rollups_from_nothing, same_rows
 
 
 def _check_accounting(summary: Any) -> None:
@@ -296,12 +296,7 @@ def test_rollups_rebuild_matches_incremental(registered, write_file):
     query = "SELECT meter_key, day, energy_kwh, reading_count, covered_hours FROM meter_daily"
     before = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
     b_before = registered.query("SELECT * FROM building_daily ORDER BY energy_type, day")
-    with registered.connect() as conn:
-        conn.execute("DELETE FROM meter_daily")
-        conn.execute("DELETE FROM building_daily")
-        conn.commit()
-    proc = registered.cli("rollups", "rebuild", "--json")
-    assert proc.returncode == 0, proc.stderr
+    rebuild_rollups_from_nothing(registered)
     after = sorted(registered.query(query), key=lambda r: (r["meter_key"], r["day"]))
     same_rows(after, before)
     same_rows(registered.query("SELECT * FROM building_daily ORDER BY energy_type, day"), b_before)
